@@ -1,0 +1,43 @@
+//! Every user intent. Its snake_case name is the keymap vocabulary.
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Quit,
+    ToggleHelp,
+    FocusNext,
+    FocusPrev,
+    ToggleZoom,
+    TogglePause,
+    ShrinkWindow,
+    GrowWindow,
+    OpenPodPicker,
+    AllPods,
+    RefreshNow,
+    PickerUp,
+    PickerDown,
+    PickerSelect,
+    Close,
+}
+
+impl Action {
+    pub const ALL: [Action; 15] = [
+        Action::Quit,
+        Action::ToggleHelp,
+        Action::FocusNext,
+        Action::FocusPrev,
+        Action::ToggleZoom,
+        Action::TogglePause,
+        Action::ShrinkWindow,
+        Action::GrowWindow,
+        Action::OpenPodPicker,
+        Action::AllPods,
+        Action::RefreshNow,
+        Action::PickerUp,
+        Action::PickerDown,
+        Action::PickerSelect,
+        Action::Close,
+    ];
+}

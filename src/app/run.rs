@@ -1,0 +1,224 @@
+//! The event loop: keys, resizes, ticks, signals and source data go through
+//! `update`; commands start and stop source tasks; the screen is drawn only
+//! when something changed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use ratatui::backend::{Backend, TestBackend};
+use ratatui::Terminal;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::state::{DashboardChoice, State};
+use super::update::{self, Command, Event};
+use super::Focus;
+use crate::config::keymap::Keymap;
+use crate::config::settings::Settings;
+use crate::config::theme::Theme;
+use crate::dashboard::Dashboard;
+use crate::sources::{now_ms, poller, DataEvent, MetricsBackend};
+
+/// Builds the initial state from settings.
+pub fn initial_state(
+    s: &Settings,
+    backend_name: &str,
+    backend_url: &str,
+    theme: Theme,
+    keymap: Keymap,
+) -> Result<State, String> {
+    let focus = Focus {
+        namespace: s.namespace.clone(),
+        pod: s.pod.clone(),
+        range_secs: s.range_secs,
+        pinned_end_ms: None,
+    };
+    let mut state = State::new(s.profile.clone(), focus, s.refresh_secs, theme, keymap);
+    state.backend.name = backend_name.to_string();
+    state.backend.url = backend_url.to_string();
+    state.user_vars = s.variables.clone();
+    state.warnings.extend(state.theme.warnings.iter().cloned());
+    if let Some(ep) = &s.prometheus {
+        state.max_concurrency = ep.max_concurrency;
+    }
+    if let Some(d) = &s.dashboard {
+        state.dashboard = Some(Dashboard::load(d)?.with_overrides(&s.variables));
+        state.choice = DashboardChoice::Fixed;
+    }
+    Ok(state)
+}
+
+/// Owns the source tasks. At most one poller and one detector run at a time;
+/// a new plan aborts the old poller (its late answers are dropped by generation).
+pub struct Tasks {
+    backend: Arc<dyn MetricsBackend>,
+    tx: mpsc::Sender<DataEvent>,
+    poller: Option<JoinHandle<()>>,
+    detect: Option<JoinHandle<()>>,
+    refresh_secs: f64,
+}
+
+impl Tasks {
+    pub fn new(
+        backend: Arc<dyn MetricsBackend>,
+        tx: mpsc::Sender<DataEvent>,
+        refresh_secs: f64,
+    ) -> Tasks {
+        Tasks {
+            backend,
+            tx,
+            poller: None,
+            detect: None,
+            refresh_secs,
+        }
+    }
+
+    /// Runs commands; returns true when the app should quit.
+    pub fn exec(&mut self, cmds: Vec<Command>) -> bool {
+        let mut quit = false;
+        for c in cmds {
+            match c {
+                Command::Detect { gen } => {
+                    if let Some(h) = self.detect.take() {
+                        h.abort();
+                    }
+                    self.detect = Some(poller::spawn_detect(
+                        self.backend.clone(),
+                        gen,
+                        self.refresh_secs,
+                        self.tx.clone(),
+                    ));
+                }
+                Command::StartPolling(plan) => {
+                    if let Some(h) = self.poller.take() {
+                        h.abort();
+                    }
+                    crate::info!(
+                        "polling gen {} ({} queries, step {}s)",
+                        plan.gen,
+                        plan.queries.len(),
+                        plan.step_secs
+                    );
+                    self.poller = Some(poller::spawn(self.backend.clone(), plan, self.tx.clone()));
+                }
+                Command::StopPolling => {
+                    if let Some(h) = self.poller.take() {
+                        h.abort();
+                    }
+                }
+                Command::Quit => quit = true,
+            }
+        }
+        quit
+    }
+}
+
+impl Drop for Tasks {
+    fn drop(&mut self) {
+        for h in [self.poller.take(), self.detect.take()]
+            .into_iter()
+            .flatten()
+        {
+            h.abort();
+        }
+    }
+}
+
+#[cfg(unix)]
+async fn next_signal(
+    term: &mut tokio::signal::unix::Signal,
+    hup: &mut tokio::signal::unix::Signal,
+    int: &mut tokio::signal::unix::Signal,
+) {
+    tokio::select! {
+        _ = term.recv() => {},
+        _ = hup.recv() => {},
+        _ = int.recv() => {},
+    }
+}
+
+/// The interactive loop. Returns when the user quits or a signal arrives.
+pub async fn run_tui<B: Backend>(
+    terminal: &mut Terminal<B>,
+    mut state: State,
+    backend: Arc<dyn MetricsBackend>,
+) -> std::io::Result<State> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (tx, mut rx) = mpsc::channel::<DataEvent>(256);
+    let mut tasks = Tasks::new(backend, tx, state.refresh_secs);
+    let size = terminal.size()?;
+    update::update(&mut state, Event::Resize(size.width, size.height));
+    tasks.exec(update::start(&mut state));
+    let mut keys = crossterm::event::EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+    terminal.draw(|f| crate::ui::draw(f, &state))?;
+    loop {
+        let event = tokio::select! {
+            k = keys.next() => match k {
+                Some(Ok(crossterm::event::Event::Key(k))) => Event::Key(k),
+                Some(Ok(crossterm::event::Event::Resize(w, h))) => Event::Resize(w, h),
+                Some(Ok(_)) => continue,
+                // the terminal is gone (SSH drop): leave
+                Some(Err(_)) | None => Event::Signal,
+            },
+            Some(d) = rx.recv() => Event::Data(d),
+            _ = tick.tick() => Event::Tick(now_ms()),
+            _ = next_signal(&mut sigterm, &mut sighup, &mut sigint) => Event::Signal,
+        };
+        if let Event::Resize(..) = event {
+            terminal.autoresize()?;
+        }
+        let (cmds, changed) = update::update(&mut state, event);
+        if tasks.exec(cmds) || state.quit {
+            break;
+        }
+        if changed {
+            terminal.draw(|f| crate::ui::draw(f, &state))?;
+        }
+    }
+    Ok(state)
+}
+
+/// `--once`: drive the app until every pane has answered (or `timeout`),
+/// then render one frame into a buffer.
+pub async fn run_once(
+    mut state: State,
+    backend: Arc<dyn MetricsBackend>,
+    size: (u16, u16),
+    timeout: Duration,
+) -> (State, ratatui::buffer::Buffer) {
+    let (tx, mut rx) = mpsc::channel::<DataEvent>(256);
+    let mut tasks = Tasks::new(backend, tx, state.refresh_secs);
+    update::update(&mut state, Event::Resize(size.0, size.1));
+    tasks.exec(update::start(&mut state));
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if state.all_answered() {
+            break;
+        }
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(ev)) => {
+                update::update(&mut state, Event::Tick(now_ms()));
+                let (cmds, _) = update::update(&mut state, Event::Data(ev));
+                tasks.exec(cmds);
+            }
+            _ => break,
+        }
+    }
+    drop(tasks);
+    update::update(&mut state, Event::Tick(now_ms()));
+    let buf = render(&state, size.0, size.1);
+    (state, buf)
+}
+
+/// Renders the state into an off-screen buffer.
+pub fn render(state: &State, width: u16, height: u16) -> ratatui::buffer::Buffer {
+    let mut term = Terminal::new(TestBackend::new(width, height)).expect("test backend");
+    term.draw(|f| crate::ui::draw(f, state)).expect("draw");
+    term.backend().buffer().clone()
+}

@@ -1,0 +1,117 @@
+//! Command-line arguments (clap).
+
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorMode {
+    Auto,
+    Always,
+    Never,
+}
+
+const EXAMPLES: &str = "\
+Examples:
+  watchfloor --demo                                   the simulated incident, no cluster needed
+  watchfloor --prometheus http://localhost:9090 --namespace codex-pooler
+  watchfloor --profile prod --pod app-1 --range 30m   a profile from the config file
+  watchfloor --demo --once --size 120x40              print one frame as text and exit
+  watchfloor --prometheus http://prom:9090 --dashboard go --theme high-contrast
+
+Config: $WATCHFLOOR_CONFIG or <config dir>/watchfloor/config.toml (see README).
+Keys: ? in the app lists every key.";
+
+#[derive(Debug, Clone, Parser)]
+#[command(name = "watchfloor", version, about = "Runtime triage for on-call engineers: memory, schedulers, restarts/OOMs and admission latency from Prometheus, live in the terminal.", after_help = EXAMPLES)]
+pub struct Cli {
+    /// Run the embedded simulated incident (no Prometheus needed).
+    #[arg(long)]
+    pub demo: bool,
+    /// Profile from the config file.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Config file (default: $WATCHFLOOR_CONFIG, then the platform config dir).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Prometheus-API base URL (Prometheus, Thanos, Mimir, VictoriaMetrics).
+    #[arg(long, value_name = "URL")]
+    pub prometheus: Option<String>,
+    /// Kubernetes namespace to show (default: all).
+    #[arg(long, short = 'n', value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Start focused on one pod (default: all pods).
+    #[arg(long, value_name = "POD")]
+    pub pod: Option<String>,
+    /// Dashboard: a built-in preset (beam, go, http), a name in the config
+    /// dir's dashboards/, or a TOML path. Default: detected from the metrics.
+    #[arg(long, value_name = "NAME|PATH")]
+    pub dashboard: Option<String>,
+    /// Time window, e.g. 15m, 1h, 6h.
+    #[arg(long, value_name = "DURATION")]
+    pub range: Option<String>,
+    /// Refresh interval, e.g. 1s, 5s, 30s.
+    #[arg(long, value_name = "DURATION")]
+    pub refresh: Option<String>,
+    /// Colour theme: default, default-16, high-contrast, mono, or a file.
+    #[arg(long, value_name = "NAME")]
+    pub theme: Option<String>,
+    /// Keymap: default, vim, or a file.
+    #[arg(long, value_name = "NAME|PATH")]
+    pub keymap: Option<String>,
+    /// Render one frame headless, print it to stdout and exit.
+    #[arg(long)]
+    pub once: bool,
+    /// Frame size for --once.
+    #[arg(long, value_name = "COLSxROWS", requires = "once")]
+    pub size: Option<String>,
+    /// Colour for --once output (auto: ANSI when stdout is a terminal).
+    #[arg(long, value_enum, default_value_t = ColorMode::Auto)]
+    pub color: ColorMode,
+    /// How long --once waits for the first data of every pane.
+    #[arg(long, value_name = "DURATION", default_value = "15s")]
+    pub once_timeout: String,
+    /// Diagnostics log (default: <data dir>/watchfloor/watchfloor.log).
+    #[arg(long, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
+    /// Seed of the demo simulation.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// Parses "200x50".
+pub fn parse_size(s: &str) -> Result<(u16, u16), String> {
+    let (w, h) = s
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("--size `{s}`: expected COLSxROWS, e.g. 200x50"))?;
+    let w: u16 = w
+        .trim()
+        .parse()
+        .map_err(|_| format!("--size `{s}`: bad column count"))?;
+    let h: u16 = h
+        .trim()
+        .parse()
+        .map_err(|_| format!("--size `{s}`: bad row count"))?;
+    if !(20..=1000).contains(&w) || !(5..=500).contains(&h) {
+        return Err(format!("--size `{s}`: between 20x5 and 1000x500"));
+    }
+    Ok((w, h))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("200x50").unwrap(), (200, 50));
+        assert!(parse_size("200").is_err());
+        assert!(parse_size("5x5").is_err());
+    }
+
+    #[test]
+    fn cli_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

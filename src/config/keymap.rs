@@ -1,0 +1,322 @@
+//! Keymaps: key → action tables per mode, loaded from `keymaps/*.toml`
+//! (embedded) or the user's config dir, with duplicate detection.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use serde::Deserialize;
+
+use crate::app::action::Action;
+
+const DEFAULT: &str = include_str!("../../keymaps/default.toml");
+const VIM: &str = include_str!("../../keymaps/vim.toml");
+
+/// Where a key is read: the dashboard, the pod picker, or the help overlay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Mode {
+    Normal,
+    Picker,
+    Help,
+}
+
+/// A key as written in a keymap: code plus ctrl/alt (shift is folded into the char).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    pub code: KeyCodeOrd,
+    pub ctrl: bool,
+    pub alt: bool,
+}
+
+/// KeyCode subset with an order, so bindings sort stably for help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum KeyCodeOrd {
+    Char(char),
+    Tab,
+    BackTab,
+    Enter,
+    Esc,
+    Up,
+    Down,
+    Left,
+    Right,
+    PageUp,
+    PageDown,
+    Home,
+    End,
+    F(u8),
+}
+
+impl Key {
+    pub fn from_event(ev: &KeyEvent) -> Option<Key> {
+        let code = match ev.code {
+            KeyCode::Char(c) => KeyCodeOrd::Char(c),
+            KeyCode::Tab => KeyCodeOrd::Tab,
+            KeyCode::BackTab => KeyCodeOrd::BackTab,
+            KeyCode::Enter => KeyCodeOrd::Enter,
+            KeyCode::Esc => KeyCodeOrd::Esc,
+            KeyCode::Up => KeyCodeOrd::Up,
+            KeyCode::Down => KeyCodeOrd::Down,
+            KeyCode::Left => KeyCodeOrd::Left,
+            KeyCode::Right => KeyCodeOrd::Right,
+            KeyCode::PageUp => KeyCodeOrd::PageUp,
+            KeyCode::PageDown => KeyCodeOrd::PageDown,
+            KeyCode::Home => KeyCodeOrd::Home,
+            KeyCode::End => KeyCodeOrd::End,
+            KeyCode::F(n) => KeyCodeOrd::F(n),
+            _ => return None,
+        };
+        Some(Key {
+            code,
+            ctrl: ev.modifiers.contains(KeyModifiers::CONTROL),
+            alt: ev.modifiers.contains(KeyModifiers::ALT),
+        })
+    }
+
+    /// Parses "q", "Q", "ctrl-c", "alt-x", "shift-tab", "space", "enter", "f5", "[".
+    pub fn parse(s: &str) -> Result<Key, String> {
+        let mut ctrl = false;
+        let mut alt = false;
+        let mut shift = false;
+        let mut rest = s;
+        loop {
+            let lower = rest.to_ascii_lowercase();
+            if rest.len() > 1 && lower.starts_with("ctrl-") {
+                ctrl = true;
+                rest = &rest[5..];
+            } else if rest.len() > 1 && lower.starts_with("alt-") {
+                alt = true;
+                rest = &rest[4..];
+            } else if rest.len() > 1 && lower.starts_with("shift-") {
+                shift = true;
+                rest = &rest[6..];
+            } else {
+                break;
+            }
+        }
+        let code = match rest.to_ascii_lowercase().as_str() {
+            "tab" if shift => KeyCodeOrd::BackTab,
+            "tab" => KeyCodeOrd::Tab,
+            "backtab" => KeyCodeOrd::BackTab,
+            "enter" | "return" => KeyCodeOrd::Enter,
+            "esc" | "escape" => KeyCodeOrd::Esc,
+            "space" => KeyCodeOrd::Char(' '),
+            "up" => KeyCodeOrd::Up,
+            "down" => KeyCodeOrd::Down,
+            "left" => KeyCodeOrd::Left,
+            "right" => KeyCodeOrd::Right,
+            "pageup" => KeyCodeOrd::PageUp,
+            "pagedown" => KeyCodeOrd::PageDown,
+            "home" => KeyCodeOrd::Home,
+            "end" => KeyCodeOrd::End,
+            f if f.len() > 1 && f.starts_with('f') && f[1..].parse::<u8>().is_ok() => {
+                KeyCodeOrd::F(f[1..].parse().unwrap())
+            }
+            _ => {
+                let mut chars = rest.chars();
+                match (chars.next(), chars.next()) {
+                    (Some(c), None) => {
+                        KeyCodeOrd::Char(if shift { c.to_ascii_uppercase() } else { c })
+                    }
+                    _ => return Err(format!("`{s}` is not a key")),
+                }
+            }
+        };
+        Ok(Key { code, ctrl, alt })
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.ctrl {
+            f.write_str("ctrl-")?;
+        }
+        if self.alt {
+            f.write_str("alt-")?;
+        }
+        match self.code {
+            KeyCodeOrd::Char(' ') => f.write_str("space"),
+            KeyCodeOrd::Char(c) => write!(f, "{c}"),
+            KeyCodeOrd::Tab => f.write_str("Tab"),
+            KeyCodeOrd::BackTab => f.write_str("Shift-Tab"),
+            KeyCodeOrd::Enter => f.write_str("Enter"),
+            KeyCodeOrd::Esc => f.write_str("Esc"),
+            KeyCodeOrd::Up => f.write_str("↑"),
+            KeyCodeOrd::Down => f.write_str("↓"),
+            KeyCodeOrd::Left => f.write_str("←"),
+            KeyCodeOrd::Right => f.write_str("→"),
+            KeyCodeOrd::PageUp => f.write_str("PgUp"),
+            KeyCodeOrd::PageDown => f.write_str("PgDn"),
+            KeyCodeOrd::Home => f.write_str("Home"),
+            KeyCodeOrd::End => f.write_str("End"),
+            KeyCodeOrd::F(n) => write!(f, "F{n}"),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBinding {
+    on: String,
+    run: String,
+    #[serde(default)]
+    desc: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKeymap {
+    inherits: Option<String>,
+    #[serde(default)]
+    normal: Vec<RawBinding>,
+    #[serde(default)]
+    picker: Vec<RawBinding>,
+    #[serde(default)]
+    help: Vec<RawBinding>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Binding {
+    pub key: Key,
+    pub action: Action,
+    pub desc: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Keymap {
+    pub modes: BTreeMap<Mode, Vec<Binding>>,
+}
+
+impl Keymap {
+    pub fn lookup(&self, mode: Mode, key: &Key) -> Option<Action> {
+        self.modes
+            .get(&mode)?
+            .iter()
+            .find(|b| &b.key == key)
+            .map(|b| b.action)
+    }
+
+    pub fn bindings(&self, mode: Mode) -> &[Binding] {
+        self.modes.get(&mode).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The first key bound to `action` in normal mode, for the footer.
+    pub fn key_for(&self, action: Action) -> Option<Key> {
+        self.bindings(Mode::Normal)
+            .iter()
+            .find(|b| b.action == action)
+            .map(|b| b.key)
+    }
+
+    pub fn builtin(name: &str) -> Option<&'static str> {
+        match name {
+            "default" => Some(DEFAULT),
+            "vim" => Some(VIM),
+            _ => None,
+        }
+    }
+
+    pub fn default_keymap() -> Keymap {
+        Keymap::parse("default", DEFAULT).expect("built-in keymap is valid")
+    }
+
+    /// Parses a keymap; `inherits` names a built-in one whose bindings come
+    /// first, and a later binding of the same key in the same mode replaces it.
+    /// The same key twice in one file is an error.
+    pub fn parse(name: &str, src: &str) -> Result<Keymap, String> {
+        let raw: RawKeymap =
+            toml::from_str(src).map_err(|e| format!("keymap {name}: {}", e.message()))?;
+        let mut km = match &raw.inherits {
+            Some(parent) => {
+                let psrc = Keymap::builtin(parent)
+                    .ok_or_else(|| format!("keymap {name}: inherits unknown keymap `{parent}`"))?;
+                Keymap::parse(parent, psrc)?
+            }
+            None => Keymap::default(),
+        };
+        for (mode, list) in [
+            (Mode::Normal, raw.normal),
+            (Mode::Picker, raw.picker),
+            (Mode::Help, raw.help),
+        ] {
+            let mut seen: BTreeMap<Key, String> = BTreeMap::new();
+            for b in list {
+                let key = Key::parse(&b.on).map_err(|e| format!("keymap {name}: {e}"))?;
+                let action: Action =
+                    serde_json::from_value(serde_json::Value::String(b.run.clone()))
+                        .map_err(|_| format!("keymap {name}: `{}` is not an action", b.run))?;
+                if let Some(prev) = seen.insert(key, b.run.clone()) {
+                    return Err(format!(
+                        "keymap {name}: key `{}` is bound twice in {mode:?} mode (to {prev} and {})",
+                        b.on, b.run
+                    ));
+                }
+                let entry = km.modes.entry(mode).or_default();
+                entry.retain(|x| x.key != key);
+                entry.push(Binding {
+                    key,
+                    action,
+                    desc: b.desc,
+                });
+            }
+        }
+        Ok(km)
+    }
+
+    /// Loads a keymap by built-in name or file path.
+    pub fn load(name_or_path: &str) -> Result<Keymap, String> {
+        if let Some(src) = Keymap::builtin(name_or_path) {
+            return Keymap::parse(name_or_path, src);
+        }
+        let src = std::fs::read_to_string(name_or_path)
+            .map_err(|e| format!("keymap {name_or_path}: {e}"))?;
+        Keymap::parse(name_or_path, &src)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_keys() {
+        assert_eq!(Key::parse("q").unwrap().code, KeyCodeOrd::Char('q'));
+        assert_eq!(Key::parse("shift-tab").unwrap().code, KeyCodeOrd::BackTab);
+        let k = Key::parse("ctrl-c").unwrap();
+        assert!(k.ctrl);
+        assert_eq!(k.code, KeyCodeOrd::Char('c'));
+        assert_eq!(Key::parse("space").unwrap().code, KeyCodeOrd::Char(' '));
+        assert_eq!(Key::parse("F5").unwrap().code, KeyCodeOrd::F(5));
+        assert!(Key::parse("nope").is_err());
+    }
+
+    #[test]
+    fn default_and_vim_keymaps_load() {
+        let km = Keymap::default_keymap();
+        assert_eq!(
+            km.lookup(Mode::Normal, &Key::parse("z").unwrap()),
+            Some(Action::ToggleZoom)
+        );
+        let vim = Keymap::load("vim").unwrap();
+        assert_eq!(
+            vim.lookup(Mode::Picker, &Key::parse("j").unwrap()),
+            Some(Action::PickerDown)
+        );
+        assert_eq!(
+            vim.lookup(Mode::Normal, &Key::parse("q").unwrap()),
+            Some(Action::Quit)
+        );
+    }
+
+    #[test]
+    fn duplicates_and_unknown_actions_are_errors() {
+        let err = Keymap::parse(
+            "t",
+            "[[normal]]\non = \"x\"\nrun = \"quit\"\n[[normal]]\non = \"x\"\nrun = \"toggle_zoom\"\n",
+        )
+        .unwrap_err();
+        assert!(err.contains("bound twice"), "{err}");
+        let err = Keymap::parse("t", "[[normal]]\non = \"x\"\nrun = \"explode\"\n").unwrap_err();
+        assert!(err.contains("explode"), "{err}");
+    }
+}

@@ -1,0 +1,425 @@
+//! Configuration: profiles, endpoints, secret references, themes and keymaps,
+//! layered built-in < config file < flags.
+
+pub mod error;
+pub mod keymap;
+pub mod paths;
+pub mod secret;
+pub mod settings;
+pub mod theme;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+pub use error::ConfigError;
+pub use secret::{Secret, SecretRef};
+
+use crate::text::units::parse_duration;
+
+/// The config file as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub default_profile: Option<String>,
+    #[serde(default)]
+    pub profiles: BTreeMap<String, RawProfile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProfile {
+    pub namespace: Option<String>,
+    pub pod: Option<String>,
+    pub range: Option<Spanned<String>>,
+    pub refresh: Option<Spanned<String>>,
+    pub theme: Option<String>,
+    pub dashboard: Option<String>,
+    pub prometheus: Option<RawEndpoint>,
+    pub loki: Option<RawEndpoint>,
+    pub traces: Option<RawEndpoint>,
+    pub alertmanager: Option<RawEndpoint>,
+    /// Dashboard variables (metric names, label names, thresholds).
+    #[serde(default)]
+    pub variables: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEndpoint {
+    pub url: Spanned<String>,
+    pub timeout: Option<Spanned<String>>,
+    pub bearer_token: Option<Spanned<String>>,
+    pub basic_user: Option<String>,
+    pub basic_password: Option<Spanned<String>>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, Spanned<String>>,
+    pub ca_file: Option<String>,
+    pub client_cert: Option<String>,
+    pub client_key: Option<String>,
+    #[serde(default)]
+    pub insecure_skip_verify: bool,
+    pub max_concurrency: Option<usize>,
+}
+
+/// A validated endpoint: secrets are references, durations are parsed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Endpoint {
+    pub url: String,
+    pub timeout_secs: f64,
+    pub bearer_token: Option<SecretRef>,
+    pub basic: Option<(String, SecretRef)>,
+    pub headers: Vec<(String, SecretRef)>,
+    pub ca_file: Option<PathBuf>,
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+    pub insecure_skip_verify: bool,
+    pub max_concurrency: usize,
+}
+
+impl Endpoint {
+    pub fn plain(url: &str) -> Endpoint {
+        Endpoint {
+            url: url.trim_end_matches('/').to_string(),
+            timeout_secs: 10.0,
+            bearer_token: None,
+            basic: None,
+            headers: vec![],
+            ca_file: None,
+            client_cert: None,
+            client_key: None,
+            insecure_skip_verify: false,
+            max_concurrency: 4,
+        }
+    }
+}
+
+/// A validated profile.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Profile {
+    pub namespace: Option<String>,
+    pub pod: Option<String>,
+    pub range_secs: Option<f64>,
+    pub refresh_secs: Option<f64>,
+    pub theme: Option<String>,
+    pub dashboard: Option<String>,
+    pub prometheus: Option<Endpoint>,
+    pub loki: Option<Endpoint>,
+    pub traces: Option<Endpoint>,
+    pub alertmanager: Option<Endpoint>,
+    pub variables: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Config {
+    pub file: Option<PathBuf>,
+    pub default_profile: Option<String>,
+    pub profiles: BTreeMap<String, Profile>,
+}
+
+/// Which config file to read: `--config`, then `WATCHFLOOR_CONFIG`, then the
+/// platform default. The bool says whether the user named it (then it must exist).
+pub fn config_path(flag: Option<&Path>) -> Option<(PathBuf, bool)> {
+    if let Some(p) = flag {
+        return Some((p.to_path_buf(), true));
+    }
+    if let Ok(p) = std::env::var("WATCHFLOOR_CONFIG") {
+        if !p.is_empty() {
+            return Some((PathBuf::from(p), true));
+        }
+    }
+    paths::default_config_file().map(|p| (p, false))
+}
+
+/// Loads the config file; a missing default file is an empty config.
+pub fn load(flag: Option<&Path>) -> Result<Config, ConfigError> {
+    let Some((path, named)) = config_path(flag) else {
+        return Ok(Config::default());
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(src) => parse(&path, &src),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !named => Ok(Config::default()),
+        Err(e) => Err(ConfigError {
+            file: path,
+            line: None,
+            key: None,
+            problem: format!("cannot read: {e}"),
+        }),
+    }
+}
+
+/// Parses and validates config text; errors name file, line, key and problem.
+pub fn parse(path: &Path, src: &str) -> Result<Config, ConfigError> {
+    let raw: FileConfig = toml::from_str(src).map_err(|e| ConfigError::from_toml(path, src, &e))?;
+    let mut profiles = BTreeMap::new();
+    for (name, p) in raw.profiles {
+        let v = Validator {
+            path,
+            src,
+            prefix: format!("profiles.{name}"),
+        };
+        profiles.insert(name.clone(), v.profile(p)?);
+    }
+    if let Some(d) = &raw.default_profile {
+        if !profiles.contains_key(d) {
+            let off = src.find("default_profile").unwrap_or(0);
+            return Err(ConfigError::at(
+                path,
+                src,
+                Some(off..off + 1),
+                Some("default_profile".into()),
+                format!("no profile named `{d}` (defined: {})", names(&profiles)),
+            ));
+        }
+    }
+    Ok(Config {
+        file: Some(path.to_path_buf()),
+        default_profile: raw.default_profile,
+        profiles,
+    })
+}
+
+fn names(p: &BTreeMap<String, Profile>) -> String {
+    if p.is_empty() {
+        "none".into()
+    } else {
+        p.keys().cloned().collect::<Vec<_>>().join(", ")
+    }
+}
+
+struct Validator<'a> {
+    path: &'a Path,
+    src: &'a str,
+    prefix: String,
+}
+
+impl Validator<'_> {
+    fn err(
+        &self,
+        span: std::ops::Range<usize>,
+        key: &str,
+        problem: impl Into<String>,
+    ) -> ConfigError {
+        ConfigError::at(
+            self.path,
+            self.src,
+            Some(span),
+            Some(format!("{}.{key}", self.prefix)),
+            problem,
+        )
+    }
+
+    fn duration(&self, v: &Option<Spanned<String>>, key: &str) -> Result<Option<f64>, ConfigError> {
+        match v {
+            None => Ok(None),
+            Some(s) => match parse_duration(s.get_ref()) {
+                Ok(d) if d > 0.0 => Ok(Some(d)),
+                Ok(_) => Err(self.err(s.span(), key, "must be greater than zero")),
+                Err(e) => Err(self.err(s.span(), key, e)),
+            },
+        }
+    }
+
+    fn secret(&self, v: &Spanned<String>, key: &str) -> Result<SecretRef, ConfigError> {
+        SecretRef::parse(v.get_ref()).map_err(|e| self.err(v.span(), key, e))
+    }
+
+    fn profile(&self, p: RawProfile) -> Result<Profile, ConfigError> {
+        Ok(Profile {
+            namespace: p.namespace,
+            pod: p.pod,
+            range_secs: self.duration(&p.range, "range")?,
+            refresh_secs: self.duration(&p.refresh, "refresh")?,
+            theme: p.theme,
+            dashboard: p.dashboard,
+            prometheus: p
+                .prometheus
+                .map(|e| self.endpoint(e, "prometheus"))
+                .transpose()?,
+            loki: p.loki.map(|e| self.endpoint(e, "loki")).transpose()?,
+            traces: p.traces.map(|e| self.endpoint(e, "traces")).transpose()?,
+            alertmanager: p
+                .alertmanager
+                .map(|e| self.endpoint(e, "alertmanager"))
+                .transpose()?,
+            variables: p.variables,
+        })
+    }
+
+    fn endpoint(&self, e: RawEndpoint, name: &str) -> Result<Endpoint, ConfigError> {
+        let url = e.url.get_ref().trim_end_matches('/').to_string();
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(self.err(
+                e.url.span(),
+                &format!("{name}.url"),
+                "must start with http:// or https://",
+            ));
+        }
+        let timeout = self
+            .duration(&e.timeout, &format!("{name}.timeout"))?
+            .unwrap_or(10.0);
+        let bearer_token = e
+            .bearer_token
+            .as_ref()
+            .map(|s| self.secret(s, &format!("{name}.bearer_token")))
+            .transpose()?;
+        let basic = match (e.basic_user, e.basic_password) {
+            (Some(u), Some(p)) => Some((u, self.secret(&p, &format!("{name}.basic_password"))?)),
+            (None, None) => None,
+            (Some(_), None) => {
+                let off = self.src.find("basic_user").unwrap_or(0);
+                return Err(self.err(
+                    off..off + 1,
+                    &format!("{name}.basic_user"),
+                    "basic_user needs basic_password (as env:NAME or file:PATH)",
+                ));
+            }
+            (None, Some(p)) => {
+                return Err(self.err(
+                    p.span(),
+                    &format!("{name}.basic_password"),
+                    "basic_password needs basic_user",
+                ));
+            }
+        };
+        let mut headers = Vec::new();
+        for (k, v) in &e.headers {
+            headers.push((k.clone(), self.secret(v, &format!("{name}.headers.{k}"))?));
+        }
+        if e.client_cert.is_some() != e.client_key.is_some() {
+            let off = self.src.find("client_").unwrap_or(0);
+            return Err(self.err(
+                off..off + 1,
+                &format!("{name}.client_cert"),
+                "client_cert and client_key go together",
+            ));
+        }
+        Ok(Endpoint {
+            url,
+            timeout_secs: timeout,
+            bearer_token,
+            basic,
+            headers,
+            ca_file: e.ca_file.as_deref().map(paths::expand_home),
+            client_cert: e.client_cert.as_deref().map(paths::expand_home),
+            client_key: e.client_key.as_deref().map(paths::expand_home),
+            insecure_skip_verify: e.insecure_skip_verify,
+            max_concurrency: e.max_concurrency.unwrap_or(4).clamp(1, 32),
+        })
+    }
+}
+
+impl Config {
+    /// The profile to use: the named one, else `default_profile`, else the
+    /// only one, else none (built-in defaults).
+    pub fn select(&self, name: Option<&str>) -> Result<(Option<String>, Profile), String> {
+        let want = name
+            .map(str::to_string)
+            .or_else(|| self.default_profile.clone());
+        match want {
+            Some(n) => self
+                .profiles
+                .get(&n)
+                .cloned()
+                .map(|p| (Some(n.clone()), p))
+                .ok_or_else(|| {
+                    format!(
+                        "no profile `{n}` in {} (defined: {})",
+                        self.file
+                            .as_ref()
+                            .map(|f| f.display().to_string())
+                            .unwrap_or_else(|| "the config".into()),
+                        names(&self.profiles)
+                    )
+                }),
+            None if self.profiles.len() == 1 => {
+                let (n, p) = self.profiles.iter().next().unwrap();
+                Ok((Some(n.clone()), p.clone()))
+            }
+            None => Ok((None, Profile::default())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(src: &str) -> Result<Config, ConfigError> {
+        parse(Path::new("/etc/wf/config.toml"), src)
+    }
+
+    #[test]
+    fn parses_full_profile() {
+        let c = p(r#"
+default_profile = "prod"
+[profiles.prod]
+namespace = "codex-pooler"
+range = "30m"
+refresh = "5s"
+[profiles.prod.prometheus]
+url = "https://prom.example/"
+timeout = "20s"
+bearer_token = "env:PROM_TOKEN"
+ca_file = "/etc/ca.pem"
+[profiles.prod.prometheus.headers]
+X-Scope-OrgID = "file:/run/tenant"
+[profiles.prod.variables]
+container = "app"
+"#)
+        .unwrap();
+        let (name, prof) = c.select(None).unwrap();
+        assert_eq!(name.as_deref(), Some("prod"));
+        assert_eq!(prof.range_secs, Some(1800.0));
+        let e = prof.prometheus.unwrap();
+        assert_eq!(e.url, "https://prom.example");
+        assert_eq!(e.timeout_secs, 20.0);
+        assert_eq!(e.bearer_token, Some(SecretRef::Env("PROM_TOKEN".into())));
+        assert_eq!(e.headers[0].0, "X-Scope-OrgID");
+        assert_eq!(prof.variables["container"], "app");
+    }
+
+    #[test]
+    fn inline_secret_names_line_and_key_but_not_value() {
+        let err = p("[profiles.prod.prometheus]\nurl = \"http://p:9090\"\nbearer_token = \"abc123secret\"\n").unwrap_err();
+        assert_eq!(err.line, Some(3));
+        assert_eq!(
+            err.key.as_deref(),
+            Some("profiles.prod.prometheus.bearer_token")
+        );
+        let msg = err.to_string();
+        assert!(msg.contains("/etc/wf/config.toml"), "{msg}");
+        assert!(msg.contains("env:NAME"), "{msg}");
+        assert!(!msg.contains("abc123secret"), "{msg}");
+    }
+
+    #[test]
+    fn syntax_error_names_line_and_key() {
+        let err = p("[profiles.a]\nnamespace = \"x\"\nrefresh = 5s\n").unwrap_err();
+        assert_eq!(err.line, Some(3));
+        assert_eq!(err.key.as_deref(), Some("profiles.a.refresh"));
+    }
+
+    #[test]
+    fn unknown_key_and_bad_values_are_errors() {
+        let err = p("[profiles.a]\nnamespce = \"x\"\n").unwrap_err();
+        assert_eq!(err.line, Some(2));
+        assert!(err.problem.contains("namespce"), "{}", err.problem);
+        let err = p("[profiles.a]\nrange = \"ten minutes\"\n").unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("profiles.a.range"));
+        let err = p("[profiles.a.prometheus]\nurl = \"prom:9090\"\n").unwrap_err();
+        assert!(err.problem.contains("http://"));
+        let err = p("default_profile = \"nope\"\n[profiles.a]\n").unwrap_err();
+        assert_eq!(err.line, Some(1));
+        assert!(err.problem.contains("nope"));
+    }
+
+    #[test]
+    fn select_reports_missing_profile() {
+        let c = p("[profiles.a]\n[profiles.b]\n").unwrap();
+        assert!(c.select(Some("c")).unwrap_err().contains("a, b"));
+        assert_eq!(c.select(None).unwrap().0, None);
+    }
+}

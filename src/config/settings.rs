@@ -1,0 +1,159 @@
+//! Layering: built-in defaults < config file profile < command-line flags.
+
+use std::collections::BTreeMap;
+
+use super::{Config, Endpoint};
+use crate::cli::Cli;
+use crate::text::units::parse_duration;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub profile: Option<String>,
+    pub demo: bool,
+    pub prometheus: Option<Endpoint>,
+    pub namespace: Option<String>,
+    pub pod: Option<String>,
+    pub dashboard: Option<String>,
+    pub range_secs: u64,
+    pub refresh_secs: f64,
+    pub theme: String,
+    pub keymap: String,
+    pub variables: BTreeMap<String, String>,
+}
+
+fn flag_duration(v: &Option<String>, flag: &str) -> Result<Option<f64>, String> {
+    v.as_deref()
+        .map(|s| parse_duration(s).map_err(|e| format!("--{flag}: {e}")))
+        .transpose()
+}
+
+/// The theme for this terminal when none is named: 16 colours unless the
+/// terminal says it has more.
+pub fn default_theme() -> String {
+    let term = std::env::var("TERM").unwrap_or_default();
+    let colorterm = std::env::var("COLORTERM").unwrap_or_default();
+    if std::env::var_os("NO_COLOR").is_some() {
+        "mono".into()
+    } else if term.contains("256") || colorterm == "truecolor" || colorterm == "24bit" {
+        "default".into()
+    } else {
+        "default-16".into()
+    }
+}
+
+pub fn resolve(cli: &Cli, config: &Config) -> Result<Settings, String> {
+    let (profile_name, profile) = config.select(cli.profile.as_deref())?;
+    let range = flag_duration(&cli.range, "range")?
+        .or(profile.range_secs)
+        .unwrap_or(if cli.demo { 300.0 } else { 3600.0 });
+    let refresh = flag_duration(&cli.refresh, "refresh")?
+        .or(profile.refresh_secs)
+        .unwrap_or(if cli.demo { 1.0 } else { 5.0 });
+    if range < 60.0 {
+        return Err("--range must be at least 1m".into());
+    }
+    if refresh < 0.5 {
+        return Err("--refresh must be at least 500ms".into());
+    }
+    let prometheus = match &cli.prometheus {
+        Some(url) => {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(format!(
+                    "--prometheus `{url}`: must start with http:// or https://"
+                ));
+            }
+            // the flag replaces the URL but keeps the profile's auth/TLS
+            let mut ep = profile
+                .prometheus
+                .clone()
+                .unwrap_or_else(|| Endpoint::plain(url));
+            ep.url = url.trim_end_matches('/').to_string();
+            Some(ep)
+        }
+        None => profile.prometheus.clone(),
+    };
+    if !cli.demo && prometheus.is_none() {
+        return Err("no Prometheus to read: pass --prometheus URL, set [profiles.NAME.prometheus] url in the config, or try --demo".into());
+    }
+    let namespace = cli
+        .namespace
+        .clone()
+        .or(profile.namespace.clone())
+        .or_else(|| {
+            cli.demo
+                .then(|| crate::sources::demo::NAMESPACE.to_string())
+        });
+    Ok(Settings {
+        profile: if cli.demo && profile_name.is_none() {
+            Some("demo".into())
+        } else {
+            profile_name
+        },
+        demo: cli.demo,
+        prometheus,
+        namespace,
+        pod: cli.pod.clone().or(profile.pod.clone()),
+        dashboard: cli.dashboard.clone().or(profile.dashboard.clone()),
+        range_secs: range.round() as u64,
+        refresh_secs: refresh,
+        theme: cli
+            .theme
+            .clone()
+            .or(profile.theme.clone())
+            .unwrap_or_else(default_theme),
+        keymap: cli.keymap.clone().unwrap_or_else(|| "default".into()),
+        variables: profile.variables.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn cli(args: &[&str]) -> Cli {
+        Cli::parse_from(std::iter::once("watchfloor").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn flags_override_profile_which_overrides_defaults() {
+        let cfg = super::super::parse(
+            std::path::Path::new("c.toml"),
+            "[profiles.p]\nnamespace = \"ns1\"\nrange = \"30m\"\nrefresh = \"10s\"\n[profiles.p.prometheus]\nurl = \"http://a:9090\"\nbearer_token = \"env:T\"\n",
+        )
+        .unwrap();
+        let s = resolve(&cli(&[]), &cfg).unwrap();
+        assert_eq!((s.range_secs, s.refresh_secs), (1800, 10.0));
+        assert_eq!(s.namespace.as_deref(), Some("ns1"));
+        let s = resolve(
+            &cli(&[
+                "--range",
+                "2h",
+                "--namespace",
+                "ns2",
+                "--prometheus",
+                "http://b:9090",
+            ]),
+            &cfg,
+        )
+        .unwrap();
+        assert_eq!(s.range_secs, 7200);
+        assert_eq!(s.namespace.as_deref(), Some("ns2"));
+        let ep = s.prometheus.unwrap();
+        assert_eq!(ep.url, "http://b:9090");
+        assert!(
+            ep.bearer_token.is_some(),
+            "flag URL keeps the profile's auth"
+        );
+    }
+
+    #[test]
+    fn needs_a_prometheus_or_demo() {
+        let err = resolve(&cli(&[]), &Config::default()).unwrap_err();
+        assert!(err.contains("--demo"));
+        let s = resolve(&cli(&["--demo"]), &Config::default()).unwrap();
+        assert_eq!(s.range_secs, 300);
+        assert_eq!(s.namespace.as_deref(), Some("codex-pooler"));
+        assert!(resolve(&cli(&["--demo", "--range", "10"]), &Config::default()).is_err());
+    }
+}

@@ -1,0 +1,338 @@
+//! The Dashboard/Pane/Query model and its resolution against the focus.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::vars::{interpolate, promql_regex_literal};
+use crate::text::units::Unit;
+
+pub const PRESETS: [(&str, &str); 3] = [
+    ("beam", include_str!("presets/beam.toml")),
+    ("go", include_str!("presets/go.toml")),
+    ("http", include_str!("presets/http.toml")),
+];
+
+/// Which widget draws a pane. One pane per file in `ui/panes/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaneKind {
+    Memory,
+    Scheduler,
+    Restarts,
+    Admission,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuerySpec {
+    pub id: String,
+    /// What the widget does with it (e.g. `working_set`, `category`, `headline`).
+    pub role: String,
+    #[serde(default)]
+    pub label: String,
+    #[serde(default)]
+    pub unit: Unit,
+    pub expr: String,
+    /// Instant query (a table of current values) instead of a range.
+    #[serde(default)]
+    pub instant: bool,
+    /// Threshold values (may use variables); higher is worse.
+    pub warn: Option<String>,
+    pub crit: Option<String>,
+    /// Label names that tell this query's series apart on screen.
+    #[serde(default)]
+    pub by: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaneSpec {
+    pub id: String,
+    pub kind: PaneKind,
+    pub title: String,
+    /// Lower is more important; small terminals drop the highest first.
+    #[serde(default)]
+    pub priority: u8,
+    pub queries: Vec<QuerySpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dashboard {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Metric names whose presence selects this preset.
+    #[serde(default)]
+    pub detect: Vec<String>,
+    #[serde(default)]
+    pub variables: BTreeMap<String, String>,
+    pub panes: Vec<PaneSpec>,
+}
+
+/// A query ready to send: variables substituted, thresholds parsed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedQuery {
+    /// `pane.query`, unique in the dashboard; the store key.
+    pub key: String,
+    pub pane: String,
+    pub role: String,
+    pub label: String,
+    pub unit: Unit,
+    pub expr: String,
+    pub instant: bool,
+    pub warn: Option<f64>,
+    pub crit: Option<f64>,
+    pub by: Vec<String>,
+    /// The pod and namespace the focus selects (None: all), for backends
+    /// that do not read PromQL (the demo).
+    pub focus_pod: Option<String>,
+    pub focus_namespace: Option<String>,
+}
+
+/// What the focus contributes to a query: the reserved variables.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FocusVars {
+    pub namespace: Option<String>,
+    pub pod: Option<String>,
+    pub range_secs: u64,
+    pub step_secs: u64,
+}
+
+impl Dashboard {
+    pub fn builtin(name: &str) -> Option<Dashboard> {
+        PRESETS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(n, src)| Dashboard::parse(n, src).expect("built-in preset is valid"))
+    }
+
+    pub fn builtins() -> Vec<Dashboard> {
+        PRESETS
+            .iter()
+            .map(|(n, _)| Dashboard::builtin(n).unwrap())
+            .collect()
+    }
+
+    pub fn parse(origin: &str, src: &str) -> Result<Dashboard, String> {
+        let d: Dashboard = toml::from_str(src).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| crate::config::error::line_of(src, s.start).to_string())
+                .unwrap_or_else(|| "?".into());
+            format!("dashboard {origin}, line {line}: {}", e.message())
+        })?;
+        let mut seen = std::collections::HashSet::new();
+        for p in &d.panes {
+            for q in &p.queries {
+                if !seen.insert(format!("{}.{}", p.id, q.id)) {
+                    return Err(format!(
+                        "dashboard {origin}: query {}.{} defined twice",
+                        p.id, q.id
+                    ));
+                }
+            }
+        }
+        Ok(d)
+    }
+
+    /// `--dashboard NAME|PATH`: a built-in, a file in the config dir, or a path.
+    pub fn load(name_or_path: &str) -> Result<Dashboard, String> {
+        if let Some(d) = Dashboard::builtin(name_or_path) {
+            return Ok(d);
+        }
+        let mut candidates = vec![];
+        if let Some(dir) = crate::config::paths::dashboards_dir() {
+            candidates.push(dir.join(format!("{name_or_path}.toml")));
+        }
+        candidates.push(Path::new(name_or_path).to_path_buf());
+        for c in candidates {
+            if c.is_file() {
+                let src =
+                    std::fs::read_to_string(&c).map_err(|e| format!("{}: {e}", c.display()))?;
+                return Dashboard::parse(&c.display().to_string(), &src);
+            }
+        }
+        Err(format!(
+            "no dashboard `{name_or_path}`: not a built-in ({}), not in the config dashboards folder, not a file",
+            PRESETS.iter().map(|p| p.0).collect::<Vec<_>>().join(", ")
+        ))
+    }
+
+    /// The user's variables override the preset's (config `[profiles.X.variables]`).
+    pub fn with_overrides(mut self, vars: &BTreeMap<String, String>) -> Dashboard {
+        for (k, v) in vars {
+            self.variables.insert(k.clone(), v.clone());
+        }
+        self
+    }
+
+    pub fn pane(&self, id: &str) -> Option<&PaneSpec> {
+        self.panes.iter().find(|p| p.id == id)
+    }
+
+    /// Every variable visible to queries: preset/user variables plus the
+    /// reserved `$namespace`, `$pod`, `$range`, `$rate_interval`, `$step`.
+    pub fn variables_for(&self, f: &FocusVars) -> BTreeMap<String, String> {
+        let mut v = self.variables.clone();
+        let any = ".*".to_string();
+        v.insert(
+            "namespace".into(),
+            f.namespace
+                .as_deref()
+                .map(promql_regex_literal)
+                .unwrap_or_else(|| any.clone()),
+        );
+        v.insert(
+            "pod".into(),
+            f.pod.as_deref().map(promql_regex_literal).unwrap_or(any),
+        );
+        v.insert(
+            "range".into(),
+            crate::text::units::prom_duration(f.range_secs),
+        );
+        v.insert(
+            "step".into(),
+            crate::text::units::prom_duration(f.step_secs),
+        );
+        // Grafana's rule: at least four scrape intervals, and never below the step.
+        let scrape = v
+            .get("scrape_interval")
+            .and_then(|s| crate::text::units::parse_duration(s).ok())
+            .unwrap_or(15.0) as u64;
+        let rate = (4 * scrape).max(f.step_secs).max(1);
+        v.entry("rate_interval".into())
+            .or_insert_with(|| crate::text::units::prom_duration(rate));
+        v.entry("container".into()).or_insert_with(|| ".*".into());
+        v.entry("job".into()).or_insert_with(|| ".*".into());
+        v
+    }
+
+    pub fn resolve(&self, f: &FocusVars) -> Result<Vec<ResolvedQuery>, String> {
+        let vars = self.variables_for(f);
+        let mut out = Vec::new();
+        for p in &self.panes {
+            for q in &p.queries {
+                let ctx = |what: &str, e: String| {
+                    format!("dashboard {}: {}.{} {what}: {e}", self.name, p.id, q.id)
+                };
+                let expr = interpolate(&q.expr, &vars).map_err(|e| ctx("expr", e))?;
+                let threshold = |t: &Option<String>, what: &str| -> Result<Option<f64>, String> {
+                    match t {
+                        None => Ok(None),
+                        Some(s) => {
+                            let s = interpolate(s, &vars).map_err(|e| ctx(what, e))?;
+                            s.trim()
+                                .parse::<f64>()
+                                .map(Some)
+                                .map_err(|_| ctx(what, format!("`{s}` is not a number")))
+                        }
+                    }
+                };
+                out.push(ResolvedQuery {
+                    key: format!("{}.{}", p.id, q.id),
+                    pane: p.id.clone(),
+                    role: q.role.clone(),
+                    label: if q.label.is_empty() {
+                        q.id.replace('_', " ")
+                    } else {
+                        q.label.clone()
+                    },
+                    unit: q.unit,
+                    expr,
+                    instant: q.instant,
+                    warn: threshold(&q.warn, "warn")?,
+                    crit: threshold(&q.crit, "crit")?,
+                    by: q.by.clone(),
+                    focus_pod: f.pod.clone(),
+                    focus_namespace: f.namespace.clone(),
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn focus() -> FocusVars {
+        FocusVars {
+            namespace: Some("codex-pooler".into()),
+            pod: Some("app-1".into()),
+            range_secs: 3600,
+            step_secs: 10,
+        }
+    }
+
+    #[test]
+    fn presets_parse_and_resolve_without_leftover_variables() {
+        for d in Dashboard::builtins() {
+            let qs = d.resolve(&focus()).unwrap_or_else(|e| panic!("{e}"));
+            assert!(!qs.is_empty());
+            for q in &qs {
+                assert!(!q.expr.contains('$'), "{}: {}", q.key, q.expr);
+            }
+            let kinds: Vec<_> = d.panes.iter().map(|p| p.kind).collect();
+            for k in [
+                PaneKind::Memory,
+                PaneKind::Scheduler,
+                PaneKind::Restarts,
+                PaneKind::Admission,
+            ] {
+                assert!(kinds.contains(&k), "{} lacks {k:?}", d.name);
+            }
+        }
+    }
+
+    #[test]
+    fn focus_selects_pod_and_namespace() {
+        let d = Dashboard::builtin("beam").unwrap();
+        let qs = d.resolve(&focus()).unwrap();
+        let ws = qs.iter().find(|q| q.key == "memory.working_set").unwrap();
+        assert!(
+            ws.expr.contains("namespace=~\"codex-pooler\""),
+            "{}",
+            ws.expr
+        );
+        assert!(ws.expr.contains("pod=~\"app-1\""), "{}", ws.expr);
+        let all = d
+            .resolve(&FocusVars {
+                pod: None,
+                namespace: None,
+                ..focus()
+            })
+            .unwrap();
+        let ws = all.iter().find(|q| q.key == "memory.working_set").unwrap();
+        assert!(ws.expr.contains("pod=~\".*\""), "{}", ws.expr);
+    }
+
+    #[test]
+    fn overrides_change_metric_names_and_thresholds() {
+        let d = Dashboard::builtin("beam")
+            .unwrap()
+            .with_overrides(&BTreeMap::from([
+                ("container".to_string(), "gateway".to_string()),
+                ("admission_p95_crit".to_string(), "2.5".to_string()),
+            ]));
+        let qs = d.resolve(&focus()).unwrap();
+        let ws = qs.iter().find(|q| q.key == "memory.working_set").unwrap();
+        assert!(ws.expr.contains("container=~\"gateway\""), "{}", ws.expr);
+        let p95 = qs.iter().find(|q| q.key == "admission.queue_p95").unwrap();
+        assert_eq!(p95.crit, Some(2.5));
+    }
+
+    #[test]
+    fn bad_dashboard_names_line() {
+        let err = Dashboard::parse(
+            "x.toml",
+            "name = \"x\"\n[[panes]]\nid = \"a\"\nkind = \"pie\"\ntitle=\"t\"\nqueries=[]\n",
+        )
+        .unwrap_err();
+        assert!(err.contains("line 4"), "{err}");
+        assert!(Dashboard::load("no-such-dashboard").is_err());
+    }
+}

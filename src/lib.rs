@@ -1,0 +1,17 @@
+//! watchfloor: a terminal UI for runtime triage during incidents.
+//!
+//! Data flows one way: source tasks send owned `DataEvent`s over a channel,
+//! `app::update` applies them (and keys) to `State` purely, and `ui::draw`
+//! renders `State` only.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod dashboard;
+pub mod export;
+pub mod logging;
+pub mod sources;
+pub mod store;
+pub mod terminal;
+pub mod text;
+pub mod ui;

@@ -1,0 +1,134 @@
+//! CLI → config → logging → terminal guard → app::run.
+
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use ratatui::backend::CrosstermBackend;
+use ratatui::Terminal;
+
+use watchfloor::app::run::{initial_state, run_once, run_tui};
+use watchfloor::cli::{parse_size, Cli, ColorMode};
+use watchfloor::config::keymap::Keymap;
+use watchfloor::config::theme::Theme;
+use watchfloor::config::{self, paths, settings};
+use watchfloor::sources::demo::DemoSource;
+use watchfloor::sources::prometheus::PrometheusClient;
+use watchfloor::sources::MetricsBackend;
+use watchfloor::{export, info, logging, terminal};
+
+fn fail(msg: &str) -> ! {
+    logging::log("ERROR", msg);
+    eprintln!("watchfloor: {msg}");
+    std::process::exit(2);
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let cfg = config::load(cli.config.as_deref()).unwrap_or_else(|e| fail(&e.to_string()));
+    let s = settings::resolve(&cli, &cfg).unwrap_or_else(|e| fail(&e));
+    let log_path = cli.log_file.clone().unwrap_or_else(paths::default_log_file);
+    if let Err(e) = logging::init(&log_path) {
+        // not fatal: diagnostics are lost, the screen is not
+        eprintln!("watchfloor: {e} (continuing without a log file)");
+    }
+    info!(
+        "start: profile={:?} demo={} range={}s refresh={}s",
+        s.profile, s.demo, s.range_secs, s.refresh_secs
+    );
+    let theme_name = if cli.once && cli.color == ColorMode::Never {
+        "mono".to_string()
+    } else {
+        s.theme.clone()
+    };
+    let theme = Theme::load(&theme_name).unwrap_or_else(|e| fail(&e));
+    let keymap = Keymap::load(&s.keymap).unwrap_or_else(|e| fail(&e));
+    let (backend, name, url): (Arc<dyn MetricsBackend>, &str, String) = if s.demo {
+        (
+            Arc::new(DemoSource::new(cli.seed)),
+            "demo",
+            "embedded simulation".into(),
+        )
+    } else {
+        let ep = s.prometheus.as_ref().expect("settings checked");
+        let (client, warnings) = PrometheusClient::new(ep).unwrap_or_else(|e| fail(&e));
+        for w in &warnings {
+            logging::log("WARN", w);
+        }
+        let url = client.base_url().to_string();
+        (Arc::new(client), "prom", url)
+    };
+    let mut state = initial_state(&s, name, &url, theme, keymap).unwrap_or_else(|e| fail(&e));
+    if let Some(ep) = &s.prometheus {
+        if ep.insecure_skip_verify && !s.demo {
+            state.warnings.push("TLS verify off".into());
+        }
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| fail(&format!("tokio runtime: {e}")));
+    if cli.once {
+        let size = match &cli.size {
+            Some(sz) => parse_size(sz).unwrap_or_else(|e| fail(&e)),
+            None => crossterm::terminal::size().unwrap_or((120, 40)),
+        };
+        let timeout = watchfloor::text::units::parse_duration(&cli.once_timeout)
+            .unwrap_or_else(|e| fail(&format!("--once-timeout: {e}")));
+        let (state, buf) = rt.block_on(run_once(
+            state,
+            backend,
+            size,
+            Duration::from_secs_f64(timeout),
+        ));
+        let color = match cli.color {
+            ColorMode::Always => true,
+            ColorMode::Never => false,
+            ColorMode::Auto => std::io::stdout().is_terminal(),
+        };
+        let text = if color {
+            export::buffer_to_ansi(&buf)
+        } else {
+            export::buffer_to_text(&buf)
+        };
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+        if !state.backend.ok() {
+            let why = state
+                .backend
+                .last_error
+                .clone()
+                .unwrap_or_else(|| "no answer before the timeout".into());
+            fail(&format!(
+                "{} at {} is unreachable: {why}",
+                state.backend.name, state.backend.url
+            ));
+        }
+        return;
+    }
+    let guard =
+        terminal::TerminalGuard::enter().unwrap_or_else(|e| fail(&format!("terminal: {e}")));
+    let writer = terminal::CountingWriter::new(std::io::stdout());
+    let counter = writer.count.clone();
+    let started = std::time::Instant::now();
+    let mut term = Terminal::new(CrosstermBackend::new(writer))
+        .unwrap_or_else(|e| fail(&format!("terminal: {e}")));
+    let result = rt.block_on(run_tui(&mut term, state, backend));
+    drop(term);
+    drop(guard);
+    let secs = started.elapsed().as_secs_f64();
+    let bytes = counter.load(Ordering::Relaxed);
+    info!(
+        "exit after {secs:.1}s: {bytes} bytes written to the terminal ({:.0} B/s)",
+        bytes as f64 / secs.max(0.001)
+    );
+    if let Err(e) = result {
+        fail(&format!("terminal: {e}"));
+    }
+    // leave promptly even if a request is still in flight
+    rt.shutdown_timeout(Duration::from_millis(200));
+}

@@ -1,0 +1,250 @@
+//! Series ring buffers per query, with the incremental merge of range results.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+/// Label set of one series, sorted by name.
+pub type Labels = BTreeMap<String, String>;
+
+/// Most points kept per series (Prometheus refuses more than 11,000 per query).
+pub const MAX_POINTS: usize = 11_000;
+/// Most series kept per query; presets aggregate or top-k beyond this.
+pub const MAX_SERIES: usize = 500;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub labels: Labels,
+    /// (timestamp in milliseconds, value), ascending by time.
+    pub points: VecDeque<(i64, f64)>,
+}
+
+impl Series {
+    pub fn new(labels: Labels, points: impl IntoIterator<Item = (i64, f64)>) -> Self {
+        Series {
+            labels,
+            points: points.into_iter().collect(),
+        }
+    }
+
+    pub fn last(&self) -> Option<(i64, f64)> {
+        self.points.back().copied()
+    }
+
+    pub fn label(&self, name: &str) -> &str {
+        self.labels.get(name).map(String::as_str).unwrap_or("")
+    }
+
+    /// Merges newer points: everything from the first new timestamp on is
+    /// replaced by the new points (the newest step may have been partial).
+    fn merge(&mut self, new_points: &VecDeque<(i64, f64)>) {
+        let Some(&(first, _)) = new_points.front() else {
+            return;
+        };
+        while matches!(self.points.back(), Some(&(t, _)) if t >= first) {
+            self.points.pop_back();
+        }
+        self.points.extend(new_points.iter().copied());
+        while self.points.len() > MAX_POINTS {
+            self.points.pop_front();
+        }
+    }
+
+    fn trim_before(&mut self, t_ms: i64) {
+        while matches!(self.points.front(), Some(&(t, _)) if t < t_ms) {
+            self.points.pop_front();
+        }
+    }
+}
+
+/// What the store holds for one query of one pane.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QueryData {
+    pub series: Vec<Series>,
+    /// End of the newest successful fetch (ms); the next refresh starts here.
+    pub fetched_until: Option<i64>,
+    /// Wall time (ms) of the last successful fetch.
+    pub last_ok: Option<i64>,
+    /// The last error, cleared by the next success.
+    pub error: Option<String>,
+    /// Consecutive failures, for the retry display.
+    pub failures: u32,
+    /// Warnings Prometheus attached to the last answer.
+    pub warnings: Vec<String>,
+    /// Series left out because the query returned more than MAX_SERIES.
+    pub truncated_series: usize,
+}
+
+impl QueryData {
+    /// Replaces the data with a full (non-incremental) result.
+    pub fn replace(&mut self, mut series: Vec<Series>, until: i64) {
+        self.truncated_series = series.len().saturating_sub(MAX_SERIES);
+        series.truncate(MAX_SERIES);
+        for s in &mut series {
+            while s.points.len() > MAX_POINTS {
+                s.points.pop_front();
+            }
+        }
+        self.series = series;
+        self.fetched_until = Some(until);
+    }
+
+    /// Merges an incremental range result and drops what fell out of the window.
+    pub fn merge(&mut self, new: Vec<Series>, until: i64, window_start: i64) {
+        let mut index: HashMap<Labels, usize> = self
+            .series
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.labels.clone(), i))
+            .collect();
+        for s in new {
+            match index.get(&s.labels) {
+                Some(&i) => self.series[i].merge(&s.points),
+                None if self.series.len() < MAX_SERIES => {
+                    index.insert(s.labels.clone(), self.series.len());
+                    let mut fresh = Series::new(s.labels, []);
+                    fresh.merge(&s.points);
+                    self.series.push(fresh);
+                }
+                None => self.truncated_series += 1,
+            }
+        }
+        for s in &mut self.series {
+            s.trim_before(window_start);
+        }
+        self.series.retain(|s| !s.points.is_empty());
+        self.fetched_until = Some(until);
+    }
+
+    /// Sum of the newest value of every series (NaN when there are none).
+    pub fn latest_sum(&self) -> f64 {
+        let vals: Vec<f64> = self
+            .series
+            .iter()
+            .filter_map(|s| s.last().map(|p| p.1))
+            .collect();
+        if vals.is_empty() {
+            f64::NAN
+        } else {
+            vals.iter().sum()
+        }
+    }
+
+    /// Newest value of the series whose label `name` equals `value`.
+    pub fn latest_for(&self, name: &str, value: &str) -> Option<f64> {
+        self.series
+            .iter()
+            .find(|s| s.label(name) == value)
+            .and_then(|s| s.last().map(|p| p.1))
+    }
+
+    /// Pointwise sum over all series, aligned by timestamp, ascending.
+    pub fn summed_points(&self) -> Vec<(i64, f64)> {
+        let mut acc: BTreeMap<i64, f64> = BTreeMap::new();
+        for s in &self.series {
+            for &(t, v) in &s.points {
+                if v.is_finite() {
+                    *acc.entry(t).or_insert(0.0) += v;
+                }
+            }
+        }
+        acc.into_iter().collect()
+    }
+
+    pub fn has_data(&self) -> bool {
+        self.series.iter().any(|s| !s.points.is_empty())
+    }
+
+    pub fn point_count(&self) -> usize {
+        self.series.iter().map(|s| s.points.len()).sum()
+    }
+}
+
+/// All query data of the current dashboard, keyed by query id.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SeriesStore {
+    pub queries: HashMap<String, QueryData>,
+}
+
+impl SeriesStore {
+    pub fn get(&self, id: &str) -> Option<&QueryData> {
+        self.queries.get(id)
+    }
+
+    pub fn entry(&mut self, id: &str) -> &mut QueryData {
+        self.queries.entry(id.to_string()).or_default()
+    }
+
+    pub fn clear(&mut self) {
+        self.queries.clear();
+    }
+
+    /// Where the next fetch of each query may start (incremental refresh).
+    pub fn resume_points(&self) -> HashMap<String, i64> {
+        self.queries
+            .iter()
+            .filter_map(|(k, q)| q.fetched_until.map(|t| (k.clone(), t)))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(pod: &str) -> Labels {
+        [("pod".to_string(), pod.to_string())].into_iter().collect()
+    }
+
+    #[test]
+    fn merge_appends_new_points_and_replaces_overlap() {
+        let mut q = QueryData::default();
+        q.replace(
+            vec![Series::new(labels("a"), [(0, 1.0), (10, 2.0), (20, 3.0)])],
+            20,
+        );
+        q.merge(
+            vec![Series::new(labels("a"), [(20, 3.5), (30, 4.0)])],
+            30,
+            0,
+        );
+        let pts: Vec<_> = q.series[0].points.iter().copied().collect();
+        assert_eq!(pts, vec![(0, 1.0), (10, 2.0), (20, 3.5), (30, 4.0)]);
+        assert_eq!(q.fetched_until, Some(30));
+    }
+
+    #[test]
+    fn merge_trims_window_and_adds_new_series() {
+        let mut q = QueryData::default();
+        q.replace(vec![Series::new(labels("a"), [(0, 1.0), (10, 2.0)])], 10);
+        q.merge(vec![Series::new(labels("b"), [(20, 9.0)])], 20, 5);
+        assert_eq!(q.series.len(), 2);
+        assert_eq!(q.series[0].points.len(), 1);
+        assert_eq!(q.latest_for("pod", "b"), Some(9.0));
+        assert_eq!(q.latest_sum(), 11.0);
+        // a series whose points all fall out of the window is dropped
+        q.merge(vec![], 40, 15);
+        assert_eq!(q.series.len(), 1);
+        assert_eq!(q.series[0].label("pod"), "b");
+    }
+
+    #[test]
+    fn merge_caps_points() {
+        let mut q = QueryData::default();
+        let pts = (0..(MAX_POINTS as i64 + 50)).map(|i| (i, i as f64));
+        q.merge(vec![Series::new(labels("a"), pts)], 0, 0);
+        assert_eq!(q.series[0].points.len(), MAX_POINTS);
+        assert_eq!(q.series[0].points.front().unwrap().0, 50);
+    }
+
+    #[test]
+    fn summed_points_align_by_time() {
+        let mut q = QueryData::default();
+        q.replace(
+            vec![
+                Series::new(labels("a"), [(0, 1.0), (10, 2.0)]),
+                Series::new(labels("b"), [(10, 5.0), (20, f64::NAN)]),
+            ],
+            20,
+        );
+        assert_eq!(q.summed_points(), vec![(0, 1.0), (10, 7.0)]);
+    }
+}

@@ -1,0 +1,234 @@
+//! Human units: bytes, rates, durations and counts.
+
+/// How a value is displayed; presets name it per query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    /// Binary bytes: B, KiB, MiB, GiB, TiB.
+    Bytes,
+    /// Per second.
+    PerSec,
+    /// Seconds, shown as µs/ms/s/m.
+    Seconds,
+    /// Milliseconds, shown like seconds.
+    Millis,
+    /// A ratio 0..1 shown as a percentage.
+    Ratio,
+    /// A plain count, 48.2k style.
+    #[default]
+    Count,
+}
+
+pub fn format_value(v: f64, unit: Unit) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
+    }
+    match unit {
+        Unit::Bytes => format_bytes(v),
+        Unit::PerSec => format!("{}/s", format_count(v)),
+        Unit::Seconds => format_duration(v),
+        Unit::Millis => format_duration(v / 1000.0),
+        Unit::Ratio => format_ratio(v),
+        Unit::Count => format_count(v),
+    }
+}
+
+pub fn format_bytes(v: f64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let neg = v < 0.0;
+    let mut x = v.abs();
+    let mut i = 0;
+    while x >= 1024.0 && i < UNITS.len() - 1 {
+        x /= 1024.0;
+        i += 1;
+    }
+    let s = if i == 0 {
+        format!("{x:.0} {}", UNITS[i])
+    } else if x >= 100.0 {
+        format!("{x:.0} {}", UNITS[i])
+    } else if x >= 10.0 {
+        format!("{x:.1} {}", UNITS[i])
+    } else {
+        format!("{x:.2} {}", UNITS[i])
+    };
+    if neg {
+        format!("-{s}")
+    } else {
+        s
+    }
+}
+
+pub fn format_count(v: f64) -> String {
+    let a = v.abs();
+    let (x, suffix) = if a >= 1e9 {
+        (v / 1e9, "G")
+    } else if a >= 1e6 {
+        (v / 1e6, "M")
+    } else if a >= 1e3 {
+        (v / 1e3, "k")
+    } else {
+        (v, "")
+    };
+    let ax = x.abs();
+    if suffix.is_empty() && (x.fract() == 0.0) {
+        format!("{x:.0}")
+    } else if ax >= 100.0 {
+        format!("{x:.0}{suffix}")
+    } else if ax >= 10.0 {
+        format!("{x:.1}{suffix}")
+    } else {
+        format!("{x:.2}{suffix}")
+    }
+}
+
+pub fn format_duration(secs: f64) -> String {
+    let a = secs.abs();
+    if a == 0.0 {
+        "0s".into()
+    } else if a < 1e-3 {
+        format!("{:.0}µs", secs * 1e6)
+    } else if a < 1.0 {
+        format!("{:.0}ms", secs * 1e3)
+    } else if a < 60.0 {
+        format!("{secs:.2}s")
+    } else if a < 3600.0 {
+        format!("{:.1}m", secs / 60.0)
+    } else {
+        format!("{:.1}h", secs / 3600.0)
+    }
+}
+
+pub fn format_ratio(v: f64) -> String {
+    let p = v * 100.0;
+    if p.abs() >= 10.0 {
+        format!("{p:.0}%")
+    } else {
+        format!("{p:.1}%")
+    }
+}
+
+/// "45s", "4m", "2h", "3d": how long ago, for staleness and event ages.
+pub fn format_age(secs: i64) -> String {
+    let s = secs.max(0);
+    if s < 60 {
+        format!("{s}s")
+    } else if s < 3600 {
+        format!("{}m", s / 60)
+    } else if s < 86400 {
+        format!("{}h", s / 3600)
+    } else {
+        format!("{}d", s / 86400)
+    }
+}
+
+/// Parses "90s", "5m", "1h", "2d", "1w", "1h30m", "500ms" into seconds.
+pub fn parse_duration(s: &str) -> Result<f64, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err("empty duration".into());
+    }
+    let mut total = 0.0;
+    let mut num = String::new();
+    let mut chars = s.chars().peekable();
+    let mut any = false;
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() || c == '.' {
+            num.push(c);
+            continue;
+        }
+        let mut unit = c.to_string();
+        if c == 'm' && chars.peek() == Some(&'s') {
+            unit.push(chars.next().unwrap());
+        }
+        let n: f64 = num
+            .parse()
+            .map_err(|_| format!("`{s}` is not a duration (expected e.g. 30s, 5m, 1h)"))?;
+        let mult = match unit.as_str() {
+            "ms" => 0.001,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            "d" => 86400.0,
+            "w" => 604800.0,
+            _ => {
+                return Err(format!(
+                    "`{s}`: unknown unit `{unit}` (use ms, s, m, h, d, w)"
+                ))
+            }
+        };
+        total += n * mult;
+        num.clear();
+        any = true;
+    }
+    if !num.is_empty() || !any {
+        return Err(format!("`{s}` needs a unit (e.g. 30s, 5m, 1h)"));
+    }
+    Ok(total)
+}
+
+/// The shortest Prometheus duration string for whole seconds: 3600 → "1h".
+pub fn prom_duration(secs: u64) -> String {
+    let secs = secs.max(1);
+    for (unit, n) in [("d", 86400), ("h", 3600), ("m", 60)] {
+        if secs % n == 0 {
+            return format!("{}{unit}", secs / n);
+        }
+    }
+    format!("{secs}s")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes() {
+        assert_eq!(format_bytes(0.0), "0 B");
+        assert_eq!(format_bytes(1023.0), "1023 B");
+        assert_eq!(format_bytes(1536.0), "1.50 KiB");
+        assert_eq!(format_bytes(1.71 * 1024.0 * 1024.0 * 1024.0), "1.71 GiB");
+        assert_eq!(format_bytes(512.0 * 1024.0 * 1024.0), "512 MiB");
+        assert_eq!(format_bytes(-2048.0), "-2.00 KiB");
+    }
+
+    #[test]
+    fn counts_and_rates() {
+        assert_eq!(format_count(41.0), "41");
+        assert_eq!(format_count(48_200.0), "48.2k");
+        assert_eq!(format_count(2.1), "2.10");
+        assert_eq!(format_value(210.0, Unit::PerSec), "210/s");
+        assert_eq!(format_value(f64::NAN, Unit::Bytes), "NaN");
+        assert_eq!(format_value(f64::INFINITY, Unit::Seconds), "+Inf");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(format_duration(0.78), "780ms");
+        assert_eq!(format_duration(0.0004), "400µs");
+        assert_eq!(format_duration(2.5), "2.50s");
+        assert_eq!(format_value(420.0, Unit::Millis), "420ms");
+        assert_eq!(format_ratio(0.012), "1.2%");
+        assert_eq!(format_age(45), "45s");
+        assert_eq!(format_age(240), "4m");
+    }
+
+    #[test]
+    fn parse_and_print_durations() {
+        assert_eq!(parse_duration("5s").unwrap(), 5.0);
+        assert_eq!(parse_duration("1h30m").unwrap(), 5400.0);
+        assert_eq!(parse_duration("500ms").unwrap(), 0.5);
+        assert!(parse_duration("5").is_err());
+        assert!(parse_duration("5y").is_err());
+        assert!(parse_duration("").is_err());
+        assert_eq!(prom_duration(3600), "1h");
+        assert_eq!(prom_duration(90), "90s");
+        assert_eq!(prom_duration(300), "5m");
+    }
+}

@@ -1,0 +1,196 @@
+//! Screen layout: header, body of panes, footer. Small terminals drop the
+//! least important panes (highest `priority`) instead of drawing garbage.
+
+use ratatui::layout::Rect;
+
+use crate::dashboard::{Dashboard, PaneKind};
+
+pub struct FrameAreas {
+    pub header: Rect,
+    pub body: Rect,
+    pub footer: Rect,
+}
+
+pub fn frame(area: Rect) -> FrameAreas {
+    let h = area.height;
+    FrameAreas {
+        header: Rect {
+            height: h.min(1),
+            ..area
+        },
+        body: Rect {
+            y: area.y + 1,
+            height: h.saturating_sub(2),
+            ..area
+        },
+        footer: Rect {
+            y: area.y + h.saturating_sub(1),
+            height: if h >= 2 { 1 } else { 0 },
+            ..area
+        },
+    }
+}
+
+/// Panes in the top row (narrow panes) vs the full-width rows below.
+fn is_wide(kind: PaneKind) -> bool {
+    matches!(kind, PaneKind::Admission)
+}
+
+/// How many top-row panes fit and whether the wide rows fit, for a body size.
+fn capacity(width: u16, body_h: u16) -> (usize, bool) {
+    if width < 60 || body_h < 10 {
+        return (1, false);
+    }
+    let top = if width >= 120 { 3 } else { 2 };
+    (top, body_h >= 16)
+}
+
+/// Indices of the panes drawn at this terminal size, most important first kept.
+pub fn visible_panes(d: &Dashboard, width: u16, height: u16) -> Vec<usize> {
+    let body_h = height.saturating_sub(2);
+    let (top_cap, wide_ok) = capacity(width, body_h);
+    let mut by_prio: Vec<usize> = (0..d.panes.len()).collect();
+    by_prio.sort_by_key(|&i| (d.panes[i].priority, i));
+    let mut top = 0;
+    let mut keep = Vec::new();
+    for i in by_prio {
+        if is_wide(d.panes[i].kind) {
+            if wide_ok {
+                keep.push(i);
+            }
+        } else if top < top_cap {
+            top += 1;
+            keep.push(i);
+        }
+    }
+    if top_cap == 1 && keep.is_empty() && !d.panes.is_empty() {
+        keep.push(0);
+    }
+    keep.sort();
+    keep
+}
+
+/// Where each visible pane goes. With `zoom`, the focused pane takes the body.
+pub fn pane_rects(d: &Dashboard, body: Rect, zoom: Option<usize>) -> Vec<(usize, Rect)> {
+    let height = body.height + 2;
+    let vis = visible_panes(d, body.width, height);
+    if let Some(z) = zoom {
+        if z < d.panes.len() {
+            return vec![(z, body)];
+        }
+    }
+    let top: Vec<usize> = vis
+        .iter()
+        .copied()
+        .filter(|&i| !is_wide(d.panes[i].kind))
+        .collect();
+    let wide: Vec<usize> = vis
+        .iter()
+        .copied()
+        .filter(|&i| is_wide(d.panes[i].kind))
+        .collect();
+    let mut out = Vec::new();
+    let top_h = if wide.is_empty() {
+        body.height
+    } else if top.is_empty() {
+        0
+    } else {
+        (body.height * 45 / 100).clamp(10, 20).min(body.height)
+    };
+    // top row: memory gets the most room, then restarts, then the rest
+    let weights: Vec<u16> = top
+        .iter()
+        .map(|&i| match d.panes[i].kind {
+            PaneKind::Memory => 38,
+            PaneKind::Restarts => 35,
+            _ => 27,
+        })
+        .collect();
+    let total: u16 = weights.iter().sum::<u16>().max(1);
+    let mut x = body.x;
+    for (n, (&i, &w)) in top.iter().zip(&weights).enumerate() {
+        let width = if n + 1 == top.len() {
+            body.x + body.width - x
+        } else {
+            body.width * w / total
+        };
+        out.push((
+            i,
+            Rect {
+                x,
+                y: body.y,
+                width,
+                height: top_h,
+            },
+        ));
+        x += width;
+    }
+    if !wide.is_empty() {
+        let rest = body.height - top_h;
+        let each = rest / wide.len() as u16;
+        let mut y = body.y + top_h;
+        for (n, &i) in wide.iter().enumerate() {
+            let h = if n + 1 == wide.len() {
+                body.y + body.height - y
+            } else {
+                each
+            };
+            out.push((
+                i,
+                Rect {
+                    x: body.x,
+                    y,
+                    width: body.width,
+                    height: h,
+                },
+            ));
+            y += h;
+        }
+    }
+    out.sort_by_key(|(i, _)| *i);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_terminals_drop_least_important() {
+        let d = Dashboard::builtin("beam").unwrap();
+        let names = |w, h| -> Vec<String> {
+            visible_panes(&d, w, h)
+                .iter()
+                .map(|&i| d.panes[i].id.clone())
+                .collect()
+        };
+        assert_eq!(
+            names(200, 50),
+            vec!["memory", "scheduler", "restarts", "admission"]
+        );
+        assert_eq!(names(80, 24), vec!["memory", "restarts", "admission"]);
+        assert_eq!(names(80, 14), vec!["memory", "restarts"]);
+        assert_eq!(names(50, 20), vec!["memory"]);
+    }
+
+    #[test]
+    fn rects_tile_the_body_without_overlap() {
+        let d = Dashboard::builtin("beam").unwrap();
+        for (w, h) in [(80u16, 24u16), (200, 50), (300, 90), (120, 30)] {
+            let body = Rect::new(0, 1, w, h - 2);
+            let rects = pane_rects(&d, body, None);
+            let area: u32 = rects
+                .iter()
+                .map(|(_, r)| r.width as u32 * r.height as u32)
+                .sum();
+            assert_eq!(area, body.width as u32 * body.height as u32, "{w}x{h}");
+            for (i, a) in &rects {
+                for (j, b) in &rects {
+                    if i != j {
+                        assert!(!a.intersects(*b), "{w}x{h}: {a:?} {b:?}");
+                    }
+                }
+            }
+        }
+    }
+}
