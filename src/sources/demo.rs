@@ -140,15 +140,29 @@ impl DemoSource {
         s
     }
 
+    /// OOM kills of app-1 since the epoch, at or before `t_s`.
+    fn kills(&self, t_s: i64) -> i64 {
+        (t_s + (self.seed % PERIOD_SECS as u64) as i64 - OOM_AT as i64).div_euclid(PERIOD_SECS)
+    }
+
+    /// Restarts in the 15 minutes up to `t_s`.
+    pub fn recent_restarts(&self, pod: &str, t_s: i64) -> f64 {
+        match pod {
+            "app-1" => (self.kills(t_s) - self.kills(t_s - 900)) as f64,
+            _ => 0.0,
+        }
+    }
+
     /// Containers app-1 has restarted at or before `t_s` (one OOM per cycle).
     pub fn restarts(&self, pod: &str, t_s: i64) -> f64 {
         match pod {
             "app-1" => {
                 let shifted = t_s + (self.seed % PERIOD_SECS as u64) as i64;
                 let kills = (shifted - OOM_AT as i64).div_euclid(PERIOD_SECS);
-                // counted from the start of the UTC day, so the count stays readable
-                let day = (shifted - OOM_AT as i64).div_euclid(86_400) * 86_400;
-                (kills - day.div_euclid(PERIOD_SECS) + 3) as f64
+                // counted from the start of the UTC hour (the pod was
+                // replaced then), so the count stays readable
+                let hour = (shifted - OOM_AT as i64).div_euclid(3600) * 3600;
+                (kills - hour.div_euclid(PERIOD_SECS) + 3) as f64
             }
             "app-3" => 1.0,
             _ => 0.0,
@@ -182,7 +196,7 @@ impl DemoSource {
             )]),
             "restarts.recent" => Some(vec![(
                 labels(&[("pod", pod), ("container", "app")]),
-                self.restarts(pod, t_s) - self.restarts(pod, t_s - 900),
+                self.recent_restarts(pod, t_s),
             )]),
             "restarts.last_reason" => match pod {
                 "app-1" => Some(vec![(

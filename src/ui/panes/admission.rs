@@ -41,8 +41,14 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec) {
         ));
         head.push(Span::raw("   "));
     }
-    let head_lines = vec![Line::from(head)];
-    let head_h = 1.min(area.height);
+    let head_line = Line::from(head);
+    let head_h = if head_line.width() > area.width as usize {
+        2
+    } else {
+        1
+    }
+    .min(area.height);
+    let head_lines = vec![head_line];
     f.render_widget(
         Paragraph::new(head_lines).wrap(ratatui::widgets::Wrap { trim: true }),
         Rect {
@@ -59,7 +65,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec) {
         return;
     }
     // details on the right when wide enough, else below the chart
-    let mut details: Vec<Line> = Vec::new();
+    let mut details: Vec<(String, String, ratatui::style::Style)> = Vec::new();
     for (q, d) in state.pane_queries(&pane.id) {
         if !matches!(q.role.as_str(), "chart" | "detail") {
             continue;
@@ -77,16 +83,14 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec) {
             } else {
                 format!("{} {}", q.label, name)
             };
-            details.push(Line::from(vec![
-                Span::styled(format!("{label:<28.28}"), t.text),
-                Span::styled(
-                    format!("{:>9}", format_value(v, q.unit)),
-                    level_style(t, v, q.warn, q.crit),
-                ),
-            ]));
+            details.push((
+                label,
+                format_value(v, q.unit),
+                level_style(t, v, q.warn, q.crit),
+            ));
         }
     }
-    let detail_w = if rest.width >= 100 { 38 } else { 0 };
+    let detail_w = if rest.width >= 100 { 40 } else { 0 };
     let chart_area = Rect {
         width: rest.width - detail_w,
         ..rest
@@ -97,7 +101,10 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec) {
             width: detail_w,
             ..rest
         };
-        f.render_widget(Paragraph::new(details.clone()), r);
+        f.render_widget(
+            Paragraph::new(detail_lines(&details, detail_w as usize, t)),
+            r,
+        );
     }
     let chart_series: Vec<(String, Vec<(f64, f64)>)> = state
         .pane_queries(&pane.id)
@@ -142,13 +149,12 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec) {
         // two columns of details under the chart on narrow screens
         let half = (r.width / 2).max(1);
         let per_col = n as usize;
-        let left: Vec<Line> = details.iter().take(per_col).cloned().collect();
-        let right: Vec<Line> = details
-            .iter()
-            .skip(per_col)
-            .take(per_col)
-            .cloned()
-            .collect();
+        let left = detail_lines(&details[..per_col.min(details.len())], half as usize - 1, t);
+        let right = detail_lines(
+            details.get(per_col..).unwrap_or(&[]),
+            (r.width - half) as usize,
+            t,
+        );
         f.render_widget(Paragraph::new(left), Rect { width: half, ..r });
         f.render_widget(
             Paragraph::new(right),
@@ -180,6 +186,27 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec) {
             unit,
         );
     } else if detail_w == 0 && below.is_none() {
-        f.render_widget(Paragraph::new(details), chart_rect);
+        f.render_widget(
+            Paragraph::new(detail_lines(&details, chart_rect.width as usize, t)),
+            chart_rect,
+        );
     }
+}
+
+/// Detail rows as "label ....... value" fitted to `width` columns.
+fn detail_lines<'a>(
+    rows: &[(String, String, ratatui::style::Style)],
+    width: usize,
+    t: &crate::config::theme::Theme,
+) -> Vec<Line<'a>> {
+    rows.iter()
+        .map(|(label, value, style)| {
+            let vw = value.chars().count() + 1;
+            let lw = width.saturating_sub(vw);
+            Line::from(vec![
+                Span::styled(format!("{label:<lw$.lw$}"), t.text),
+                Span::styled(format!(" {value}"), *style),
+            ])
+        })
+        .collect()
 }

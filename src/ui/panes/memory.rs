@@ -58,8 +58,12 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec) {
         rb.total_cmp(&ra).then(a.0.cmp(&b.0))
     });
     let w = area.width as usize;
-    let label_w = 12usize;
-    let bar_w = w.saturating_sub(label_w + 22).clamp(4, 40);
+    // narrow panes drop the "/limit" text to keep the bar readable
+    let narrow = w < 60;
+    let label_w = if narrow { 9 } else { 12 };
+    let bar_w = w
+        .saturating_sub(label_w + if narrow { 14 } else { 23 })
+        .clamp(4, 40);
     let mut lines: Vec<Line> = Vec::new();
     let max_pod_lines = if pods.len() == 1 {
         1
@@ -104,18 +108,18 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec) {
         let scale = limit_v
             .or_else(|| pods.iter().find(|p| &p.0 == pod).map(|p| p.1))
             .unwrap_or(1.0);
-        let prefix = if state.focus.pod.is_none() && pods.len() > 1 {
-            format!("{pod}: ")
-        } else {
-            String::new()
-        };
+        if state.focus.pod.is_none() && pods.len() > 1 {
+            lines.push(Line::from(Span::styled(
+                format!("▸ {pod} (highest share of its limit)"),
+                t.accent,
+            )));
+        }
         if let Some(&(q, d)) = role(state, pane, "runtime_total").first() {
             if let Some(v) = pod_value(d, pod) {
                 lines.push(Line::from(vec![
                     Span::styled(format!("{:<label_w$.label_w$}", q.label), t.text),
                     Span::styled(bar(v / scale, bar_w), t.series_style(1)),
                     Span::styled(format!(" {}", format_bytes(v)), t.text),
-                    Span::styled(format!("  {prefix}"), t.dim),
                 ]));
             }
         }

@@ -60,7 +60,13 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec) {
             .then(k(b).1.total_cmp(&k(a).1))
             .then(a.pod.cmp(&b.pod))
     });
-    let header = Row::new(["POD", "CONTAINER", "RESTARTS", "15m", "LAST TERMINATED"]).style(t.dim);
+    let wide = area.width >= 50;
+    let header = if wide {
+        Row::new(["POD", "CONTAINER", "RESTARTS", "15m", "LAST TERMINATED"])
+    } else {
+        Row::new(["POD", "RESTARTS", "15m", "LAST"])
+    }
+    .style(t.dim);
     let body: Vec<Row> = rows
         .iter()
         .map(|r| {
@@ -75,9 +81,11 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec) {
                 "—" => t.dim,
                 _ => t.text,
             };
-            Row::new(vec![
-                Cell::from(r.pod.clone()).style(t.text),
-                Cell::from(r.container.clone()).style(t.dim),
+            let mut cells = vec![Cell::from(r.pod.clone()).style(t.text)];
+            if wide {
+                cells.push(Cell::from(r.container.clone()).style(t.dim));
+            }
+            cells.extend([
                 Cell::from(r.total.map(format_count).unwrap_or_else(|| "—".into())).style(t.text),
                 Cell::from(Line::from(Span::styled(
                     if recent > 0.0 {
@@ -88,16 +96,26 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec) {
                     recent_style,
                 ))),
                 Cell::from(Line::from(Span::styled(reason, reason_style))),
-            ])
+            ]);
+            Row::new(cells)
         })
         .collect();
-    let widths = [
-        Constraint::Min(10),
-        Constraint::Length(10),
-        Constraint::Length(8),
-        Constraint::Length(5),
-        Constraint::Length(16),
-    ];
+    let widths: Vec<Constraint> = if wide {
+        vec![
+            Constraint::Min(10),
+            Constraint::Length(10),
+            Constraint::Length(8),
+            Constraint::Length(5),
+            Constraint::Length(16),
+        ]
+    } else {
+        vec![
+            Constraint::Min(6),
+            Constraint::Length(8),
+            Constraint::Length(4),
+            Constraint::Length(10),
+        ]
+    };
     f.render_widget(
         Table::new(body, widths).header(header).column_spacing(1),
         area,
