@@ -60,9 +60,9 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec) {
     let w = area.width as usize;
     // narrow panes drop the "/limit" text to keep the bar readable
     let narrow = w < 60;
-    let label_w = if narrow { 9 } else { 12 };
+    let label_w = if narrow { 11 } else { 12 };
     let bar_w = w
-        .saturating_sub(label_w + if narrow { 14 } else { 23 })
+        .saturating_sub(label_w + if narrow { 15 } else { 24 })
         .clamp(4, 40);
     let mut lines: Vec<Line> = Vec::new();
     let max_pod_lines = if pods.len() == 1 {
@@ -79,15 +79,17 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec) {
             pod.clone()
         };
         let mut spans = vec![
-            Span::styled(format!("{:<label_w$.label_w$}", name), t.text),
+            Span::styled(format!("{:<label_w$.label_w$} ", name), t.text),
             Span::styled(bar(ratio.unwrap_or(0.0), bar_w), style),
             Span::styled(format!(" {}", format_bytes(*v)), style),
         ];
-        if let (Some(l), Some(r)) = (l, ratio) {
-            spans.push(Span::styled(
+        match (l, ratio) {
+            (Some(l), Some(r)) if !narrow => spans.push(Span::styled(
                 format!("/{} {}", format_bytes(*l), format_ratio(r)),
                 t.dim,
-            ));
+            )),
+            (_, Some(r)) => spans.push(Span::styled(format!(" {}", format_ratio(r)), style)),
+            _ => {}
         }
         lines.push(Line::from(spans));
     }
@@ -117,7 +119,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec) {
         if let Some(&(q, d)) = role(state, pane, "runtime_total").first() {
             if let Some(v) = pod_value(d, pod) {
                 lines.push(Line::from(vec![
-                    Span::styled(format!("{:<label_w$.label_w$}", q.label), t.text),
+                    Span::styled(format!("{:<label_w$.label_w$} ", q.label), t.text),
                     Span::styled(bar(v / scale, bar_w), t.series_style(1)),
                     Span::styled(format!(" {}", format_bytes(v)), t.text),
                 ]));
@@ -149,7 +151,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec) {
             if let Some(v) = pod_value(d, pod) {
                 let style = level_style(t, v, q.warn, q.crit);
                 lines.push(Line::from(vec![
-                    Span::styled(format!("{:<label_w$.label_w$}", q.label), t.text),
+                    Span::styled(format!("{:<label_w$.label_w$} ", q.label), t.text),
                     Span::styled(bar(v / scale, bar_w), style),
                     Span::styled(format!(" {}", format_bytes(v)), style),
                 ]));
@@ -164,7 +166,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec) {
         if rss.is_some() || cache.is_some() {
             let fmt = |v: Option<f64>| v.map(format_bytes).unwrap_or_else(|| "—".into());
             lines.push(Line::from(vec![
-                Span::styled(format!("{:<label_w$}", "rss / cache"), t.text),
+                Span::styled(format!("{:<label_w$} ", "rss / cache"), t.text),
                 Span::styled(format!("{} / {}", fmt(rss), fmt(cache)), t.text),
             ]));
         }
