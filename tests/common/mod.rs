@@ -1,0 +1,460 @@
+//! Shared test helpers: real Prometheus on a free loopback port over
+//! backfilled data, a tiny fake HTTP server for fault answers, and a driver
+//! that runs the app's real tasks through `update` without a terminal.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use watchfloor::app::run::Tasks;
+use watchfloor::app::update::{self, Event};
+use watchfloor::app::{Focus, State};
+use watchfloor::config::keymap::Keymap;
+use watchfloor::config::theme::Theme;
+use watchfloor::sources::{now_ms, DataEvent, MetricsBackend};
+
+/// Whether a real dependency is here. In CI (CI=true) a missing one fails
+/// loudly; on a laptop the test prints why and skips.
+pub fn require(bin: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {bin}")])
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !found {
+        if std::env::var("CI").map(|v| v == "true").unwrap_or(false) {
+            panic!("{bin} is not installed, and CI=true: .ci/run must install it");
+        }
+        eprintln!("SKIPPED: {bin} is not installed (apt-get install {bin})");
+    }
+    found
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn tempdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("wf-{name}-{}-{}", std::process::id(), now_ms()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+pub const NS: &str = "codex-pooler";
+pub const JOB: &str = "codex-pooler-app";
+pub const PODS: [&str; 3] = ["app-1", "app-2", "app-3"];
+pub const STEP: i64 = 15;
+pub const SPAN: i64 = 2 * 3600;
+pub const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+pub const MIB: f64 = 1024.0 * 1024.0;
+pub const LE: [&str; 8] = ["0.01", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "+Inf"];
+
+/// The generated story: what each metric is at time `t` (seconds ago from `end`).
+pub struct Story {
+    pub end: i64,
+}
+
+impl Story {
+    /// 0 at the start of the data, 1 at the end.
+    fn x(&self, t: i64) -> f64 {
+        1.0 - (self.end - t) as f64 / SPAN as f64
+    }
+    pub fn binary(&self, pod: &str, t: i64) -> f64 {
+        if pod == "app-1" {
+            (100.0 + 1100.0 * self.x(t)) * MIB
+        } else {
+            120.0 * MIB
+        }
+    }
+    pub fn beam_total(&self, pod: &str, t: i64) -> f64 {
+        self.binary(pod, t) + (170.0 + 88.0 + 61.0 + 1.5 + 118.0) * MIB
+    }
+    pub fn working_set(&self, pod: &str, t: i64) -> f64 {
+        self.beam_total(pod, t)
+            + if pod == "app-1" {
+                (150.0 + 200.0 * self.x(t)) * MIB
+            } else {
+                140.0 * MIB
+            }
+    }
+    pub fn restarts(&self, pod: &str, t: i64) -> f64 {
+        match pod {
+            // three OOM kills in the last 10 minutes of the data
+            "app-1" => {
+                2.0 + [600, 400, 200]
+                    .iter()
+                    .filter(|&&ago| t >= self.end - ago)
+                    .count() as f64
+            }
+            _ => 0.0,
+        }
+    }
+    /// Cumulative dequeued-time histogram: per second, `rate` requests whose
+    /// durations spread over the buckets; app-1 shifts toward slow ones.
+    pub fn bucket(&self, pod: &str, route: &str, le_idx: usize, t: i64) -> f64 {
+        let elapsed = (t - (self.end - SPAN)) as f64;
+        let slow = if pod == "app-1" && route == "responses" {
+            0.6
+        } else {
+            0.1
+        };
+        // share of requests at or below each bound (cumulative)
+        let fast = [0.2, 0.5, 0.7, 0.8, 0.9, 0.97, 0.99, 1.0];
+        let share = if slow > 0.5 {
+            [0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 0.95, 1.0][le_idx]
+        } else {
+            fast[le_idx]
+        };
+        (elapsed * 10.0 * share).floor()
+    }
+    pub fn counter(&self, pod: &str, per_sec: f64, t: i64) -> f64 {
+        let boost = if pod == "app-1" { 2.0 } else { 1.0 };
+        ((t - (self.end - SPAN)) as f64 * per_sec * boost).floor()
+    }
+}
+
+/// Writes OpenMetrics covering the last two hours (ending now) and backfills
+/// it into a fresh TSDB folder with promtool. Returns (data dir, story).
+pub fn backfill() -> (PathBuf, Story) {
+    let dir = tempdir("prom");
+    let end = (now_ms() / 1000 / STEP) * STEP;
+    let story = Story { end };
+    let times: Vec<i64> = (0..=SPAN / STEP).map(|i| end - SPAN + i * STEP).collect();
+    let mut om = String::new();
+    let mut family = |name: &str, series: Vec<(String, Box<dyn Fn(i64) -> f64 + '_>)>| {
+        om.push_str(&format!("# TYPE {name} gauge\n"));
+        for (labels, f) in series {
+            for &t in &times {
+                om.push_str(&format!("{name}{{{labels}}} {} {t}\n", f(t)));
+            }
+        }
+    };
+    let base = |pod: &str| format!("namespace=\"{NS}\",pod=\"{pod}\"");
+    let app = |pod: &str| format!("namespace=\"{NS}\",pod=\"{pod}\",job=\"{JOB}\"");
+    let s = &story;
+    family(
+        "container_memory_working_set_bytes",
+        PODS.iter()
+            .map(|p| {
+                (
+                    format!("{},container=\"app\",image=\"img\"", base(p)),
+                    Box::new(move |t| s.working_set(p, t)) as Box<dyn Fn(i64) -> f64>,
+                )
+            })
+            .collect(),
+    );
+    family(
+        "container_memory_rss",
+        PODS.iter()
+            .map(|p| {
+                (
+                    format!("{},container=\"app\",image=\"img\"", base(p)),
+                    Box::new(move |t| (s.working_set(p, t) * 0.8).floor())
+                        as Box<dyn Fn(i64) -> f64>,
+                )
+            })
+            .collect(),
+    );
+    family(
+        "container_memory_cache",
+        PODS.iter()
+            .map(|p| {
+                (
+                    format!("{},container=\"app\",image=\"img\"", base(p)),
+                    Box::new(move |t| (s.working_set(p, t) * 0.2).floor())
+                        as Box<dyn Fn(i64) -> f64>,
+                )
+            })
+            .collect(),
+    );
+    family(
+        "kube_pod_container_resource_limits",
+        PODS.iter()
+            .map(|p| {
+                (
+                    format!(
+                        "{},container=\"app\",resource=\"memory\",unit=\"byte\"",
+                        base(p)
+                    ),
+                    Box::new(|_| 2.0 * GIB) as Box<dyn Fn(i64) -> f64>,
+                )
+            })
+            .collect(),
+    );
+    family(
+        "vm_memory_total_bytes",
+        PODS.iter()
+            .map(|p| {
+                (
+                    app(p),
+                    Box::new(move |t| s.beam_total(p, t)) as Box<dyn Fn(i64) -> f64>,
+                )
+            })
+            .collect(),
+    );
+    family(
+        "vm_memory_binary_bytes",
+        PODS.iter()
+            .map(|p| {
+                (
+                    app(p),
+                    Box::new(move |t| s.binary(p, t)) as Box<dyn Fn(i64) -> f64>,
+                )
+            })
+            .collect(),
+    );
+    for (m, v) in [
+        ("processes", 170.0),
+        ("ets", 88.0),
+        ("code", 61.0),
+        ("atom", 1.5),
+        ("system", 118.0),
+    ] {
+        family(
+            &format!("vm_memory_{m}_bytes"),
+            PODS.iter()
+                .map(|p| {
+                    (
+                        app(p),
+                        Box::new(move |_| v * MIB) as Box<dyn Fn(i64) -> f64>,
+                    )
+                })
+                .collect(),
+        );
+    }
+    for (m, v) in [
+        ("vm_total_run_queue_lengths_total", 7.0),
+        ("vm_total_run_queue_lengths_cpu", 5.0),
+        ("vm_total_run_queue_lengths_io", 2.0),
+        ("vm_system_counts_process_count", 4000.0),
+        ("vm_system_counts_port_count", 120.0),
+    ] {
+        family(
+            m,
+            PODS.iter()
+                .map(|p| (app(p), Box::new(move |_| v) as Box<dyn Fn(i64) -> f64>))
+                .collect(),
+        );
+    }
+    family(
+        "kube_pod_container_status_restarts_total",
+        PODS.iter()
+            .map(|p| {
+                (
+                    format!("{},container=\"app\"", base(p)),
+                    Box::new(move |t| s.restarts(p, t)) as Box<dyn Fn(i64) -> f64>,
+                )
+            })
+            .collect(),
+    );
+    family(
+        "kube_pod_container_status_last_terminated_reason",
+        vec![(
+            format!("{},container=\"app\",reason=\"OOMKilled\"", base("app-1")),
+            Box::new(|_| 1.0) as Box<dyn Fn(i64) -> f64>,
+        )],
+    );
+    for (m, r) in [
+        ("enqueued", 50.0),
+        ("accepted", 45.0),
+        ("queued", 4.0),
+        ("rejected", 0.5),
+        ("timed_out", 0.1),
+    ] {
+        family(
+            &format!("codex_pooler_gateway_admission_{m}_count"),
+            PODS.iter()
+                .map(|p| {
+                    (
+                        app(p),
+                        Box::new(move |t| s.counter(p, r, t)) as Box<dyn Fn(i64) -> f64>,
+                    )
+                })
+                .collect(),
+        );
+    }
+    let mut hist = Vec::new();
+    for p in PODS {
+        for (route, transport) in [("responses", "http"), ("chat", "websocket")] {
+            for (i, le) in LE.iter().enumerate() {
+                hist.push((
+                    format!(
+                        "{},route_class=\"{route}\",transport=\"{transport}\",le=\"{le}\"",
+                        app(p)
+                    ),
+                    Box::new(move |t| s.bucket(p, route, i, t)) as Box<dyn Fn(i64) -> f64>,
+                ));
+            }
+        }
+    }
+    family(
+        "codex_pooler_gateway_admission_dequeued_time_seconds_bucket",
+        hist,
+    );
+    om.push_str("# EOF\n");
+    let file = dir.join("data.om");
+    std::fs::File::create(&file)
+        .unwrap()
+        .write_all(om.as_bytes())
+        .unwrap();
+    let data = dir.join("tsdb");
+    let out = Command::new("promtool")
+        .args(["tsdb", "create-blocks-from", "openmetrics"])
+        .arg(&file)
+        .arg(&data)
+        .output()
+        .expect("run promtool");
+    assert!(
+        out.status.success(),
+        "promtool failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (data, story)
+}
+
+/// A real Prometheus process on 127.0.0.1:port; killed on drop.
+pub struct Prom {
+    pub child: Child,
+    pub port: u16,
+    pub url: String,
+}
+
+impl Prom {
+    pub fn start(data: &Path, port: u16) -> Prom {
+        let cfg = data.parent().unwrap().join("prometheus.yml");
+        std::fs::write(
+            &cfg,
+            "global:\n  scrape_interval: 15s\nscrape_configs: []\n",
+        )
+        .unwrap();
+        let child = Command::new("prometheus")
+            .arg(format!("--config.file={}", cfg.display()))
+            .arg(format!("--storage.tsdb.path={}", data.display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--storage.tsdb.retention.time=30d")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start prometheus");
+        let url = format!("http://127.0.0.1:{port}");
+        let p = Prom { child, port, url };
+        p.wait_ready();
+        p
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
+                use std::io::Read;
+                let _ = s.write_all(b"GET /-/ready HTTP/1.0\r\n\r\n");
+                let mut buf = String::new();
+                let _ = s.read_to_string(&mut buf);
+                if buf.starts_with("HTTP/1.0 200") || buf.starts_with("HTTP/1.1 200") {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("prometheus on port {} not ready after 60s", self.port);
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Prom {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// An instant PromQL query sent by hand (not through watchfloor's adapter).
+pub async fn promql(url: &str, expr: &str, at_s: f64) -> Vec<(serde_json::Value, f64)> {
+    let body: serde_json::Value = reqwest::Client::new()
+        .get(format!("{url}/api/v1/query"))
+        .query(&[("query", expr.to_string()), ("time", format!("{at_s}"))])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["status"], "success", "{body}");
+    body["data"]["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["metric"].clone(),
+                r["value"][1].as_str().unwrap().parse::<f64>().unwrap(),
+            )
+        })
+        .collect()
+}
+
+pub fn state(range_secs: u64, refresh_secs: f64, name: &str, url: &str) -> State {
+    let focus = Focus {
+        namespace: Some(NS.into()),
+        pod: None,
+        range_secs,
+        pinned_end_ms: None,
+    };
+    let mut s = State::new(
+        Some("test".into()),
+        focus,
+        refresh_secs,
+        Theme::default_theme(),
+        Keymap::default_keymap(),
+    );
+    s.backend.name = name.into();
+    s.backend.url = url.into();
+    s
+}
+
+/// Runs the real tasks and `update` until `done(state)` or the timeout.
+/// `on_event` sees every state after an event (for checks along the way).
+pub async fn drive(
+    state: &mut State,
+    tasks: &mut Tasks,
+    rx: &mut mpsc::Receiver<DataEvent>,
+    timeout: Duration,
+    mut done: impl FnMut(&State) -> bool,
+) -> bool {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if done(state) {
+            return true;
+        }
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(ev)) => {
+                update::update(state, Event::Tick(now_ms()));
+                let (cmds, _) = update::update(state, Event::Data(ev));
+                tasks.exec(cmds);
+            }
+            _ => return done(state),
+        }
+    }
+}
+
+pub fn start(
+    state: &mut State,
+    backend: Arc<dyn MetricsBackend>,
+) -> (Tasks, mpsc::Receiver<DataEvent>) {
+    let (tx, rx) = mpsc::channel(256);
+    let mut tasks = Tasks::new(backend, tx, state.refresh_secs);
+    tasks.exec(update::start(state));
+    (tasks, rx)
+}
