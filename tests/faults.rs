@@ -1,0 +1,200 @@
+//! Faults: Prometheus absent at start, killed mid-run and restarted, and
+//! answering 400/422/503. The app stays responsive, shows the error and the
+//! age of its data, and recovers by itself.
+
+mod common;
+
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use watchfloor::app::run::render;
+use watchfloor::app::update::{self, Event};
+use watchfloor::config::Endpoint;
+use watchfloor::dashboard::Dashboard;
+use watchfloor::export::buffer_to_text;
+use watchfloor::sources::prometheus::PrometheusClient;
+
+fn client(url: &str) -> Arc<PrometheusClient> {
+    let mut ep = Endpoint::plain(url);
+    ep.timeout_secs = 2.0;
+    Arc::new(PrometheusClient::new(&ep).unwrap().0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn absent_at_start_then_killed_and_restarted() {
+    if !require("prometheus") || !require("promtool") {
+        return;
+    }
+    let (data, _story) = backfill();
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let mut st = state(3600, 1.0, "prom", &url);
+    let (mut tasks, mut rx) = start(&mut st, client(&url));
+
+    // nothing listens yet: the header says so, nothing freezes
+    let failed = drive(&mut st, &mut tasks, &mut rx, Duration::from_secs(10), |s| {
+        s.backend.last_error.is_some()
+    })
+    .await;
+    assert!(failed);
+    assert!(!st.backend.ok());
+    let err = st.backend.last_error.clone().unwrap();
+    assert!(err.contains("cannot connect"), "{err}");
+    let screen = buffer_to_text(&render(&st, 120, 30));
+    assert!(screen.contains("prom ✗"), "{screen}");
+    assert!(screen.contains("Waiting for prom"), "{screen}");
+
+    // it appears: detection and every pane recover by themselves
+    let mut prom = Prom::start(&data, port);
+    let ok = drive(&mut st, &mut tasks, &mut rx, Duration::from_secs(40), |s| {
+        s.dashboard.is_some()
+            && s.all_answered()
+            && s.queries
+                .iter()
+                .all(|q| s.store.get(&q.key).is_some_and(|d| d.error.is_none()))
+    })
+    .await;
+    assert!(ok, "did not recover: {:?}", st.backend.last_error);
+    assert!(st.backend.ok());
+
+    // killed mid-run: panes keep their data, show the error and staleness
+    prom.kill();
+    let broke = drive(&mut st, &mut tasks, &mut rx, Duration::from_secs(15), |s| {
+        s.store
+            .get("memory.working_set")
+            .is_some_and(|d| d.error.is_some())
+    })
+    .await;
+    assert!(broke);
+    let ws = st.store.get("memory.working_set").unwrap();
+    assert!(ws.has_data(), "the last data is kept");
+    // let the data age, then look at the screen
+    update::update(&mut st, Event::Tick(watchfloor::sources::now_ms() + 5_000));
+    let screen = buffer_to_text(&render(&st, 200, 50));
+    assert!(screen.contains("stale"), "{screen}");
+    assert!(screen.contains("retrying"), "{screen}");
+    assert!(screen.contains("cannot connect"), "{screen}");
+
+    // restarted on the same port: errors clear without any key pressed
+    let _prom = Prom::start(&data, port);
+    let ok = drive(&mut st, &mut tasks, &mut rx, Duration::from_secs(40), |s| {
+        s.queries
+            .iter()
+            .all(|q| s.store.get(&q.key).is_some_and(|d| d.error.is_none()))
+    })
+    .await;
+    assert!(
+        ok,
+        "did not recover after restart: {:?}",
+        st.backend.last_error
+    );
+    let screen = buffer_to_text(&render(&st, 200, 50));
+    assert!(!screen.contains("retrying"), "{screen}");
+}
+
+/// A loopback server that answers every request with the status in `mode`
+/// (0 = a valid Prometheus answer), with Prometheus's JSON error body or,
+/// for 503, a plain-text proxy page.
+async fn fake_prometheus(mode: Arc<AtomicU16>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let mode = mode.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                let mut got = 0;
+                // read the request head (and body, if any) — enough to answer
+                loop {
+                    let Ok(n) = sock.read(&mut buf[got..]).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    got += n;
+                    if buf[..got].windows(4).any(|w| w == b"\r\n\r\n") {
+                        break;
+                    }
+                }
+                let head = String::from_utf8_lossy(&buf[..got]).to_string();
+                let (status, reason, ctype, body) = match mode.load(Ordering::SeqCst) {
+                    400 => (400, "Bad Request", "application/json", r#"{"status":"error","errorType":"bad_data","error":"1:5: parse error: unexpected character"}"#.to_string()),
+                    422 => (422, "Unprocessable Entity", "application/json", r#"{"status":"error","errorType":"execution","error":"query processing would load too many samples into memory"}"#.to_string()),
+                    503 => (503, "Service Unavailable", "text/plain", "upstream connect error or disconnect/reset before headers".to_string()),
+                    _ if head.contains("/label/__name__/values") => (200, "OK", "application/json", r#"{"status":"success","data":["vm_memory_total_bytes","vm_memory_binary_bytes"]}"#.to_string()),
+                    _ => {
+                        let now = watchfloor::sources::now_ms() / 1000;
+                        (200, "OK", "application/json", format!(r#"{{"status":"success","data":{{"resultType":"matrix","result":[{{"metric":{{"pod":"app-1"}},"values":[[{},"1073741824"],[{now},"1073741824"]]}}]}}}}"#, now - 10))
+                    }
+                };
+                let resp = format!("HTTP/1.1 {status} {reason}\r\ncontent-type: {ctype}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+                let _ = sock.write_all(resp.as_bytes()).await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_statuses_show_in_panes_ui_stays_responsive_and_recovers() {
+    let mode = Arc::new(AtomicU16::new(0));
+    let url = fake_prometheus(mode.clone()).await;
+    let mut st = state(3600, 0.5, "prom", &url);
+    st.dashboard = Some(Dashboard::builtin("beam").unwrap());
+    st.choice = watchfloor::app::state::DashboardChoice::Fixed;
+    let (mut tasks, mut rx) = start(&mut st, client(&url));
+    assert!(
+        drive(&mut st, &mut tasks, &mut rx, Duration::from_secs(10), |s| s
+            .all_answered())
+        .await
+    );
+    assert!(st.backend.ok());
+
+    for (status, text) in [
+        (400u16, "HTTP 400 bad_data: 1:5: parse error"),
+        (422, "HTTP 422 execution: query processing"),
+        (503, "HTTP 503: upstream connect error"),
+    ] {
+        mode.store(status, Ordering::SeqCst);
+        let seen = drive(&mut st, &mut tasks, &mut rx, Duration::from_secs(10), |s| {
+            s.store
+                .get("memory.working_set")
+                .and_then(|d| d.error.clone())
+                .is_some_and(|e| e.contains(text))
+        })
+        .await;
+        assert!(
+            seen,
+            "{status}: {:?}",
+            st.store
+                .get("memory.working_set")
+                .and_then(|d| d.error.clone())
+        );
+        // keys still work while the backend fails
+        let zoom = st.ui.zoom;
+        update::update(
+            &mut st,
+            Event::Key(KeyEvent::new(KeyCode::Char('z'), KeyModifiers::NONE)),
+        );
+        assert_ne!(st.ui.zoom, zoom);
+        let screen = buffer_to_text(&render(&st, 200, 50));
+        assert!(screen.contains(&format!("HTTP {status}")), "{screen}");
+        assert!(screen.contains("1.00 GiB"), "last data kept:\n{screen}");
+        mode.store(0, Ordering::SeqCst);
+        let ok = drive(&mut st, &mut tasks, &mut rx, Duration::from_secs(20), |s| {
+            s.queries
+                .iter()
+                .all(|q| s.store.get(&q.key).is_some_and(|d| d.error.is_none()))
+        })
+        .await;
+        assert!(ok, "no recovery after {status}");
+    }
+}
