@@ -12,7 +12,14 @@ use crate::ui::widgets::chart::clock;
 pub fn draw(f: &mut Frame, area: Rect, state: &State) {
     let t = &state.theme;
     let mut spans = vec![
-        Span::styled(" watchfloor ", t.header_live),
+        Span::styled(
+            if area.width >= 100 {
+                " watchfloor "
+            } else {
+                " wf "
+            },
+            t.header_live,
+        ),
         Span::styled(" ", t.header),
     ];
     let mut kv = |k: &str, v: String| {
@@ -22,7 +29,9 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State) {
             t.header.add_modifier(ratatui::style::Modifier::BOLD),
         ));
     };
-    if let Some(p) = &state.profile {
+    // narrow terminals keep what matters in an incident: scope, window, LIVE, health
+    let wide = area.width >= 120;
+    if let (Some(p), true) = (&state.profile, wide) {
         kv("profile", p.clone());
     }
     kv(
@@ -38,7 +47,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State) {
         state.focus.pod.clone().unwrap_or_else(|| "all".into()),
     );
     kv("last", prom_duration(state.focus.range_secs));
-    if let Some(d) = &state.dashboard {
+    if let (Some(d), true) = (&state.dashboard, wide) {
         kv("dash", d.name.clone());
     }
     if state.focus.is_live() {
@@ -68,9 +77,11 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State) {
         spans.push(Span::styled("  ", t.header));
         spans.push(Span::styled(format!("⚠ {w}"), t.warn));
     }
-    spans.push(Span::styled(
-        format!("  {} UTC ", clock(state.now_ms, true)),
-        t.header,
-    ));
+    if wide {
+        spans.push(Span::styled(
+            format!("  {} UTC ", clock(state.now_ms, true)),
+            t.header,
+        ));
+    }
     f.render_widget(Paragraph::new(Line::from(spans)).style(t.header), area);
 }

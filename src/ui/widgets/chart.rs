@@ -29,16 +29,35 @@ pub fn clock(t_ms: i64, seconds: bool) -> String {
 /// Draws lines (x = ms since epoch) between `start_ms` and `end_ms`.
 pub fn draw(
     f: &mut Frame,
-    area: Rect,
+    full: Rect,
     theme: &Theme,
     lines: &[Line<'_>],
     start_ms: i64,
     end_ms: i64,
     unit: Unit,
 ) {
-    if area.height < 3 || area.width < 20 {
+    if full.height < 4 || full.width < 20 {
         return;
     }
+    // legend on its own row, so it never hides the data
+    let legend: Vec<Span> = lines
+        .iter()
+        .flat_map(|l| {
+            [
+                Span::styled("━ ", l.style),
+                Span::styled(format!("{}  ", l.name), theme.dim),
+            ]
+        })
+        .collect();
+    f.render_widget(
+        ratatui::widgets::Paragraph::new(ratatui::text::Line::from(legend)),
+        Rect { height: 1, ..full },
+    );
+    let area = Rect {
+        y: full.y + 1,
+        height: full.height - 1,
+        ..full
+    };
     let (mut lo, mut hi) = (f64::MAX, f64::MIN);
     for l in lines {
         for &(_, v) in l.points {
@@ -88,7 +107,7 @@ pub fn draw(
     let chart = Chart::new(datasets)
         .x_axis(x)
         .y_axis(y)
-        .legend_position(Some(ratatui::widgets::LegendPosition::TopLeft))
+        .legend_position(None)
         .hidden_legend_constraints((
             ratatui::layout::Constraint::Ratio(1, 2),
             ratatui::layout::Constraint::Ratio(1, 2),

@@ -1,0 +1,190 @@
+//! UI snapshots (insta + ratatui TestBackend) of each pane and the whole
+//! screen at 80x24 and 200x50, from the demo at a fixed instant, plus
+//! cell-colour checks where colour carries meaning.
+
+use ratatui::buffer::Buffer;
+use watchfloor::app::run::render;
+use watchfloor::app::state::DashboardChoice;
+use watchfloor::app::update::{self, Event};
+use watchfloor::app::{Action, Focus, State};
+use watchfloor::config::keymap::Keymap;
+use watchfloor::config::theme::Theme;
+use watchfloor::dashboard::Dashboard;
+use watchfloor::export::buffer_to_text;
+use watchfloor::sources::demo::DemoSource;
+use watchfloor::sources::poller::fetch_range;
+use watchfloor::sources::{DataEvent, Fetched};
+
+/// 1_700_000_040 is the start of a demo cycle for seed 0.
+const CYCLE_START: i64 = 1_700_000_040;
+
+/// A state filled from the demo as the poller would fill it, at `t_s`.
+fn demo_state(t_s: i64, pod: Option<&str>) -> State {
+    let focus = Focus {
+        namespace: Some("codex-pooler".into()),
+        pod: pod.map(str::to_string),
+        range_secs: 300,
+        pinned_end_ms: None,
+    };
+    let mut st = State::new(
+        Some("demo".into()),
+        focus,
+        1.0,
+        Theme::default_theme(),
+        Keymap::default_keymap(),
+    );
+    st.backend.name = "demo".into();
+    st.backend.url = "embedded simulation".into();
+    st.dashboard = Some(Dashboard::builtin("beam").unwrap());
+    st.choice = DashboardChoice::Fixed;
+    st.now_ms = t_s * 1000;
+    let cmds = update::start(&mut st);
+    let demo = DemoSource::new(0);
+    let watchfloor::app::update::Command::StartPolling(plan) = &cmds[0] else {
+        panic!("{cmds:?}")
+    };
+    for q in &plan.queries {
+        let now = t_s * 1000;
+        let (start, end, times): (i64, i64, Vec<i64>) = if q.instant {
+            (now, now, vec![t_s])
+        } else {
+            let (s, e, _) = fetch_range(now, plan.range_secs, plan.step_secs, None);
+            (
+                s,
+                e,
+                (s..=e)
+                    .step_by(plan.step_secs as usize * 1000)
+                    .map(|t| t / 1000)
+                    .collect(),
+            )
+        };
+        let series = demo.evaluate(q, &times);
+        let ev = DataEvent::Query {
+            gen: plan.gen,
+            key: q.key.clone(),
+            incremental: false,
+            start_ms: start,
+            until_ms: end,
+            at_ms: now,
+            result: Ok(Fetched {
+                series,
+                warnings: vec![],
+                bytes: 0,
+            }),
+        };
+        update::update(&mut st, Event::Data(ev));
+    }
+    st.now_ms = t_s * 1000;
+    st
+}
+
+fn screen(st: &State, w: u16, h: u16) -> String {
+    buffer_to_text(&render(st, w, h))
+}
+
+#[test]
+fn whole_screen_200x50_and_80x24() {
+    let st = demo_state(CYCLE_START + 90, None);
+    insta::assert_snapshot!("screen_200x50", screen(&st, 200, 50));
+    insta::assert_snapshot!("screen_80x24", screen(&st, 80, 24));
+}
+
+#[test]
+fn each_pane_zoomed() {
+    let mut st = demo_state(CYCLE_START + 90, Some("app-1"));
+    for (i, id) in ["memory", "scheduler", "restarts", "admission"]
+        .iter()
+        .enumerate()
+    {
+        assert_eq!(st.dashboard.as_ref().unwrap().panes[i].id, *id);
+        st.ui.focused = i;
+        st.ui.zoom = true;
+        insta::assert_snapshot!(format!("pane_{id}_80x24"), screen(&st, 80, 24));
+        insta::assert_snapshot!(format!("pane_{id}_200x50"), screen(&st, 200, 50));
+    }
+}
+
+#[test]
+fn help_and_picker_overlays() {
+    let mut st = demo_state(CYCLE_START + 30, None);
+    update::apply(&mut st, Action::ToggleHelp);
+    let help = screen(&st, 100, 40);
+    for b in st.keymap.bindings(watchfloor::config::keymap::Mode::Normal) {
+        assert!(help.contains(&b.desc), "help lacks {}:\n{help}", b.desc);
+    }
+    update::apply(&mut st, Action::Close);
+    update::apply(&mut st, Action::OpenPodPicker);
+    insta::assert_snapshot!("picker_80x24", screen(&st, 80, 24));
+}
+
+fn find(buf: &Buffer, text: &str) -> Option<(u16, u16)> {
+    let area = buf.area;
+    for y in 0..area.height {
+        let row: String = (0..area.width)
+            .map(|x| buf[(x, y)].symbol().chars().next().unwrap_or(' '))
+            .collect();
+        if let Some(i) = row.find(text) {
+            return Some((row[..i].chars().count() as u16, y));
+        }
+    }
+    None
+}
+
+#[test]
+fn colour_carries_meaning() {
+    let st = demo_state(CYCLE_START + 94, None);
+    let theme = Theme::default_theme();
+    let buf = render(&st, 200, 50);
+    // OOMKilled stands out in the restarts table
+    let (x, y) = find(&buf, "OOMKilled").expect("OOMKilled on screen");
+    assert_eq!(buf[(x, y)].fg, theme.oom.fg.unwrap());
+    assert_eq!(buf[(x, y)].bg, theme.oom.bg.unwrap());
+    // app-1's working set is past its critical threshold: its bar is red
+    let (x, y) = find(&buf, "app-1   ").expect("app-1 memory row");
+    let bar_cell = &buf[(x + 13, y)];
+    assert_eq!(bar_cell.symbol(), "█");
+    assert_eq!(
+        bar_cell.fg,
+        theme.crit.fg.unwrap(),
+        "app-1 bar should be critical"
+    );
+    // a healthy pod's bar is not
+    let (x, y) = find(&buf, "app-2   ").expect("app-2 memory row");
+    assert_ne!(buf[(x + 13, y)].fg, theme.crit.fg.unwrap());
+    // rejected admissions above the critical rate are red too
+    let (x, y) = find(&buf, "rejected ").expect("rejected headline");
+    assert_eq!(buf[(x + 9, y)].fg, theme.crit.fg.unwrap());
+    // early in the cycle the same cells are calm
+    let calm = render(&demo_state(CYCLE_START + 5, None), 200, 50);
+    let (x, y) = find(&calm, "rejected ").unwrap();
+    assert_ne!(calm[(x + 9, y)].fg, theme.crit.fg.unwrap());
+}
+
+#[test]
+fn hostile_label_values_cannot_reach_the_terminal() {
+    let mut st = demo_state(CYCLE_START + 30, None);
+    let body = br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"pod":"evil\u001b]0;pwned\u0007\u001b[2J","container":"app"},"value":[1700000070,"4"]}]}}"#;
+    let f = watchfloor::sources::prometheus::parse_envelope(200, body).unwrap();
+    let (gen, at_ms) = (st.gen, st.now_ms);
+    update::update(
+        &mut st,
+        Event::Data(DataEvent::Query {
+            gen,
+            key: "restarts.total".into(),
+            incremental: false,
+            start_ms: 0,
+            until_ms: 0,
+            at_ms,
+            result: Ok(f),
+        }),
+    );
+    let buf = render(&st, 200, 50);
+    for c in buf.content() {
+        assert!(
+            !c.symbol().chars().any(|ch| ch.is_control()),
+            "control char in cell {:?}",
+            c.symbol()
+        );
+    }
+    assert!(buffer_to_text(&buf).contains("evil"));
+}
