@@ -1,1 +1,258 @@
-fn main() {}
+//! Benchmarks that print figures (no timing assertions):
+//!  1. full-frame render at 200x50 with every pane populated: median, p99;
+//!  2. bytes fetched per refresh, incremental vs a full 1 h re-query, against
+//!     the real prometheus binary (skipped with a reason if it is absent);
+//!  3. the demo in tmux at 200x50, 1 s refresh: CPU share of one core, bytes
+//!     written to the terminal per second, and RSS at the end
+//!     (WF_BENCH_SECS, default 60; the memory figure uses 600).
+//!
+//! Run: cargo bench --bench render
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use watchfloor::app::state::DashboardChoice;
+use watchfloor::app::update::{self, Command as AppCommand, Event};
+use watchfloor::app::{Focus, State};
+use watchfloor::config::keymap::Keymap;
+use watchfloor::config::theme::Theme;
+use watchfloor::dashboard::Dashboard;
+use watchfloor::sources::demo::DemoSource;
+use watchfloor::sources::poller::fetch_range;
+use watchfloor::sources::{DataEvent, Fetched, MetricsBackend};
+
+fn populated_state(t_s: i64) -> State {
+    let focus = Focus {
+        namespace: Some("codex-pooler".into()),
+        pod: None,
+        range_secs: 3600,
+        pinned_end_ms: None,
+    };
+    let mut st = State::new(
+        Some("bench".into()),
+        focus,
+        1.0,
+        Theme::default_theme(),
+        Keymap::default_keymap(),
+    );
+    st.backend.name = "demo".into();
+    st.dashboard = Some(Dashboard::builtin("beam").unwrap());
+    st.choice = DashboardChoice::Fixed;
+    st.now_ms = t_s * 1000;
+    let cmds = update::start(&mut st);
+    let AppCommand::StartPolling(plan) = &cmds[0] else {
+        unreachable!()
+    };
+    let demo = DemoSource::new(1);
+    for q in &plan.queries {
+        let (s, e, _) = fetch_range(t_s * 1000, plan.range_secs, plan.step_secs, None);
+        let times: Vec<i64> = if q.instant {
+            vec![t_s]
+        } else {
+            (s..=e)
+                .step_by(plan.step_secs as usize * 1000)
+                .map(|t| t / 1000)
+                .collect()
+        };
+        let series = demo.evaluate(q, &times);
+        update::update(
+            &mut st,
+            Event::Data(DataEvent::Query {
+                gen: plan.gen,
+                key: q.key.clone(),
+                incremental: false,
+                start_ms: s,
+                until_ms: e,
+                at_ms: t_s * 1000,
+                result: Ok(Fetched {
+                    series,
+                    warnings: vec![],
+                    bytes: 0,
+                }),
+            }),
+        );
+    }
+    st
+}
+
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn bench_render() {
+    let st = populated_state(1_700_000_100);
+    let mut term = Terminal::new(TestBackend::new(200, 50)).unwrap();
+    for _ in 0..50 {
+        term.draw(|f| watchfloor::ui::draw(f, &st)).unwrap();
+    }
+    let mut times = Vec::with_capacity(2000);
+    for _ in 0..2000 {
+        let t = Instant::now();
+        term.draw(|f| watchfloor::ui::draw(f, &st)).unwrap();
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(f64::total_cmp);
+    let points: usize = st.store.queries.values().map(|q| q.point_count()).sum();
+    println!("render 200x50, all panes populated ({points} points, 1h window): median {:.3} ms, p99 {:.3} ms, max {:.3} ms (n=2000)", pct(&times, 0.5), pct(&times, 0.99), times[times.len() - 1]);
+}
+
+fn bench_incremental_bytes() {
+    let have = |b: &str| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {b}")])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    };
+    if !have("prometheus") || !have("promtool") {
+        println!("bytes per refresh: SKIPPED (prometheus/promtool not installed)");
+        return;
+    }
+    let (data, _) = common::backfill();
+    let prom = common::Prom::start(&data, common::free_port());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let client = watchfloor::sources::prometheus::PrometheusClient::new(
+        &watchfloor::config::Endpoint::plain(&prom.url),
+    )
+    .unwrap()
+    .0;
+    let d = Dashboard::builtin("beam").unwrap();
+    let vars = watchfloor::dashboard::model::FocusVars {
+        namespace: Some(common::NS.into()),
+        pod: None,
+        range_secs: 3600,
+        step_secs: 10,
+    };
+    let queries = d.resolve(&vars).unwrap();
+    let now = watchfloor::sources::now_ms();
+    let (mut full, mut incr) = (0usize, 0usize);
+    rt.block_on(async {
+        for q in queries.iter().filter(|q| !q.instant) {
+            let (s, e, _) = fetch_range(now, 3600, 10, None);
+            full += client.query_range(q, s, e, 10).await.unwrap().bytes;
+            // a 5 s refresh resumes from the end of the previous fetch
+            let prev_end = watchfloor::sources::prometheus::align_down(now - 5_000, 10);
+            let (s, e, inc) = fetch_range(now, 3600, 10, Some(prev_end));
+            assert!(inc);
+            incr += client.query_range(q, s, e, 10).await.unwrap().bytes;
+        }
+    });
+    println!(
+        "bytes per refresh (1h window, step 10s, {} range queries): full re-query {full} B, incremental {incr} B, ratio 1/{:.1}",
+        queries.iter().filter(|q| !q.instant).count(),
+        full as f64 / incr.max(1) as f64
+    );
+}
+
+fn proc_cpu_ticks(pid: &str) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    Some(f[11].parse::<u64>().ok()? + f[12].parse::<u64>().ok()?)
+}
+
+fn proc_rss_kib(pid: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn bench_demo_soak() {
+    let have_tmux = Command::new("sh")
+        .args(["-c", "command -v tmux"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !have_tmux {
+        println!("demo soak: SKIPPED (tmux not installed)");
+        return;
+    }
+    let secs: u64 = std::env::var("WF_BENCH_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    let dir = common::tempdir("soak");
+    let log = dir.join("wf.log");
+    let session = format!("wf-bench-{}", std::process::id());
+    let cmd = format!(
+        "TERM=xterm-256color {} --demo --refresh 1s --log-file {}",
+        env!("CARGO_BIN_EXE_watchfloor"),
+        log.display()
+    );
+    assert!(Command::new("tmux")
+        .args([
+            "new-session",
+            "-d",
+            "-s",
+            &session,
+            "-x",
+            "200",
+            "-y",
+            "50",
+            &cmd
+        ])
+        .status()
+        .unwrap()
+        .success());
+    std::thread::sleep(Duration::from_secs(3));
+    let shell_or_bin = String::from_utf8_lossy(
+        &Command::new("tmux")
+            .args(["display", "-p", "-t", &session, "#{pane_pid}"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .trim()
+    .to_string();
+    let pid = shell_or_bin;
+    let ticks_per_sec = 100.0; // USER_HZ on Linux
+    let warm = 10u64.min(secs / 2);
+    std::thread::sleep(Duration::from_secs(warm));
+    let c0 = proc_cpu_ticks(&pid).unwrap_or(0);
+    let t0 = Instant::now();
+    std::thread::sleep(Duration::from_secs(secs.saturating_sub(warm)));
+    let c1 = proc_cpu_ticks(&pid).unwrap_or(0);
+    let wall = t0.elapsed().as_secs_f64();
+    let rss = proc_rss_kib(&pid).unwrap_or(0);
+    let _ = Command::new("tmux")
+        .args(["send-keys", "-t", &session, "q"])
+        .status();
+    std::thread::sleep(Duration::from_secs(1));
+    let _ = Command::new("tmux")
+        .args(["kill-session", "-t", &session])
+        .stderr(std::process::Stdio::null())
+        .status();
+    let logtext = std::fs::read_to_string(&log).unwrap_or_default();
+    let bytes_line = logtext
+        .lines()
+        .rev()
+        .find(|l| l.contains("bytes written to the terminal"))
+        .unwrap_or("(no exit line in log)");
+    println!(
+        "demo 200x50 refresh 1s, {secs}s run: CPU {:.2}% of one core (steady state, {:.0}s window); RSS {:.1} MiB at the end; {}",
+        (c1 - c0) as f64 / ticks_per_sec / wall * 100.0,
+        wall,
+        rss as f64 / 1024.0,
+        bytes_line.split_once(" INFO ").map(|x| x.1).unwrap_or(bytes_line)
+    );
+}
+
+fn main() {
+    // `cargo test --benches` passes no filter; only `cargo bench` runs the figures.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    bench_render();
+    bench_incremental_bytes();
+    bench_demo_soak();
+}

@@ -138,6 +138,9 @@ async fn next_signal(
     }
 }
 
+/// Least time between two frames caused by data (keys draw at once).
+pub const MIN_FRAME: Duration = Duration::from_millis(100);
+
 /// The interactive loop. Returns when the user quits or a signal arrives.
 pub async fn run_tui<B: Backend>(
     terminal: &mut Terminal<B>,
@@ -157,28 +160,53 @@ pub async fn run_tui<B: Backend>(
     let mut sighup = signal(SignalKind::hangup())?;
     let mut sigint = signal(SignalKind::interrupt())?;
     terminal.draw(|f| crate::ui::draw(f, &state))?;
+    // Redraw only when something changed, and at most every MIN_FRAME:
+    // answers that arrive together become one frame, not thirty.
+    let mut dirty_since: Option<tokio::time::Instant> = None;
+    let mut last_draw = tokio::time::Instant::now();
     loop {
+        let draw_at = dirty_since.map(|_| last_draw + MIN_FRAME);
         let event = tokio::select! {
             k = keys.next() => match k {
-                Some(Ok(crossterm::event::Event::Key(k))) => Event::Key(k),
-                Some(Ok(crossterm::event::Event::Resize(w, h))) => Event::Resize(w, h),
+                Some(Ok(crossterm::event::Event::Key(k))) => Some(Event::Key(k)),
+                Some(Ok(crossterm::event::Event::Resize(w, h))) => Some(Event::Resize(w, h)),
                 Some(Ok(_)) => continue,
                 // the terminal is gone (SSH drop): leave
-                Some(Err(_)) | None => Event::Signal,
+                Some(Err(_)) | None => Some(Event::Signal),
             },
-            Some(d) = rx.recv() => Event::Data(d),
-            _ = tick.tick() => Event::Tick(now_ms()),
-            _ = next_signal(&mut sigterm, &mut sighup, &mut sigint) => Event::Signal,
+            Some(d) = rx.recv() => Some(Event::Data(d)),
+            _ = tick.tick() => Some(Event::Tick(now_ms())),
+            _ = next_signal(&mut sigterm, &mut sighup, &mut sigint) => Some(Event::Signal),
+            _ = tokio::time::sleep_until(draw_at.unwrap_or_else(tokio::time::Instant::now)), if draw_at.is_some() => None,
         };
-        if let Event::Resize(..) = event {
-            terminal.autoresize()?;
+        if let Some(event) = event {
+            let input = matches!(event, Event::Key(_) | Event::Resize(..));
+            if let Event::Resize(..) = event {
+                terminal.autoresize()?;
+            }
+            let (cmds, changed) = update::update(&mut state, event);
+            if tasks.exec(cmds) || state.quit {
+                break;
+            }
+            // apply whatever else is already waiting before drawing
+            while let Ok(d) = rx.try_recv() {
+                let (cmds, c) = update::update(&mut state, Event::Data(d));
+                tasks.exec(cmds);
+                if c && dirty_since.is_none() {
+                    dirty_since = Some(tokio::time::Instant::now());
+                }
+            }
+            if changed && dirty_since.is_none() {
+                dirty_since = Some(tokio::time::Instant::now());
+            }
+            // keys answer at once; data waits for the frame budget
+            if !(input && dirty_since.is_some()) {
+                continue;
+            }
         }
-        let (cmds, changed) = update::update(&mut state, event);
-        if tasks.exec(cmds) || state.quit {
-            break;
-        }
-        if changed {
+        if dirty_since.take().is_some() {
             terminal.draw(|f| crate::ui::draw(f, &state))?;
+            last_draw = tokio::time::Instant::now();
         }
     }
     Ok(state)
