@@ -27,6 +27,20 @@ fn pod_value(d: Option<&QueryData>, pod: &str) -> Option<f64> {
     d.and_then(|d| d.latest_for("pod", pod))
 }
 
+/// The pod whose working set came closest to its limit within the window.
+fn peak_pod(ws: Option<&QueryData>, limit: Option<&QueryData>) -> Option<String> {
+    ws?.series
+        .iter()
+        .filter_map(|s| {
+            let pod = s.label("pod");
+            let peak = s.points.iter().map(|p| p.1).filter(|v| v.is_finite()).fold(f64::NAN, f64::max);
+            let l = pod_value(limit, pod).unwrap_or(1.0);
+            (!peak.is_nan()).then(|| (pod.to_string(), peak / l))
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+        .map(|p| p.0)
+}
+
 pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec) {
     let t = &state.theme;
     let ws = role(state, pane, "working_set");
@@ -99,12 +113,9 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec) {
             t.dim,
         )));
     }
-    // breakdown of the focused (or worst) pod
-    let focus_pod = state
-        .focus
-        .pod
-        .clone()
-        .or_else(|| pods.first().map(|p| p.0.clone()));
+    // breakdown of the focused pod, else the one that came closest to its
+    // limit anywhere in the window (a pod that was just OOM-killed is low now)
+    let focus_pod = state.focus.pod.clone().or_else(|| peak_pod(ws_d, limit_d));
     if let Some(pod) = &focus_pod {
         let limit_v = pod_value(limit_d, pod);
         let scale = limit_v
@@ -112,7 +123,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec) {
             .unwrap_or(1.0);
         if state.focus.pod.is_none() && pods.len() > 1 {
             lines.push(Line::from(Span::styled(
-                format!("▸ {pod} (highest share of its limit)"),
+                format!("▸ {pod} (closest to its limit in the window)"),
                 t.accent,
             )));
         }
