@@ -49,9 +49,7 @@ pub fn format_bytes(v: f64) -> String {
         x /= 1024.0;
         i += 1;
     }
-    let s = if i == 0 {
-        format!("{x:.0} {}", UNITS[i])
-    } else if x >= 100.0 {
+    let s = if i == 0 || x >= 100.0 {
         format!("{x:.0} {}", UNITS[i])
     } else if x >= 10.0 {
         format!("{x:.1} {}", UNITS[i])

@@ -56,6 +56,9 @@ pub const STEP: i64 = 15;
 pub const SPAN: i64 = 2 * 3600;
 pub const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 pub const MIB: f64 = 1024.0 * 1024.0;
+/// A value generator: time (s) → sample.
+pub type Gen<'a> = Box<dyn Fn(i64) -> f64 + 'a>;
+
 pub const LE: [&str; 8] = ["0.01", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "+Inf"];
 
 /// The generated story: what each metric is at time `t` (seconds ago from `end`).
@@ -130,7 +133,7 @@ pub fn backfill() -> (PathBuf, Story) {
     let story = Story { end };
     let times: Vec<i64> = (0..=SPAN / STEP).map(|i| end - SPAN + i * STEP).collect();
     let mut om = String::new();
-    let mut family = |name: &str, series: Vec<(String, Box<dyn Fn(i64) -> f64 + '_>)>| {
+    let mut family = |name: &str, series: Vec<(String, Gen<'_>)>| {
         om.push_str(&format!("# TYPE {name} gauge\n"));
         for (labels, f) in series {
             for &t in &times {
@@ -138,129 +141,81 @@ pub fn backfill() -> (PathBuf, Story) {
             }
         }
     };
+    let s = &story;
+    // one series per pod: `labels` picks the label set, `f` the value
+    let per_pod = |labels: &dyn Fn(&str) -> String,
+                   f: &'static (dyn Fn(&Story, &str, i64) -> f64 + Sync)|
+     -> Vec<(String, Gen<'_>)> {
+        PODS.iter()
+            .map(|p| (labels(p), Box::new(move |t| f(s, p, t)) as Gen<'_>))
+            .collect()
+    };
     let base = |pod: &str| format!("namespace=\"{NS}\",pod=\"{pod}\"");
     let app = |pod: &str| format!("namespace=\"{NS}\",pod=\"{pod}\",job=\"{JOB}\"");
-    let s = &story;
+    let cadvisor = |pod: &str| format!("{},container=\"app\",image=\"img\"", base(pod));
     family(
         "container_memory_working_set_bytes",
-        PODS.iter()
-            .map(|p| {
-                (
-                    format!("{},container=\"app\",image=\"img\"", base(p)),
-                    Box::new(move |t| s.working_set(p, t)) as Box<dyn Fn(i64) -> f64>,
-                )
-            })
-            .collect(),
+        per_pod(&cadvisor, &|s, p, t| s.working_set(p, t)),
     );
     family(
         "container_memory_rss",
-        PODS.iter()
-            .map(|p| {
-                (
-                    format!("{},container=\"app\",image=\"img\"", base(p)),
-                    Box::new(move |t| (s.working_set(p, t) * 0.8).floor())
-                        as Box<dyn Fn(i64) -> f64>,
-                )
-            })
-            .collect(),
+        per_pod(&cadvisor, &|s, p, t| (s.working_set(p, t) * 0.8).floor()),
     );
     family(
         "container_memory_cache",
-        PODS.iter()
-            .map(|p| {
-                (
-                    format!("{},container=\"app\",image=\"img\"", base(p)),
-                    Box::new(move |t| (s.working_set(p, t) * 0.2).floor())
-                        as Box<dyn Fn(i64) -> f64>,
-                )
-            })
-            .collect(),
+        per_pod(&cadvisor, &|s, p, t| (s.working_set(p, t) * 0.2).floor()),
     );
     family(
         "kube_pod_container_resource_limits",
-        PODS.iter()
-            .map(|p| {
-                (
-                    format!(
-                        "{},container=\"app\",resource=\"memory\",unit=\"byte\"",
-                        base(p)
-                    ),
-                    Box::new(|_| 2.0 * GIB) as Box<dyn Fn(i64) -> f64>,
+        per_pod(
+            &|p| {
+                format!(
+                    "{},container=\"app\",resource=\"memory\",unit=\"byte\"",
+                    base(p)
                 )
-            })
-            .collect(),
+            },
+            &|_, _, _| 2.0 * GIB,
+        ),
     );
     family(
         "vm_memory_total_bytes",
-        PODS.iter()
-            .map(|p| {
-                (
-                    app(p),
-                    Box::new(move |t| s.beam_total(p, t)) as Box<dyn Fn(i64) -> f64>,
-                )
-            })
-            .collect(),
+        per_pod(&app, &|s, p, t| s.beam_total(p, t)),
     );
     family(
         "vm_memory_binary_bytes",
-        PODS.iter()
-            .map(|p| {
-                (
-                    app(p),
-                    Box::new(move |t| s.binary(p, t)) as Box<dyn Fn(i64) -> f64>,
-                )
-            })
-            .collect(),
+        per_pod(&app, &|s, p, t| s.binary(p, t)),
     );
-    for (m, v) in [
-        ("processes", 170.0),
-        ("ets", 88.0),
-        ("code", 61.0),
-        ("atom", 1.5),
-        ("system", 118.0),
-    ] {
-        family(
-            &format!("vm_memory_{m}_bytes"),
-            PODS.iter()
-                .map(|p| {
-                    (
-                        app(p),
-                        Box::new(move |_| v * MIB) as Box<dyn Fn(i64) -> f64>,
-                    )
-                })
-                .collect(),
-        );
-    }
-    for (m, v) in [
+    let constants: [(&str, f64); 10] = [
+        ("vm_memory_processes_bytes", 170.0 * MIB),
+        ("vm_memory_ets_bytes", 88.0 * MIB),
+        ("vm_memory_code_bytes", 61.0 * MIB),
+        ("vm_memory_atom_bytes", 1.5 * MIB),
+        ("vm_memory_system_bytes", 118.0 * MIB),
         ("vm_total_run_queue_lengths_total", 7.0),
         ("vm_total_run_queue_lengths_cpu", 5.0),
         ("vm_total_run_queue_lengths_io", 2.0),
         ("vm_system_counts_process_count", 4000.0),
         ("vm_system_counts_port_count", 120.0),
-    ] {
+    ];
+    for (m, v) in constants {
         family(
             m,
             PODS.iter()
-                .map(|p| (app(p), Box::new(move |_| v) as Box<dyn Fn(i64) -> f64>))
+                .map(|p| (app(p), Box::new(move |_| v) as Gen<'_>))
                 .collect(),
         );
     }
     family(
         "kube_pod_container_status_restarts_total",
-        PODS.iter()
-            .map(|p| {
-                (
-                    format!("{},container=\"app\"", base(p)),
-                    Box::new(move |t| s.restarts(p, t)) as Box<dyn Fn(i64) -> f64>,
-                )
-            })
-            .collect(),
+        per_pod(&|p| format!("{},container=\"app\"", base(p)), &|s, p, t| {
+            s.restarts(p, t)
+        }),
     );
     family(
         "kube_pod_container_status_last_terminated_reason",
         vec![(
             format!("{},container=\"app\",reason=\"OOMKilled\"", base("app-1")),
-            Box::new(|_| 1.0) as Box<dyn Fn(i64) -> f64>,
+            Box::new(|_| 1.0) as Gen<'_>,
         )],
     );
     for (m, r) in [
@@ -273,12 +228,7 @@ pub fn backfill() -> (PathBuf, Story) {
         family(
             &format!("codex_pooler_gateway_admission_{m}_count"),
             PODS.iter()
-                .map(|p| {
-                    (
-                        app(p),
-                        Box::new(move |t| s.counter(p, r, t)) as Box<dyn Fn(i64) -> f64>,
-                    )
-                })
+                .map(|p| (app(p), Box::new(move |t| s.counter(p, r, t)) as Gen<'_>))
                 .collect(),
         );
     }
@@ -291,7 +241,7 @@ pub fn backfill() -> (PathBuf, Story) {
                         "{},route_class=\"{route}\",transport=\"{transport}\",le=\"{le}\"",
                         app(p)
                     ),
-                    Box::new(move |t| s.bucket(p, route, i, t)) as Box<dyn Fn(i64) -> f64>,
+                    Box::new(move |t| s.bucket(p, route, i, t)) as Gen<'_>,
                 ));
             }
         }

@@ -33,7 +33,12 @@ fn peak_pod(ws: Option<&QueryData>, limit: Option<&QueryData>) -> Option<String>
         .iter()
         .filter_map(|s| {
             let pod = s.label("pod");
-            let peak = s.points.iter().map(|p| p.1).filter(|v| v.is_finite()).fold(f64::NAN, f64::max);
+            let peak = s
+                .points
+                .iter()
+                .map(|p| p.1)
+                .filter(|v| v.is_finite())
+                .fold(f64::NAN, f64::max);
             let l = pod_value(limit, pod).unwrap_or(1.0);
             (!peak.is_nan()).then(|| (pod.to_string(), peak / l))
         })

@@ -72,7 +72,7 @@ pub fn draw(
         hi = 1.0;
     }
     lo = lo.min(0.0);
-    if hi - lo < f64::EPSILON {
+    if (hi - lo).abs() < f64::EPSILON {
         hi = lo + 1.0;
     }
     hi *= 1.05;
