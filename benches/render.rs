@@ -16,68 +16,13 @@ use std::time::{Duration, Instant};
 
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
-use watchfloor::app::state::DashboardChoice;
-use watchfloor::app::update::{self, Command as AppCommand, Event};
-use watchfloor::app::{Focus, State};
-use watchfloor::config::keymap::Keymap;
-use watchfloor::config::theme::Theme;
+use watchfloor::app::State;
 use watchfloor::dashboard::Dashboard;
-use watchfloor::sources::demo::DemoSource;
 use watchfloor::sources::poller::fetch_range;
-use watchfloor::sources::{DataEvent, Fetched, MetricsBackend};
+use watchfloor::sources::MetricsBackend;
 
 fn populated_state(t_s: i64) -> State {
-    let focus = Focus {
-        namespace: Some("codex-pooler".into()),
-        pod: None,
-        range_secs: 3600,
-        pinned_end_ms: None,
-    };
-    let mut st = State::new(
-        Some("bench".into()),
-        focus,
-        1.0,
-        Theme::default_theme(),
-        Keymap::default_keymap(),
-    );
-    st.backend.name = "demo".into();
-    st.dashboard = Some(Dashboard::builtin("beam").unwrap());
-    st.choice = DashboardChoice::Fixed;
-    st.now_ms = t_s * 1000;
-    let cmds = update::start(&mut st);
-    let AppCommand::StartPolling(plan) = &cmds[0] else {
-        unreachable!()
-    };
-    let demo = DemoSource::new(1);
-    for q in &plan.queries {
-        let (s, e, _) = fetch_range(t_s * 1000, plan.range_secs, plan.step_secs, None);
-        let times: Vec<i64> = if q.instant {
-            vec![t_s]
-        } else {
-            (s..=e)
-                .step_by(plan.step_secs as usize * 1000)
-                .map(|t| t / 1000)
-                .collect()
-        };
-        let series = demo.evaluate(q, &times);
-        update::update(
-            &mut st,
-            Event::Data(DataEvent::Query {
-                gen: plan.gen,
-                key: q.key.clone(),
-                incremental: false,
-                start_ms: s,
-                until_ms: e,
-                at_ms: t_s * 1000,
-                result: Ok(Fetched {
-                    series,
-                    warnings: vec![],
-                    bytes: 0,
-                }),
-            }),
-        );
-    }
-    st
+    common::demo_state(t_s, None, 3600, 1)
 }
 
 fn pct(sorted: &[f64], p: f64) -> f64 {

@@ -179,6 +179,47 @@ async fn incremental_refresh_matches_full_query_and_fetches_far_less() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_queries_go_as_post_and_agree_with_get() {
+    if !require("prometheus") || !require("promtool") {
+        return;
+    }
+    let (data, story) = backfill();
+    let prom = Prom::start(&data, free_port());
+    let backend = client(&prom.url);
+    let short = "max by (pod) (vm_memory_total_bytes{namespace=\"codex-pooler\"})";
+    // the same value, padded past the POST threshold with no-op terms
+    let long = format!(
+        "{short}{}",
+        " + 0 * max by (pod) (vm_memory_total_bytes{namespace=\"codex-pooler\"})".repeat(20)
+    );
+    assert!(long.len() > watchfloor::sources::prometheus::POST_THRESHOLD);
+    let at = story.end * 1000;
+    let a = backend.instant(short, at).await.unwrap();
+    let b = backend.instant(&long, at).await.unwrap();
+    assert_eq!(a.series.len(), 3);
+    let val = |f: &watchfloor::sources::Fetched, pod: &str| {
+        f.series
+            .iter()
+            .find(|s| s.label("pod") == pod)
+            .unwrap()
+            .last()
+            .unwrap()
+            .1
+    };
+    for pod in PODS {
+        assert_eq!(val(&a, pod), val(&b, pod));
+        assert_eq!(val(&a, pod), story.beam_total(pod, story.end));
+    }
+    // a range query with a bad expression reports Prometheus's own error
+    let err = backend
+        .range("max by (pod (", at - 60_000, at, 15)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status, Some(400));
+    assert!(err.to_string().contains("bad_data"), "{err}");
+}
+
 fn story_now() -> i64 {
     watchfloor::sources::now_ms()
 }

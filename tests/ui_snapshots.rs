@@ -2,80 +2,21 @@
 //! screen at 80x24 and 200x50, from the demo at a fixed instant, plus
 //! cell-colour checks where colour carries meaning.
 
+mod common;
+
 use ratatui::buffer::Buffer;
 use watchfloor::app::run::render;
-use watchfloor::app::state::DashboardChoice;
 use watchfloor::app::update::{self, Event};
-use watchfloor::app::{Action, Focus, State};
-use watchfloor::config::keymap::Keymap;
+use watchfloor::app::{Action, State};
 use watchfloor::config::theme::Theme;
-use watchfloor::dashboard::Dashboard;
 use watchfloor::export::buffer_to_text;
-use watchfloor::sources::demo::DemoSource;
-use watchfloor::sources::poller::fetch_range;
-use watchfloor::sources::{DataEvent, Fetched};
+use watchfloor::sources::DataEvent;
 
 /// 1_700_000_040 is the start of a demo cycle for seed 0.
 const CYCLE_START: i64 = 1_700_000_040;
 
-/// A state filled from the demo as the poller would fill it, at `t_s`.
 fn demo_state(t_s: i64, pod: Option<&str>) -> State {
-    let focus = Focus {
-        namespace: Some("codex-pooler".into()),
-        pod: pod.map(str::to_string),
-        range_secs: 300,
-        pinned_end_ms: None,
-    };
-    let mut st = State::new(
-        Some("demo".into()),
-        focus,
-        1.0,
-        Theme::default_theme(),
-        Keymap::default_keymap(),
-    );
-    st.backend.name = "demo".into();
-    st.backend.url = "embedded simulation".into();
-    st.dashboard = Some(Dashboard::builtin("beam").unwrap());
-    st.choice = DashboardChoice::Fixed;
-    st.now_ms = t_s * 1000;
-    let cmds = update::start(&mut st);
-    let demo = DemoSource::new(0);
-    let watchfloor::app::update::Command::StartPolling(plan) = &cmds[0] else {
-        panic!("{cmds:?}")
-    };
-    for q in &plan.queries {
-        let now = t_s * 1000;
-        let (start, end, times): (i64, i64, Vec<i64>) = if q.instant {
-            (now, now, vec![t_s])
-        } else {
-            let (s, e, _) = fetch_range(now, plan.range_secs, plan.step_secs, None);
-            (
-                s,
-                e,
-                (s..=e)
-                    .step_by(plan.step_secs as usize * 1000)
-                    .map(|t| t / 1000)
-                    .collect(),
-            )
-        };
-        let series = demo.evaluate(q, &times);
-        let ev = DataEvent::Query {
-            gen: plan.gen,
-            key: q.key.clone(),
-            incremental: false,
-            start_ms: start,
-            until_ms: end,
-            at_ms: now,
-            result: Ok(Fetched {
-                series,
-                warnings: vec![],
-                bytes: 0,
-            }),
-        };
-        update::update(&mut st, Event::Data(ev));
-    }
-    st.now_ms = t_s * 1000;
-    st
+    common::demo_state(t_s, pod, 300, 0)
 }
 
 fn screen(st: &State, w: u16, h: u16) -> String {

@@ -25,8 +25,18 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State) {
         }
         lines.push(Line::raw(""));
     }
+    // memory is bounded by construction; say how, and how much is held now
+    let points: usize = state.store.queries.values().map(|q| q.point_count()).sum();
+    lines.push(Line::from(Span::styled(
+        format!(
+            "Buffers: {points} points held; caps {} points/series, {} series/query",
+            crate::store::series::MAX_POINTS,
+            crate::store::series::MAX_SERIES
+        ),
+        t.dim,
+    )));
     let h = (lines.len() as u16 + 2).min(area.height);
-    let w = 50.min(area.width);
+    let w = 72.min(area.width);
     let r = Rect {
         x: area.x + (area.width - w) / 2,
         y: area.y + (area.height - h) / 2,

@@ -408,3 +408,66 @@ pub fn start(
     tasks.exec(update::start(state));
     (tasks, rx)
 }
+
+/// A state filled from the demo (seed `seed`) as the poller would fill it,
+/// at `t_s`, with a fixed beam dashboard: deterministic, no tasks, no clock.
+pub fn demo_state(t_s: i64, pod: Option<&str>, range_secs: u64, seed: u64) -> State {
+    use watchfloor::app::update::Command as AppCommand;
+    use watchfloor::sources::poller::fetch_range;
+    use watchfloor::sources::Fetched;
+    let focus = Focus {
+        namespace: Some(NS.into()),
+        pod: pod.map(str::to_string),
+        range_secs,
+        pinned_end_ms: None,
+    };
+    let mut st = State::new(
+        Some("demo".into()),
+        focus,
+        1.0,
+        Theme::default_theme(),
+        Keymap::default_keymap(),
+    );
+    st.backend.name = "demo".into();
+    st.backend.url = "embedded simulation".into();
+    st.dashboard = Some(watchfloor::dashboard::Dashboard::builtin("beam").unwrap());
+    st.choice = watchfloor::app::state::DashboardChoice::Fixed;
+    st.now_ms = t_s * 1000;
+    let cmds = update::start(&mut st);
+    let AppCommand::StartPolling(plan) = &cmds[0] else {
+        panic!("{cmds:?}")
+    };
+    let demo = watchfloor::sources::demo::DemoSource::new(seed);
+    let now = t_s * 1000;
+    for q in &plan.queries {
+        let (start, end, times): (i64, i64, Vec<i64>) = if q.instant {
+            (now, now, vec![t_s])
+        } else {
+            let (s, e, _) = fetch_range(now, plan.range_secs, plan.step_secs, None);
+            (
+                s,
+                e,
+                (s..=e)
+                    .step_by(plan.step_secs as usize * 1000)
+                    .map(|t| t / 1000)
+                    .collect(),
+            )
+        };
+        let series = demo.evaluate(q, &times);
+        let ev = DataEvent::Query {
+            gen: plan.gen,
+            key: q.key.clone(),
+            incremental: false,
+            start_ms: start,
+            until_ms: end,
+            at_ms: now,
+            result: Ok(Fetched {
+                series,
+                warnings: vec![],
+                bytes: 0,
+            }),
+        };
+        update::update(&mut st, Event::Data(ev));
+    }
+    st
+}

@@ -128,7 +128,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec) {
             .unwrap_or(1.0);
         if state.focus.pod.is_none() && pods.len() > 1 {
             lines.push(Line::from(Span::styled(
-                format!("▸ {pod} (closest to its limit in the window)"),
+                format!("▸ {pod} (peak vs limit in window)"),
                 t.accent,
             )));
         }
