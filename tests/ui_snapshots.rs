@@ -53,6 +53,17 @@ fn help_and_picker_overlays() {
     for b in st.keymap.bindings(watchfloor::config::keymap::Mode::Normal) {
         assert!(help.contains(&b.desc), "help lacks {}:\n{help}", b.desc);
     }
+    // at 80x24 every key still fits (two columns)
+    let small = screen(&st, 80, 24);
+    for b in st.keymap.bindings(watchfloor::config::keymap::Mode::Normal) {
+        assert!(
+            small.contains(&b.desc),
+            "80x24 help lacks {}:\n{small}",
+            b.desc
+        );
+    }
+    assert!(small.contains("show this pod"), "{small}");
+    insta::assert_snapshot!("help_80x24", small);
     update::apply(&mut st, Action::Close);
     update::apply(&mut st, Action::OpenPodPicker);
     insta::assert_snapshot!("picker_80x24", screen(&st, 80, 24));

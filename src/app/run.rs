@@ -138,6 +138,26 @@ async fn next_signal(
     }
 }
 
+/// Backend errors and recoveries go to the log file (never the screen's
+/// stdout), once per transition rather than once per failed request.
+fn log_health_change(was_ok: bool, state: &State) {
+    let ok = state.backend.ok();
+    if was_ok && !ok {
+        crate::warn!(
+            "{} at {} failing: {}",
+            state.backend.name,
+            state.backend.url,
+            state.backend.last_error.as_deref().unwrap_or("?")
+        );
+    } else if !was_ok && ok {
+        crate::info!(
+            "{} at {} answering again",
+            state.backend.name,
+            state.backend.url
+        );
+    }
+}
+
 /// Least time between two frames caused by data (keys draw at once).
 pub const MIN_FRAME: Duration = Duration::from_millis(100);
 
@@ -184,7 +204,9 @@ pub async fn run_tui<B: Backend>(
             if let Event::Resize(..) = event {
                 terminal.autoresize()?;
             }
+            let was_ok = state.backend.ok();
             let (cmds, changed) = update::update(&mut state, event);
+            log_health_change(was_ok, &state);
             if tasks.exec(cmds) || state.quit {
                 break;
             }

@@ -46,6 +46,16 @@ pub fn status(state: &State, pane: &str) -> PaneStatus {
             }
             st.failures = st.failures.max(d.failures);
         }
+        if d.truncated_series > 0 {
+            let w = format!(
+                "{} series left out (cap {} per query)",
+                d.truncated_series,
+                crate::store::series::MAX_SERIES
+            );
+            if !st.warnings.contains(&w) {
+                st.warnings.push(w);
+            }
+        }
         for w in &d.warnings {
             if !st.warnings.contains(w) {
                 st.warnings.push(w.clone());
