@@ -55,7 +55,8 @@ async fn panes_show_what_promql_computes() {
         .unwrap()
         .last()
         .unwrap();
-    let sample_t = (t_ms / 1000 / STEP) * STEP; // the sample the lookback picked
+    // the sample the lookback picked: the newest at or before t (data ends at story.end)
+    let sample_t = ((t_ms / 1000 / STEP) * STEP).min(story.end);
     let expected = story.working_set("app-1", sample_t) - story.beam_total("app-1", sample_t);
     assert!((v - expected).abs() < 1.0, "unexplained {v} != {expected}");
     let by_hand = promql(

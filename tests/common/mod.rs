@@ -44,7 +44,10 @@ pub fn free_port() -> u16 {
 }
 
 pub fn tempdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("wf-{name}-{}-{}", std::process::id(), now_ms()));
+    // tests of one binary run in parallel in one process: a counter keeps them apart
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let d = std::env::temp_dir().join(format!("wf-{name}-{}-{}-{n}", std::process::id(), now_ms()));
     std::fs::create_dir_all(&d).unwrap();
     d
 }
