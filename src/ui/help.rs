@@ -75,22 +75,9 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State) {
         ..inner
     };
     if two_cols {
-        let half = body.width / 2;
-        f.render_widget(
-            Paragraph::new(left),
-            Rect {
-                width: half,
-                ..body
-            },
-        );
-        f.render_widget(
-            Paragraph::new(right),
-            Rect {
-                x: body.x + half,
-                width: body.width - half,
-                ..body
-            },
-        );
+        let (l, r) = crate::ui::layout::halves(body);
+        f.render_widget(Paragraph::new(left), l);
+        f.render_widget(Paragraph::new(right), r);
     } else {
         f.render_widget(Paragraph::new(left), body);
     }

@@ -31,6 +31,19 @@ pub fn frame(area: Rect) -> FrameAreas {
     }
 }
 
+/// Splits an area into a left and a right half (the right takes the odd column).
+pub fn halves(r: Rect) -> (Rect, Rect) {
+    let half = r.width / 2;
+    (
+        Rect { width: half, ..r },
+        Rect {
+            x: r.x + half,
+            width: r.width - half,
+            ..r
+        },
+    )
+}
+
 /// Panes in the top row (narrow panes) vs the full-width rows below.
 fn is_wide(kind: PaneKind) -> bool {
     matches!(kind, PaneKind::Admission)

@@ -147,23 +147,16 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec) {
     };
     if let Some((r, n)) = below {
         // two columns of details under the chart on narrow screens
-        let half = (r.width / 2).max(1);
+        let (lr, rr) = crate::ui::layout::halves(r);
         let per_col = n as usize;
-        let left = detail_lines(&details[..per_col.min(details.len())], half as usize - 1, t);
-        let right = detail_lines(
-            details.get(per_col..).unwrap_or(&[]),
-            (r.width - half) as usize,
+        let left = detail_lines(
+            &details[..per_col.min(details.len())],
+            (lr.width as usize).saturating_sub(1),
             t,
         );
-        f.render_widget(Paragraph::new(left), Rect { width: half, ..r });
-        f.render_widget(
-            Paragraph::new(right),
-            Rect {
-                x: r.x + half,
-                width: r.width - half,
-                ..r
-            },
-        );
+        let right = detail_lines(details.get(per_col..).unwrap_or(&[]), rr.width as usize, t);
+        f.render_widget(Paragraph::new(left), lr);
+        f.render_widget(Paragraph::new(right), rr);
     }
     if chart_rect.height >= 4 && !chart_series.is_empty() {
         let lines: Vec<chart::Line> = chart_series
