@@ -128,38 +128,14 @@ fn bench_demo_soak() {
         .unwrap_or(60);
     let dir = common::tempdir("soak");
     let log = dir.join("wf.log");
-    let session = format!("wf-bench-{}", std::process::id());
     let cmd = format!(
-        "TERM=xterm-256color {} --demo --refresh 1s --log-file {}",
+        "{} --demo --refresh 1s --log-file {}",
         env!("CARGO_BIN_EXE_watchfloor"),
         log.display()
     );
-    assert!(Command::new("tmux")
-        .args([
-            "new-session",
-            "-d",
-            "-s",
-            &session,
-            "-x",
-            "200",
-            "-y",
-            "50",
-            &cmd
-        ])
-        .status()
-        .unwrap()
-        .success());
-    std::thread::sleep(Duration::from_secs(3));
-    let shell_or_bin = String::from_utf8_lossy(
-        &Command::new("tmux")
-            .args(["display", "-p", "-t", &session, "#{pane_pid}"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .trim()
-    .to_string();
-    let pid = shell_or_bin;
+    let t = common::Tmux::start("bench", &cmd, 200, 50, false);
+    t.wait_for("Memory", 20);
+    let pid = t.app_pid();
     let ticks_per_sec = 100.0; // USER_HZ on Linux
     let warm = 10u64.min(secs / 2);
     std::thread::sleep(Duration::from_secs(warm));
@@ -169,14 +145,9 @@ fn bench_demo_soak() {
     let c1 = proc_cpu_ticks(&pid).unwrap_or(0);
     let wall = t0.elapsed().as_secs_f64();
     let rss = proc_rss_kib(&pid).unwrap_or(0);
-    let _ = Command::new("tmux")
-        .args(["send-keys", "-t", &session, "q"])
-        .status();
+    t.keys(&["q"]);
     std::thread::sleep(Duration::from_secs(1));
-    let _ = Command::new("tmux")
-        .args(["kill-session", "-t", &session])
-        .stderr(std::process::Stdio::null())
-        .status();
+    drop(t);
     let logtext = std::fs::read_to_string(&log).unwrap_or_default();
     let bytes_line = logtext
         .lines()

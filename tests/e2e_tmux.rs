@@ -5,92 +5,8 @@
 mod common;
 
 use std::process::Command;
-use std::time::{Duration, Instant};
 
-struct Tmux {
-    session: String,
-}
-
-impl Tmux {
-    fn start(name: &str, cmd: &str, w: u16, h: u16) -> Tmux {
-        let session = format!("wf-{name}-{}", std::process::id());
-        let st = Command::new("tmux")
-            .args([
-                "new-session",
-                "-d",
-                "-s",
-                &session,
-                "-x",
-                &w.to_string(),
-                "-y",
-                &h.to_string(),
-            ])
-            .arg(format!(
-                "TERM=xterm-256color {cmd}; echo EXITED $?; sleep 30"
-            ))
-            .status()
-            .unwrap();
-        assert!(st.success());
-        Tmux { session }
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for k in keys {
-            let st = Command::new("tmux")
-                .args(["send-keys", "-t", &self.session, k])
-                .status()
-                .unwrap();
-            assert!(st.success());
-            std::thread::sleep(Duration::from_millis(150));
-        }
-    }
-
-    fn screen(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["capture-pane", "-p", "-t", &self.session])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).to_string()
-    }
-
-    fn wait_for(&self, what: &str, secs: u64) -> String {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            let s = self.screen();
-            if s.contains(what) {
-                return s;
-            }
-            if Instant::now() > deadline {
-                panic!("`{what}` did not appear within {secs}s; screen:\n{s}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn alternate_on(&self) -> bool {
-        let out = Command::new("tmux")
-            .args(["display", "-p", "-t", &self.session, "#{alternate_on}"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).trim() == "1"
-    }
-
-    fn pane_pid(&self) -> u32 {
-        let out = Command::new("tmux")
-            .args(["display", "-p", "-t", &self.session, "#{pane_pid}"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.session])
-            .status();
-    }
-}
+use common::Tmux;
 
 fn bin_cmd(extra: &str) -> String {
     let log = common::tempdir("e2e").join("wf.log");
@@ -106,7 +22,7 @@ fn demo_in_tmux_keys_and_clean_exit() {
     if !common::require("tmux") {
         return;
     }
-    let t = Tmux::start("keys", &bin_cmd(""), 200, 50);
+    let t = Tmux::start("keys", &bin_cmd(""), 200, 50, true);
     let s = t.wait_for("OOMKilled", 20);
     assert!(t.alternate_on(), "the TUI should own the alternate screen");
     for want in [
@@ -163,7 +79,7 @@ fn small_terminal_drops_panes_instead_of_garbage() {
     if !common::require("tmux") {
         return;
     }
-    let t = Tmux::start("small", &bin_cmd(""), 80, 24);
+    let t = Tmux::start("small", &bin_cmd(""), 80, 24, true);
     let s = t.wait_for("OOMKilled", 20);
     assert!(s.contains("Memory") && s.contains("Admission"), "{s}");
     assert!(
@@ -186,22 +102,10 @@ fn sigterm_and_sighup_restore_the_terminal() {
         return;
     }
     for sig in ["TERM", "HUP"] {
-        let t = Tmux::start(&format!("sig{sig}"), &bin_cmd(""), 120, 40);
+        let t = Tmux::start(&format!("sig{sig}"), &bin_cmd(""), 120, 40, true);
         t.wait_for("Memory", 20);
         assert!(t.alternate_on());
-        // the shell's child is watchfloor
-        let shell = t.pane_pid();
-        let out = Command::new("pgrep")
-            .args(["-P", &shell.to_string()])
-            .output()
-            .unwrap();
-        let pids = String::from_utf8_lossy(&out.stdout).to_string();
-        let pid = pids
-            .lines()
-            .next()
-            .unwrap_or_else(|| panic!("no child of {shell}"))
-            .trim()
-            .to_string();
+        let pid = t.app_pid();
         assert!(Command::new("kill")
             .args([&format!("-{sig}"), &pid])
             .status()

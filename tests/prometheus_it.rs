@@ -24,11 +24,9 @@ fn client(url: &str) -> Arc<PrometheusClient> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn panes_show_what_promql_computes() {
-    if !require("prometheus") || !require("promtool") {
+    let Some((prom, story, _data)) = real_prometheus() else {
         return;
-    }
-    let (data, story) = backfill();
-    let prom = Prom::start(&data, free_port());
+    };
     let backend = client(&prom.url);
 
     // the preset is detected from the metric names
@@ -136,11 +134,9 @@ async fn panes_show_what_promql_computes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn incremental_refresh_matches_full_query_and_fetches_far_less() {
-    if !require("prometheus") || !require("promtool") {
+    let Some((prom, _story, _data)) = real_prometheus() else {
         return;
-    }
-    let (data, _story) = backfill();
-    let prom = Prom::start(&data, free_port());
+    };
     let backend = client(&prom.url);
     let d = Dashboard::builtin("beam").unwrap();
     let vars = watchfloor::dashboard::model::FocusVars {
@@ -182,11 +178,9 @@ async fn incremental_refresh_matches_full_query_and_fetches_far_less() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn long_queries_go_as_post_and_agree_with_get() {
-    if !require("prometheus") || !require("promtool") {
+    let Some((prom, story, _data)) = real_prometheus() else {
         return;
-    }
-    let (data, story) = backfill();
-    let prom = Prom::start(&data, free_port());
+    };
     let backend = client(&prom.url);
     let short = "max by (pod) (vm_memory_total_bytes{namespace=\"codex-pooler\"})";
     // the same value, padded past the POST threshold with no-op terms
@@ -227,11 +221,9 @@ fn story_now() -> i64 {
 
 #[test]
 fn once_against_real_prometheus_and_unreachable() {
-    if !require("prometheus") || !require("promtool") {
+    let Some((prom, _story, _data)) = real_prometheus() else {
         return;
-    }
-    let (data, _story) = backfill();
-    let prom = Prom::start(&data, free_port());
+    };
     let log = tempdir("once").join("wf.log");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_watchfloor"))
         .args([

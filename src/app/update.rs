@@ -233,6 +233,7 @@ fn on_data(state: &mut State, ev: DataEvent) -> (Vec<Command>, bool) {
     if ev.gen() != state.gen {
         return (vec![], false); // an answer for an old target
     }
+    state.backend.requests += 1;
     match ev {
         DataEvent::MetricNames { result, .. } => match result {
             Ok(names) => {
@@ -249,7 +250,6 @@ fn on_data(state: &mut State, ev: DataEvent) -> (Vec<Command>, bool) {
                 (retarget(state, true), true)
             }
             Err(e) => {
-                state.backend.requests += 1;
                 state.backend.last_error = Some(e.to_string());
                 state.backend.last_error_ms = Some(state.now_ms);
                 (vec![], true)
@@ -263,7 +263,6 @@ fn on_data(state: &mut State, ev: DataEvent) -> (Vec<Command>, bool) {
             result,
             ..
         } => {
-            state.backend.requests += 1;
             let window_start = until_ms - state.focus.range_secs as i64 * 1000;
             let entry = state.store.entry(&key);
             match result {

@@ -30,9 +30,12 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State) {
     let points: usize = state.store.queries.values().map(|q| q.point_count()).sum();
     let footer = Line::from(Span::styled(
         format!(
-            "Buffers: {points} points held; caps {} points/series, {} series/query",
+            "Buffers: {points} points held; caps {} points/series, {} series/query. \
+             Fetched: {} requests, {}",
             crate::store::series::MAX_POINTS,
-            crate::store::series::MAX_SERIES
+            crate::store::series::MAX_SERIES,
+            state.backend.requests,
+            crate::text::units::format_bytes(state.backend.bytes as f64)
         ),
         t.dim,
     ));

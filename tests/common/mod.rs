@@ -474,3 +474,119 @@ pub fn demo_state(t_s: i64, pod: Option<&str>, range_secs: u64, seed: u64) -> St
     }
     st
 }
+
+/// The real Prometheus over freshly backfilled data, or None (after printing
+/// why) on a laptop without it; in CI a missing binary fails the test.
+pub fn real_prometheus() -> Option<(Prom, Story, PathBuf)> {
+    if !require("prometheus") || !require("promtool") {
+        return None;
+    }
+    let (data, story) = backfill();
+    let prom = Prom::start(&data, free_port());
+    Some((prom, story, data))
+}
+
+/// A tmux session running one command; killed on drop.
+pub struct Tmux {
+    pub session: String,
+}
+
+impl Tmux {
+    /// Runs `cmd` in a `w`x`h` terminal. With `keep`, the pane stays after
+    /// the command ends and prints `EXITED <status>`.
+    pub fn start(name: &str, cmd: &str, w: u16, h: u16, keep: bool) -> Tmux {
+        let session = format!("wf-{name}-{}", std::process::id());
+        let full = if keep {
+            format!("TERM=xterm-256color {cmd}; echo EXITED $?; sleep 30")
+        } else {
+            format!("TERM=xterm-256color {cmd}")
+        };
+        let st = Command::new("tmux")
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                &session,
+                "-x",
+                &w.to_string(),
+                "-y",
+                &h.to_string(),
+                &full,
+            ])
+            .status()
+            .unwrap();
+        assert!(st.success());
+        Tmux { session }
+    }
+
+    pub fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            let st = Command::new("tmux")
+                .args(["send-keys", "-t", &self.session, k])
+                .status()
+                .unwrap();
+            assert!(st.success());
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+
+    fn display(&self, what: &str) -> String {
+        let out = Command::new("tmux")
+            .args(["display", "-p", "-t", &self.session, what])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    pub fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["capture-pane", "-p", "-t", &self.session])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+
+    pub fn wait_for(&self, what: &str, secs: u64) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let s = self.screen();
+            if s.contains(what) {
+                return s;
+            }
+            if Instant::now() > deadline {
+                panic!("`{what}` did not appear within {secs}s; screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn alternate_on(&self) -> bool {
+        self.display("#{alternate_on}") == "1"
+    }
+
+    /// The pid of the watchfloor process: the pane's own process when the
+    /// shell exec'd it, else the pane shell's child of that name.
+    pub fn app_pid(&self) -> String {
+        let pane = self.display("#{pane_pid}");
+        let comm =
+            |pid: &str| std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if comm(&pane).trim() == "watchfloor" {
+            return pane;
+        }
+        let out = Command::new("pgrep").args(["-P", &pane]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| l.trim().to_string())
+            .find(|pid| comm(pid).trim() == "watchfloor")
+            .unwrap_or_else(|| panic!("no watchfloor process under tmux pane {pane}"))
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.session])
+            .stderr(Stdio::null())
+            .status();
+    }
+}

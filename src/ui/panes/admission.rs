@@ -168,16 +168,11 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec) {
                 style: t.series_style(i),
             })
             .collect();
-        let end = state.focus.end_ms(state.now_ms);
-        chart::draw(
-            f,
-            chart_rect,
-            t,
-            &lines,
-            end - state.focus.range_secs as i64 * 1000,
-            end,
-            unit,
+        let (start, end) = (
+            state.focus.start_ms(state.now_ms),
+            state.focus.end_ms(state.now_ms),
         );
+        chart::draw(f, chart_rect, t, &lines, start, end, unit);
     } else if detail_w == 0 && below.is_none() {
         f.render_widget(
             Paragraph::new(detail_lines(&details, chart_rect.width as usize, t)),

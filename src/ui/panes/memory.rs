@@ -235,13 +235,16 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec) {
                     style: t.crit,
                 });
             }
-            let end = state.focus.end_ms(state.now_ms);
+            let (start, end) = (
+                state.focus.start_ms(state.now_ms),
+                state.focus.end_ms(state.now_ms),
+            );
             chart::draw(
                 f,
                 chart_area,
                 t,
                 &lines,
-                end - state.focus.range_secs as i64 * 1000,
+                start,
                 end,
                 crate::text::units::Unit::Bytes,
             );
