@@ -26,7 +26,7 @@ pub fn log(level: &str, msg: &str) {
     if let Ok(mut g) = LOG.lock() {
         if let Some(f) = g.as_mut() {
             let ts = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ");
-            let _ = writeln!(f, "{ts} {level} {}", crate::text::sanitize(msg));
+            let _ = writeln!(f, "{ts} {level} {}", crate::text::display(msg));
         }
     }
 }

@@ -9,7 +9,7 @@ use clap::Parser;
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 
-use watchfloor::app::run::{initial_state, run_once, run_tui};
+use watchfloor::app::run::{self, initial_state, run_once, run_tui};
 use watchfloor::cli::{parse_size, Cli, ColorMode};
 use watchfloor::config::keymap::Keymap;
 use watchfloor::config::theme::Theme;
@@ -19,9 +19,16 @@ use watchfloor::sources::prometheus::PrometheusClient;
 use watchfloor::sources::MetricsBackend;
 use watchfloor::{export, info, logging, terminal};
 
+/// Writes to stderr without panicking when stderr is gone (an SSH drop):
+/// `eprintln!` would panic on EIO. Everything passes the redactor.
+fn say(msg: &str) {
+    let msg = watchfloor::text::redact::redact(msg);
+    let _ = writeln!(std::io::stderr().lock(), "watchfloor: {msg}");
+}
+
 fn fail(msg: &str) -> ! {
     logging::log("ERROR", msg);
-    eprintln!("watchfloor: {msg}");
+    say(msg);
     std::process::exit(2);
 }
 
@@ -32,7 +39,7 @@ fn main() {
     let log_path = cli.log_file.clone().unwrap_or_else(paths::default_log_file);
     if let Err(e) = logging::init(&log_path) {
         // not fatal: diagnostics are lost, the screen is not
-        eprintln!("watchfloor: {e} (continuing without a log file)");
+        say(&format!("{e} (continuing without a log file)"));
     }
     info!(
         "start: profile={:?} demo={} range={}s refresh={}s",
@@ -94,6 +101,8 @@ fn main() {
         } else {
             export::buffer_to_text(&buf)
         };
+        // every cell was redacted when drawn; this catches what a row joins
+        let text = watchfloor::text::redact::redact(&text);
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(text.as_bytes());
         let _ = out.flush();
@@ -104,7 +113,7 @@ fn main() {
                 .clone()
                 .unwrap_or_else(|| "no answer before the timeout".into());
             fail(&format!(
-                "{} at {} is unreachable: {why}",
+                "{} at {}: {why}",
                 state.backend.name, state.backend.url
             ));
         }
@@ -117,8 +126,8 @@ fn main() {
     let started = std::time::Instant::now();
     let mut term = Terminal::new(CrosstermBackend::new(writer))
         .unwrap_or_else(|e| fail(&format!("terminal: {e}")));
-    let result = rt.block_on(run_tui(&mut term, state, backend));
-    drop(term);
+    let (_state, exit) = rt.block_on(run_tui(&mut term, state, backend));
+    terminal::release(term);
     drop(guard);
     let secs = started.elapsed().as_secs_f64();
     let bytes = counter.load(Ordering::Relaxed);
@@ -126,9 +135,12 @@ fn main() {
         "exit after {secs:.1}s: {bytes} bytes written to the terminal ({:.0} B/s)",
         bytes as f64 / secs.max(0.001)
     );
-    if let Err(e) = result {
-        fail(&format!("terminal: {e}"));
+    match &exit {
+        run::Exit::Quit => info!("stopped: quit"),
+        run::Exit::Signal(n) => info!("stopped: signal {n}"),
+        run::Exit::TerminalGone(why) => info!("stopped: the terminal went away ({why})"),
     }
     // leave promptly even if a request is still in flight
     rt.shutdown_timeout(Duration::from_millis(200));
+    std::process::exit(exit.status());
 }

@@ -34,6 +34,16 @@ impl<W: Write> Write for CountingWriter<W> {
     }
 }
 
+/// Gives the terminal back without ratatui's drop path, which prints to
+/// stderr (and so panics) when showing the cursor fails on a gone terminal.
+pub fn release<B: ratatui::backend::Backend>(mut term: ratatui::Terminal<B>) {
+    if term.show_cursor().is_err() {
+        std::mem::forget(term);
+    }
+}
+
+/// Leaves raw mode and the alternate screen; every failure is ignored (the
+/// terminal may be gone).
 pub fn restore() {
     let _ = terminal::disable_raw_mode();
     let _ = execute!(io::stdout(), terminal::LeaveAlternateScreen, cursor::Show);

@@ -125,16 +125,39 @@ impl Drop for Tasks {
     }
 }
 
+/// Waits for SIGTERM, SIGHUP or SIGINT; returns its number.
 #[cfg(unix)]
 async fn next_signal(
     term: &mut tokio::signal::unix::Signal,
     hup: &mut tokio::signal::unix::Signal,
     int: &mut tokio::signal::unix::Signal,
-) {
+) -> i32 {
     tokio::select! {
-        _ = term.recv() => {},
-        _ = hup.recv() => {},
-        _ = int.recv() => {},
+        _ = term.recv() => 15,
+        _ = hup.recv() => 1,
+        _ = int.recv() => 2,
+    }
+}
+
+/// Why the interactive loop ended: the exit status follows from it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Exit {
+    /// The user quit.
+    Quit,
+    /// SIGTERM, SIGHUP or SIGINT (its number).
+    Signal(i32),
+    /// The terminal went away (SSH drop, closed window): a write or the
+    /// key stream failed. Not an error of ours: exit quietly.
+    TerminalGone(String),
+}
+
+impl Exit {
+    /// 0 for a quit or a lost terminal, 128+signal for a signal.
+    pub fn status(&self) -> i32 {
+        match self {
+            Exit::Quit | Exit::TerminalGone(_) => 0,
+            Exit::Signal(n) => 128 + n,
+        }
     }
 }
 
@@ -161,54 +184,75 @@ fn log_health_change(was_ok: bool, state: &State) {
 /// Least time between two frames caused by data (keys draw at once).
 pub const MIN_FRAME: Duration = Duration::from_millis(100);
 
-/// The interactive loop. Returns when the user quits or a signal arrives.
+/// The interactive loop. Returns when the user quits, a signal arrives or the
+/// terminal goes away; it never fails on a write.
 pub async fn run_tui<B: Backend>(
     terminal: &mut Terminal<B>,
     mut state: State,
     backend: Arc<dyn MetricsBackend>,
-) -> std::io::Result<State> {
+) -> (State, Exit) {
     use tokio::signal::unix::{signal, SignalKind};
+    let gone = |what: &str, e: std::io::Error| Exit::TerminalGone(format!("{what}: {e}"));
     let (tx, mut rx) = mpsc::channel::<DataEvent>(256);
     let mut tasks = Tasks::new(backend, tx, state.refresh_secs);
-    let size = terminal.size()?;
+    let size = match terminal.size() {
+        Ok(s) => s,
+        Err(e) => return (state, gone("terminal size", e)),
+    };
     update::update(&mut state, Event::Resize(size.width, size.height));
     tasks.exec(update::start(&mut state));
     let mut keys = crossterm::event::EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut sigterm = signal(SignalKind::terminate())?;
-    let mut sighup = signal(SignalKind::hangup())?;
-    let mut sigint = signal(SignalKind::interrupt())?;
-    terminal.draw(|f| crate::ui::draw(f, &state))?;
+    let (mut sigterm, mut sighup, mut sigint) = match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(a), Ok(b), Ok(c)) => (a, b, c),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+            return (state, Exit::TerminalGone(format!("signal handlers: {e}")))
+        }
+    };
+    if let Err(e) = terminal.draw(|f| crate::ui::draw(f, &state)) {
+        return (state, gone("draw", e));
+    }
     // Redraw only when something changed, and at most every MIN_FRAME:
     // answers that arrive together become one frame, not thirty.
     let mut dirty_since: Option<tokio::time::Instant> = None;
     let mut last_draw = tokio::time::Instant::now();
-    loop {
+    let exit = loop {
         let draw_at = dirty_since.map(|_| last_draw + MIN_FRAME);
+        let mut signal_no = None;
         let event = tokio::select! {
             k = keys.next() => match k {
                 Some(Ok(crossterm::event::Event::Key(k))) => Some(Event::Key(k)),
                 Some(Ok(crossterm::event::Event::Resize(w, h))) => Some(Event::Resize(w, h)),
                 Some(Ok(_)) => continue,
                 // the terminal is gone (SSH drop): leave
-                Some(Err(_)) | None => Some(Event::Signal),
+                Some(Err(e)) => break gone("reading keys", e),
+                None => break Exit::TerminalGone("the key stream ended".into()),
             },
             Some(d) = rx.recv() => Some(Event::Data(d)),
             _ = tick.tick() => Some(Event::Tick(now_ms())),
-            _ = next_signal(&mut sigterm, &mut sighup, &mut sigint) => Some(Event::Signal),
+            n = next_signal(&mut sigterm, &mut sighup, &mut sigint) => {
+                signal_no = Some(n);
+                Some(Event::Signal)
+            }
             _ = tokio::time::sleep_until(draw_at.unwrap_or_else(tokio::time::Instant::now)), if draw_at.is_some() => None,
         };
         if let Some(event) = event {
             let input = matches!(event, Event::Key(_) | Event::Resize(..));
             if let Event::Resize(..) = event {
-                terminal.autoresize()?;
+                if let Err(e) = terminal.autoresize() {
+                    break gone("resize", e);
+                }
             }
             let was_ok = state.backend.ok();
             let (cmds, changed) = update::update(&mut state, event);
             log_health_change(was_ok, &state);
             if tasks.exec(cmds) || state.quit {
-                break;
+                break signal_no.map(Exit::Signal).unwrap_or(Exit::Quit);
             }
             // apply whatever else is already waiting before drawing
             while let Ok(d) = rx.try_recv() {
@@ -227,11 +271,13 @@ pub async fn run_tui<B: Backend>(
             }
         }
         if dirty_since.take().is_some() {
-            terminal.draw(|f| crate::ui::draw(f, &state))?;
+            if let Err(e) = terminal.draw(|f| crate::ui::draw(f, &state)) {
+                break gone("draw", e);
+            }
             last_draw = tokio::time::Instant::now();
         }
-    }
-    Ok(state)
+    };
+    (state, exit)
 }
 
 /// `--once`: drive the app until every pane has answered (or `timeout`),

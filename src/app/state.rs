@@ -8,6 +8,9 @@ use crate::config::theme::Theme;
 use crate::dashboard::{Dashboard, ResolvedQuery};
 use crate::store::{QueryData, SeriesStore};
 
+/// Most pods the picker lists.
+pub const MAX_PICKER_PODS: usize = 1000;
+
 /// How the dashboard was chosen.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DashboardChoice {
@@ -65,7 +68,6 @@ pub struct State {
     pub queries: Vec<ResolvedQuery>,
     pub store: SeriesStore,
     pub backend: BackendHealth,
-    pub pods_seen: BTreeSet<String>,
     pub ui: UiState,
     pub theme: Theme,
     pub keymap: Keymap,
@@ -96,7 +98,6 @@ impl State {
             queries: vec![],
             store: SeriesStore::default(),
             backend: BackendHealth::default(),
-            pods_seen: BTreeSet::new(),
             ui: UiState {
                 mode: Mode::Normal,
                 focused: 0,
@@ -134,8 +135,20 @@ impl State {
             })
     }
 
-    /// The pods the picker offers: those seen in any answer.
+    /// The pods the picker offers: those in the latest answers (raw label
+    /// values, for exact queries; the picker shows them sanitised), capped.
     pub fn pods(&self) -> Vec<String> {
-        self.pods_seen.iter().cloned().collect()
+        let mut pods = BTreeSet::new();
+        for q in self.store.queries.values() {
+            for s in &q.series {
+                if let Some(p) = s.labels.get("pod") {
+                    pods.insert(p.as_str());
+                }
+            }
+        }
+        pods.into_iter()
+            .take(MAX_PICKER_PODS)
+            .map(str::to_string)
+            .collect()
     }
 }

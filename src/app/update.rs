@@ -79,6 +79,10 @@ fn on_key(state: &mut State, k: KeyEvent) -> (Vec<Command>, bool) {
     let Some(key) = Key::from_event(&k) else {
         return (vec![], false);
     };
+    // ctrl-c always quits, whatever the keymap or mode says
+    if key.ctrl && key.code == crate::config::keymap::KeyCodeOrd::Char('c') {
+        return (apply(state, Action::Quit), true);
+    }
     let Some(action) = state.keymap.lookup(state.ui.mode, &key) else {
         return (vec![], false);
     };
@@ -267,18 +271,11 @@ fn on_data(state: &mut State, ev: DataEvent) -> (Vec<Command>, bool) {
             let entry = state.store.entry(&key);
             match result {
                 Ok(f) => {
-                    for s in &f.series {
-                        if let Some(p) = s.labels.get("pod") {
-                            if !state.pods_seen.contains(p) {
-                                state.pods_seen.insert(p.clone());
-                            }
-                        }
-                    }
                     state.backend.bytes += f.bytes as u64;
                     if incremental {
-                        entry.merge(f.series, until_ms, window_start);
+                        entry.merge(f.series, f.dropped, until_ms, window_start);
                     } else {
-                        entry.replace(f.series, until_ms);
+                        entry.replace(f.series, f.dropped, until_ms);
                     }
                     entry.last_ok = Some(at_ms);
                     entry.error = None;

@@ -45,10 +45,26 @@ impl ConfigError {
     }
 
     /// Turns a toml parse/deserialise error into one that names the line and key.
+    /// A key that holds a secret reference never has its value echoed, whatever
+    /// its type: toml's message quotes the value (`invalid type: integer 123…`).
     pub fn from_toml(file: &Path, src: &str, err: &toml::de::Error) -> Self {
-        let problem = err.message().trim().to_string();
-        ConfigError::at(file, src, err.span(), None, problem)
+        let mut e = ConfigError::at(file, src, err.span(), None, err.message().trim());
+        if e.key.as_deref().is_some_and(is_secret_key) {
+            e.problem = "must be a secret reference string: `env:NAME` or `file:/path/to/secret` \
+                         (the value is not shown)"
+                .into();
+        }
+        e
     }
+}
+
+/// Whether a dotted config key holds a secret reference.
+pub fn is_secret_key(key: &str) -> bool {
+    let last = key.rsplit('.').next().unwrap_or(key);
+    matches!(
+        last,
+        "bearer_token" | "basic_password" | "headers" | "password" | "token"
+    ) || key.contains(".headers.")
 }
 
 /// 1-based line number of a byte offset.
@@ -106,5 +122,32 @@ mod tests {
         );
         assert_eq!(line_of(src, off), 4);
         assert_eq!(key_at(src, 1).as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn secret_keys_never_echo_values_of_any_type() {
+        for (src, key) in [
+            (
+                "[profiles.p.prometheus]\nurl = \"http://h\"\nbearer_token = 123456789\n",
+                "profiles.p.prometheus.bearer_token",
+            ),
+            (
+                "[profiles.p.prometheus]\nurl = \"http://h\"\nbasic_password = 98765.4321\n",
+                "profiles.p.prometheus.basic_password",
+            ),
+            (
+                "[profiles.p.prometheus.headers]\nX-Token = 55555555\n",
+                "profiles.p.prometheus.headers.X-Token",
+            ),
+        ] {
+            let err = toml::from_str::<crate::config::FileConfig>(src).unwrap_err();
+            let e = ConfigError::from_toml(Path::new("c.toml"), src, &err);
+            let msg = e.to_string();
+            assert_eq!(e.key.as_deref(), Some(key), "{msg}");
+            for v in ["123456789", "98765", "55555555"] {
+                assert!(!msg.contains(v), "{msg}");
+            }
+            assert!(msg.contains("env:NAME"), "{msg}");
+        }
     }
 }

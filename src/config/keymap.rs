@@ -157,8 +157,8 @@ impl fmt::Display for Key {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawBinding {
-    on: String,
-    run: String,
+    on: toml::Spanned<String>,
+    run: toml::Spanned<String>,
     #[serde(default)]
     desc: String,
 }
@@ -224,31 +224,62 @@ impl Keymap {
     /// first, and a later binding of the same key in the same mode replaces it.
     /// The same key twice in one file is an error.
     pub fn parse(name: &str, src: &str) -> Result<Keymap, String> {
-        let raw: RawKeymap =
-            toml::from_str(src).map_err(|e| format!("keymap {name}: {}", e.message()))?;
+        let km = Keymap::parse_tables(name, src)?;
+        if !km
+            .bindings(Mode::Normal)
+            .iter()
+            .any(|b| b.action == Action::Quit)
+        {
+            return Err(format!(
+                "keymap {name}: no key runs `quit` in the normal table; bind one \
+                 (ctrl-c always quits, but a keymap must say how to leave)"
+            ));
+        }
+        Ok(km)
+    }
+
+    fn parse_tables(name: &str, src: &str) -> Result<Keymap, String> {
+        use crate::config::error::line_of;
+        let raw: RawKeymap = toml::from_str(src).map_err(|e| {
+            let at = e
+                .span()
+                .map(|s| format!(", line {}", line_of(src, s.start)))
+                .unwrap_or_default();
+            format!("keymap {name}{at}: {}", e.message().trim())
+        })?;
         let mut km = match &raw.inherits {
             Some(parent) => {
                 let psrc = Keymap::builtin(parent)
                     .ok_or_else(|| format!("keymap {name}: inherits unknown keymap `{parent}`"))?;
-                Keymap::parse(parent, psrc)?
+                Keymap::parse_tables(parent, psrc)?
             }
             None => Keymap::default(),
         };
-        for (mode, list) in [
-            (Mode::Normal, raw.normal),
-            (Mode::Picker, raw.picker),
-            (Mode::Help, raw.help),
+        for (mode, table, list) in [
+            (Mode::Normal, "normal", raw.normal),
+            (Mode::Picker, "picker", raw.picker),
+            (Mode::Help, "help", raw.help),
         ] {
             let mut seen: BTreeMap<Key, String> = BTreeMap::new();
-            for b in list {
-                let key = Key::parse(&b.on).map_err(|e| format!("keymap {name}: {e}"))?;
-                let action: Action =
-                    serde_json::from_value(serde_json::Value::String(b.run.clone()))
-                        .map_err(|_| format!("keymap {name}: `{}` is not an action", b.run))?;
-                if let Some(prev) = seen.insert(key, b.run.clone()) {
+            for (i, b) in list.into_iter().enumerate() {
+                let at = |field: &str, span: std::ops::Range<usize>| {
+                    format!(
+                        "keymap {name}, line {}, key `{table}[{i}].{field}`",
+                        line_of(src, span.start)
+                    )
+                };
+                let key = Key::parse(b.on.get_ref())
+                    .map_err(|e| format!("{}: {e}", at("on", b.on.span())))?;
+                let run = b.run.get_ref();
+                let action: Action = serde_json::from_value(serde_json::Value::String(run.clone()))
+                    .map_err(|_| {
+                        format!("{}: `{run}` is not an action", at("run", b.run.span()))
+                    })?;
+                if let Some(prev) = seen.insert(key, run.clone()) {
                     return Err(format!(
-                        "keymap {name}: key `{}` is bound twice in {mode:?} mode (to {prev} and {})",
-                        b.on, b.run
+                        "{}: key `{}` is bound twice in {mode:?} mode (to {prev} and {run})",
+                        at("on", b.on.span()),
+                        b.on.get_ref(),
                     ));
                 }
                 let entry = km.modes.entry(mode).or_default();
@@ -318,5 +349,38 @@ mod tests {
         assert!(err.contains("bound twice"), "{err}");
         let err = Keymap::parse("t", "[[normal]]\non = \"x\"\nrun = \"explode\"\n").unwrap_err();
         assert!(err.contains("explode"), "{err}");
+        assert!(
+            err.contains("line 3") && err.contains("normal[0].run"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let src = "[[normal]]\non = \"q\"\nrun = \"quit\"\n[[normal]]\non = \"ctrl-banana\"\nrun = \"toggle_zoom\"\n";
+        let err = Keymap::parse("/home/u/km.toml", src).unwrap_err();
+        assert!(err.contains("/home/u/km.toml"), "{err}");
+        assert!(err.contains("line 5"), "{err}");
+        assert!(err.contains("normal[1].on"), "{err}");
+        assert!(err.contains("ctrl-banana"), "{err}");
+    }
+
+    #[test]
+    fn a_keymap_without_quit_is_refused() {
+        let err =
+            Keymap::parse("km", "[[normal]]\non = \"z\"\nrun = \"toggle_zoom\"\n").unwrap_err();
+        assert!(err.contains("quit"), "{err}");
+        // inheriting the default keeps its quit binding
+        assert!(Keymap::parse(
+            "km",
+            "inherits = \"default\"\n[[normal]]\non = \"z\"\nrun = \"toggle_zoom\"\n"
+        )
+        .is_ok());
+        // rebinding q away from quit while ctrl-c still quits is fine
+        assert!(Keymap::parse(
+            "km",
+            "inherits = \"default\"\n[[normal]]\non = \"q\"\nrun = \"toggle_zoom\"\n"
+        )
+        .is_ok());
     }
 }

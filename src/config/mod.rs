@@ -62,6 +62,8 @@ pub struct RawEndpoint {
     #[serde(default)]
     pub insecure_skip_verify: bool,
     pub max_concurrency: Option<usize>,
+    /// Largest response body read, e.g. "32MiB".
+    pub max_body: Option<Spanned<String>>,
 }
 
 /// A validated endpoint: secrets are references, durations are parsed.
@@ -77,7 +79,13 @@ pub struct Endpoint {
     pub client_key: Option<PathBuf>,
     pub insecure_skip_verify: bool,
     pub max_concurrency: usize,
+    /// Response bodies are cut off (and the answer refused) beyond this.
+    pub max_body_bytes: u64,
 }
+
+/// Default response-body cap: far above any dashboard's answer, far below
+/// what would hurt (a flood of series is refused while it is read).
+pub const DEFAULT_MAX_BODY: u64 = 32 * 1024 * 1024;
 
 impl Endpoint {
     pub fn plain(url: &str) -> Endpoint {
@@ -92,6 +100,7 @@ impl Endpoint {
             client_key: None,
             insecure_skip_verify: false,
             max_concurrency: 4,
+            max_body_bytes: DEFAULT_MAX_BODY,
         }
     }
 }
@@ -212,11 +221,24 @@ impl Validator<'_> {
     }
 
     fn duration(&self, v: &Option<Spanned<String>>, key: &str) -> Result<Option<f64>, ConfigError> {
+        self.duration_in(v, key, f64::MIN_POSITIVE, f64::MAX)
+    }
+
+    /// A duration within [min, max] seconds; the error names the key and the limits.
+    fn duration_in(
+        &self,
+        v: &Option<Spanned<String>>,
+        key: &str,
+        min: f64,
+        max: f64,
+    ) -> Result<Option<f64>, ConfigError> {
         match v {
             None => Ok(None),
             Some(s) => match parse_duration(s.get_ref()) {
-                Ok(d) if d > 0.0 => Ok(Some(d)),
-                Ok(_) => Err(self.err(s.span(), key, "must be greater than zero")),
+                Ok(d) if d <= 0.0 => Err(self.err(s.span(), key, "must be greater than zero")),
+                Ok(d) => settings::check_limit(key, d, min, max)
+                    .map(Some)
+                    .map_err(|e| self.err(s.span(), key, e)),
                 Err(e) => Err(self.err(s.span(), key, e)),
             },
         }
@@ -230,8 +252,18 @@ impl Validator<'_> {
         Ok(Profile {
             namespace: p.namespace,
             pod: p.pod,
-            range_secs: self.duration(&p.range, "range")?,
-            refresh_secs: self.duration(&p.refresh, "refresh")?,
+            range_secs: self.duration_in(
+                &p.range,
+                "range",
+                settings::RANGE_MIN_SECS,
+                settings::RANGE_MAX_SECS,
+            )?,
+            refresh_secs: self.duration_in(
+                &p.refresh,
+                "refresh",
+                settings::REFRESH_MIN_SECS,
+                settings::REFRESH_MAX_SECS,
+            )?,
             theme: p.theme,
             dashboard: p.dashboard,
             prometheus: p
@@ -249,14 +281,8 @@ impl Validator<'_> {
     }
 
     fn endpoint(&self, e: RawEndpoint, name: &str) -> Result<Endpoint, ConfigError> {
-        let url = e.url.get_ref().trim_end_matches('/').to_string();
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(self.err(
-                e.url.span(),
-                &format!("{name}.url"),
-                "must start with http:// or https://",
-            ));
-        }
+        let url = check_url(e.url.get_ref())
+            .map_err(|p| self.err(e.url.span(), &format!("{name}.url"), p))?;
         let timeout = self
             .duration(&e.timeout, &format!("{name}.timeout"))?
             .unwrap_or(10.0);
@@ -307,7 +333,33 @@ impl Validator<'_> {
             client_key: e.client_key.as_deref().map(paths::expand_home),
             insecure_skip_verify: e.insecure_skip_verify,
             max_concurrency: e.max_concurrency.unwrap_or(4).clamp(1, 32),
+            max_body_bytes: match &e.max_body {
+                None => DEFAULT_MAX_BODY,
+                Some(v) => crate::text::units::parse_bytes(v.get_ref())
+                    .and_then(|b| {
+                        if (64 * 1024..=1 << 30).contains(&b) {
+                            Ok(b)
+                        } else {
+                            Err("must be between 64KiB and 1GiB".into())
+                        }
+                    })
+                    .map_err(|p| self.err(v.span(), &format!("{name}.max_body"), p))?,
+            },
         })
+    }
+}
+
+/// Checks an endpoint URL: http(s), parses, has a host. Returns it without a
+/// trailing slash. The problem text never repeats the URL (it may hold a password).
+pub fn check_url(raw: &str) -> Result<String, String> {
+    let url = raw.trim().trim_end_matches('/').to_string();
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err("must start with http:// or https://".into());
+    }
+    match reqwest::Url::parse(&url) {
+        Ok(u) if u.host_str().is_some_and(|h| !h.is_empty()) => Ok(url),
+        Ok(_) => Err("has no host".into()),
+        Err(e) => Err(format!("is not a valid URL ({e})")),
     }
 }
 

@@ -66,12 +66,32 @@ impl SecretRef {
                 .map_err(|_| format!("environment variable {name} is not set")),
             SecretRef::File(path) => {
                 let path = crate::config::paths::expand_home(path);
-                std::fs::read_to_string(&path)
+                read_capped(&path)
                     .map(|v| Secret(v.trim_end_matches(['\n', '\r']).to_string()))
                     .map_err(|e| format!("cannot read secret file {}: {e}", path.display()))
             }
         }
     }
+}
+
+/// The most a `file:` secret may hold: a token or password, not a disk image
+/// (`file:/dev/zero` must not read until memory runs out).
+pub const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
+
+fn read_capped(path: &std::path::Path) -> Result<String, String> {
+    use std::io::Read;
+    let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut buf = Vec::new();
+    f.take(MAX_SECRET_FILE_BYTES + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| e.to_string())?;
+    if buf.len() as u64 > MAX_SECRET_FILE_BYTES {
+        return Err(format!(
+            "larger than {} KiB: a secret file holds one token or password",
+            MAX_SECRET_FILE_BYTES / 1024
+        ));
+    }
+    String::from_utf8(buf).map_err(|_| "not UTF-8 text".to_string())
 }
 
 #[cfg(test)]
@@ -118,5 +138,20 @@ mod tests {
             .resolve()
             .unwrap_err();
         assert!(missing.contains("WATCHFLOOR_DEFINITELY_UNSET"));
+    }
+
+    #[test]
+    fn endless_or_huge_secret_files_are_refused() {
+        let err = SecretRef::File("/dev/zero".into()).resolve().unwrap_err();
+        assert!(err.contains("larger than 64 KiB"), "{err}");
+        let p = std::env::temp_dir().join(format!("wf-big-secret-{}", std::process::id()));
+        std::fs::write(&p, vec![b'a'; 64 * 1024 + 1]).unwrap();
+        let err = SecretRef::File(p.display().to_string())
+            .resolve()
+            .unwrap_err();
+        assert!(err.contains("64 KiB") && !err.contains("aaaa"), "{err}");
+        std::fs::write(&p, vec![b'a'; 64 * 1024]).unwrap();
+        assert!(SecretRef::File(p.display().to_string()).resolve().is_ok());
+        std::fs::remove_file(&p).ok();
     }
 }

@@ -21,6 +21,32 @@ pub struct Settings {
     pub variables: BTreeMap<String, String>,
 }
 
+/// Limits on the time window and the refresh, for flags and the config file alike.
+pub const RANGE_MIN_SECS: f64 = 60.0;
+pub const RANGE_MAX_SECS: f64 = 400.0 * 86400.0;
+pub const REFRESH_MIN_SECS: f64 = 0.5;
+pub const REFRESH_MAX_SECS: f64 = 3600.0;
+
+/// `what` within [min, max] seconds, else a message with the limits.
+pub fn check_limit(what: &str, v: f64, min: f64, max: f64) -> Result<f64, String> {
+    use crate::text::units::format_duration;
+    if v < min {
+        Err(format!("{what} must be at least {}", format_duration(min)))
+    } else if v > max {
+        Err(format!("{what} must be at most {}", limit_text(max)))
+    } else {
+        Ok(v)
+    }
+}
+
+fn limit_text(secs: f64) -> String {
+    if secs >= 86400.0 && secs % 86400.0 == 0.0 {
+        format!("{}d", secs / 86400.0)
+    } else {
+        crate::text::units::format_duration(secs)
+    }
+}
+
 fn flag_duration(v: &Option<String>, flag: &str) -> Result<Option<f64>, String> {
     v.as_deref()
         .map(|s| parse_duration(s).map_err(|e| format!("--{flag}: {e}")))
@@ -43,30 +69,32 @@ pub fn default_theme() -> String {
 
 pub fn resolve(cli: &Cli, config: &Config) -> Result<Settings, String> {
     let (profile_name, profile) = config.select(cli.profile.as_deref())?;
-    let range = flag_duration(&cli.range, "range")?
-        .or(profile.range_secs)
-        .unwrap_or(if cli.demo { 300.0 } else { 3600.0 });
-    let refresh = flag_duration(&cli.refresh, "refresh")?
-        .or(profile.refresh_secs)
-        .unwrap_or(if cli.demo { 1.0 } else { 5.0 });
-    if range < 60.0 {
-        return Err("--range must be at least 1m".into());
-    }
-    if refresh < 0.5 {
-        return Err("--refresh must be at least 500ms".into());
-    }
+    // the config file's values were checked against the same limits, naming file, line and key
+    let range = match flag_duration(&cli.range, "range")? {
+        Some(r) => check_limit("--range", r, RANGE_MIN_SECS, RANGE_MAX_SECS)?,
+        None => profile
+            .range_secs
+            .unwrap_or(if cli.demo { 300.0 } else { 3600.0 }),
+    };
+    let refresh = match flag_duration(&cli.refresh, "refresh")? {
+        Some(r) => check_limit("--refresh", r, REFRESH_MIN_SECS, REFRESH_MAX_SECS)?,
+        None => profile
+            .refresh_secs
+            .unwrap_or(if cli.demo { 1.0 } else { 5.0 }),
+    };
     let prometheus = match &cli.prometheus {
         Some(url) => {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(format!(
-                    "--prometheus `{url}`: must start with http:// or https://"
-                ));
-            }
+            let url = super::check_url(url).map_err(|p| {
+                format!(
+                    "--prometheus `{}`: {p}",
+                    crate::text::redact::redact_url(url)
+                )
+            })?;
             // the flag replaces the URL but keeps the profile's auth/TLS
             let mut ep = profile
                 .prometheus
                 .clone()
-                .unwrap_or_else(|| Endpoint::plain(url));
+                .unwrap_or_else(|| Endpoint::plain(&url));
             ep.url = url.trim_end_matches('/').to_string();
             Some(ep)
         }
@@ -155,5 +183,51 @@ mod tests {
         assert_eq!(s.range_secs, 300);
         assert_eq!(s.namespace.as_deref(), Some("codex-pooler"));
         assert!(resolve(&cli(&["--demo", "--range", "10"]), &Config::default()).is_err());
+    }
+
+    #[test]
+    fn limits_name_the_flag_or_the_config_key() {
+        let none = Config::default();
+        let err = resolve(&cli(&["--demo", "--range", "401d"]), &none).unwrap_err();
+        assert!(err.contains("--range") && err.contains("400d"), "{err}");
+        assert!(resolve(&cli(&["--demo", "--range", "400d"]), &none).is_ok());
+        let err = resolve(&cli(&["--demo", "--refresh", "100ms"]), &none).unwrap_err();
+        assert!(err.contains("--refresh"), "{err}");
+        // the same limit in the config file names file, line and key, not a flag
+        let err = super::super::parse(
+            std::path::Path::new("/etc/wf.toml"),
+            "[profiles.p]\nnamespace = \"a\"\nrange = \"10s\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(err.line, Some(3));
+        assert_eq!(err.key.as_deref(), Some("profiles.p.range"));
+        let msg = err.to_string();
+        assert!(
+            msg.contains("/etc/wf.toml") && !msg.contains("--range"),
+            "{msg}"
+        );
+        let err = super::super::parse(
+            std::path::Path::new("c.toml"),
+            "[profiles.p]\nrefresh = \"1ms\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("profiles.p.refresh"));
+    }
+
+    #[test]
+    fn bad_urls_are_rejected_at_start_without_echoing_passwords() {
+        let none = Config::default();
+        let err = resolve(&cli(&["--prometheus", "http://u:hunter22@"]), &none).unwrap_err();
+        assert!(err.contains("--prometheus"), "{err}");
+        assert!(!err.contains("hunter22"), "{err}");
+        let err = resolve(&cli(&["--prometheus", "http://a b:9090"]), &none).unwrap_err();
+        assert!(err.contains("not a valid URL"), "{err}");
+        let err = super::super::parse(
+            std::path::Path::new("c.toml"),
+            "[profiles.p.prometheus]\nurl = \"http://[::1\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("profiles.p.prometheus.url"));
+        assert_eq!(err.line, Some(2));
     }
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::vars::{interpolate, promql_regex_literal};
+use super::vars::{interpolate, promql_regex_literal, Var};
 use crate::text::units::Unit;
 
 pub const PRESETS: [(&str, &str); 3] = [
@@ -175,38 +175,43 @@ impl Dashboard {
 
     /// Every variable visible to queries: preset/user variables plus the
     /// reserved `$namespace`, `$pod`, `$range`, `$rate_interval`, `$step`.
-    pub fn variables_for(&self, f: &FocusVars) -> BTreeMap<String, String> {
-        let mut v = self.variables.clone();
-        let any = ".*".to_string();
-        v.insert(
-            "namespace".into(),
-            f.namespace
-                .as_deref()
-                .map(promql_regex_literal)
-                .unwrap_or_else(|| any.clone()),
-        );
-        v.insert(
-            "pod".into(),
-            f.pod.as_deref().map(promql_regex_literal).unwrap_or(any),
-        );
+    pub fn variables_for(&self, f: &FocusVars) -> BTreeMap<String, Var> {
+        let mut v: BTreeMap<String, Var> = self
+            .variables
+            .iter()
+            .map(|(k, t)| (k.clone(), Var::Template(t.clone())))
+            .collect();
+        // values from the target are untrusted: regex-escaped literals
+        let lit = |x: &Option<String>| {
+            Var::Literal(
+                x.as_deref()
+                    .map(promql_regex_literal)
+                    .unwrap_or_else(|| ".*".into()),
+            )
+        };
+        v.insert("namespace".into(), lit(&f.namespace));
+        v.insert("pod".into(), lit(&f.pod));
         v.insert(
             "range".into(),
-            crate::text::units::prom_duration(f.range_secs),
+            Var::Literal(crate::text::units::prom_duration(f.range_secs)),
         );
         v.insert(
             "step".into(),
-            crate::text::units::prom_duration(f.step_secs),
+            Var::Literal(crate::text::units::prom_duration(f.step_secs)),
         );
         // Grafana's rule: at least four scrape intervals, and never below the step.
-        let scrape = v
+        let scrape = self
+            .variables
             .get("scrape_interval")
             .and_then(|s| crate::text::units::parse_duration(s).ok())
             .unwrap_or(15.0) as u64;
         let rate = (4 * scrape).max(f.step_secs).max(1);
         v.entry("rate_interval".into())
-            .or_insert_with(|| crate::text::units::prom_duration(rate));
-        v.entry("container".into()).or_insert_with(|| ".*".into());
-        v.entry("job".into()).or_insert_with(|| ".*".into());
+            .or_insert_with(|| Var::Literal(crate::text::units::prom_duration(rate)));
+        v.entry("container".into())
+            .or_insert_with(|| Var::Literal(".*".into()));
+        v.entry("job".into())
+            .or_insert_with(|| Var::Literal(".*".into()));
         v
     }
 

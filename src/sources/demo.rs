@@ -373,7 +373,7 @@ impl MetricsBackend for DemoSource {
             Ok(Fetched {
                 bytes: approx_bytes(&series),
                 series,
-                warnings: vec![],
+                ..Default::default()
             })
         })
     }
@@ -388,7 +388,7 @@ impl MetricsBackend for DemoSource {
             Ok(Fetched {
                 bytes: approx_bytes(&series),
                 series,
-                warnings: vec![],
+                ..Default::default()
             })
         })
     }

@@ -4,7 +4,10 @@ use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 
+use super::SourceError;
 use crate::config::Endpoint;
+use crate::text::redact;
+use crate::text::units::format_bytes;
 
 /// Builds the client for one endpoint. Secrets are resolved here, go into
 /// headers marked sensitive, and never into an error message.
@@ -12,10 +15,12 @@ use crate::config::Endpoint;
 pub fn build_client(ep: &Endpoint) -> Result<(reqwest::Client, Vec<String>), String> {
     let mut headers = HeaderMap::new();
     let mut warnings = Vec::new();
+    register_url_secrets(&ep.url);
     if let Some(tok) = &ep.bearer_token {
         let s = tok
             .resolve()
             .map_err(|e| format!("bearer token ({tok:?}): {e}"))?;
+        redact::register_secret(s.expose());
         let mut v = HeaderValue::from_str(&format!("Bearer {}", s.expose())).map_err(|_| {
             format!("bearer token ({tok:?}) contains characters not allowed in a header")
         })?;
@@ -27,6 +32,8 @@ pub fn build_client(ep: &Endpoint) -> Result<(reqwest::Client, Vec<String>), Str
             .resolve()
             .map_err(|e| format!("basic password ({pass:?}): {e}"))?;
         let raw = format!("{user}:{}", p.expose());
+        redact::register_secret(p.expose());
+        redact::register_secret(&base64(raw.as_bytes()));
         let mut v =
             HeaderValue::from_str(&format!("Basic {}", base64(raw.as_bytes()))).map_err(|_| {
                 "basic credentials contain characters not allowed in a header".to_string()
@@ -40,6 +47,7 @@ pub fn build_client(ep: &Endpoint) -> Result<(reqwest::Client, Vec<String>), Str
         let s = r
             .resolve()
             .map_err(|e| format!("header {name} ({r:?}): {e}"))?;
+        redact::register_secret(s.expose());
         let mut v = HeaderValue::from_str(s.expose())
             .map_err(|_| format!("header {name} ({r:?}) has characters not allowed in a header"))?;
         v.set_sensitive(true);
@@ -67,11 +75,180 @@ pub fn build_client(ep: &Endpoint) -> Result<(reqwest::Client, Vec<String>), Str
         b = b.identity(id);
     }
     if ep.insecure_skip_verify {
-        warnings.push(format!("TLS verification is OFF for {}", ep.url));
+        warnings.push(format!(
+            "TLS verification is OFF for {}",
+            redact::redact_url(&ep.url)
+        ));
         b = b.danger_accept_invalid_certs(true);
     }
     let client = b.build().map_err(|e| format!("HTTP client: {e}"))?;
     Ok((client, warnings))
+}
+
+/// Registers the password (or token) in a URL's userinfo with the redactor,
+/// raw, percent-decoded and as the basic-auth header value it becomes.
+pub fn register_url_secrets(url: &str) {
+    let Ok(u) = reqwest::Url::parse(url) else {
+        return;
+    };
+    let user = u.username().to_string();
+    if let Some(p) = u.password() {
+        redact::register_secret(p);
+        let dec = percent_decode(p);
+        redact::register_secret(&dec);
+        let udec = percent_decode(&user);
+        redact::register_secret(&base64(format!("{udec}:{dec}").as_bytes()));
+    } else if !user.is_empty() {
+        // a bare token as the user part (https://TOKEN@host)
+        redact::register_secret(&user);
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("");
+            if let Ok(v) = u8::from_str_radix(hex, 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// An HTTP answer read whole, within the endpoint's body cap.
+pub struct Body {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+/// Reads a response body chunk by chunk and refuses it once it passes `cap`
+/// bytes, so a flood never materialises in full (the connection is dropped).
+pub async fn read_body(
+    mut resp: reqwest::Response,
+    cap: u64,
+    host: &str,
+) -> Result<Body, SourceError> {
+    let status = resp.status().as_u16();
+    let content_type = resp
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| crate::text::sanitize(s).into_owned());
+    let too_big = |n: u64| SourceError {
+        status: Some(status),
+        kind: Some("too_large".into()),
+        message: format!(
+            "answer larger than the {} body cap ({} so far): narrow the query or raise max_body",
+            format_bytes(cap as f64),
+            format_bytes(n as f64)
+        ),
+    };
+    if let Some(len) = resp.content_length() {
+        if len > cap {
+            return Err(too_big(len));
+        }
+    }
+    let mut bytes = Vec::with_capacity(resp.content_length().unwrap_or(0).min(cap) as usize);
+    while let Some(chunk) = resp.chunk().await.map_err(|e| net_error(&e, host))? {
+        if (bytes.len() + chunk.len()) as u64 > cap {
+            return Err(too_big((bytes.len() + chunk.len()) as u64));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(Body {
+        status,
+        content_type,
+        bytes,
+    })
+}
+
+/// `host:port` of a URL for messages: never the userinfo, path or query.
+pub fn display_host(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(u) => match (u.host_str(), u.port_or_known_default()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            _ => "?".into(),
+        },
+        Err(_) => "?".into(),
+    }
+}
+
+/// A transport error in words an on-call engineer reads at a glance: the
+/// cause (refused, reset, timed out, TLS, DNS) and the host, never the URL
+/// (it may hold userinfo or tokens in its query).
+pub fn net_error(e: &reqwest::Error, host: &str) -> SourceError {
+    let mut chain = Vec::new();
+    let mut io_kind = None;
+    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    while let Some(s) = src {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            io_kind = Some(io.kind());
+        }
+        chain.push(s.to_string().to_ascii_lowercase());
+        src = s.source();
+    }
+    let all = chain.join(" / ");
+    use std::io::ErrorKind as K;
+    let cause = if e.is_timeout() || io_kind == Some(K::TimedOut) {
+        "timed out".to_string()
+    } else if io_kind == Some(K::ConnectionRefused) || all.contains("connection refused") {
+        "connection refused".into()
+    } else if io_kind == Some(K::ConnectionReset) || all.contains("connection reset") {
+        "connection reset by peer".into()
+    } else if all.contains("dns error") || all.contains("failed to lookup") {
+        "DNS lookup failed (no such host?)".into()
+    } else if all.contains("certificate")
+        || all.contains("tls")
+        || all.contains("handshake")
+        || all.contains("invalidcontenttype")
+    {
+        let detail = chain
+            .iter()
+            .rev()
+            .find(|c| !c.is_empty())
+            .cloned()
+            .unwrap_or_default();
+        let detail: String = detail.chars().take(120).collect();
+        format!("TLS failed: {detail}")
+    } else if all.contains("connection closed")
+        || all.contains("incomplete message")
+        || io_kind == Some(K::UnexpectedEof)
+        || io_kind == Some(K::BrokenPipe)
+    {
+        "the server closed the connection mid-answer".into()
+    } else if e.is_decode() {
+        "the answer's encoding is broken (bad gzip?)".into()
+    } else if e.is_body() {
+        "the answer was cut off".into()
+    } else if e.is_connect() {
+        let last = chain.last().cloned().unwrap_or_default();
+        format!(
+            "cannot connect: {}",
+            last.chars().take(120).collect::<String>()
+        )
+    } else {
+        let last = chain
+            .last()
+            .cloned()
+            .unwrap_or_else(|| "request failed".into());
+        last.chars().take(120).collect()
+    };
+    let verb = if e.is_connect() || cause.starts_with("DNS") || cause == "connection refused" {
+        "cannot connect to"
+    } else {
+        "request to"
+    };
+    SourceError::msg(crate::text::sanitize(&format!("{verb} {host}: {cause}")).into_owned())
 }
 
 /// Standard base64 (for basic auth), so we need no extra crate for one header.

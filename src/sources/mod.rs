@@ -4,6 +4,7 @@
 pub mod demo;
 pub mod http;
 pub mod poller;
+pub mod prom_parse;
 pub mod prometheus;
 
 use std::future::Future;
@@ -48,7 +49,8 @@ impl SourceError {
             s.push_str(": ");
         }
         s.push_str(&self.message);
-        s
+        // backends echo requests in their errors: nothing leaves unredacted
+        crate::text::display(&s).into_owned()
     }
 }
 
@@ -59,6 +61,8 @@ pub struct Fetched {
     pub warnings: Vec<String>,
     /// Bytes of response body received (after decompression), for the budget.
     pub bytes: usize,
+    /// Series the answer held beyond the per-query cap: counted, not kept.
+    pub dropped: usize,
 }
 
 /// A Prometheus-API backend: the real HTTP adapter, or the embedded demo.

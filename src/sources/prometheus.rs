@@ -1,155 +1,34 @@
 //! Prometheus HTTP API adapter (also Thanos, Mimir, VictoriaMetrics):
 //! /api/v1/query, /api/v1/query_range, /api/v1/label/__name__/values.
 
-use serde::Deserialize;
-use serde_json::Value;
-
+use super::http::{self, display_host, net_error, read_body};
 use super::{BoxFut, Fetched, MetricsBackend, SourceError};
 use crate::config::Endpoint;
 use crate::dashboard::ResolvedQuery;
-use crate::store::{Labels, Series};
-use crate::text::sanitize;
+use crate::store::series::MAX_SERIES;
 
 /// Queries longer than this go as a POST form (URLs have length limits).
 pub const POST_THRESHOLD: usize = 1024;
 /// Prometheus refuses range queries with more points than this per series.
 pub const MAX_POINTS_PER_SERIES: u64 = 11_000;
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Envelope {
-    status: String,
-    #[serde(default)]
-    data: Option<Value>,
-    error_type: Option<String>,
-    error: Option<String>,
-    #[serde(default)]
-    warnings: Vec<String>,
-    #[serde(default)]
-    infos: Vec<String>,
-}
+pub use super::prom_parse::parse_value;
 
-/// Parses a sample value string: Prometheus sends numbers as strings,
-/// including "NaN", "+Inf" and "-Inf".
-pub fn parse_value(s: &str) -> Result<f64, String> {
-    match s {
-        "NaN" => Ok(f64::NAN),
-        "+Inf" | "Inf" => Ok(f64::INFINITY),
-        "-Inf" => Ok(f64::NEG_INFINITY),
-        _ => s
-            .parse::<f64>()
-            .map_err(|_| format!("bad sample value `{s}`")),
-    }
-}
-
-fn parse_pair(v: &Value) -> Result<(i64, f64), String> {
-    let arr = v
-        .as_array()
-        .filter(|a| a.len() == 2)
-        .ok_or("sample is not [time, value]")?;
-    let t = arr[0].as_f64().ok_or("sample time is not a number")?;
-    let val = arr[1].as_str().ok_or("sample value is not a string")?;
-    Ok(((t * 1000.0).round() as i64, parse_value(val)?))
-}
-
-fn parse_labels(v: Option<&Value>) -> Labels {
-    let mut l = Labels::new();
-    if let Some(Value::Object(m)) = v {
-        for (k, v) in m {
-            if let Some(s) = v.as_str() {
-                l.insert(sanitize(k).into_owned(), sanitize(s).into_owned());
-            }
-        }
-    }
-    l
-}
-
-/// Parses an API response body (any status) into series, or the API error.
-/// Handles matrix, vector, scalar; `warnings` (and `infos`) are returned.
+/// Parses an API response body (any status) into series, or the API error,
+/// keeping at most `MAX_SERIES` series (the rest are counted in `dropped`).
 pub fn parse_envelope(status: u16, body: &[u8]) -> Result<Fetched, SourceError> {
-    let env: Envelope = match serde_json::from_slice(body) {
-        Ok(e) => e,
-        Err(_) => {
-            // Not the API's JSON: a proxy page, a plain-text error.
-            let text = String::from_utf8_lossy(body);
-            let text = sanitize(text.trim());
-            let short: String = text.chars().take(200).collect();
-            return Err(SourceError {
-                status: Some(status),
-                kind: None,
-                message: if short.is_empty() {
-                    "empty response".into()
-                } else {
-                    short
-                },
-            });
-        }
-    };
-    if env.status != "success" {
-        return Err(SourceError {
-            status: Some(status),
-            kind: env.error_type.map(|k| sanitize(&k).into_owned()),
-            message: sanitize(env.error.as_deref().unwrap_or("unknown error")).into_owned(),
-        });
-    }
-    let bad = |m: String| SourceError {
-        status: Some(status),
-        kind: Some("bad_response".into()),
-        message: m,
-    };
-    let data = env.data.ok_or_else(|| bad("success without data".into()))?;
-    let mut warnings: Vec<String> = env
-        .warnings
-        .iter()
-        .map(|w| sanitize(w).into_owned())
-        .collect();
-    warnings.extend(env.infos.iter().map(|w| sanitize(w).into_owned()));
-    let series = parse_data(&data).map_err(bad)?;
-    Ok(Fetched {
-        series,
-        warnings,
-        bytes: body.len(),
-    })
+    parse_answer(status, None, body)
 }
 
-fn parse_data(data: &Value) -> Result<Vec<Series>, String> {
-    // label/values answers are a bare list of strings
-    if data.is_array() {
-        return Ok(vec![]);
-    }
-    let rt = data
-        .get("resultType")
-        .and_then(Value::as_str)
-        .ok_or("no resultType")?;
-    let result = data.get("result").ok_or("no result")?;
-    match rt {
-        "matrix" => result
-            .as_array()
-            .ok_or("matrix result is not a list")?
-            .iter()
-            .map(|s| {
-                let pts = s
-                    .get("values")
-                    .and_then(Value::as_array)
-                    .map(|v| v.iter().map(parse_pair).collect::<Result<Vec<_>, _>>())
-                    .transpose()?
-                    .unwrap_or_default();
-                Ok(Series::new(parse_labels(s.get("metric")), pts))
-            })
-            .collect(),
-        "vector" => result
-            .as_array()
-            .ok_or("vector result is not a list")?
-            .iter()
-            .map(|s| {
-                let p = parse_pair(s.get("value").ok_or("vector sample without value")?)?;
-                Ok(Series::new(parse_labels(s.get("metric")), [p]))
-            })
-            .collect(),
-        "scalar" => Ok(vec![Series::new(Labels::new(), [parse_pair(result)?])]),
-        "string" => Ok(vec![]),
-        other => Err(format!("unknown resultType `{other}`")),
-    }
+fn parse_answer(
+    status: u16,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<Fetched, SourceError> {
+    let p = super::prom_parse::parse_body(status, content_type, body, MAX_SERIES)?;
+    let mut f = p.fetched;
+    f.dropped = p.dropped_series;
+    Ok(f)
 }
 
 /// A step that keeps a range under 11,000 points and near `target` points,
@@ -185,7 +64,10 @@ fn ts(t_ms: i64) -> String {
 /// The HTTP adapter. One shared reqwest client per endpoint.
 pub struct PrometheusClient {
     base: String,
+    /// `host:port`, for messages (never the userinfo).
+    host: String,
     client: reqwest::Client,
+    max_body: u64,
 }
 
 impl PrometheusClient {
@@ -194,14 +76,22 @@ impl PrometheusClient {
         Ok((
             PrometheusClient {
                 base: ep.url.trim_end_matches('/').to_string(),
+                host: display_host(&ep.url),
                 client,
+                max_body: ep.max_body_bytes,
             },
             warnings,
         ))
     }
 
-    pub fn base_url(&self) -> &str {
-        &self.base
+    /// The URL for display: without userinfo, secrets masked.
+    pub fn base_url(&self) -> String {
+        crate::text::redact::redact_url(&self.base)
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> Result<http::Body, SourceError> {
+        let resp = req.send().await.map_err(|e| net_error(&e, &self.host))?;
+        read_body(resp, self.max_body, &self.host).await
     }
 
     async fn call(
@@ -216,10 +106,8 @@ impl PrometheusClient {
         } else {
             self.client.get(&url).query(params)
         };
-        let resp = req.send().await.map_err(|e| net_error(&e))?;
-        let status = resp.status().as_u16();
-        let body = resp.bytes().await.map_err(|e| net_error(&e))?;
-        parse_envelope(status, &body)
+        let b = self.send(req).await?;
+        parse_answer(b.status, b.content_type.as_deref(), &b.bytes)
     }
 
     pub async fn instant(&self, expr: &str, at_ms: i64) -> Result<Fetched, SourceError> {
@@ -245,57 +133,22 @@ impl PrometheusClient {
             .await
     }
 
+    /// Values of one label (`__name__` for metric names), capped.
     pub async fn label_values(&self, label: &str) -> Result<Vec<String>, SourceError> {
         let url = format!("{}/api/v1/label/{label}/values", self.base);
-        let resp = self
-            .client
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| net_error(&e))?;
-        let status = resp.status().as_u16();
-        let body = resp.bytes().await.map_err(|e| net_error(&e))?;
-        parse_envelope(status, &body)?;
-        let env: Envelope =
-            serde_json::from_slice(&body).map_err(|e| SourceError::msg(e.to_string()))?;
-        Ok(env
-            .data
-            .and_then(|d| d.as_array().cloned())
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect())
+        let b = self.send(self.client.get(&url)).await?;
+        let (values, _more) = super::prom_parse::parse_strings(
+            b.status,
+            b.content_type.as_deref(),
+            &b.bytes,
+            MAX_LABEL_VALUES,
+        )?;
+        Ok(values)
     }
 }
 
-/// A transport error in words an on-call engineer reads at a glance. The URL
-/// is left out (it is in the header), and so is anything that might hold a secret.
-fn net_error(e: &reqwest::Error) -> SourceError {
-    let what = if e.is_timeout() {
-        "timed out".to_string()
-    } else if e.is_connect() {
-        let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
-        let mut deepest = String::new();
-        while let Some(s) = src {
-            deepest = s.to_string();
-            src = s.source();
-        }
-        if deepest.is_empty() {
-            "cannot connect".into()
-        } else {
-            format!("cannot connect: {deepest}")
-        }
-    } else if e.is_decode() || e.is_body() {
-        "response body broken off".into()
-    } else {
-        let mut s = e.to_string();
-        if let Some(u) = e.url() {
-            s = s.replace(u.as_str(), "");
-        }
-        s
-    };
-    SourceError::msg(sanitize(&what).into_owned())
-}
+/// Most label values read from one answer (metric names for detection).
+pub const MAX_LABEL_VALUES: usize = 200_000;
 
 impl MetricsBackend for PrometheusClient {
     fn name(&self) -> &'static str {
@@ -372,12 +225,13 @@ mod tests {
     }
 
     #[test]
-    fn hostile_label_values_are_sanitised() {
-        let body = br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"pod":"a\u001b[2Jb"},"value":[1,"1"]}]}}"#;
-        assert_eq!(
-            parse_envelope(200, body).unwrap().series[0].label("pod"),
-            "ab"
-        );
+    fn label_values_stay_raw_for_queries_and_are_cleaned_for_display() {
+        let body = br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"pod":"a\u001b[2Jb$x\"y\\"},"value":[1,"1"]}]}}"#;
+        let raw = parse_envelope(200, body).unwrap().series[0]
+            .label("pod")
+            .to_string();
+        assert_eq!(raw, "a\x1b[2Jb$x\"y\\");
+        assert_eq!(crate::text::display(&raw), "ab$x\"y\\");
     }
 
     #[test]

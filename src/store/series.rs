@@ -74,9 +74,11 @@ pub struct QueryData {
 }
 
 impl QueryData {
-    /// Replaces the data with a full (non-incremental) result.
-    pub fn replace(&mut self, mut series: Vec<Series>, until: i64) {
-        self.truncated_series = series.len().saturating_sub(MAX_SERIES);
+    /// Replaces the data with a full (non-incremental) result: what the
+    /// answer does not hold is gone. `dropped` is how many series the answer
+    /// had beyond the cap (counted while parsing, never materialised).
+    pub fn replace(&mut self, mut series: Vec<Series>, dropped: usize, until: i64) {
+        self.truncated_series = dropped + series.len().saturating_sub(MAX_SERIES);
         series.truncate(MAX_SERIES);
         for s in &mut series {
             while s.points.len() > MAX_POINTS {
@@ -88,29 +90,34 @@ impl QueryData {
     }
 
     /// Merges an incremental range result and drops what fell out of the window.
-    pub fn merge(&mut self, new: Vec<Series>, until: i64, window_start: i64) {
-        let mut index: HashMap<Labels, usize> = self
-            .series
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.labels.clone(), i))
+    /// Series in the answer always have a slot; a series the answer no longer
+    /// holds keeps its in-window history only while slots are free (newest
+    /// first), and is evicted once its last point leaves the window. So after
+    /// a flood of junk series, the real ones come back with the next answer.
+    pub fn merge(&mut self, new: Vec<Series>, dropped: usize, until: i64, window_start: i64) {
+        let mut old: HashMap<Labels, Series> = std::mem::take(&mut self.series)
+            .into_iter()
+            .map(|s| (s.labels.clone(), s))
             .collect();
-        for s in new {
-            match index.get(&s.labels) {
-                Some(&i) => self.series[i].merge(&s.points),
-                None if self.series.len() < MAX_SERIES => {
-                    index.insert(s.labels.clone(), self.series.len());
-                    let mut fresh = Series::new(s.labels, []);
-                    fresh.merge(&s.points);
-                    self.series.push(fresh);
-                }
-                None => self.truncated_series += 1,
-            }
+        let over = new.len().saturating_sub(MAX_SERIES);
+        let mut kept: Vec<Series> = Vec::with_capacity(new.len().min(MAX_SERIES));
+        for s in new.into_iter().take(MAX_SERIES) {
+            let mut cur = old
+                .remove(&s.labels)
+                .unwrap_or_else(|| Series::new(s.labels.clone(), []));
+            cur.merge(&s.points);
+            kept.push(cur);
         }
-        for s in &mut self.series {
+        let mut absent: Vec<Series> = old.into_values().collect();
+        absent.sort_by_key(|s| std::cmp::Reverse(s.last().map(|p| p.0)));
+        let free = MAX_SERIES - kept.len();
+        kept.extend(absent.into_iter().take(free));
+        for s in &mut kept {
             s.trim_before(window_start);
         }
-        self.series.retain(|s| !s.points.is_empty());
+        kept.retain(|s| !s.points.is_empty());
+        self.series = kept;
+        self.truncated_series = dropped + over;
         self.fetched_until = Some(until);
     }
 
@@ -199,10 +206,12 @@ mod tests {
         let mut q = QueryData::default();
         q.replace(
             vec![Series::new(labels("a"), [(0, 1.0), (10, 2.0), (20, 3.0)])],
+            0,
             20,
         );
         q.merge(
             vec![Series::new(labels("a"), [(20, 3.5), (30, 4.0)])],
+            0,
             30,
             0,
         );
@@ -214,14 +223,14 @@ mod tests {
     #[test]
     fn merge_trims_window_and_adds_new_series() {
         let mut q = QueryData::default();
-        q.replace(vec![Series::new(labels("a"), [(0, 1.0), (10, 2.0)])], 10);
-        q.merge(vec![Series::new(labels("b"), [(20, 9.0)])], 20, 5);
+        q.replace(vec![Series::new(labels("a"), [(0, 1.0), (10, 2.0)])], 0, 10);
+        q.merge(vec![Series::new(labels("b"), [(20, 9.0)])], 0, 20, 5);
         assert_eq!(q.series.len(), 2);
         assert_eq!(q.series[0].points.len(), 1);
         assert_eq!(q.latest_for("pod", "b"), Some(9.0));
         assert_eq!(q.latest_sum(), 11.0);
         // a series whose points all fall out of the window is dropped
-        q.merge(vec![], 40, 15);
+        q.merge(vec![], 0, 40, 15);
         assert_eq!(q.series.len(), 1);
         assert_eq!(q.series[0].label("pod"), "b");
     }
@@ -230,9 +239,41 @@ mod tests {
     fn merge_caps_points() {
         let mut q = QueryData::default();
         let pts = (0..(MAX_POINTS as i64 + 50)).map(|i| (i, i as f64));
-        q.merge(vec![Series::new(labels("a"), pts)], 0, 0);
+        q.merge(vec![Series::new(labels("a"), pts)], 0, 0, 0);
         assert_eq!(q.series[0].points.len(), MAX_POINTS);
         assert_eq!(q.series[0].points.front().unwrap().0, 50);
+    }
+
+    #[test]
+    fn a_flood_of_series_gives_way_to_the_real_ones() {
+        let mut q = QueryData::default();
+        let real = || vec![Series::new(labels("app-1"), [(100, 1.0)])];
+        q.replace(real(), 0, 100);
+        // one burst: the cap is full of junk, the rest counted, not kept
+        let junk: Vec<Series> = (0..MAX_SERIES)
+            .map(|i| Series::new(labels(&format!("junk-{i}")), [(110, 0.0)]))
+            .collect();
+        q.merge(junk, 59_500, 110, 0);
+        assert_eq!(q.series.len(), MAX_SERIES);
+        assert_eq!(q.truncated_series, 59_500);
+        assert!(q.latest_for("pod", "app-1").is_none());
+        // the backend is healthy again: the real pod is back at once, and
+        // the "left out" figure describes this answer, not a running sum
+        q.merge(vec![Series::new(labels("app-1"), [(120, 2.0)])], 0, 120, 0);
+        assert_eq!(q.latest_for("pod", "app-1"), Some(2.0));
+        assert_eq!(q.truncated_series, 0);
+        // junk that no answer returns is evicted once it leaves the window
+        q.merge(
+            vec![Series::new(labels("app-1"), [(130, 3.0)])],
+            0,
+            130,
+            115,
+        );
+        assert_eq!(q.series.len(), 1, "{:?}", q.series.len());
+        // a full answer replaces everything
+        q.replace(vec![Series::new(labels("app-2"), [(140, 1.0)])], 7, 140);
+        assert_eq!(q.series.len(), 1);
+        assert_eq!(q.truncated_series, 7);
     }
 
     #[test]
@@ -243,6 +284,7 @@ mod tests {
                 Series::new(labels("a"), [(0, 1.0), (10, 2.0)]),
                 Series::new(labels("b"), [(10, 5.0), (20, f64::NAN)]),
             ],
+            0,
             20,
         );
         assert_eq!(q.summed_points(), vec![(0, 1.0), (10, 7.0)]);

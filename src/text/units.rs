@@ -171,6 +171,33 @@ pub fn parse_duration(s: &str) -> Result<f64, String> {
     Ok(total)
 }
 
+/// Parses a size: "32MiB", "512KiB", "1GiB", "10MB", "4096" (bytes).
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size (expected e.g. 32MiB, 512KiB)"))?;
+    let mult = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "kib" | "k" => 1024.0,
+        "mib" | "m" => 1024.0 * 1024.0,
+        "gib" | "g" => 1024.0 * 1024.0 * 1024.0,
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        u => {
+            return Err(format!(
+                "`{s}`: unknown size unit `{u}` (use KiB, MiB, GiB)"
+            ))
+        }
+    };
+    Ok((n * mult).round() as u64)
+}
+
 /// The shortest Prometheus duration string for whole seconds: 3600 → "1h".
 pub fn prom_duration(secs: u64) -> String {
     let secs = secs.max(1);
@@ -215,6 +242,15 @@ mod tests {
         assert_eq!(format_ratio(0.012), "1.2%");
         assert_eq!(format_age(45), "45s");
         assert_eq!(format_age(240), "4m");
+    }
+
+    #[test]
+    fn parse_sizes() {
+        assert_eq!(parse_bytes("32MiB").unwrap(), 32 << 20);
+        assert_eq!(parse_bytes("512 KiB").unwrap(), 512 << 10);
+        assert_eq!(parse_bytes("4096").unwrap(), 4096);
+        assert!(parse_bytes("lots").is_err());
+        assert!(parse_bytes("3 parsecs").is_err());
     }
 
     #[test]

@@ -1,87 +1,172 @@
-//! Header: profile, namespace, pod, window, LIVE/PAUSED, backend health.
+//! Header: scope, window, LIVE/PAUSED, backend health. On narrow terminals
+//! the less important items are abbreviated, then dropped; LIVE/PAUSED and
+//! every backend's health stay down to 40 columns.
 
 use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use crate::app::State;
+use crate::text::display as sanitize;
 use crate::text::units::{format_age, prom_duration};
 use crate::ui::widgets::chart::clock;
 
-pub fn draw(f: &mut Frame, area: Rect, state: &State) {
+/// One header item: its spans in a long and a short form, and how much it
+/// matters (0 is kept longest).
+struct Item {
+    rank: u8,
+    long: Vec<Span<'static>>,
+    short: Vec<Span<'static>>,
+}
+
+fn width(spans: &[Span]) -> usize {
+    spans.iter().map(Span::width).sum()
+}
+
+fn kv(k: &str, v: &str, t: Style) -> Vec<Span<'static>> {
+    vec![
+        Span::styled(format!("{k} "), t),
+        Span::styled(format!("{v}  "), t.add_modifier(Modifier::BOLD)),
+    ]
+}
+
+fn items(state: &State) -> Vec<Item> {
     let t = &state.theme;
-    let mut spans = vec![
-        Span::styled(
-            if area.width >= 100 {
-                " watchfloor "
-            } else {
-                " wf "
-            },
-            t.header_live,
-        ),
-        Span::styled(" ", t.header),
-    ];
-    let mut kv = |k: &str, v: String| {
-        spans.push(Span::styled(format!("{k} "), t.header));
-        spans.push(Span::styled(
-            format!("{v}  "),
-            t.header.add_modifier(ratatui::style::Modifier::BOLD),
-        ));
+    let h = t.header;
+    let mut out = vec![Item {
+        rank: 4,
+        long: vec![Span::styled(" watchfloor  ", t.header_live)],
+        short: vec![Span::styled(" wf ", t.header_live), Span::styled(" ", h)],
+    }];
+    let mut scope = |rank: u8, k: &str, short_k: &str, v: String| {
+        let v = sanitize(&v).into_owned();
+        out.push(Item {
+            rank,
+            long: kv(k, &v, h),
+            short: kv(short_k, &v, h),
+        });
     };
-    // narrow terminals keep what matters in an incident: scope, window, LIVE, health
-    let wide = area.width >= 120;
-    if let (Some(p), true) = (&state.profile, wide) {
-        kv("profile", p.clone());
+    if let Some(p) = &state.profile {
+        scope(7, "profile", "", p.clone());
     }
-    kv(
+    let all = || "all".to_string();
+    scope(
+        3,
         "ns",
-        state
-            .focus
-            .namespace
-            .clone()
-            .unwrap_or_else(|| "all".into()),
+        "",
+        state.focus.namespace.clone().unwrap_or_else(all),
     );
-    kv(
-        "pod",
-        state.focus.pod.clone().unwrap_or_else(|| "all".into()),
-    );
-    kv("last", prom_duration(state.focus.range_secs));
-    if let (Some(d), true) = (&state.dashboard, wide) {
-        kv("dash", d.name.clone());
+    scope(2, "pod", "", state.focus.pod.clone().unwrap_or_else(all));
+    let window = prom_duration(state.focus.range_secs);
+    scope(2, "last", "", window);
+    if let Some(d) = &state.dashboard {
+        scope(6, "dash", "", d.name.clone());
     }
-    if state.focus.is_live() {
-        spans.push(Span::styled("● LIVE", t.header_live));
+    let (long, short) = if state.focus.is_live() {
+        (
+            Span::styled("● LIVE  ", t.header_live),
+            Span::styled("● LIVE ", t.header_live),
+        )
     } else {
         let at = clock(state.focus.end_ms(state.now_ms), true);
-        spans.push(Span::styled(format!("❚❚ PAUSED at {at}"), t.header_paused));
-    }
-    spans.push(Span::styled("   ", t.header));
+        (
+            Span::styled(format!("❚❚ PAUSED at {at}  "), t.header_paused),
+            Span::styled("❚❚ PAUSED ", t.header_paused),
+        )
+    };
+    out.push(Item {
+        rank: 0,
+        long: vec![long],
+        short: vec![short],
+    });
     let b = &state.backend;
-    if b.ok() {
-        spans.push(Span::styled(format!("{} ✓", b.name), t.header));
+    let (long, short) = if b.ok() {
+        let s = Span::styled(format!("{} ✓  ", b.name), h);
+        (vec![s.clone()], vec![s])
     } else if let Some(e) = &b.last_error {
         let age = b
             .last_error_ms
             .map(|e| format_age((state.now_ms - e) / 1000))
             .unwrap_or_default();
-        let short: String = e.chars().take(60).collect();
-        spans.push(Span::styled(
-            format!("{} ✗ {short} ({age} ago)", b.name),
-            t.crit,
-        ));
+        let short_err: String = sanitize(e).chars().take(60).collect();
+        (
+            vec![Span::styled(
+                format!("{} ✗ {short_err} ({age} ago)  ", b.name),
+                t.crit,
+            )],
+            vec![Span::styled(format!("{} ✗ ", b.name), t.crit)],
+        )
     } else {
-        spans.push(Span::styled(format!("{} …", b.name), t.header));
-    }
+        let s = Span::styled(format!("{} …  ", b.name), h);
+        (vec![s.clone()], vec![s])
+    };
+    out.push(Item {
+        rank: 0,
+        long,
+        short,
+    });
     for w in &state.warnings {
-        spans.push(Span::styled("  ", t.header));
-        spans.push(Span::styled(format!("⚠ {w}"), t.warn));
+        out.push(Item {
+            rank: 5,
+            long: vec![Span::styled(format!("⚠ {}  ", sanitize(w)), t.warn)],
+            short: vec![Span::styled("⚠ ", t.warn)],
+        });
     }
-    if wide {
-        spans.push(Span::styled(
-            format!("  {} UTC ", clock(state.now_ms, true)),
-            t.header,
-        ));
+    out.push(Item {
+        rank: 8,
+        long: vec![Span::styled(
+            format!("{} UTC ", clock(state.now_ms, true)),
+            h,
+        )],
+        short: vec![],
+    });
+    out
+}
+
+/// Chooses, per item, long, short or nothing so the line fits `max`
+/// columns: first every item short, least important dropped until it fits;
+/// then items grow back to long, most important first, while they fit.
+fn fit(items: Vec<Item>, max: usize) -> Vec<Span<'static>> {
+    let mut keep: Vec<bool> = vec![true; items.len()];
+    let mut long: Vec<bool> = vec![false; items.len()];
+    let total = |keep: &[bool], long: &[bool]| -> usize {
+        items
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| keep[*i])
+            .map(|(i, it)| width(if long[i] { &it.long } else { &it.short }))
+            .sum()
+    };
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by_key(|&i| (items[i].rank, i));
+    for &i in order.iter().rev() {
+        if total(&keep, &long) <= max || items[i].rank == 0 {
+            break;
+        }
+        keep[i] = false;
     }
-    f.render_widget(Paragraph::new(Line::from(spans)).style(t.header), area);
+    for &i in &order {
+        if keep[i] {
+            long[i] = true;
+            if total(&keep, &long) > max {
+                long[i] = false;
+            }
+        }
+    }
+    items
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| keep[*i])
+        .flat_map(|(i, it)| if long[i] { it.long } else { it.short })
+        .collect()
+}
+
+pub fn draw(f: &mut Frame, area: Rect, state: &State) {
+    let spans = fit(items(state), area.width as usize);
+    f.render_widget(
+        Paragraph::new(Line::from(spans)).style(state.theme.header),
+        area,
+    );
 }

@@ -36,7 +36,7 @@ pub fn draw(f: &mut Frame, state: &State) {
                 state.theme.dim
             };
             f.render_widget(
-                Paragraph::new(msg)
+                Paragraph::new(crate::text::display(&msg).into_owned())
                     .style(style)
                     .wrap(Wrap { trim: true })
                     .block(

@@ -11,7 +11,10 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State) {
     let t = &state.theme;
     let mut items = vec!["all pods".to_string()];
     items.extend(state.pods());
-    let h = (items.len() as u16 + 2).min(area.height).max(3);
+    if area.height < 3 || area.width < 8 {
+        return; // no room for a list: the keys still work
+    }
+    let h = (items.len() as u16 + 2).min(area.height);
     let w = 40.min(area.width);
     let r = Rect {
         x: area.x + (area.width - w) / 2,
@@ -41,7 +44,10 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State) {
             } else {
                 t.text
             };
-            Line::from(Span::styled(format!("{mark}{p}"), style))
+            Line::from(Span::styled(
+                format!("{mark}{}", crate::text::display(p)),
+                style,
+            ))
         })
         .collect();
     f.render_widget(Clear, r);

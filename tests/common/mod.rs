@@ -466,8 +466,7 @@ pub fn demo_state(t_s: i64, pod: Option<&str>, range_secs: u64, seed: u64) -> St
             at_ms: now,
             result: Ok(Fetched {
                 series,
-                warnings: vec![],
-                bytes: 0,
+                ..Default::default()
             }),
         };
         update::update(&mut st, Event::Data(ev));

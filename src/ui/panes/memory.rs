@@ -9,6 +9,7 @@ use ratatui::Frame;
 use crate::app::State;
 use crate::dashboard::{PaneSpec, ResolvedQuery};
 use crate::store::QueryData;
+use crate::text::display as sanitize;
 use crate::text::units::{format_bytes, format_ratio};
 use crate::ui::widgets::{bar::bar, chart, level_style};
 
@@ -95,7 +96,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec) {
         let name = if pods.len() == 1 {
             ws_q.label.clone()
         } else {
-            pod.clone()
+            sanitize(pod).into_owned()
         };
         let mut spans = vec![
             Span::styled(format!("{:<label_w$.label_w$} ", name), t.text),
@@ -128,7 +129,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec) {
             .unwrap_or(1.0);
         if state.focus.pod.is_none() && pods.len() > 1 {
             lines.push(Line::from(Span::styled(
-                format!("▸ {pod} (peak vs limit in window)"),
+                format!("▸ {} (peak vs limit in window)", sanitize(pod)),
                 t.accent,
             )));
         }

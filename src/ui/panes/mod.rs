@@ -72,7 +72,10 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec, focused: 
     let st = status(state, &pane.id);
     let mut title = vec![Span::styled(format!(" {}", pane.title), t.title)];
     if let Some(p) = &state.focus.pod {
-        title.push(Span::styled(format!(" · {p}"), t.title));
+        title.push(Span::styled(
+            format!(" · {}", crate::text::display(p)),
+            t.title,
+        ));
     }
     title.push(Span::raw(" "));
     // stale: an error, or data older than three refreshes
@@ -101,10 +104,16 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec, focused: 
     let mut body = inner;
     let mut notes: Vec<Line> = Vec::new();
     if let Some(e) = &st.error {
-        notes.push(Line::from(Span::styled(format!("✗ {e}"), t.crit)));
+        notes.push(Line::from(Span::styled(
+            format!("✗ {}", crate::text::display(e)),
+            t.crit,
+        )));
     }
     if let Some(w) = st.warnings.first() {
-        notes.push(Line::from(Span::styled(format!("⚠ {w}"), t.warn)));
+        notes.push(Line::from(Span::styled(
+            format!("⚠ {}", crate::text::display(w)),
+            t.warn,
+        )));
     }
     if !notes.is_empty() && inner.height > 2 {
         let n = (notes.len() as u16).min(inner.height - 1);
@@ -128,7 +137,8 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec, focused: 
     }
 }
 
-/// Label text for a series: the values of `by` labels joined with "/".
+/// Label text for a series: the values of `by` labels joined with "/",
+/// sanitised (the store keeps raw values, for exact queries).
 pub fn series_name(labels: &crate::store::Labels, by: &[String]) -> String {
     let parts: Vec<&str> = by
         .iter()
@@ -137,6 +147,6 @@ pub fn series_name(labels: &crate::store::Labels, by: &[String]) -> String {
     if parts.is_empty() {
         "total".into()
     } else {
-        parts.join("/")
+        crate::text::display(&parts.join("/")).into_owned()
     }
 }

@@ -48,7 +48,9 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec) {
             match q.role.as_str() {
                 "restarts_total" => rows[idx].total = v,
                 "restarts_recent" => rows[idx].recent = v,
-                "last_reason" => rows[idx].reason = Some(s.label("reason").to_string()),
+                "last_reason" => {
+                    rows[idx].reason = Some(crate::text::display(s.label("reason")).into_owned())
+                }
                 _ => {}
             }
         }
@@ -81,9 +83,11 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec) {
                 "—" => t.dim,
                 _ => t.text,
             };
-            let mut cells = vec![Cell::from(r.pod.clone()).style(t.text)];
+            let mut cells =
+                vec![Cell::from(crate::text::display(&r.pod).into_owned()).style(t.text)];
             if wide {
-                cells.push(Cell::from(r.container.clone()).style(t.dim));
+                cells
+                    .push(Cell::from(crate::text::display(&r.container).into_owned()).style(t.dim));
             }
             cells.extend([
                 Cell::from(r.total.map(format_count).unwrap_or_else(|| "—".into())).style(t.text),

@@ -1,0 +1,1249 @@
+//! Streaming parser for Prometheus HTTP API bodies. Series beyond the cap are
+//! skipped with `IgnoredAny` (never materialised), and bodies that are not the
+//! API's JSON (HTML pages, exporters' /metrics, gzip, proxy text) are named in
+//! short messages that never echo raw bytes.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+
+use super::{Fetched, SourceError};
+use crate::store::{Labels, Series};
+
+/// Most points kept per series (Prometheus refuses more than 11,000 per query).
+const MAX_POINTS: usize = 11_000;
+/// Most warnings (and infos) kept per answer.
+const MAX_WARNINGS: usize = 20;
+/// Longest API error, warning or resultType text kept, in chars.
+const MAX_TEXT: usize = 500;
+/// How much of a non-JSON body is looked at to name it.
+const SNIFF: usize = 64 * 1024;
+const EXPOSITION: &str = "not a Prometheus API response (metrics exposition: this URL is an \
+                          exporter's /metrics page, not a Prometheus server)";
+const NO_STATUS: &str = "not a Prometheus API response (JSON without \"status\")";
+const NOT_PAIR: &str = "sample is not [time, value]";
+
+/// What `data.result` held (`Strings`: `data` was a list of strings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResultKind {
+    Matrix,
+    Vector,
+    Scalar,
+    String,
+    /// Label values / series names: `data` is a list of strings.
+    Strings,
+}
+
+/// A parsed answer: the kept series, and how many were left out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parsed {
+    pub fetched: Fetched,
+    pub dropped_series: usize,
+    pub result_type: ResultKind,
+}
+
+/// Parses a Prometheus HTTP API body (any status). Keeps at most `max_series`
+/// series, counting the rest without materialising them, and labels are kept
+/// RAW (not sanitised: the caller sanitises for display; raw values are needed
+/// to build exact queries). `fetched.dropped` is left at 0: the count is
+/// `dropped_series`.
+pub fn parse_body(
+    status: u16,
+    content_type: Option<&str>,
+    body: &[u8],
+    max_series: usize,
+) -> Result<Parsed, SourceError> {
+    let env = parse_envelope(status, content_type, body, max_series, 0)?;
+    let (result_type, series, dropped_series) = match env.data {
+        Data::Strings(..) => (ResultKind::Strings, Vec::new(), 0),
+        Data::Result(r) => r.finish().map_err(|m| bad(status, m))?,
+    };
+    Ok(Parsed {
+        fetched: Fetched {
+            series,
+            warnings: env.warnings,
+            bytes: body.len(),
+            ..Fetched::default()
+        },
+        dropped_series,
+        result_type,
+    })
+}
+
+/// For /api/v1/label/<name>/values: the strings (raw), capped at `max`, with
+/// the count of the rest.
+pub fn parse_strings(
+    status: u16,
+    content_type: Option<&str>,
+    body: &[u8],
+    max: usize,
+) -> Result<(Vec<String>, usize), SourceError> {
+    match parse_envelope(status, content_type, body, 0, max)?.data {
+        Data::Strings(v, rest) => Ok((v, rest)),
+        Data::Result(_) => Err(bad(status, "data is not a list of strings".into())),
+    }
+}
+
+fn bad(status: u16, message: String) -> SourceError {
+    SourceError {
+        status: Some(status),
+        kind: Some("bad_response".into()),
+        message,
+    }
+}
+
+struct Success {
+    data: Data,
+    warnings: Vec<String>,
+}
+
+fn parse_envelope(
+    status: u16,
+    ct: Option<&str>,
+    body: &[u8],
+    max_series: usize,
+    max_strings: usize,
+) -> Result<Success, SourceError> {
+    let fail = |message: String| SourceError {
+        status: Some(status),
+        kind: None,
+        message,
+    };
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    let Some(start) = body.iter().position(|b| !b.is_ascii_whitespace()) else {
+        return Err(fail("empty response".into()));
+    };
+    if !matches!(body[start], b'{' | b'[') {
+        return Err(fail(describe(ct, body)));
+    }
+    let seed = EnvSeed {
+        max_series,
+        max_strings,
+        head_only: false,
+    };
+    let err = match run(seed, body) {
+        Ok(env) => {
+            env.check(status)?;
+            let data = env
+                .data
+                .ok_or_else(|| bad(status, "success without data".into()))?;
+            let mut warnings = env.warnings;
+            warnings.extend(env.infos);
+            warnings.truncate(MAX_WARNINGS);
+            return Ok(Success { data, warnings });
+        }
+        Err(e) => e,
+    };
+    if !err.is_data() {
+        return Err(fail(json_error(&err, body)));
+    }
+    // The shape is wrong somewhere: look again at the envelope alone, since an
+    // API error or a JSON that is not the API at all must be told as such.
+    let seed = EnvSeed {
+        head_only: true,
+        ..seed
+    };
+    match run(seed, body) {
+        Ok(env) => env.check(status)?,
+        Err(e) if e.is_data() => return Err(fail(NO_STATUS.into())),
+        Err(e) => return Err(fail(json_error(&e, body))),
+    }
+    Err(bad(status, shape_message(&err)))
+}
+
+fn run(seed: EnvSeed, body: &[u8]) -> Result<Envelope, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let env = seed.deserialize(&mut de)?;
+    de.end()?;
+    Ok(env)
+}
+
+/// "invalid JSON at byte N": serde_json gives line and column, the offset is
+/// computed from the body.
+fn json_error(e: &serde_json::Error, body: &[u8]) -> String {
+    let line_start = match e.line() {
+        0 | 1 => 0,
+        l => body
+            .iter()
+            .enumerate()
+            .filter(|&(_, &b)| b == b'\n')
+            .nth(l - 2)
+            .map_or(body.len(), |(i, _)| i + 1),
+    };
+    if e.is_eof() {
+        return format!("invalid JSON at byte {} (truncated?)", body.len());
+    }
+    let at = (line_start + e.column()).saturating_sub(1).min(body.len());
+    format!("invalid JSON at byte {at}")
+}
+
+/// A shape error in words, without position and without long body excerpts.
+fn shape_message(e: &serde_json::Error) -> String {
+    let full = e.to_string();
+    let pos = format!(" at line {} column {}", e.line(), e.column());
+    let msg = full.strip_suffix(pos.as_str()).unwrap_or(&full);
+    let msg = match msg
+        .strip_prefix("invalid type: ")
+        .and_then(|r| r.rsplit_once(", expected "))
+    {
+        Some((got, want)) => {
+            let got = match got.split([' ', '`', '"']).next().unwrap_or("") {
+                "string" => "a string",
+                "integer" | "floating" => "a number",
+                "boolean" => "a boolean",
+                "map" => "an object",
+                "sequence" => "a list",
+                "null" => "null",
+                _ => "something else",
+            };
+            format!("expected {want}, got {got}")
+        }
+        None => msg.to_string(),
+    };
+    clean(&msg, 200)
+}
+
+/// Names a body that is not JSON: HTML, metrics exposition, binary, or text.
+fn describe(ct: Option<&str>, body: &[u8]) -> String {
+    let ct = ct.unwrap_or("").to_ascii_lowercase();
+    let head = &body[..body.len().min(SNIFF)];
+    let lead = head.trim_ascii_start();
+    let starts = |p: &[u8]| lead.len() >= p.len() && lead[..p.len()].eq_ignore_ascii_case(p);
+    let size = fmt_size(body.len());
+    if ct.starts_with("text/html") || starts(b"<!doctype") || starts(b"<html") || starts(b"<head") {
+        return match html_title(head) {
+            Some(t) => format!("not a Prometheus API response (HTML, {size}) titled \"{t}\""),
+            None => format!("not a Prometheus API response (HTML, {size})"),
+        };
+    }
+    let exposition = ct.starts_with("application/openmetrics-text")
+        || (ct.starts_with("text/plain") && ct.contains("version=0.0.4"))
+        || head
+            .split(|&b| b == b'\n')
+            .take(200)
+            .any(|l| l.starts_with(b"# HELP ") || l.starts_with(b"# TYPE "));
+    if exposition {
+        return EXPOSITION.into();
+    }
+    let line = match std::str::from_utf8(body) {
+        Ok(text) if !mostly_control(text) => text.lines().map(str::trim).find(|l| !l.is_empty()),
+        _ => None,
+    };
+    match line.map(|l| clean(l, 200)).filter(|l| !l.is_empty()) {
+        Some(l) => l,
+        None => format!("not a Prometheus API response (binary, {size})"),
+    }
+}
+
+fn mostly_control(text: &str) -> bool {
+    let (mut n, mut ctl) = (0usize, 0usize);
+    for c in text.chars().take(4096) {
+        n += 1;
+        if c.is_control() && !matches!(c, '\n' | '\r' | '\t' | '\u{1b}') {
+            ctl += 1;
+        }
+    }
+    ctl * 10 > n
+}
+
+fn html_title(head: &[u8]) -> Option<String> {
+    let lower = head.to_ascii_lowercase();
+    let find = |from: usize, pat: &[u8]| {
+        lower
+            .get(from..)?
+            .windows(pat.len())
+            .position(|w| w == pat)
+            .map(|i| i + from)
+    };
+    let open = find(0, b"<title")?;
+    let text_start = open + lower[open..].iter().position(|&b| b == b'>')? + 1;
+    let text_end = find(text_start, b"</title")?;
+    let raw = String::from_utf8_lossy(&head[text_start..text_end]);
+    let text = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+    let text = [
+        ("&lt;", "<"),
+        ("&gt;", ">"),
+        ("&quot;", "\""),
+        ("&#39;", "'"),
+        ("&amp;", "&"),
+    ]
+    .iter()
+    .fold(text, |t, (from, to)| t.replace(from, to));
+    Some(clean(&text, 60)).filter(|t| !t.is_empty())
+}
+
+/// "512 B", "1.2 KiB", "16.0 MiB".
+fn fmt_size(n: usize) -> String {
+    const KIB: f64 = 1024.0;
+    match n {
+        0..=1023 => format!("{n} B"),
+        1024..=1_048_575 => format!("{:.1} KiB", n as f64 / KIB),
+        _ => format!("{:.1} MiB", n as f64 / (KIB * KIB)),
+    }
+}
+
+/// Drops control characters and whole ESC / C1 sequences (tabs and newlines
+/// become spaces), trims, and keeps at most `max` chars (the last one an ellipsis).
+fn clean(s: &str, max: usize) -> String {
+    fn skip_csi(it: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+        it.by_ref().find(|c| ('\u{40}'..='\u{7e}').contains(c));
+    }
+    fn skip_string(it: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+        while let Some(c) = it.next() {
+            if c == '\u{7}' || c == '\u{9c}' {
+                break;
+            }
+            if c == '\u{1b}' {
+                it.next_if_eq(&'\\');
+                break;
+            }
+        }
+    }
+    let mut out = String::new();
+    let mut n = 0;
+    let mut it = s.trim().chars().peekable();
+    while let Some(c) = it.next() {
+        let c = match c {
+            '\u{1b}' => {
+                match it.next() {
+                    Some('[') => skip_csi(&mut it),
+                    Some(']' | 'P' | 'X' | '^' | '_') => skip_string(&mut it),
+                    _ => {}
+                }
+                continue;
+            }
+            '\u{9b}' => {
+                skip_csi(&mut it);
+                continue;
+            }
+            '\u{90}' | '\u{98}' | '\u{9d}' | '\u{9e}' | '\u{9f}' => {
+                skip_string(&mut it);
+                continue;
+            }
+            '\t' | '\n' | '\r' => ' ',
+            c if c.is_control() => continue,
+            c => c,
+        };
+        if n == max {
+            out.pop();
+            out.push('…');
+            break;
+        }
+        out.push(c);
+        n += 1;
+    }
+    out.trim_end().to_string()
+}
+
+/// Parses a sample value string: Prometheus sends numbers as strings,
+/// including "NaN", "+Inf" and "-Inf".
+pub fn parse_value(s: &str) -> Result<f64, String> {
+    match s {
+        "NaN" => Ok(f64::NAN),
+        "+Inf" | "Inf" => Ok(f64::INFINITY),
+        "-Inf" => Ok(f64::NEG_INFINITY),
+        _ => s
+            .parse::<f64>()
+            .map_err(|_| format!("bad sample value \"{}\"", clean(s, 40))),
+    }
+}
+
+fn to_ms(secs: f64) -> i64 {
+    (secs * 1000.0).round() as i64
+}
+
+// ---- serde plumbing -------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "camelCase")]
+enum EnvKey {
+    Status,
+    ErrorType,
+    Error,
+    Warnings,
+    Infos,
+    Data,
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "camelCase")]
+enum DataKey {
+    ResultType,
+    Result,
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "camelCase")]
+enum SeriesKey {
+    Metric,
+    Values,
+    Value,
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Default)]
+struct Envelope {
+    status: Option<String>,
+    error_type: Option<String>,
+    error: Option<String>,
+    warnings: Vec<String>,
+    infos: Vec<String>,
+    data: Option<Data>,
+}
+
+impl Envelope {
+    /// The API's own verdict: no status at all, or an error envelope.
+    fn check(&self, status: u16) -> Result<(), SourceError> {
+        match self.status.as_deref() {
+            None => Err(SourceError {
+                status: Some(status),
+                kind: None,
+                message: NO_STATUS.into(),
+            }),
+            Some("success") => Ok(()),
+            Some(_) => Err(SourceError {
+                status: Some(status),
+                kind: self.error_type.clone().filter(|k| !k.is_empty()),
+                message: self.error.clone().unwrap_or_else(|| "unknown error".into()),
+            }),
+        }
+    }
+}
+
+enum Data {
+    Strings(Vec<String>, usize),
+    Result(ResultData),
+}
+
+#[derive(Default)]
+struct ResultData {
+    result_type: Option<String>,
+    result: Option<Elems>,
+}
+
+#[derive(Default)]
+struct Elems {
+    series: Vec<Series>,
+    dropped: usize,
+    any_series: bool,
+    pair: Vec<Part>,
+}
+
+enum Part {
+    Num(f64),
+    Str(String),
+}
+
+enum Elem {
+    /// A series object; `None` when beyond the cap.
+    Series(Option<Series>),
+    Part(Part),
+}
+
+impl ResultData {
+    /// Decides the kind once both `resultType` and `result` were seen.
+    fn finish(self) -> Result<(ResultKind, Vec<Series>, usize), String> {
+        let rt = self.result_type.ok_or("data without resultType")?;
+        let el = self.result.ok_or("data without result")?;
+        let kind = match rt.as_str() {
+            "matrix" => ResultKind::Matrix,
+            "vector" => ResultKind::Vector,
+            "scalar" => ResultKind::Scalar,
+            "string" => ResultKind::String,
+            other => return Err(format!("unknown resultType \"{}\"", clean(other, 40))),
+        };
+        match (kind, el.pair.as_slice()) {
+            (ResultKind::Matrix | ResultKind::Vector, []) => Ok((kind, el.series, el.dropped)),
+            (ResultKind::Matrix | ResultKind::Vector, _) => {
+                Err(format!("{rt} result is not a list of series"))
+            }
+            (ResultKind::Scalar, [Part::Num(t), Part::Str(v)]) if !el.any_series => {
+                let p = (to_ms(*t), parse_value(v)?);
+                Ok((kind, vec![Series::new(Labels::new(), [p])], 0))
+            }
+            (_, [Part::Num(_), Part::Str(_)]) if !el.any_series => Ok((kind, Vec::new(), 0)),
+            _ => Err(format!("{rt} result is not [time, value]")),
+        }
+    }
+}
+
+/// A short cleaned text (status, errors, warnings): long hostile strings are
+/// read borrowed and cut, never copied whole. Anything but a string is `None`.
+struct Text(Option<String>);
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Text;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text, E> {
+                Ok(Text(Some(clean(v, MAX_TEXT))))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Text, E> {
+                Ok(Text(None))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Text, E> {
+                Ok(Text(None))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Text, E> {
+                Ok(Text(None))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Text, E> {
+                Ok(Text(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Text, E> {
+                Ok(Text(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Text, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Text(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Text, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Text(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+fn opt_text<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Option<String>, A::Error> {
+    Ok(map.next_value::<Text>()?.0)
+}
+
+/// Keeps the first `cap` elements of a list, consumes the rest with
+/// `IgnoredAny` and counts them.
+fn take_capped<'de, T: Deserialize<'de>, A: SeqAccess<'de>>(
+    seq: &mut A,
+    cap: usize,
+) -> Result<(Vec<T>, usize), A::Error> {
+    let mut kept = Vec::new();
+    while kept.len() < cap {
+        match seq.next_element()? {
+            Some(x) => kept.push(x),
+            None => return Ok((kept, 0)),
+        }
+    }
+    let mut rest = 0;
+    while seq.next_element::<IgnoredAny>()?.is_some() {
+        rest += 1;
+    }
+    Ok((kept, rest))
+}
+
+/// A list (or null) of which the first `cap` elements are kept.
+struct Capped<T> {
+    cap: usize,
+    what: &'static str,
+    t: PhantomData<T>,
+}
+
+fn capped<T>(cap: usize, what: &'static str) -> Capped<T> {
+    Capped {
+        cap,
+        what,
+        t: PhantomData,
+    }
+}
+
+impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for Capped<T> {
+    type Value = (Vec<T>, usize);
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for Capped<T> {
+    type Value = (Vec<T>, usize);
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.what)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok((Vec::new(), 0))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        take_capped(&mut seq, self.cap)
+    }
+}
+
+#[derive(Clone, Copy)]
+struct EnvSeed {
+    max_series: usize,
+    max_strings: usize,
+    /// Only status, errorType and error (after a shape error elsewhere).
+    head_only: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for EnvSeed {
+    type Value = Envelope;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Envelope, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for EnvSeed {
+    type Value = Envelope;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an API response object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Envelope, A::Error> {
+        let mut env = Envelope::default();
+        let warnings = "\"warnings\" as a list of strings";
+        while let Some(key) = map.next_key()? {
+            match key {
+                EnvKey::Status => env.status = opt_text(&mut map)?,
+                EnvKey::ErrorType => env.error_type = opt_text(&mut map)?,
+                EnvKey::Error => env.error = opt_text(&mut map)?,
+                EnvKey::Warnings | EnvKey::Infos if !self.head_only => {
+                    let (w, _) = map.next_value_seed(capped::<Text>(MAX_WARNINGS, warnings))?;
+                    let w = w.into_iter().filter_map(|t| t.0).collect();
+                    match key {
+                        EnvKey::Warnings => env.warnings = w,
+                        _ => env.infos = w,
+                    }
+                }
+                EnvKey::Data if !self.head_only => {
+                    env.data = map.next_value_seed(DataSeed(self))?
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(env)
+    }
+}
+
+struct DataSeed(EnvSeed);
+
+impl<'de> DeserializeSeed<'de> for DataSeed {
+    type Value = Option<Data>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for DataSeed {
+    type Value = Option<Data>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("\"data\" as an object or a list of strings")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let (v, rest) = take_capped(&mut seq, self.0.max_strings)?;
+        Ok(Some(Data::Strings(v, rest)))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut r = ResultData::default();
+        while let Some(key) = map.next_key()? {
+            match key {
+                DataKey::ResultType => r.result_type = opt_text(&mut map)?,
+                DataKey::Result => {
+                    r.result = Some(map.next_value_seed(ResultSeed(self.0.max_series))?)
+                }
+                DataKey::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Some(Data::Result(r)))
+    }
+}
+
+/// `data.result`: a list of series objects, or a `[time, value]` pair.
+struct ResultSeed(usize);
+
+impl<'de> DeserializeSeed<'de> for ResultSeed {
+    type Value = Elems;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Elems, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ResultSeed {
+    type Value = Elems;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("\"result\" as a list")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Elems, E> {
+        Ok(Elems::default())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Elems, A::Error> {
+        let mut el = Elems::default();
+        let mut i = 0usize;
+        loop {
+            if el.any_series && i >= self.0 {
+                if seq.next_element::<IgnoredAny>()?.is_none() {
+                    break;
+                }
+                el.dropped += 1;
+            } else {
+                match seq.next_element_seed(ElemSeed(i < self.0))? {
+                    None => break,
+                    Some(Elem::Series(s)) if el.pair.is_empty() => {
+                        el.any_series = true;
+                        match s {
+                            Some(s) => el.series.push(s),
+                            None => el.dropped += 1,
+                        }
+                    }
+                    Some(Elem::Part(p)) if !el.any_series && el.pair.len() < 2 => el.pair.push(p),
+                    Some(_) => {
+                        return Err(de::Error::custom(
+                            "result is neither a list of series nor a [time, value] sample",
+                        ))
+                    }
+                }
+            }
+            i += 1;
+        }
+        Ok(el)
+    }
+}
+
+/// One element of `result`; the flag says whether a series is kept.
+struct ElemSeed(bool);
+
+impl<'de> DeserializeSeed<'de> for ElemSeed {
+    type Value = Elem;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Elem, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ElemSeed {
+    type Value = Elem;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("series objects or a [time, value] sample in \"result\"")
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Elem, E> {
+        Ok(Elem::Part(Part::Num(v)))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Elem, E> {
+        self.visit_f64(v as f64)
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Elem, E> {
+        self.visit_f64(v as f64)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Elem, E> {
+        Ok(Elem::Part(Part::Str(v.chars().take(1024).collect())))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Elem, A::Error> {
+        if !self.0 {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            return Ok(Elem::Series(None));
+        }
+        let mut labels = Labels::new();
+        let mut points = Vec::new();
+        while let Some(key) = map.next_key()? {
+            match key {
+                SeriesKey::Metric => labels = map.next_value::<LabelSet>()?.0,
+                SeriesKey::Values => {
+                    let what = "\"values\" as a list of [time, value] samples";
+                    points = map.next_value_seed(capped::<Sample>(MAX_POINTS, what))?.0;
+                }
+                SeriesKey::Value => points = vec![map.next_value::<Sample>()?],
+                SeriesKey::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Elem::Series(Some(Series::new(
+            labels,
+            points.into_iter().map(|s| (s.0, s.1)),
+        ))))
+    }
+}
+
+/// The `metric` object, raw.
+struct LabelSet(Labels);
+
+impl<'de> Deserialize<'de> for LabelSet {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = LabelSet;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("\"metric\" as an object of label strings")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<LabelSet, E> {
+                Ok(LabelSet(Labels::new()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LabelSet, A::Error> {
+                let mut l = Labels::new();
+                while let Some((k, v)) = map.next_entry::<String, String>()? {
+                    l.insert(k, v);
+                }
+                Ok(LabelSet(l))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// One `[time, value]` sample: time in seconds (a number), value a string.
+struct Sample(i64, f64);
+
+impl<'de> Deserialize<'de> for Sample {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Sample;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a [time, value] sample")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Sample, A::Error> {
+                let t: Time = seq
+                    .next_element()?
+                    .ok_or_else(|| de::Error::custom(NOT_PAIR))?;
+                let v: Value = seq
+                    .next_element()?
+                    .ok_or_else(|| de::Error::custom(NOT_PAIR))?;
+                if seq.next_element::<IgnoredAny>()?.is_some() {
+                    return Err(de::Error::custom(NOT_PAIR));
+                }
+                Ok(Sample(t.0, v.0))
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+struct Time(i64);
+
+impl<'de> Deserialize<'de> for Time {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Time;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number for the sample time")
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Time, E> {
+                Ok(Time(to_ms(v)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Time, E> {
+                self.visit_f64(v as f64)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Time, E> {
+                self.visit_f64(v as f64)
+            }
+        }
+        d.deserialize_f64(V)
+    }
+}
+
+struct Value(f64);
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Value;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string for the sample value")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+                parse_value(v).map(Value).map_err(E::custom)
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(body: &str) -> Parsed {
+        parse_body(200, Some("application/json"), body.as_bytes(), 500).unwrap()
+    }
+    fn err_ct(status: u16, ct: Option<&str>, body: &[u8]) -> SourceError {
+        parse_body(status, ct, body, 500).unwrap_err()
+    }
+    fn err(body: &[u8]) -> SourceError {
+        err_ct(200, None, body)
+    }
+    fn bad_shape(body: &str) -> String {
+        let e = err(body.as_bytes());
+        assert_eq!(e.kind.as_deref(), Some("bad_response"), "{body}: {e}");
+        e.message
+    }
+    fn points(s: &Series) -> Vec<(i64, f64)> {
+        s.points.iter().copied().collect()
+    }
+    fn matrix(n: usize, pts: usize) -> String {
+        let one = |i: usize| {
+            let v: Vec<String> = (0..pts).map(|j| format!("[{j},\"{j}\"]")).collect();
+            format!(r#"{{"metric":{{"i":"{i}"}},"values":[{}]}}"#, v.join(","))
+        };
+        let all: Vec<String> = (0..n).map(one).collect();
+        let r = all.join(",");
+        format!(r#"{{"status":"success","data":{{"resultType":"matrix","result":[{r}]}}}}"#)
+    }
+
+    #[test]
+    fn matrix_with_special_values_and_warnings() {
+        let p = ok(
+            r#"{"status":"success","warnings":["partial response"],"infos":["info\u001b[31m x"],
+          "data":{"resultType":"matrix","result":[{"metric":{"pod":"app-1"},"values":[[1700000000,"1.5"],
+          [1700000010.5,"NaN"],[1700000020.0004,"+Inf"],[1700000030,"-Inf"],[1700000040,"Inf"],[3,"-2e3"]]}]}}"#,
+        );
+        assert_eq!(p.result_type, ResultKind::Matrix);
+        assert_eq!(p.fetched.warnings, vec!["partial response", "info x"]);
+        let s = &p.fetched.series[0];
+        assert_eq!(s.labels.get("pod").map(String::as_str), Some("app-1"));
+        let pts = points(s);
+        assert_eq!(pts[0], (1_700_000_000_000, 1.5));
+        assert_eq!(pts[1].0, 1_700_000_010_500);
+        assert!(pts[1].1.is_nan());
+        assert_eq!(pts[2], (1_700_000_020_000, f64::INFINITY));
+        assert_eq!(pts[3].1, f64::NEG_INFINITY);
+        assert_eq!(pts[4].1, f64::INFINITY);
+        assert_eq!(pts[5], (3000, -2000.0));
+    }
+
+    #[test]
+    fn vector_scalar_string() {
+        let v = ok(
+            r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"b"},"value":[1.0,"42"]}]}}"#,
+        );
+        assert_eq!(v.result_type, ResultKind::Vector);
+        assert_eq!(points(&v.fetched.series[0]), vec![(1000, 42.0)]);
+        let s = ok(r#"{"status":"success","data":{"resultType":"scalar","result":[2,"7"]}}"#);
+        assert_eq!(s.result_type, ResultKind::Scalar);
+        assert!(s.fetched.series[0].labels.is_empty());
+        assert_eq!(points(&s.fetched.series[0]), vec![(2000, 7.0)]);
+        let t = ok(r#"{"status":"success","data":{"resultType":"string","result":[2,"hello"]}}"#);
+        assert_eq!(
+            (t.result_type, t.fetched.series.len()),
+            (ResultKind::String, 0)
+        );
+        let e = ok(r#"{"status":"success","data":{"resultType":"matrix","result":[]}}"#);
+        assert_eq!(
+            (e.result_type, e.fetched.series.len()),
+            (ResultKind::Matrix, 0)
+        );
+    }
+
+    #[test]
+    fn label_values_and_their_cap() {
+        let body = br#"{"status":"success","data":["up","go_gc","a$b","x","y"]}"#;
+        let (v, rest) = parse_strings(200, None, body, 3).unwrap();
+        assert_eq!(
+            (v, rest),
+            (vec!["up".to_string(), "go_gc".into(), "a$b".into()], 2)
+        );
+        let (v, rest) = parse_strings(200, None, body, 10).unwrap();
+        assert_eq!((v.len(), rest), (5, 0));
+        let p = parse_body(200, None, body, 10).unwrap();
+        assert_eq!(
+            (p.result_type, p.fetched.series.len()),
+            (ResultKind::Strings, 0)
+        );
+        let m = br#"{"status":"success","data":{"resultType":"vector","result":[]}}"#;
+        let e = parse_strings(200, None, m, 3).unwrap_err();
+        assert_eq!(e.message, "data is not a list of strings");
+        let e = parse_strings(400, None, br#"{"status":"error","error":"no"}"#, 3).unwrap_err();
+        assert_eq!(e.to_string(), "HTTP 400: no");
+    }
+
+    #[test]
+    fn key_order_and_unknown_fields_do_not_matter() {
+        let p = ok(
+            r#"{"data":{"result":[{"value":[1,"2"],"histogram":{"x":[1]},"metric":{"a":"b"}}],
+          "stats":{"timings":{}},"resultType":"vector"},"warnings":null,"extra":[1,{"y":null}],"status":"success"}"#,
+        );
+        assert_eq!(p.result_type, ResultKind::Vector);
+        assert_eq!(points(&p.fetched.series[0]), vec![(1000, 2.0)]);
+        assert_eq!(
+            p.fetched.series[0].labels.get("a").map(String::as_str),
+            Some("b")
+        );
+        let p = ok(r#"{"data":{"result":[5,"6"],"resultType":"scalar"},"status":"success"}"#);
+        assert_eq!(points(&p.fetched.series[0]), vec![(5000, 6.0)]);
+        let p = ok(
+            r#"{"data":{"result":[{"values":[[1,"1"]],"metric":{}}],"resultType":"matrix"},"status":"success"}"#,
+        );
+        assert_eq!(p.result_type, ResultKind::Matrix);
+        let e =
+            err(br#"{"error":"boom","data":{"result":7},"errorType":"internal","status":"error"}"#);
+        assert_eq!(e.to_string(), "HTTP 200 internal: boom");
+    }
+
+    #[test]
+    fn series_cap_keeps_the_first_in_body_order() {
+        let body = matrix(1000, 2);
+        let p = parse_body(200, None, body.as_bytes(), 10).unwrap();
+        assert_eq!((p.fetched.series.len(), p.dropped_series), (10, 990));
+        for (i, s) in p.fetched.series.iter().enumerate() {
+            assert_eq!(s.labels.get("i"), Some(&i.to_string()));
+            assert_eq!(points(s), vec![(0, 0.0), (1000, 1.0)]);
+        }
+        let p = parse_body(200, None, body.as_bytes(), 0).unwrap();
+        assert_eq!((p.fetched.series.len(), p.dropped_series), (0, 1000));
+        assert_eq!(p.fetched.bytes, body.len());
+    }
+
+    #[test]
+    fn points_and_warnings_are_capped() {
+        let p = ok(&matrix(1, MAX_POINTS + 50));
+        let pts = points(&p.fetched.series[0]);
+        assert_eq!(pts.len(), MAX_POINTS);
+        assert_eq!(pts.last(), Some(&(10_999_000, 10_999.0)));
+        let w: Vec<String> = (0..30).map(|i| format!("\"w{i}\"")).collect();
+        let body = format!(
+            r#"{{"status":"success","infos":["i"],"warnings":[{}],"data":[]}}"#,
+            w.join(",")
+        );
+        assert_eq!(ok(&body).fetched.warnings.len(), MAX_WARNINGS);
+    }
+
+    #[test]
+    fn raw_label_values_are_kept_exactly() {
+        let p = ok(
+            r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":
+          {"q":"a$b \"c\" \\d","esc":"x\u001b]0;t\u0007\u001b[2Jy","u":"é\t"},"value":[1,"1"]}]}}"#,
+        );
+        let l = &p.fetched.series[0].labels;
+        assert_eq!(l["q"], "a$b \"c\" \\d");
+        assert_eq!(l["esc"], "x\u{1b}]0;t\u{7}\u{1b}[2Jy");
+        assert_eq!(l["u"], "é\t");
+    }
+
+    #[test]
+    fn api_error_envelope() {
+        let body = br#"{"status":"error","errorType":"bad_data","error":"parse error at char 5"}"#;
+        let e = err_ct(400, Some("application/json"), body);
+        assert_eq!(e.kind.as_deref(), Some("bad_data"));
+        assert_eq!(e.to_string(), "HTTP 400 bad_data: parse error at char 5");
+        let e =
+            err(b"{\"status\":\"error\",\"error\":\"a\\u001b]0;x\\u0007b\\u001b[1mc\\nd\\u0085\"}");
+        assert_eq!((e.kind, e.message.as_str()), (None, "abc d"));
+        assert_eq!(err(br#"{"status":"error"}"#).message, "unknown error");
+    }
+
+    #[test]
+    fn html_pages_are_named_with_their_title() {
+        let page = format!(
+            "\n <!DOCTYPE html><html><head><title>\n Grafana &amp; co </title></head>{}</html>",
+            "x".repeat(1200)
+        );
+        let e = err_ct(200, Some("text/html"), page.as_bytes());
+        assert_eq!(
+            e.message,
+            "not a Prometheus API response (HTML, 1.2 KiB) titled \"Grafana & co\""
+        );
+        let e = err(b"<HTML><body>502 Bad Gateway</body></HTML>");
+        assert_eq!(e.message, "not a Prometheus API response (HTML, 41 B)");
+        let e = err_ct(502, Some("text/html; charset=utf-8"), b"oops");
+        assert_eq!(
+            e.to_string(),
+            "HTTP 502: not a Prometheus API response (HTML, 4 B)"
+        );
+        let long = format!("<html><title>{}\u{1b}[2J</title>", "t".repeat(100));
+        let m = err(long.as_bytes()).message;
+        let title = m.split('"').nth(1).unwrap();
+        assert_eq!(title.chars().count(), 60);
+        assert!(title.ends_with('…') && !m.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn exposition_pages_are_named() {
+        let want = "not a Prometheus API response (metrics exposition: this URL is an exporter's \
+                    /metrics page, not a Prometheus server)";
+        let body = b"# HELP go_goroutines Number of goroutines.\n# TYPE go_goroutines gauge\ngo_goroutines 8\n";
+        assert_eq!(err(body).message, want);
+        assert_eq!(
+            err_ct(200, Some("text/plain; version=0.0.4"), b"up 1\n").message,
+            want
+        );
+        let om = Some("application/openmetrics-text; version=1.0.0");
+        assert_eq!(err_ct(200, om, b"up 1\n# EOF\n").message, want);
+    }
+
+    #[test]
+    fn empty_binary_and_text_bodies() {
+        assert_eq!(err(b"").message, "empty response");
+        assert_eq!(err(b" \r\n\t").to_string(), "HTTP 200: empty response");
+        let mut gz = vec![0x1f, 0x8b, 0x08, 0x00];
+        gz.extend((0..3478u32).map(|i| (i * 7 % 256) as u8));
+        assert_eq!(
+            err(&gz).message,
+            "not a Prometheus API response (binary, 3.4 KiB)"
+        );
+        assert!(err(b"\x01\x02\x03abc").message.contains("binary, 6 B"));
+        let e = err_ct(
+            503,
+            Some("text/plain"),
+            b"Service Unavailable\x1b]0;x\x07\n",
+        );
+        assert_eq!(e.to_string(), "HTTP 503: Service Unavailable");
+        let e = err_ct(
+            502,
+            None,
+            b"\n upstream connect error or disconnect/reset before headers\nmore",
+        );
+        assert_eq!(
+            e.message,
+            "upstream connect error or disconnect/reset before headers"
+        );
+        let long = "y".repeat(5000);
+        assert_eq!(err(long.as_bytes()).message.chars().count(), 200);
+    }
+
+    #[test]
+    fn invalid_json_names_the_byte() {
+        assert_eq!(err(br#"{"a":x}"#).message, "invalid JSON at byte 5");
+        assert_eq!(
+            err(b"{\n\"status\":\n nope}").message,
+            "invalid JSON at byte 14"
+        );
+        let cut = br#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"#;
+        assert_eq!(
+            err(cut).message,
+            format!("invalid JSON at byte {} (truncated?)", cut.len())
+        );
+        assert_eq!(
+            err(br#"{"status":"success","data":[]} x"#).message,
+            "invalid JSON at byte 31"
+        );
+        // invalid UTF-8 inside a kept string is an error, not a panic
+        let b = b"{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"a\":\"\xff\"}}]}}";
+        let e = err(b);
+        assert!(e.message.starts_with("invalid JSON at byte "), "{e}");
+        assert!(parse_strings(
+            200,
+            None,
+            b"{\"status\":\"success\",\"data\":[\"\xfe\"]}",
+            9
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn json_that_is_not_the_api() {
+        let want = "not a Prometheus API response (JSON without \"status\")";
+        for body in [
+            &br#"{"foo":1}"#[..],
+            b"[1,2]",
+            b"[]",
+            br#"{"data":{"result":5}}"#,
+            br#"{"status":1}"#,
+        ] {
+            assert_eq!(err(body).message, want, "{}", String::from_utf8_lossy(body));
+        }
+        let e = err(br#"{"status":"success"}"#);
+        assert_eq!(
+            (e.kind.as_deref(), e.message.as_str()),
+            (Some("bad_response"), "success without data")
+        );
+        assert_eq!(
+            bad_shape(r#"{"status":"success","data":null}"#),
+            "success without data"
+        );
+    }
+
+    #[test]
+    fn malformed_shapes_are_bad_responses() {
+        let m = |s: &str| {
+            format!(r#"{{"status":"success","data":{{"resultType":"matrix","result":[{s}]}}}}"#)
+        };
+        let d = |data: &str| format!(r#"{{"status":"success","data":{data}}}"#);
+        let cases = [
+            (m(r#"{"values":[[1,"x"]]}"#), "bad sample value \"x\""),
+            (m(r#"{"values":{"a":1}}"#), "\"values\" as a list"),
+            (m(r#"{"values":"[1,2]"}"#), "got a string"),
+            (m(r#"{"values":[[1]]}"#), NOT_PAIR),
+            (m(r#"{"values":[[1,"2",3]]}"#), NOT_PAIR),
+            (m(r#"{"values":[5]}"#), "sample, got a number"),
+            (m(r#"{"values":[["1","2"]]}"#), "sample time, got a"),
+            (m(r#"{"value":[1,2]}"#), "sample value, got a"),
+            (m(r#"{"metric":[],"values":[]}"#), "\"metric\" as"),
+            (m(r#"{"metric":{"a":1}}"#), "expected a string"),
+            (m(r#"[1,"2"]"#), "got a list"),
+            (m(r#"{},1"#), "neither a list of series"),
+            (m("true"), "got a boolean"),
+            (d(r#"{"resultType":"x","result":5}"#), "\"result\" as"),
+            (d(r#""x""#), "expected \"data\" as an"),
+            (
+                d(r#"{"resultType":"scalar","result":[]}"#),
+                "scalar result is not",
+            ),
+            (
+                d(r#"{"resultType":"vector","result":[1,"2"]}"#),
+                "vector result",
+            ),
+            (
+                d(r#"{"resultType":"scalar","result":[1,"2",3]}"#),
+                "neither",
+            ),
+            (
+                d(r#"{"resultType":"scalar","result":[1,"v"]}"#),
+                "value \"v\"",
+            ),
+            (
+                d(r#"{"resultType":"x\u001b[1m","result":[]}"#),
+                "resultType \"x\"",
+            ),
+            (d(r#"{"result":[]}"#), "data without resultType"),
+            (d(r#"{"resultType":"matrix"}"#), "data without result"),
+            (
+                r#"{"status":"success","warnings":"w","data":[]}"#.into(),
+                "warn",
+            ),
+        ];
+        assert_eq!(
+            bad_shape(&cases[5].0),
+            "expected a [time, value] sample, got a number"
+        );
+        for (body, want) in &cases {
+            let got = bad_shape(body);
+            assert!(got.contains(want), "{body}: {got}");
+        }
+        let long = format!("{}\\u001b[2J", "9".repeat(300));
+        let msg = bad_shape(&m(&format!(r#"{{"values":[[1,"z{long}"]]}}"#)));
+        assert!(msg.chars().count() <= 60 && msg.ends_with("…\""), "{msg}");
+        let e = err(br#"{"status":"error","errorType":5,"error":{"x":"y"},"data":{"result":7}}"#);
+        assert_eq!(e.to_string(), "HTTP 200: unknown error");
+    }
+
+    #[test]
+    fn sizes_are_human() {
+        let f: Vec<String> = [0, 1023, 1024, 1229, 16 << 20]
+            .into_iter()
+            .map(fmt_size)
+            .collect();
+        assert_eq!(f, ["0 B", "1023 B", "1.0 KiB", "1.2 KiB", "16.0 MiB"]);
+    }
+
+    #[test]
+    fn no_panic_on_cut_or_corrupted_bodies() {
+        let body = r#"{"status":"success","warnings":["w"],"data":{"resultType":"matrix","result":[
+          {"metric":{"a":"b\u00e9"},"values":[[1.5,"1"],[2,"NaN"]]},{"metric":{},"value":[1,"2"]}]}}"#;
+        let b = body.as_bytes();
+        for cut in 0..b.len() {
+            let _ = parse_body(200, None, &b[..cut], 1);
+            let _ = parse_strings(200, None, &b[..cut], 1);
+        }
+        for i in 0..b.len() {
+            for x in [0u8, b'"', b'[', b'}', 0xff, b'1', b'\\'] {
+                let mut c = b.to_vec();
+                c[i] = x;
+                let _ = parse_body(200, Some("text/html"), &c, 1);
+            }
+        }
+    }
+}
