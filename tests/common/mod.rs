@@ -17,6 +17,8 @@ use watchfloor::config::keymap::Keymap;
 use watchfloor::config::theme::Theme;
 use watchfloor::sources::{now_ms, DataEvent, MetricsBackend};
 
+pub mod http;
+
 /// Whether a real dependency is here. In CI (CI=true) a missing one fails
 /// loudly; on a laptop the test prints why and skips.
 pub fn require(bin: &str) -> bool {
@@ -131,6 +133,12 @@ impl Story {
 /// Writes OpenMetrics covering the last two hours (ending now) and backfills
 /// it into a fresh TSDB folder with promtool. Returns (data dir, story).
 pub fn backfill() -> (PathBuf, Story) {
+    backfill_with(|_| String::new())
+}
+
+/// `backfill`, plus the OpenMetrics families `extra(times)` writes (each
+/// family complete, samples ascending, timestamps in seconds).
+pub fn backfill_with(extra: impl Fn(&[i64]) -> String) -> (PathBuf, Story) {
     let dir = tempdir("prom");
     let end = (now_ms() / 1000 / STEP) * STEP;
     let story = Story { end };
@@ -253,6 +261,7 @@ pub fn backfill() -> (PathBuf, Story) {
         "codex_pooler_gateway_admission_dequeued_time_seconds_bucket",
         hist,
     );
+    om.push_str(&extra(&times));
     om.push_str("# EOF\n");
     let file = dir.join("data.om");
     std::fs::File::create(&file)
@@ -477,10 +486,17 @@ pub fn demo_state(t_s: i64, pod: Option<&str>, range_secs: u64, seed: u64) -> St
 /// The real Prometheus over freshly backfilled data, or None (after printing
 /// why) on a laptop without it; in CI a missing binary fails the test.
 pub fn real_prometheus() -> Option<(Prom, Story, PathBuf)> {
+    real_prometheus_with(|_| String::new())
+}
+
+/// `real_prometheus` with extra families backfilled (see `backfill_with`).
+pub fn real_prometheus_with(
+    extra: impl Fn(&[i64]) -> String,
+) -> Option<(Prom, Story, PathBuf)> {
     if !require("prometheus") || !require("promtool") {
         return None;
     }
-    let (data, story) = backfill();
+    let (data, story) = backfill_with(extra);
     let prom = Prom::start(&data, free_port());
     Some((prom, story, data))
 }
