@@ -4,7 +4,11 @@
 //!     the real prometheus binary (skipped with a reason if it is absent);
 //!  3. the demo in tmux at 200x50, 1 s refresh: CPU share of one core, bytes
 //!     written to the terminal per second, and RSS at the end
-//!     (WF_BENCH_SECS, default 60; the issue's memory figure uses 600).
+//!     (WF_BENCH_SECS, default 60; the issue's memory figure uses 600);
+//!  4. peak RSS while a proxy floods every query with 60,000 series once,
+//!     and RSS 20 s later.
+//!
+//! WF_BENCH_ONLY=render,bytes,flood,soak picks some.
 //!
 //! Run: cargo bench --bench render
 
@@ -102,10 +106,15 @@ fn proc_cpu_ticks(pid: &str) -> Option<u64> {
 }
 
 fn proc_rss_kib(pid: &str) -> Option<u64> {
+    proc_status_kib(pid, "VmRSS:")
+}
+
+/// A `/proc/PID/status` field in KiB (VmRSS, VmHWM = peak RSS).
+fn proc_status_kib(pid: &str, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
-        .find(|l| l.starts_with("VmRSS:"))?
+        .find(|l| l.starts_with(field))?
         .split_whitespace()
         .nth(1)?
         .parse()
@@ -163,12 +172,74 @@ fn bench_demo_soak() {
     );
 }
 
+/// Issue 5: a proxy before the real prometheus answers one round of every
+/// query with 60,000 series (~16 MB each), then passes through. Prints the
+/// peak RSS of the watchfloor process during the burst and its RSS 20 s after.
+fn bench_flood_rss() {
+    if !common::require("prometheus") || !common::require("tmux") {
+        println!("flood RSS: SKIPPED (prometheus or tmux not installed)");
+        return;
+    }
+    let (data, _) = common::backfill();
+    let prom = common::Prom::start(&data, common::free_port());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let burst = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let url = rt.block_on(common::flood_proxy(prom.url.clone(), burst.clone()));
+    let log = common::tempdir("flood").join("wf.log");
+    let cmd = format!(
+        "{} --prometheus {url} --namespace {} --dashboard beam --refresh 1s --log-file {}",
+        env!("CARGO_BIN_EXE_watchfloor"),
+        common::NS,
+        log.display()
+    );
+    let t = common::Tmux::start("flood", &cmd, 200, 50, false);
+    t.wait_for("app-1", 30);
+    std::thread::sleep(Duration::from_secs(3));
+    let pid = t.app_pid();
+    let before = proc_status_kib(&pid, "VmRSS:").unwrap_or(0);
+    let queries = Dashboard::builtin("beam")
+        .unwrap()
+        .panes
+        .iter()
+        .map(|p| p.queries.len())
+        .sum::<usize>();
+    burst.store(queries, std::sync::atomic::Ordering::SeqCst);
+    t.wait_for("series left out", 60);
+    while burst.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let peak = proc_status_kib(&pid, "VmHWM:").unwrap_or(0);
+    std::thread::sleep(Duration::from_secs(20));
+    let after = proc_status_kib(&pid, "VmRSS:").unwrap_or(0);
+    let screen = t.screen();
+    println!(
+        "flood of 60,000 series x {queries} queries: RSS before {:.1} MiB, peak {:.1} MiB, 20 s after {:.1} MiB; real pods back on screen: {}",
+        before as f64 / 1024.0,
+        peak as f64 / 1024.0,
+        after as f64 / 1024.0,
+        screen.contains("app-1") && !screen.contains("series left out")
+    );
+    t.keys(&["q"]);
+}
+
 fn main() {
     // `cargo test --benches` passes no filter; only `cargo bench` runs the figures.
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
-    bench_render();
-    bench_incremental_bytes();
-    bench_demo_soak();
+    let only = std::env::var("WF_BENCH_ONLY").unwrap_or_default();
+    let run = |name: &str| only.is_empty() || only.split(',').any(|o| o == name);
+    if run("render") {
+        bench_render();
+    }
+    if run("bytes") {
+        bench_incremental_bytes();
+    }
+    if run("flood") {
+        bench_flood_rss();
+    }
+    if run("soak") {
+        bench_demo_soak();
+    }
 }

@@ -68,7 +68,9 @@ fn echoing_gateway(saw_secret: Arc<AtomicBool>) -> String {
             } else {
                 Response::json(
                     500,
-                    format!(r#"{{"status":"error","errorType":"internal","error":"upstream refused Authorization: {auth} for {decoded}"}}"#),
+                    format!(
+                        r#"{{"status":"error","errorType":"internal","error":"upstream refused Authorization: {auth} for {decoded}"}}"#
+                    ),
                 )
             }
         }
@@ -106,10 +108,7 @@ fn echoed_secrets_never_reach_screen_stdout_stderr_or_log() {
     for (name, args) in [
         ("bearer", vec!["--profile", "gw"]),
         ("userinfo", vec!["--prometheus", userinfo_url.as_str()]),
-        (
-            "bearer-500",
-            vec!["--profile", "gw", "--dashboard", "beam"],
-        ),
+        ("bearer-500", vec!["--profile", "gw", "--dashboard", "beam"]),
         (
             "userinfo-500",
             vec!["--prometheus", userinfo_url.as_str(), "--dashboard", "beam"],
@@ -117,7 +116,13 @@ fn echoed_secrets_never_reach_screen_stdout_stderr_or_log() {
     ] {
         let log = dir.join(format!("{name}.log"));
         let out = Command::new(bin())
-            .args(["--config", cfg.to_str().unwrap(), "--once", "--size", "200x50"])
+            .args([
+                "--config",
+                cfg.to_str().unwrap(),
+                "--once",
+                "--size",
+                "200x50",
+            ])
             .args(["--once-timeout", "3s", "--log-file", log.to_str().unwrap()])
             .args(&args)
             .env("WF_ECHO_TOKEN", TOKEN)
@@ -126,7 +131,10 @@ fn echoed_secrets_never_reach_screen_stdout_stderr_or_log() {
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
         let logged = std::fs::read_to_string(&log).unwrap_or_default();
-        assert!(!out.status.success(), "{name}: a failing backend exits non-zero");
+        assert!(
+            !out.status.success(),
+            "{name}: a failing backend exits non-zero"
+        );
         // the error itself is shown, only its secret is masked
         let shown = format!("{stdout}{stderr}");
         assert!(
@@ -173,7 +181,10 @@ fn echoed_secrets_never_reach_screen_stdout_stderr_or_log() {
         assert_clean(name, &t.screen());
         t.keys(&["q"]);
         t.wait_for("EXITED 0", 5);
-        assert_clean(&format!("{name} log"), &std::fs::read_to_string(&log).unwrap());
+        assert_clean(
+            &format!("{name} log"),
+            &std::fs::read_to_string(&log).unwrap(),
+        );
     }
 }
 
@@ -203,8 +214,7 @@ fn closing_the_terminal_exits_within_a_second_without_a_panic() {
             .status()
             .unwrap();
         let deadline = killed + Duration::from_secs(5);
-        while std::path::Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline
-        {
+        while std::path::Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(10));
         }
         let gone_after = killed.elapsed();
@@ -230,56 +240,6 @@ fn closing_the_terminal_exits_within_a_second_without_a_panic() {
     }
 }
 
-/// A series matrix of `n` junk series, as a flood from a broken relabelling.
-fn flood_body(n: usize, t: i64) -> String {
-    let mut b = String::with_capacity(n * 280);
-    b.push_str(r#"{"status":"success","data":{"resultType":"matrix","result":["#);
-    for i in 0..n {
-        if i > 0 {
-            b.push(',');
-        }
-        b.push_str(&format!(
-            r#"{{"metric":{{"__name__":"container_memory_working_set_bytes","namespace":"codex-pooler","pod":"junk-{i:06}","container":"app","image":"registry.example/team/app:1.2.3","id":"/kubepods/burstable/pod{i:08x}"}},"values":[[{},"{}"],[{},"{}"]]}}"#,
-            t - 10,
-            i,
-            t,
-            i
-        ));
-    }
-    b.push_str("]}}");
-    b
-}
-
-/// A proxy in front of a real Prometheus: passes every request through,
-/// except that while `burst` > 0 each query answer is a flood instead.
-pub async fn flood_proxy(upstream: String, burst: Arc<AtomicUsize>) -> String {
-    let client = reqwest::Client::new();
-    serve(handler(move |r: Request| {
-        let (client, upstream, burst) = (client.clone(), upstream.clone(), burst.clone());
-        async move {
-            if r.path().starts_with("/api/v1/query")
-                && burst
-                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |b| b.checked_sub(1))
-                    .is_ok()
-            {
-                let t = watchfloor::sources::now_ms() / 1000;
-                return Response::json(200, flood_body(60_000, t));
-            }
-            let mut req = client.request(
-                r.method.parse().unwrap(),
-                format!("{upstream}{}", r.target),
-            );
-            if let Some(ct) = r.header("content-type") {
-                req = req.header("content-type", ct);
-            }
-            let resp = req.body(r.body.clone()).send().await.unwrap();
-            let status = resp.status().as_u16();
-            Response::json(status, resp.bytes().await.unwrap().to_vec())
-        }
-    }))
-    .await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_series_is_capped_and_the_real_pods_come_back() {
     let Some((prom, _story, _data)) = real_prometheus() else {
@@ -297,7 +257,16 @@ async fn a_flood_of_series_is_capped_and_the_real_pods_come_back() {
             .get("memory.working_set")
             .is_some_and(|d| d.latest_for("pod", "app-1").is_some())
     };
-    assert!(drive(&mut st, &mut tasks, &mut rx, Duration::from_secs(30), has_app1).await);
+    assert!(
+        drive(
+            &mut st,
+            &mut tasks,
+            &mut rx,
+            Duration::from_secs(30),
+            has_app1
+        )
+        .await
+    );
 
     // one round of flooded answers
     let n = st.queries.len();
@@ -364,7 +333,11 @@ async fn a_pod_named_with_dollar_quote_backslash_selects_exactly_that_pod() {
     let vars = [("ws_metric".to_string(), "weird_ws".to_string())]
         .into_iter()
         .collect();
-    let client = Arc::new(PrometheusClient::new(&Endpoint::plain(&prom.url)).unwrap().0);
+    let client = Arc::new(
+        PrometheusClient::new(&Endpoint::plain(&prom.url))
+            .unwrap()
+            .0,
+    );
     let mut st = state(3600, 1.0, "prom", &prom.url);
     st.dashboard = Some(Dashboard::builtin("beam").unwrap().with_overrides(&vars));
     st.choice = watchfloor::app::state::DashboardChoice::Fixed;
@@ -393,7 +366,9 @@ async fn a_pod_named_with_dollar_quote_backslash_selects_exactly_that_pod() {
     assert!(
         ok,
         "{:?}",
-        st.store.get("memory.working_set").and_then(|d| d.error.clone())
+        st.store
+            .get("memory.working_set")
+            .and_then(|d| d.error.clone())
     );
     let ws = st.store.get("memory.working_set").unwrap();
     assert_eq!(ws.series.len(), 1, "exactly that pod");
@@ -415,7 +390,14 @@ async fn a_pod_named_with_dollar_quote_backslash_selects_exactly_that_pod() {
     let out = Command::new(bin())
         .args(["--config", cfg.to_str().unwrap(), "--profile", "w"])
         .args(["--namespace", NS, "--pod", WEIRD_POD, "--dashboard", "beam"])
-        .args(["--once", "--size", "200x50", "--once-timeout", "20s", "--log-file"])
+        .args([
+            "--once",
+            "--size",
+            "200x50",
+            "--once-timeout",
+            "20s",
+            "--log-file",
+        ])
         .arg(dir.join("wf.log"))
         .output()
         .unwrap();
@@ -443,7 +425,10 @@ async fn garbage_answers_say_what_happened() {
     .await;
     let client = PrometheusClient::new(&Endpoint::plain(&url)).unwrap().0;
     for (which, want) in [
-        ("html", "not a Prometheus API response (HTML, 1.2 KiB) titled \"Grafana\""),
+        (
+            "html",
+            "not a Prometheus API response (HTML, 1.2 KiB) titled \"Grafana\"",
+        ),
         ("exporter", "exporter"),
         ("json", "invalid JSON at byte"),
         ("binary", "not a Prometheus API response (binary"),
@@ -519,11 +504,17 @@ fn narrow_headers_keep_live_and_health() {
     }
     update::apply(&mut st, Action::TogglePause);
     let screen = buffer_to_text(&render(&st, 40, 10));
-    assert!(screen.lines().next().unwrap().contains("PAUSED"), "{screen}");
+    assert!(
+        screen.lines().next().unwrap().contains("PAUSED"),
+        "{screen}"
+    );
     // a failing backend keeps its mark at 40 columns
     st.backend.last_error = Some("cannot connect".into());
     st.backend.last_error_ms = Some(st.now_ms + 1);
     let screen = buffer_to_text(&render(&st, 40, 10));
-    assert!(screen.lines().next().unwrap().contains("demo ✗"), "{screen}");
+    assert!(
+        screen.lines().next().unwrap().contains("demo ✗"),
+        "{screen}"
+    );
     let _ = Stdio::null();
 }

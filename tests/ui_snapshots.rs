@@ -28,6 +28,14 @@ fn whole_screen_200x50_and_80x24() {
     let st = demo_state(CYCLE_START + 90, None);
     insta::assert_snapshot!("screen_200x50", screen(&st, 200, 50));
     insta::assert_snapshot!("screen_80x24", screen(&st, 80, 24));
+    // the smallest screen still says LIVE and how each backend is
+    let small = screen(&st, 40, 10);
+    let header = small.lines().next().unwrap();
+    assert!(
+        header.contains("● LIVE") && header.contains("demo ✓"),
+        "{small}"
+    );
+    insta::assert_snapshot!("screen_40x10", small);
 }
 
 #[test]

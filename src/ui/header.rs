@@ -40,29 +40,25 @@ fn items(state: &State) -> Vec<Item> {
         long: vec![Span::styled(" watchfloor  ", t.header_live)],
         short: vec![Span::styled(" wf ", t.header_live), Span::styled(" ", h)],
     }];
-    let mut scope = |rank: u8, k: &str, short_k: &str, v: String| {
-        let v = sanitize(&v).into_owned();
+    // `optional` items show only in full; the scope is shown whole or not at all
+    let mut scope = |rank: u8, k: &str, v: String, optional: bool| {
+        let long = kv(k, &sanitize(&v), h);
         out.push(Item {
             rank,
-            long: kv(k, &v, h),
-            short: kv(short_k, &v, h),
+            short: if optional { vec![] } else { long.clone() },
+            long,
         });
     };
     if let Some(p) = &state.profile {
-        scope(7, "profile", "", p.clone());
+        scope(7, "profile", p.clone(), true);
     }
     let all = || "all".to_string();
-    scope(
-        3,
-        "ns",
-        "",
-        state.focus.namespace.clone().unwrap_or_else(all),
-    );
-    scope(2, "pod", "", state.focus.pod.clone().unwrap_or_else(all));
-    let window = prom_duration(state.focus.range_secs);
-    scope(2, "last", "", window);
+    let ns = state.focus.namespace.clone().unwrap_or_else(all);
+    scope(3, "ns", ns, false);
+    scope(2, "pod", state.focus.pod.clone().unwrap_or_else(all), false);
+    scope(2, "last", prom_duration(state.focus.range_secs), false);
     if let Some(d) = &state.dashboard {
-        scope(6, "dash", "", d.name.clone());
+        scope(6, "dash", d.name.clone(), true);
     }
     let (long, short) = if state.focus.is_live() {
         (

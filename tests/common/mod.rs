@@ -6,6 +6,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -490,9 +491,7 @@ pub fn real_prometheus() -> Option<(Prom, Story, PathBuf)> {
 }
 
 /// `real_prometheus` with extra families backfilled (see `backfill_with`).
-pub fn real_prometheus_with(
-    extra: impl Fn(&[i64]) -> String,
-) -> Option<(Prom, Story, PathBuf)> {
+pub fn real_prometheus_with(extra: impl Fn(&[i64]) -> String) -> Option<(Prom, Story, PathBuf)> {
     if !require("prometheus") || !require("promtool") {
         return None;
     }
@@ -604,4 +603,52 @@ impl Drop for Tmux {
             .stderr(Stdio::null())
             .status();
     }
+}
+
+/// A series matrix of `n` junk series, as a flood from a broken relabelling.
+pub fn flood_body(n: usize, t: i64) -> String {
+    let mut b = String::with_capacity(n * 280);
+    b.push_str(r#"{"status":"success","data":{"resultType":"matrix","result":["#);
+    for i in 0..n {
+        if i > 0 {
+            b.push(',');
+        }
+        b.push_str(&format!(
+            r#"{{"metric":{{"__name__":"container_memory_working_set_bytes","namespace":"codex-pooler","pod":"junk-{i:06}","container":"app","image":"registry.example/team/app:1.2.3","id":"/kubepods/burstable/pod{i:08x}"}},"values":[[{},"{}"],[{},"{}"]]}}"#,
+            t - 10,
+            i,
+            t,
+            i
+        ));
+    }
+    b.push_str("]}}");
+    b
+}
+
+/// A proxy in front of a real Prometheus: passes every request through,
+/// except that while `burst` > 0 each query answer is a flood instead.
+pub async fn flood_proxy(upstream: String, burst: Arc<AtomicUsize>) -> String {
+    let client = reqwest::Client::new();
+    http::serve(http::handler(move |r: http::Request| {
+        let (client, upstream, burst) = (client.clone(), upstream.clone(), burst.clone());
+        async move {
+            if r.path().starts_with("/api/v1/query")
+                && burst
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |b| b.checked_sub(1))
+                    .is_ok()
+            {
+                let t = watchfloor::sources::now_ms() / 1000;
+                return http::Response::json(200, flood_body(60_000, t));
+            }
+            let mut req =
+                client.request(r.method.parse().unwrap(), format!("{upstream}{}", r.target));
+            if let Some(ct) = r.header("content-type") {
+                req = req.header("content-type", ct);
+            }
+            let resp = req.body(r.body.clone()).send().await.unwrap();
+            let status = resp.status().as_u16();
+            http::Response::json(status, resp.bytes().await.unwrap().to_vec())
+        }
+    }))
+    .await
 }
