@@ -46,7 +46,13 @@ fn bench_render() {
         times.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     times.sort_by(f64::total_cmp);
-    let points: usize = st.store.queries.values().map(|q| q.point_count()).sum();
+    let points: usize = st
+        .metrics
+        .store
+        .queries
+        .values()
+        .map(|q| q.point_count())
+        .sum();
     println!("render 200x50, all panes populated ({points} points, 1h window): median {:.3} ms, p99 {:.3} ms, max {:.3} ms (n=2000)", pct(&times, 0.5), pct(&times, 0.99), times[times.len() - 1]);
 }
 
@@ -71,11 +77,12 @@ fn bench_incremental_bytes() {
     .unwrap()
     .0;
     let d = Dashboard::builtin("beam").unwrap();
-    let vars = watchfloor::dashboard::model::FocusVars {
+    let vars = watchfloor::dashboard::TargetVars {
         namespace: Some(common::NS.into()),
         pod: None,
         range_secs: 3600,
         step_secs: 10,
+        ..Default::default()
     };
     let queries = d.resolve(&vars).unwrap();
     let now = watchfloor::sources::now_ms();

@@ -43,6 +43,12 @@ pub struct Cli {
     /// Start focused on one pod (default: all pods).
     #[arg(long, value_name = "POD")]
     pub pod: Option<String>,
+    /// Scope to one Prometheus job (default: all jobs).
+    #[arg(long, value_name = "JOB")]
+    pub job: Option<String>,
+    /// A health endpoint to poll (repeatable), e.g. https://api.example/readyz.
+    #[arg(long = "probe", value_name = "URL")]
+    pub probes: Vec<String>,
     /// Dashboard: a built-in preset (beam, go, http), a name in the config
     /// dir's dashboards/, or a TOML path. Default: detected from the metrics.
     #[arg(long, value_name = "NAME|PATH")]

@@ -32,6 +32,33 @@ fn fail(msg: &str) -> ! {
     std::process::exit(2);
 }
 
+/// Why `--once` did not get what it needed from every configured source.
+fn once_failure(state: &watchfloor::app::State) -> Option<String> {
+    let mut problems = Vec::new();
+    if let Some(e) = &state.metrics.dashboard_error {
+        problems.push(format!("dashboard: {e}"));
+    }
+    let m = &state.metrics.health;
+    if state.metrics.configured && !m.ok() {
+        let why = m
+            .last_error
+            .clone()
+            .unwrap_or_else(|| "no answer before the timeout".into());
+        problems.push(format!("{} at {}: {why}", m.name, m.url));
+    }
+    for p in &state.probes.probes {
+        match &p.last {
+            Some(Ok(_)) => {}
+            Some(Err(e)) => problems.push(format!("probe {}: {e}", p.spec.name)),
+            None => problems.push(format!(
+                "probe {}: no answer before the timeout",
+                p.spec.name
+            )),
+        }
+    }
+    (!problems.is_empty()).then(|| problems.join("; "))
+}
+
 fn main() {
     let cli = Cli::parse();
     let cfg = config::load(cli.config.as_deref()).unwrap_or_else(|e| fail(&e.to_string()));
@@ -52,22 +79,45 @@ fn main() {
     };
     let theme = Theme::load(&theme_name).unwrap_or_else(|e| fail(&e));
     let keymap = Keymap::load(&s.keymap).unwrap_or_else(|e| fail(&e));
-    let (backend, name, url): (Arc<dyn MetricsBackend>, &str, String) = if s.demo {
-        (
-            Arc::new(DemoSource::new(cli.seed)),
+    // every endpoint's secrets are registered with the redactor before
+    // anything can print: probes and kept endpoints too
+    for ep in s
+        .probes
+        .iter()
+        .map(|p| &p.endpoint)
+        .chain([&s.loki, &s.traces, &s.alertmanager].into_iter().flatten())
+    {
+        if let Err(e) = watchfloor::sources::http::build_client(ep) {
+            fail(&e);
+        }
+    }
+    let backend: Option<(Arc<dyn MetricsBackend>, &str, String)> = if s.demo {
+        Some((
+            Arc::new(DemoSource::with_preset(
+                cli.seed,
+                s.dashboard.as_deref().unwrap_or("beam"),
+            )),
             "demo",
             "embedded simulation".into(),
-        )
-    } else {
-        let ep = s.prometheus.as_ref().expect("settings checked");
+        ))
+    } else if let Some(ep) = s.prometheus.as_ref() {
         let (client, warnings) = PrometheusClient::new(ep).unwrap_or_else(|e| fail(&e));
         for w in &warnings {
             logging::log("WARN", w);
         }
-        let url = client.base_url().to_string();
-        (Arc::new(client), "prom", url)
+        let url = client.base_url();
+        Some((Arc::new(client), "prom", url))
+    } else {
+        None
     };
-    let mut state = initial_state(&s, name, &url, theme, keymap).unwrap_or_else(|e| fail(&e));
+    let mut state = initial_state(
+        &s,
+        backend.as_ref().map(|(_, n, u)| (*n, u.as_str())),
+        theme,
+        keymap,
+    )
+    .unwrap_or_else(|e| fail(&e));
+    let backend = backend.map(|b| b.0);
     if let Some(ep) = &s.prometheus {
         if ep.insecure_skip_verify && !s.demo {
             state.warnings.push("TLS verify off".into());
@@ -106,16 +156,9 @@ fn main() {
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(text.as_bytes());
         let _ = out.flush();
-        if !state.backend.ok() {
-            let why = state
-                .backend
-                .last_error
-                .clone()
-                .unwrap_or_else(|| "no answer before the timeout".into());
-            fail(&format!(
-                "{} at {}: {why}",
-                state.backend.name, state.backend.url
-            ));
+        // exit 0 only when every configured source answered
+        if let Some(why) = once_failure(&state) {
+            fail(&why);
         }
         return;
     }

@@ -37,12 +37,12 @@ async fn absent_at_start_then_killed_and_restarted() {
 
     // nothing listens yet: the header says so, nothing freezes
     let failed = drive(&mut st, &mut tasks, &mut rx, Duration::from_secs(10), |s| {
-        s.backend.last_error.is_some()
+        s.metrics.health.last_error.is_some()
     })
     .await;
     assert!(failed);
-    assert!(!st.backend.ok());
-    let err = st.backend.last_error.clone().unwrap();
+    assert!(!st.metrics.health.ok());
+    let err = st.metrics.health.last_error.clone().unwrap();
     assert!(err.contains("cannot connect"), "{err}");
     let screen = buffer_to_text(&render(&st, 120, 30));
     assert!(screen.contains("prom ✗"), "{screen}");
@@ -51,26 +51,30 @@ async fn absent_at_start_then_killed_and_restarted() {
     // it appears: detection and every pane recover by themselves
     let mut prom = Prom::start(&data, port);
     let ok = drive(&mut st, &mut tasks, &mut rx, Duration::from_secs(40), |s| {
-        s.dashboard.is_some()
+        s.metrics.dashboard.is_some()
             && s.all_answered()
-            && s.queries
-                .iter()
-                .all(|q| s.store.get(&q.key).is_some_and(|d| d.error.is_none()))
+            && s.metrics.queries.iter().all(|q| {
+                s.metrics
+                    .store
+                    .get(&q.key)
+                    .is_some_and(|d| d.error.is_none())
+            })
     })
     .await;
-    assert!(ok, "did not recover: {:?}", st.backend.last_error);
-    assert!(st.backend.ok());
+    assert!(ok, "did not recover: {:?}", st.metrics.health.last_error);
+    assert!(st.metrics.health.ok());
 
     // killed mid-run: panes keep their data, show the error and staleness
     prom.kill();
     let broke = drive(&mut st, &mut tasks, &mut rx, Duration::from_secs(15), |s| {
-        s.store
+        s.metrics
+            .store
             .get("memory.working_set")
             .is_some_and(|d| d.error.is_some())
     })
     .await;
     assert!(broke);
-    let ws = st.store.get("memory.working_set").unwrap();
+    let ws = st.metrics.store.get("memory.working_set").unwrap();
     assert!(ws.has_data(), "the last data is kept");
     // let the data age, then look at the screen
     update::update(&mut st, Event::Tick(watchfloor::sources::now_ms() + 5_000));
@@ -82,15 +86,18 @@ async fn absent_at_start_then_killed_and_restarted() {
     // restarted on the same port: errors clear without any key pressed
     let _prom = Prom::start(&data, port);
     let ok = drive(&mut st, &mut tasks, &mut rx, Duration::from_secs(40), |s| {
-        s.queries
-            .iter()
-            .all(|q| s.store.get(&q.key).is_some_and(|d| d.error.is_none()))
+        s.metrics.queries.iter().all(|q| {
+            s.metrics
+                .store
+                .get(&q.key)
+                .is_some_and(|d| d.error.is_none())
+        })
     })
     .await;
     assert!(
         ok,
         "did not recover after restart: {:?}",
-        st.backend.last_error
+        st.metrics.health.last_error
     );
     let screen = buffer_to_text(&render(&st, 200, 50));
     assert!(!screen.contains("retrying"), "{screen}");
@@ -148,15 +155,15 @@ async fn error_statuses_show_in_panes_ui_stays_responsive_and_recovers() {
     let mode = Arc::new(AtomicU16::new(0));
     let url = fake_prometheus(mode.clone()).await;
     let mut st = state(3600, 0.5, "prom", &url);
-    st.dashboard = Some(Dashboard::builtin("beam").unwrap());
-    st.choice = watchfloor::app::state::DashboardChoice::Fixed;
+    st.metrics.dashboard = Some(Dashboard::builtin("beam").unwrap());
+    st.metrics.choice = watchfloor::app::state::DashboardChoice::Fixed;
     let (mut tasks, mut rx) = start(&mut st, client(&url));
     assert!(
         drive(&mut st, &mut tasks, &mut rx, Duration::from_secs(10), |s| s
             .all_answered())
         .await
     );
-    assert!(st.backend.ok());
+    assert!(st.metrics.health.ok());
 
     for (status, text) in [
         (400u16, "HTTP 400 bad_data: 1:5: parse error"),
@@ -165,7 +172,8 @@ async fn error_statuses_show_in_panes_ui_stays_responsive_and_recovers() {
     ] {
         mode.store(status, Ordering::SeqCst);
         let seen = drive(&mut st, &mut tasks, &mut rx, Duration::from_secs(10), |s| {
-            s.store
+            s.metrics
+                .store
                 .get("memory.working_set")
                 .and_then(|d| d.error.clone())
                 .is_some_and(|e| e.contains(text))
@@ -174,7 +182,8 @@ async fn error_statuses_show_in_panes_ui_stays_responsive_and_recovers() {
         assert!(
             seen,
             "{status}: {:?}",
-            st.store
+            st.metrics
+                .store
                 .get("memory.working_set")
                 .and_then(|d| d.error.clone())
         );
@@ -188,11 +197,52 @@ async fn error_statuses_show_in_panes_ui_stays_responsive_and_recovers() {
         let screen = buffer_to_text(&render(&st, 200, 50));
         assert!(screen.contains(&format!("HTTP {status}")), "{screen}");
         assert!(screen.contains("1.00 GiB"), "last data kept:\n{screen}");
+        if status != 503 {
+            // a query the server refuses is not asked again at the refresh
+            // rate (0.5 s here): it is retried slowly, or now with `r`
+            let all_failed = |s: &watchfloor::app::State| {
+                s.metrics.queries.iter().all(|q| {
+                    s.metrics
+                        .store
+                        .get(&q.key)
+                        .is_some_and(|d| d.error.is_some())
+                })
+            };
+            assert!(
+                drive(
+                    &mut st,
+                    &mut tasks,
+                    &mut rx,
+                    Duration::from_secs(10),
+                    all_failed
+                )
+                .await
+            );
+            mode.store(0, Ordering::SeqCst);
+            let before = st.metrics.health.requests;
+            drive(&mut st, &mut tasks, &mut rx, Duration::from_secs(3), |_| {
+                false
+            })
+            .await;
+            let asked = st.metrics.health.requests - before;
+            assert!(
+                asked <= 2,
+                "{status}: {asked} requests in 3 s while refused"
+            );
+            let (cmds, _) = update::update(
+                &mut st,
+                Event::Key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::NONE)),
+            );
+            tasks.exec(cmds);
+        }
         mode.store(0, Ordering::SeqCst);
         let ok = drive(&mut st, &mut tasks, &mut rx, Duration::from_secs(20), |s| {
-            s.queries
-                .iter()
-                .all(|q| s.store.get(&q.key).is_some_and(|d| d.error.is_none()))
+            s.metrics.queries.iter().all(|q| {
+                s.metrics
+                    .store
+                    .get(&q.key)
+                    .is_some_and(|d| d.error.is_none())
+            })
         })
         .await;
         assert!(ok, "no recovery after {status}");

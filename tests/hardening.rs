@@ -154,7 +154,7 @@ fn echoed_secrets_never_reach_screen_stdout_stderr_or_log() {
         return;
     }
     for (name, extra) in [
-        ("live-bearer", format!("--profile gw --dashboard beam")),
+        ("live-bearer", "--profile gw --dashboard beam".to_string()),
         ("live-userinfo", format!("--prometheus '{userinfo_url}'")),
     ] {
         let log = dir.join(format!("{name}.log"));
@@ -249,11 +249,12 @@ async fn a_flood_of_series_is_capped_and_the_real_pods_come_back() {
     let url = flood_proxy(prom.url.clone(), burst.clone()).await;
     let client = Arc::new(PrometheusClient::new(&Endpoint::plain(&url)).unwrap().0);
     let mut st = state(3600, 1.0, "prom", &url);
-    st.dashboard = Some(Dashboard::builtin("beam").unwrap());
-    st.choice = watchfloor::app::state::DashboardChoice::Fixed;
+    st.metrics.dashboard = Some(Dashboard::builtin("beam").unwrap());
+    st.metrics.choice = watchfloor::app::state::DashboardChoice::Fixed;
     let (mut tasks, mut rx) = start(&mut st, client);
     let has_app1 = |s: &watchfloor::app::State| {
-        s.store
+        s.metrics
+            .store
             .get("memory.working_set")
             .is_some_and(|d| d.latest_for("pod", "app-1").is_some())
     };
@@ -268,17 +269,19 @@ async fn a_flood_of_series_is_capped_and_the_real_pods_come_back() {
         .await
     );
 
-    // one round of flooded answers
-    let n = st.queries.len();
-    burst.store(n, Ordering::SeqCst);
+    // flooded answers until the memory pane has had one (queries are asked
+    // on their own schedules), then the real ones again
+    burst.store(usize::MAX, Ordering::SeqCst);
     let flooded = drive(&mut st, &mut tasks, &mut rx, Duration::from_secs(30), |s| {
-        s.store
+        s.metrics
+            .store
             .get("memory.working_set")
             .is_some_and(|d| d.truncated_series > 0)
     })
     .await;
     assert!(flooded, "the flood never arrived");
-    let ws = st.store.get("memory.working_set").unwrap();
+    burst.store(0, Ordering::SeqCst);
+    let ws = st.metrics.store.get("memory.working_set").unwrap();
     assert!(ws.series.len() <= watchfloor::store::series::MAX_SERIES);
     assert_eq!(
         ws.truncated_series,
@@ -291,13 +294,16 @@ async fn a_flood_of_series_is_capped_and_the_real_pods_come_back() {
 
     // healthy again: the real pods are back, the count describes the latest answer
     let back = drive(&mut st, &mut tasks, &mut rx, Duration::from_secs(30), |s| {
-        burst.load(Ordering::SeqCst) == 0
-            && s.store
-                .get("memory.working_set")
-                .is_some_and(|d| d.latest_for("pod", "app-1").is_some())
-            && s.queries
-                .iter()
-                .all(|q| s.store.get(&q.key).is_some_and(|d| d.truncated_series == 0))
+        s.metrics
+            .store
+            .get("memory.working_set")
+            .is_some_and(|d| d.latest_for("pod", "app-1").is_some())
+            && s.metrics.queries.iter().all(|q| {
+                s.metrics
+                    .store
+                    .get(&q.key)
+                    .is_some_and(|d| d.truncated_series == 0)
+            })
     })
     .await;
     assert!(back, "the real pods did not come back");
@@ -339,8 +345,8 @@ async fn a_pod_named_with_dollar_quote_backslash_selects_exactly_that_pod() {
             .0,
     );
     let mut st = state(3600, 1.0, "prom", &prom.url);
-    st.dashboard = Some(Dashboard::builtin("beam").unwrap().with_overrides(&vars));
-    st.choice = watchfloor::app::state::DashboardChoice::Fixed;
+    st.metrics.dashboard = Some(Dashboard::builtin("beam").unwrap().with_overrides(&vars));
+    st.metrics.choice = watchfloor::app::state::DashboardChoice::Fixed;
     let (mut tasks, mut rx) = start(&mut st, client);
     assert!(
         drive(&mut st, &mut tasks, &mut rx, Duration::from_secs(30), |s| {
@@ -353,12 +359,21 @@ async fn a_pod_named_with_dollar_quote_backslash_selects_exactly_that_pod() {
     // choose it in the picker: every query now selects exactly that pod
     update::apply(&mut st, Action::OpenPodPicker);
     let idx = st.pods().iter().position(|p| p == WEIRD_POD).unwrap();
-    st.ui.picker_index = idx + 1;
-    let cmds = update::apply(&mut st, Action::PickerSelect);
+    for _ in 0..=idx {
+        update::apply(&mut st, Action::PickerDown);
+    }
+    let (cmds, _) = update::update(
+        &mut st,
+        Event::Key(crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Enter,
+            crossterm::event::KeyModifiers::NONE,
+        )),
+    );
     tasks.exec(cmds);
-    assert_eq!(st.focus.pod.as_deref(), Some(WEIRD_POD));
+    assert_eq!(st.target.pod.as_deref(), Some(WEIRD_POD));
     let ok = drive(&mut st, &mut tasks, &mut rx, Duration::from_secs(30), |s| {
-        s.store
+        s.metrics
+            .store
             .get("memory.working_set")
             .is_some_and(|d| d.latest_for("pod", WEIRD_POD).is_some() && d.error.is_none())
     })
@@ -366,11 +381,12 @@ async fn a_pod_named_with_dollar_quote_backslash_selects_exactly_that_pod() {
     assert!(
         ok,
         "{:?}",
-        st.store
+        st.metrics
+            .store
             .get("memory.working_set")
             .and_then(|d| d.error.clone())
     );
-    let ws = st.store.get("memory.working_set").unwrap();
+    let ws = st.metrics.store.get("memory.working_set").unwrap();
     assert_eq!(ws.series.len(), 1, "exactly that pod");
     assert_eq!(ws.latest_for("pod", WEIRD_POD), Some(WEIRD_WS));
     let screen = buffer_to_text(&render(&st, 200, 50));
@@ -509,8 +525,8 @@ fn narrow_headers_keep_live_and_health() {
         "{screen}"
     );
     // a failing backend keeps its mark at 40 columns
-    st.backend.last_error = Some("cannot connect".into());
-    st.backend.last_error_ms = Some(st.now_ms + 1);
+    st.metrics.health.last_error = Some("cannot connect".into());
+    st.metrics.health.last_error_ms = Some(st.now_ms + 1);
     let screen = buffer_to_text(&render(&st, 40, 10));
     assert!(
         screen.lines().next().unwrap().contains("demo ✗"),

@@ -36,16 +36,20 @@ async fn panes_show_what_promql_computes() {
         s.all_answered()
     })
     .await;
-    assert!(ok, "not all queries answered: {:?}", st.backend.last_error);
-    assert_eq!(st.choice, DashboardChoice::Auto);
-    assert_eq!(st.dashboard.as_ref().unwrap().name, "beam");
-    for q in &st.queries {
-        let d = st.store.get(&q.key).unwrap();
+    assert!(
+        ok,
+        "not all queries answered: {:?}",
+        st.metrics.health.last_error
+    );
+    assert_eq!(st.metrics.choice, DashboardChoice::Auto);
+    assert_eq!(st.metrics.dashboard.as_ref().unwrap().name, "beam");
+    for q in &st.metrics.queries {
+        let d = st.metrics.store.get(&q.key).unwrap();
         assert!(d.error.is_none(), "{}: {:?}", q.key, d.error);
     }
 
     // unexplained memory: working set - BEAM total at the newest sample
-    let unexplained = st.store.get("memory.unexplained").unwrap();
+    let unexplained = st.metrics.store.get("memory.unexplained").unwrap();
     let (t_ms, v) = unexplained
         .series
         .iter()
@@ -67,7 +71,7 @@ async fn panes_show_what_promql_computes() {
     assert_eq!(v, hand);
 
     // admission queue p95 per route class equals histogram_quantile by hand
-    let p95 = st.store.get("admission.queue_p95").unwrap();
+    let p95 = st.metrics.store.get("admission.queue_p95").unwrap();
     assert_eq!(
         p95.series.len(),
         2,
@@ -110,9 +114,9 @@ async fn panes_show_what_promql_computes() {
     );
 
     // restarts: current count and recent increase, reason OOMKilled
-    let total = st.store.get("restarts.total").unwrap();
+    let total = st.metrics.store.get("restarts.total").unwrap();
     assert_eq!(total.latest_for("pod", "app-1"), Some(5.0));
-    let recent = st.store.get("restarts.recent").unwrap();
+    let recent = st.metrics.store.get("restarts.recent").unwrap();
     assert_eq!(recent.latest_for("pod", "app-1"), Some(3.0));
 
     // what the screen shows
@@ -139,11 +143,12 @@ async fn incremental_refresh_matches_full_query_and_fetches_far_less() {
     };
     let backend = client(&prom.url);
     let d = Dashboard::builtin("beam").unwrap();
-    let vars = watchfloor::dashboard::model::FocusVars {
+    let vars = watchfloor::dashboard::TargetVars {
         namespace: Some(NS.into()),
         pod: None,
         range_secs: 3600,
         step_secs: 10,
+        ..Default::default()
     };
     let queries = d.resolve(&vars).unwrap();
     let q = queries

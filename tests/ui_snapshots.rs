@@ -10,7 +10,7 @@ use watchfloor::app::update::{self, Event};
 use watchfloor::app::{Action, State};
 use watchfloor::config::theme::Theme;
 use watchfloor::export::buffer_to_text;
-use watchfloor::sources::DataEvent;
+use watchfloor::sources::{MetricsEvent, SourceEvent};
 
 /// 1_700_000_040 is the start of a demo cycle for seed 0.
 const CYCLE_START: i64 = 1_700_000_040;
@@ -45,7 +45,7 @@ fn each_pane_zoomed() {
         .iter()
         .enumerate()
     {
-        assert_eq!(st.dashboard.as_ref().unwrap().panes[i].id, *id);
+        assert_eq!(st.metrics.dashboard.as_ref().unwrap().panes[i].id, *id);
         st.ui.focused = i;
         st.ui.zoom = true;
         insta::assert_snapshot!(format!("pane_{id}_80x24"), screen(&st, 80, 24));
@@ -125,10 +125,10 @@ fn hostile_label_values_cannot_reach_the_terminal() {
     let mut st = demo_state(CYCLE_START + 30, None);
     let body = br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"pod":"evil\u001b]0;pwned\u0007\u001b[2J","container":"app"},"value":[1700000070,"4"]}]}}"#;
     let f = watchfloor::sources::prometheus::parse_envelope(200, body).unwrap();
-    let (gen, at_ms) = (st.gen, st.now_ms);
+    let (gen, at_ms) = (st.metrics.gen, st.now_ms);
     update::update(
         &mut st,
-        Event::Data(DataEvent::Query {
+        Event::Source(SourceEvent::Metrics(MetricsEvent::Query {
             gen,
             key: "restarts.total".into(),
             incremental: false,
@@ -136,7 +136,7 @@ fn hostile_label_values_cannot_reach_the_terminal() {
             until_ms: 0,
             at_ms,
             result: Ok(f),
-        }),
+        })),
     );
     let buf = render(&st, 200, 50);
     for c in buf.content() {

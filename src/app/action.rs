@@ -20,10 +20,20 @@ pub enum Action {
     PickerDown,
     PickerSelect,
     Close,
+    /// `:` the command line.
+    OpenCommand,
+    InputSubmit,
+    InputComplete,
+    InputHistoryPrev,
+    InputHistoryNext,
+    /// The time cursor one step back / forward; back to latest.
+    CursorLeft,
+    CursorRight,
+    CursorClear,
 }
 
 impl Action {
-    pub const ALL: [Action; 15] = [
+    pub const ALL: [Action; 23] = [
         Action::Quit,
         Action::ToggleHelp,
         Action::FocusNext,
@@ -39,5 +49,13 @@ impl Action {
         Action::PickerDown,
         Action::PickerSelect,
         Action::Close,
+        Action::OpenCommand,
+        Action::InputSubmit,
+        Action::InputComplete,
+        Action::InputHistoryPrev,
+        Action::InputHistoryNext,
+        Action::CursorLeft,
+        Action::CursorRight,
+        Action::CursorClear,
     ];
 }

@@ -1,11 +1,14 @@
-//! The app: Action, Focus, State, the pure `update`, and the event loop.
+//! The app: Action, Target, State, the pure `update`, the view stack, the
+//! command line, and the event loop.
 pub mod action;
-pub mod focus;
+pub mod palette;
 pub mod run;
 pub mod state;
+pub mod target;
 pub mod update;
+pub mod views;
 
 pub use action::Action;
-pub use focus::Focus;
 pub use state::State;
+pub use target::Target;
 pub use update::{update, Command, Event};

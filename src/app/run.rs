@@ -11,65 +11,102 @@ use ratatui::Terminal;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::state::{DashboardChoice, State};
-use super::update::{self, Command, Event};
-use super::Focus;
+use super::state::{DashboardChoice, Health, ProbeStatus, State};
+use super::update::{self, Command, Event, MetricsCommand, ProbesCommand};
+use super::Target;
 use crate::config::keymap::Keymap;
 use crate::config::settings::Settings;
 use crate::config::theme::Theme;
 use crate::dashboard::Dashboard;
-use crate::sources::{now_ms, poller, DataEvent, MetricsBackend};
+use crate::sources::{now_ms, poller, probes, MetricsBackend, SourceEvent};
 
-/// Builds the initial state from settings.
+/// Builds the initial state from settings. `metrics` names the metrics
+/// source and where it reads from (None: no Prometheus configured).
 pub fn initial_state(
     s: &Settings,
-    backend_name: &str,
-    backend_url: &str,
+    metrics: Option<(&str, &str)>,
     theme: Theme,
     keymap: Keymap,
 ) -> Result<State, String> {
-    let focus = Focus {
+    let target = Target {
+        context: None,
         namespace: s.namespace.clone(),
+        job: s.job.clone(),
         pod: s.pod.clone(),
         range_secs: s.range_secs,
         pinned_end_ms: None,
     };
-    let mut state = State::new(s.profile.clone(), focus, s.refresh_secs, theme, keymap);
-    state.backend.name = backend_name.to_string();
-    state.backend.url = backend_url.to_string();
-    state.user_vars = s.variables.clone();
+    let mut state = State::new(s.profile.clone(), target, s.refresh_secs, theme, keymap);
+    state.metrics.configured = metrics.is_some();
+    if let Some((name, url)) = metrics {
+        state.metrics.health = Health::named(name, url);
+    }
+    state.metrics.user_vars = s.variables.clone();
     state.warnings.extend(state.theme.warnings.iter().cloned());
     if let Some(ep) = &s.prometheus {
-        state.max_concurrency = ep.max_concurrency;
+        state.metrics.max_concurrency = ep.max_concurrency;
     }
     if let Some(d) = &s.dashboard {
-        state.dashboard = Some(Dashboard::load(d)?.with_overrides(&s.variables));
-        state.choice = DashboardChoice::Fixed;
+        state.metrics.dashboard = Some(Dashboard::load(d)?.with_overrides(&s.variables));
+        state.metrics.choice = DashboardChoice::Fixed;
     }
+    state.probes.health = Health::named("probes", "");
+    state.probes.interval_secs = s.refresh_secs.max(5.0);
+    state.probes.probes = s
+        .probes
+        .iter()
+        .map(|spec| ProbeStatus {
+            spec: spec.clone(),
+            last: None,
+            last_at_ms: None,
+            changed_at_ms: None,
+            history: Default::default(),
+        })
+        .collect();
     Ok(state)
 }
 
-/// Owns the source tasks. At most one poller and one detector run at a time;
-/// a new plan aborts the old poller (its late answers are dropped by generation).
+/// One task slot: starting a new task aborts the old one (the newest
+/// request wins; its late answers are dropped by generation).
+#[derive(Default)]
+struct Slot(Vec<JoinHandle<()>>);
+
+impl Slot {
+    fn replace(&mut self, handles: Vec<JoinHandle<()>>) {
+        self.stop();
+        self.0 = handles;
+    }
+
+    fn stop(&mut self) {
+        for h in self.0.drain(..) {
+            h.abort();
+        }
+    }
+}
+
+/// Owns the source tasks: a slot per source (metrics has two: detection
+/// and polling).
 pub struct Tasks {
-    backend: Arc<dyn MetricsBackend>,
-    tx: mpsc::Sender<DataEvent>,
-    poller: Option<JoinHandle<()>>,
-    detect: Option<JoinHandle<()>>,
+    metrics: Option<Arc<dyn MetricsBackend>>,
+    tx: mpsc::Sender<SourceEvent>,
+    detect: Slot,
+    poller: Slot,
+    probes: Slot,
     refresh_secs: f64,
 }
 
 impl Tasks {
     pub fn new(
-        backend: Arc<dyn MetricsBackend>,
-        tx: mpsc::Sender<DataEvent>,
+        metrics: Option<Arc<dyn MetricsBackend>>,
+        tx: mpsc::Sender<SourceEvent>,
         refresh_secs: f64,
     ) -> Tasks {
         Tasks {
-            backend,
+            metrics,
             tx,
-            poller: None,
-            detect: None,
+            detect: Slot::default(),
+            poller: Slot::default(),
+            probes: Slot::default(),
             refresh_secs,
         }
     }
@@ -79,49 +116,51 @@ impl Tasks {
         let mut quit = false;
         for c in cmds {
             match c {
-                Command::Detect { gen } => {
-                    if let Some(h) = self.detect.take() {
-                        h.abort();
-                    }
-                    self.detect = Some(poller::spawn_detect(
-                        self.backend.clone(),
-                        gen,
-                        self.refresh_secs,
-                        self.tx.clone(),
-                    ));
+                Command::Metrics(m) => self.metrics(m),
+                Command::Probes(ProbesCommand::Start(plan)) => {
+                    crate::info!("probes gen {} ({} endpoints)", plan.gen, plan.probes.len());
+                    self.probes.replace(probes::spawn(plan, self.tx.clone()));
                 }
-                Command::StartPolling(plan) => {
-                    if let Some(h) = self.poller.take() {
-                        h.abort();
-                    }
-                    crate::info!(
-                        "polling gen {} ({} queries, step {}s)",
-                        plan.gen,
-                        plan.queries.len(),
-                        plan.step_secs
-                    );
-                    self.poller = Some(poller::spawn(self.backend.clone(), plan, self.tx.clone()));
-                }
-                Command::StopPolling => {
-                    if let Some(h) = self.poller.take() {
-                        h.abort();
-                    }
-                }
+                Command::Probes(ProbesCommand::Stop) => self.probes.stop(),
                 Command::Quit => quit = true,
             }
         }
         quit
     }
+
+    fn metrics(&mut self, cmd: MetricsCommand) {
+        let Some(backend) = &self.metrics else {
+            return;
+        };
+        match cmd {
+            MetricsCommand::Detect { gen } => {
+                self.detect.replace(vec![poller::spawn_detect(
+                    backend.clone(),
+                    gen,
+                    self.refresh_secs,
+                    self.tx.clone(),
+                )]);
+            }
+            MetricsCommand::Start(plan) => {
+                crate::info!(
+                    "polling gen {} ({} queries, step {}s)",
+                    plan.gen,
+                    plan.queries.len(),
+                    plan.step_secs
+                );
+                self.poller
+                    .replace(vec![poller::spawn(backend.clone(), plan, self.tx.clone())]);
+            }
+            MetricsCommand::Stop => self.poller.stop(),
+        }
+    }
 }
 
 impl Drop for Tasks {
     fn drop(&mut self) {
-        for h in [self.poller.take(), self.detect.take()]
-            .into_iter()
-            .flatten()
-        {
-            h.abort();
-        }
+        self.detect.stop();
+        self.poller.stop();
+        self.probes.stop();
     }
 }
 
@@ -161,23 +200,32 @@ impl Exit {
     }
 }
 
-/// Backend errors and recoveries go to the log file (never the screen's
+/// Each source's health, for logging transitions.
+fn healths(state: &State) -> [(bool, &Health); 2] {
+    [
+        (state.metrics.configured, &state.metrics.health),
+        (!state.probes.probes.is_empty(), &state.probes.health),
+    ]
+}
+
+/// Source errors and recoveries go to the log file (never the screen's
 /// stdout), once per transition rather than once per failed request.
-fn log_health_change(was_ok: bool, state: &State) {
-    let ok = state.backend.ok();
-    if was_ok && !ok {
-        crate::warn!(
-            "{} at {} failing: {}",
-            state.backend.name,
-            state.backend.url,
-            state.backend.last_error.as_deref().unwrap_or("?")
-        );
-    } else if !was_ok && ok {
-        crate::info!(
-            "{} at {} answering again",
-            state.backend.name,
-            state.backend.url
-        );
+fn log_health_changes(was: [bool; 2], state: &State) {
+    for (was_ok, (configured, h)) in was.into_iter().zip(healths(state)) {
+        if !configured {
+            continue;
+        }
+        let ok = h.ok();
+        if was_ok && !ok {
+            crate::warn!(
+                "{} at {} failing: {}",
+                h.name,
+                h.url,
+                h.last_error.as_deref().unwrap_or("?")
+            );
+        } else if !was_ok && ok {
+            crate::info!("{} at {} answering again", h.name, h.url);
+        }
     }
 }
 
@@ -189,11 +237,11 @@ pub const MIN_FRAME: Duration = Duration::from_millis(100);
 pub async fn run_tui<B: Backend>(
     terminal: &mut Terminal<B>,
     mut state: State,
-    backend: Arc<dyn MetricsBackend>,
+    backend: Option<Arc<dyn MetricsBackend>>,
 ) -> (State, Exit) {
     use tokio::signal::unix::{signal, SignalKind};
     let gone = |what: &str, e: std::io::Error| Exit::TerminalGone(format!("{what}: {e}"));
-    let (tx, mut rx) = mpsc::channel::<DataEvent>(256);
+    let (tx, mut rx) = mpsc::channel::<SourceEvent>(256);
     let mut tasks = Tasks::new(backend, tx, state.refresh_secs);
     let size = match terminal.size() {
         Ok(s) => s,
@@ -233,7 +281,7 @@ pub async fn run_tui<B: Backend>(
                 Some(Err(e)) => break gone("reading keys", e),
                 None => break Exit::TerminalGone("the key stream ended".into()),
             },
-            Some(d) = rx.recv() => Some(Event::Data(d)),
+            Some(d) = rx.recv() => Some(Event::Source(d)),
             _ = tick.tick() => Some(Event::Tick(now_ms())),
             n = next_signal(&mut sigterm, &mut sighup, &mut sigint) => {
                 signal_no = Some(n);
@@ -248,15 +296,15 @@ pub async fn run_tui<B: Backend>(
                     break gone("resize", e);
                 }
             }
-            let was_ok = state.backend.ok();
+            let was = healths(&state).map(|(_, h)| h.ok());
             let (cmds, changed) = update::update(&mut state, event);
-            log_health_change(was_ok, &state);
+            log_health_changes(was, &state);
             if tasks.exec(cmds) || state.quit {
                 break signal_no.map(Exit::Signal).unwrap_or(Exit::Quit);
             }
             // apply whatever else is already waiting before drawing
             while let Ok(d) = rx.try_recv() {
-                let (cmds, c) = update::update(&mut state, Event::Data(d));
+                let (cmds, c) = update::update(&mut state, Event::Source(d));
                 tasks.exec(cmds);
                 if c && dirty_since.is_none() {
                     dirty_since = Some(tokio::time::Instant::now());
@@ -284,23 +332,23 @@ pub async fn run_tui<B: Backend>(
 /// then render one frame into a buffer.
 pub async fn run_once(
     mut state: State,
-    backend: Arc<dyn MetricsBackend>,
+    backend: Option<Arc<dyn MetricsBackend>>,
     size: (u16, u16),
     timeout: Duration,
 ) -> (State, ratatui::buffer::Buffer) {
-    let (tx, mut rx) = mpsc::channel::<DataEvent>(256);
+    let (tx, mut rx) = mpsc::channel::<SourceEvent>(256);
     let mut tasks = Tasks::new(backend, tx, state.refresh_secs);
     update::update(&mut state, Event::Resize(size.0, size.1));
     tasks.exec(update::start(&mut state));
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        if state.all_answered() {
+        if state.sources_answered() {
             break;
         }
         match tokio::time::timeout_at(deadline, rx.recv()).await {
             Ok(Some(ev)) => {
                 update::update(&mut state, Event::Tick(now_ms()));
-                let (cmds, _) = update::update(&mut state, Event::Data(ev));
+                let (cmds, _) = update::update(&mut state, Event::Source(ev));
                 tasks.exec(cmds);
             }
             _ => break,

@@ -1,11 +1,16 @@
-//! Everything the screen shows, owned by the event loop; changed only by `update`.
+//! Everything the screen shows, owned by the event loop; changed only by
+//! `update`. One part per source (its generation, health and data), the
+//! target the sources follow, and the UI's view stack.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use super::focus::Focus;
+use super::target::Target;
+use super::views::{InputPurpose, ViewStack};
 use crate::config::keymap::{Keymap, Mode};
 use crate::config::theme::Theme;
-use crate::dashboard::{Dashboard, ResolvedQuery};
+use crate::dashboard::{Dashboard, ResolvedQuery, Role};
+use crate::sources::probes::{ProbeOk, ProbeSpec};
+use crate::sources::SampleClock;
 use crate::store::{QueryData, SeriesStore};
 
 /// Most pods the picker lists.
@@ -20,19 +25,34 @@ pub enum DashboardChoice {
     Auto,
 }
 
-/// Health of the metrics backend, for the header.
+/// Health of one source, for the header: last success, last error, and
+/// the requests it made (the last minute's are kept for a rate).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct BackendHealth {
+pub struct Health {
+    /// "prom", "demo", "probes": shown in the header.
     pub name: String,
+    /// Where it reads from, for display (no userinfo).
     pub url: String,
     pub last_ok_ms: Option<i64>,
     pub last_error: Option<String>,
     pub last_error_ms: Option<i64>,
+    /// The last error will not go away by asking again (bad query, auth).
+    pub permanent: bool,
     pub requests: u64,
     pub bytes: u64,
+    /// Times of the requests of the last minute, for "requests per minute".
+    pub recent: VecDeque<i64>,
 }
 
-impl BackendHealth {
+impl Health {
+    pub fn named(name: &str, url: &str) -> Health {
+        Health {
+            name: name.into(),
+            url: url.into(),
+            ..Default::default()
+        }
+    }
+
     pub fn ok(&self) -> bool {
         match (self.last_ok_ms, self.last_error_ms) {
             (_, None) => self.last_ok_ms.is_some(),
@@ -40,76 +60,160 @@ impl BackendHealth {
             (None, Some(_)) => false,
         }
     }
+
+    /// Counts one request answered at `at_ms`.
+    pub fn count(&mut self, at_ms: i64, bytes: u64) {
+        self.requests += 1;
+        self.bytes += bytes;
+        self.recent.push_back(at_ms);
+        while self.recent.front().is_some_and(|&t| t < at_ms - 60_000) {
+            self.recent.pop_front();
+        }
+    }
+
+    /// Requests in the minute up to `now_ms`.
+    pub fn per_minute(&self, now_ms: i64) -> usize {
+        self.recent.iter().filter(|&&t| t > now_ms - 60_000).count()
+    }
+
+    pub fn succeeded(&mut self, at_ms: i64) {
+        self.last_ok_ms = Some(at_ms);
+    }
+
+    pub fn failed(&mut self, at_ms: i64, error: String, permanent: bool) {
+        self.last_error = Some(error);
+        self.last_error_ms = Some(at_ms);
+        self.permanent = permanent;
+    }
+}
+
+/// The metrics source (Prometheus or the demo) and what it answered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricsState {
+    /// Whether a Prometheus (or the demo) is configured at all.
+    pub configured: bool,
+    /// Bumped on every re-target and pause; older answers are dropped.
+    pub gen: u64,
+    pub health: Health,
+    pub dashboard: Option<Dashboard>,
+    pub choice: DashboardChoice,
+    /// A dashboard that does not resolve (a variable typo): not the backend's fault.
+    pub dashboard_error: Option<String>,
+    pub user_vars: BTreeMap<String, String>,
+    pub queries: Vec<ResolvedQuery>,
+    pub store: SeriesStore,
+    pub step_secs: u64,
+    pub max_concurrency: usize,
+    pub clock: Option<SampleClock>,
+}
+
+/// One probe's latest result and its recent history (for flapping).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeStatus {
+    pub spec: ProbeSpec,
+    pub last: Option<Result<ProbeOk, String>>,
+    pub last_at_ms: Option<i64>,
+    /// When the probe last changed between healthy and not.
+    pub changed_at_ms: Option<i64>,
+    /// Newest last: true = healthy. Capped at PROBE_HISTORY.
+    pub history: VecDeque<bool>,
+}
+
+/// Results kept per probe for its history strip.
+pub const PROBE_HISTORY: usize = 60;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProbesState {
+    pub gen: u64,
+    pub health: Health,
+    pub probes: Vec<ProbeStatus>,
+    pub interval_secs: f64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct UiState {
-    pub mode: Mode,
+    pub views: ViewStack,
+    /// One line for the footer: a command's result or error (true = error).
+    pub message: Option<(String, bool)>,
+    /// Text-input histories, per purpose.
+    pub history: BTreeMap<InputPurpose, Vec<String>>,
     /// Index into the dashboard's panes.
     pub focused: usize,
     pub zoom: bool,
-    pub picker_index: usize,
     pub width: u16,
     pub height: u16,
+}
+
+impl UiState {
+    /// The key mode of the view on top.
+    pub fn mode(&self) -> Mode {
+        self.views.mode()
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct State {
     pub profile: Option<String>,
-    pub focus: Focus,
-    /// Bumped on every re-target; replies for older generations are dropped.
-    pub gen: u64,
+    /// What every source looks at; compared before and after each event.
+    pub target: Target,
+    /// The time cursor (ms) shared by every chart; None: latest.
+    pub cursor_ms: Option<i64>,
+    /// The selected trace id, for correlation.
+    pub trace_id: Option<String>,
     pub now_ms: i64,
     pub refresh_secs: f64,
-    pub step_secs: u64,
-    pub dashboard: Option<Dashboard>,
-    pub choice: DashboardChoice,
-    pub user_vars: std::collections::BTreeMap<String, String>,
-    pub queries: Vec<ResolvedQuery>,
-    pub store: SeriesStore,
-    pub backend: BackendHealth,
+    pub metrics: MetricsState,
+    pub probes: ProbesState,
     pub ui: UiState,
     pub theme: Theme,
     pub keymap: Keymap,
     /// Shown as badges (e.g. TLS verification off, theme problems).
     pub warnings: Vec<String>,
-    pub max_concurrency: usize,
     pub quit: bool,
 }
 
 impl State {
     pub fn new(
         profile: Option<String>,
-        focus: Focus,
+        target: Target,
         refresh_secs: f64,
         theme: Theme,
         keymap: Keymap,
     ) -> State {
         State {
             profile,
-            focus,
-            gen: 0,
+            target,
+            cursor_ms: None,
+            trace_id: None,
             now_ms: crate::sources::now_ms(),
             refresh_secs,
-            step_secs: 1,
-            dashboard: None,
-            choice: DashboardChoice::Auto,
-            user_vars: Default::default(),
-            queries: vec![],
-            store: SeriesStore::default(),
-            backend: BackendHealth::default(),
+            metrics: MetricsState {
+                configured: true,
+                gen: 0,
+                health: Health::default(),
+                dashboard: None,
+                choice: DashboardChoice::Auto,
+                dashboard_error: None,
+                user_vars: Default::default(),
+                queries: vec![],
+                store: SeriesStore::default(),
+                step_secs: 1,
+                max_concurrency: 4,
+                clock: None,
+            },
+            probes: ProbesState::default(),
             ui: UiState {
-                mode: Mode::Normal,
+                views: ViewStack::default(),
+                message: None,
+                history: BTreeMap::new(),
                 focused: 0,
                 zoom: false,
-                picker_index: 0,
                 width: 200,
                 height: 50,
             },
             theme,
             keymap,
             warnings: vec![],
-            max_concurrency: 4,
             quit: false,
         }
     }
@@ -119,29 +223,67 @@ impl State {
         &'a self,
         pane: &'a str,
     ) -> impl Iterator<Item = (&'a ResolvedQuery, Option<&'a QueryData>)> + 'a {
-        self.queries
+        self.metrics
+            .queries
             .iter()
             .filter(move |q| q.pane == pane)
-            .map(|q| (q, self.store.get(&q.key)))
+            .map(|q| (q, self.metrics.store.get(&q.key)))
+    }
+
+    /// The queries of one pane with one role.
+    pub fn role_queries<'a>(
+        &'a self,
+        pane: &'a str,
+        role: Role,
+    ) -> impl Iterator<Item = (&'a ResolvedQuery, Option<&'a QueryData>)> + 'a {
+        self.pane_queries(pane).filter(move |(q, _)| q.role == role)
+    }
+
+    /// The label name this dashboard uses for `which` (`pod`, `container`, …).
+    pub fn label<'a>(&'a self, which: &'a str) -> &'a str {
+        self.metrics
+            .dashboard
+            .as_ref()
+            .map(|d| d.label_name(which))
+            .unwrap_or(which)
     }
 
     /// Whether every query has been answered at least once (data or error).
     pub fn all_answered(&self) -> bool {
-        !self.queries.is_empty()
-            && self.queries.iter().all(|q| {
-                self.store
+        !self.metrics.queries.is_empty()
+            && self.metrics.queries.iter().all(|q| {
+                self.metrics
+                    .store
                     .get(&q.key)
                     .is_some_and(|d| d.last_ok.is_some() || d.error.is_some())
             })
     }
 
+    /// Whether every configured source has answered at least once (for `--once`).
+    pub fn sources_answered(&self) -> bool {
+        let metrics = !self.metrics.configured
+            || self.all_answered()
+            || (self.metrics.dashboard.is_none() && self.metrics.health.last_error.is_some())
+            || self.metrics.dashboard_error.is_some();
+        let probes = self.probes.probes.iter().all(|p| p.last.is_some());
+        metrics && probes
+    }
+
+    /// Whether every configured source answered without error.
+    pub fn sources_ok(&self) -> bool {
+        let metrics = !self.metrics.configured || self.metrics.health.ok();
+        let probes = self.probes.probes.is_empty() || self.probes.health.last_ok_ms.is_some();
+        metrics && probes
+    }
+
     /// The pods the picker offers: those in the latest answers (raw label
     /// values, for exact queries; the picker shows them sanitised), capped.
     pub fn pods(&self) -> Vec<String> {
+        let label = self.label("pod");
         let mut pods = BTreeSet::new();
-        for q in self.store.queries.values() {
+        for q in self.metrics.store.queries.values() {
             for s in &q.series {
-                if let Some(p) = s.labels.get("pod") {
+                if let Some(p) = s.labels.get(label) {
                     pods.insert(p.as_str());
                 }
             }

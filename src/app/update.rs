@@ -1,17 +1,23 @@
 //! `update`: synchronous and pure over State + event, returning commands.
 //! Tests drive the app through here without a terminal.
+//!
+//! Re-targeting happens in one place: `update` compares the Target before
+//! and after the event and, when it changed, re-targets every source once at
+//! the end. Actions only change the Target; they never start sources.
 
-use crossterm::event::{KeyEvent, KeyEventKind};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::action::Action;
 use super::state::{DashboardChoice, State};
-use crate::config::keymap::{Key, Mode};
+use super::target::Target;
+use super::views::{InputPurpose, LineEditor, Saved, View};
+use crate::config::keymap::{Key, KeyCodeOrd, Mode};
 use crate::dashboard::detect::detect;
-use crate::dashboard::model::FocusVars;
-use crate::dashboard::Dashboard;
+use crate::dashboard::{Dashboard, TargetVars};
 use crate::sources::poller::PollPlan;
+use crate::sources::probes::{ProbeEvent, ProbePlan};
 use crate::sources::prometheus::choose_step;
-use crate::sources::DataEvent;
+use crate::sources::{MetricsEvent, SourceEvent};
 
 /// Points per series we aim for: enough for a 300-column chart.
 pub const TARGET_POINTS: u64 = 360;
@@ -22,26 +28,42 @@ pub enum Event {
     Resize(u16, u16),
     /// The clock (ms); redraws on second boundaries for ages and the header.
     Tick(i64),
-    Data(DataEvent),
+    Source(SourceEvent),
     /// SIGTERM, SIGHUP, SIGINT.
     Signal,
 }
 
+/// What the metrics source is told.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Command {
+pub enum MetricsCommand {
     /// Find out which preset fits (metric names).
     Detect {
         gen: u64,
     },
     /// Replace the running poller with this plan.
-    StartPolling(PollPlan),
-    StopPolling,
+    Start(PollPlan),
+    Stop,
+}
+
+/// What the probes source is told.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProbesCommand {
+    Start(ProbePlan),
+    Stop,
+}
+
+/// Commands: one variant per source kind, each with its own payload.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Metrics(MetricsCommand),
+    Probes(ProbesCommand),
     Quit,
 }
 
 /// Applies one event. Returns the commands to run and whether the screen changed.
 pub fn update(state: &mut State, event: Event) -> (Vec<Command>, bool) {
-    match event {
+    let before = state.target.clone();
+    let (mut cmds, changed) = match event {
         Event::Key(k) => on_key(state, k),
         Event::Resize(w, h) => {
             state.ui.width = w;
@@ -53,63 +75,174 @@ pub fn update(state: &mut State, event: Event) -> (Vec<Command>, bool) {
             state.now_ms = now;
             (vec![], changed)
         }
-        Event::Data(d) => on_data(state, d),
+        Event::Source(SourceEvent::Metrics(ev)) => on_metrics(state, ev),
+        Event::Source(SourceEvent::Probes(ev)) => on_probe(state, ev),
         Event::Signal => {
             state.quit = true;
             (vec![Command::Quit], true)
         }
+    };
+    if state.target != before {
+        cmds.extend(retarget(state, &before));
     }
+    (cmds, changed)
 }
 
-/// The first commands: detect the preset, or start polling a fixed one.
+/// The first commands: every configured source starts.
 pub fn start(state: &mut State) -> Vec<Command> {
-    match state.choice {
-        DashboardChoice::Auto if state.dashboard.is_none() => {
-            state.gen += 1;
-            vec![Command::Detect { gen: state.gen }]
-        }
-        _ => retarget(state, true),
+    let mut cmds = metrics_plan(state, true);
+    if !state.probes.probes.is_empty() {
+        state.probes.gen += 1;
+        cmds.push(Command::Probes(ProbesCommand::Start(ProbePlan {
+            gen: state.probes.gen,
+            probes: state.probes.probes.iter().map(|p| p.spec.clone()).collect(),
+            interval_secs: state.probes.interval_secs,
+        })));
     }
+    cmds
+}
+
+/// The target changed: every source that follows it gets a new generation
+/// and a new plan, once. Only pausing or resuming keeps the data held.
+fn retarget(state: &mut State, before: &Target) -> Vec<Command> {
+    let reset = !state.target.same_scope(before);
+    state.cursor_ms = None;
+    metrics_plan(state, reset)
+}
+
+/// A new generation and plan for the metrics source. `reset` drops stored
+/// data (the scope changed); otherwise polling resumes from what is stored.
+fn metrics_plan(state: &mut State, reset: bool) -> Vec<Command> {
+    let m = &mut state.metrics;
+    if !m.configured {
+        return vec![];
+    }
+    m.gen += 1;
+    let Some(d) = &m.dashboard else {
+        return vec![Command::Metrics(MetricsCommand::Detect { gen: m.gen })];
+    };
+    if reset {
+        m.store.clear();
+    }
+    m.step_secs = choose_step(state.target.range_secs, TARGET_POINTS, 1);
+    let vars = TargetVars {
+        namespace: state.target.namespace.clone(),
+        job: state.target.job.clone(),
+        pod: state.target.pod.clone(),
+        range_secs: state.target.range_secs,
+        step_secs: m.step_secs,
+    };
+    match d.resolve(&vars) {
+        Ok(q) => {
+            m.queries = q;
+            m.dashboard_error = None;
+        }
+        Err(e) => {
+            // the dashboard's fault, not the backend's
+            m.queries.clear();
+            m.dashboard_error = Some(e);
+            return vec![Command::Metrics(MetricsCommand::Stop)];
+        }
+    }
+    vec![Command::Metrics(MetricsCommand::Start(PollPlan {
+        gen: m.gen,
+        queries: m.queries.clone(),
+        range_secs: state.target.range_secs,
+        step_secs: m.step_secs,
+        refresh_secs: state.refresh_secs,
+        pinned_end_ms: state.target.pinned_end_ms,
+        resume: m.store.resume_points(),
+        max_concurrency: m.max_concurrency,
+    }))]
 }
 
 fn on_key(state: &mut State, k: KeyEvent) -> (Vec<Command>, bool) {
     if k.kind == KeyEventKind::Release {
         return (vec![], false);
     }
+    state.ui.message = None;
     let Some(key) = Key::from_event(&k) else {
         return (vec![], false);
     };
     // ctrl-c always quits, whatever the keymap or mode says
-    if key.ctrl && key.code == crate::config::keymap::KeyCodeOrd::Char('c') {
+    if key.ctrl && key.code == KeyCodeOrd::Char('c') {
         return (apply(state, Action::Quit), true);
     }
-    let Some(action) = state.keymap.lookup(state.ui.mode, &key) else {
-        return (vec![], false);
-    };
-    (apply(state, action), true)
+    let mode = state.ui.mode();
+    match state.keymap.lookup(mode, &key) {
+        Some(action) => (apply(state, action), true),
+        None if mode == Mode::Input => (vec![], edit(state, &k)),
+        None => (vec![], false),
+    }
 }
 
-/// Runs one action. Public so tests and the command palette can use it.
+/// Keys a text-input view handles itself (typing and moving).
+fn edit(state: &mut State, k: &KeyEvent) -> bool {
+    let Some(View::Input { editor: e, .. }) = state.ui.views.top_mut() else {
+        return false;
+    };
+    let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+    let alt = k.modifiers.contains(KeyModifiers::ALT);
+    match k.code {
+        KeyCode::Char('w') if ctrl => e.delete_word(),
+        KeyCode::Char('u') if ctrl => e.kill_to_start(),
+        KeyCode::Char('a') if ctrl => e.home(),
+        KeyCode::Char('e') if ctrl => e.end(),
+        KeyCode::Char('b') if alt => e.word_left(),
+        KeyCode::Char('f') if alt => e.word_right(),
+        KeyCode::Char(c) if !ctrl && !alt => e.insert(c),
+        KeyCode::Backspace => e.backspace(),
+        KeyCode::Delete => e.delete(),
+        KeyCode::Left if ctrl => e.word_left(),
+        KeyCode::Right if ctrl => e.word_right(),
+        KeyCode::Left => e.left(),
+        KeyCode::Right => e.right(),
+        KeyCode::Home => e.home(),
+        KeyCode::End => e.end(),
+        _ => return false,
+    }
+    true
+}
+
+fn saved(state: &State) -> Saved {
+    Saved {
+        focused: state.ui.focused,
+        zoom: state.ui.zoom,
+    }
+}
+
+/// Pops the top view and restores what it saved.
+fn pop(state: &mut State) {
+    if let Some((_, s)) = state.ui.views.pop() {
+        state.ui.focused = s.focused;
+        state.ui.zoom = s.zoom;
+    }
+}
+
+/// Runs one action. Public so tests and the command line can use it.
 pub fn apply(state: &mut State, action: Action) -> Vec<Command> {
-    let panes = visible(state);
     match action {
         Action::Quit => {
             state.quit = true;
-            vec![Command::Quit]
+            return vec![Command::Quit];
         }
         Action::ToggleHelp => {
-            state.ui.mode = if state.ui.mode == Mode::Help {
-                Mode::Normal
+            if state.ui.views.top() == Some(&View::Help) {
+                pop(state);
             } else {
-                Mode::Help
-            };
-            vec![]
+                let s = saved(state);
+                state.ui.views.push(View::Help, s);
+            }
         }
         Action::Close => {
-            state.ui.mode = Mode::Normal;
-            vec![]
+            if state.ui.views.depth() > 0 {
+                pop(state);
+            } else {
+                state.cursor_ms = None;
+            }
         }
         Action::FocusNext | Action::FocusPrev => {
+            let panes = visible(state);
             if !panes.is_empty() {
                 let pos = panes
                     .iter()
@@ -123,143 +256,171 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Command> {
                 };
                 state.ui.focused = panes[next];
             }
-            vec![]
         }
-        Action::ToggleZoom => {
-            state.ui.zoom = !state.ui.zoom;
-            vec![]
-        }
+        Action::ToggleZoom => state.ui.zoom = !state.ui.zoom,
         Action::TogglePause => {
-            if state.focus.is_live() {
-                state.focus.pinned_end_ms = Some(state.now_ms);
-                vec![Command::StopPolling]
-            } else {
-                state.focus.pinned_end_ms = None;
-                retarget(state, false)
-            }
+            state.target.pinned_end_ms = match state.target.pinned_end_ms {
+                None => Some(state.now_ms),
+                Some(_) => None,
+            };
         }
         Action::ShrinkWindow | Action::GrowWindow => {
-            let w = state.focus.step_window(action == Action::GrowWindow);
-            if w == state.focus.range_secs {
-                return vec![];
-            }
-            state.focus.range_secs = w;
-            retarget(state, true)
+            state.target.range_secs = state.target.step_window(action == Action::GrowWindow);
         }
-        Action::RefreshNow => retarget(state, false),
+        Action::RefreshNow => return metrics_plan(state, false),
         Action::OpenPodPicker => {
-            state.ui.mode = Mode::Picker;
             let pods = state.pods();
-            state.ui.picker_index = state
-                .focus
+            let index = state
+                .target
                 .pod
                 .as_ref()
                 .and_then(|p| pods.iter().position(|x| x == p))
                 .map(|i| i + 1)
                 .unwrap_or(0);
-            vec![]
+            let s = saved(state);
+            state.ui.views.push(View::PodPicker { index }, s);
         }
-        Action::PickerUp => {
-            state.ui.picker_index = state.ui.picker_index.saturating_sub(1);
-            vec![]
-        }
-        Action::PickerDown => {
-            // entry 0 is "all pods"
-            state.ui.picker_index = (state.ui.picker_index + 1).min(state.pods().len());
-            vec![]
+        Action::PickerUp | Action::PickerDown => {
+            let n = state.pods().len();
+            if let Some(View::PodPicker { index }) = state.ui.views.top_mut() {
+                // entry 0 is "all pods"
+                *index = if action == Action::PickerUp {
+                    index.saturating_sub(1)
+                } else {
+                    (*index + 1).min(n)
+                };
+            }
         }
         Action::PickerSelect => {
-            state.ui.mode = Mode::Normal;
-            let pod = match state.ui.picker_index {
-                0 => None,
-                i => state.pods().get(i - 1).cloned(),
-            };
-            set_pod(state, pod)
+            if let Some(View::PodPicker { index }) = state.ui.views.top() {
+                let pod = match *index {
+                    0 => None,
+                    i => state.pods().get(i - 1).cloned(),
+                };
+                pop(state);
+                state.target.pod = pod;
+            }
         }
-        Action::AllPods => set_pod(state, None),
+        Action::AllPods => state.target.pod = None,
+        Action::OpenCommand => {
+            let history = state
+                .ui
+                .history
+                .get(&InputPurpose::Command)
+                .cloned()
+                .unwrap_or_default();
+            let s = saved(state);
+            state.ui.views.push(
+                View::Input {
+                    purpose: InputPurpose::Command,
+                    editor: LineEditor::with_history(history),
+                },
+                s,
+            );
+        }
+        Action::InputSubmit => {
+            let Some(View::Input { purpose, editor }) = state.ui.views.top_mut() else {
+                return vec![];
+            };
+            let purpose = *purpose;
+            let (text, history) = editor.submit();
+            state.ui.history.insert(purpose, history);
+            pop(state);
+            return match purpose {
+                InputPurpose::Command => match super::palette::run(state, &text) {
+                    Ok((cmds, msg)) => {
+                        state.ui.message = msg.map(|m| (m, false));
+                        cmds
+                    }
+                    Err(e) => {
+                        state.ui.message = Some((e, true));
+                        vec![]
+                    }
+                },
+            };
+        }
+        Action::InputComplete => {
+            let candidates = match state.ui.views.top() {
+                Some(View::Input {
+                    purpose: InputPurpose::Command,
+                    editor,
+                }) => super::palette::candidates(state, editor),
+                _ => vec![],
+            };
+            if let Some(View::Input { editor, .. }) = state.ui.views.top_mut() {
+                editor.complete(&candidates);
+            }
+        }
+        Action::InputHistoryPrev | Action::InputHistoryNext => {
+            if let Some(View::Input { editor, .. }) = state.ui.views.top_mut() {
+                if action == Action::InputHistoryPrev {
+                    editor.history_prev();
+                } else {
+                    editor.history_next();
+                }
+            }
+        }
+        Action::CursorLeft | Action::CursorRight => {
+            let step = state.metrics.step_secs.max(1) as i64 * 1000;
+            let (start, end) = (
+                state.target.start_ms(state.now_ms),
+                state.target.end_ms(state.now_ms),
+            );
+            let cur = state.cursor_ms.unwrap_or(end);
+            let next = if action == Action::CursorLeft {
+                cur - step
+            } else {
+                cur + step
+            };
+            state.cursor_ms = (next < end).then_some(next.max(start));
+        }
+        Action::CursorClear => state.cursor_ms = None,
     }
-}
-
-fn set_pod(state: &mut State, pod: Option<String>) -> Vec<Command> {
-    if state.focus.pod == pod {
-        return vec![];
-    }
-    state.focus.pod = pod;
-    retarget(state, true)
+    vec![]
 }
 
 fn visible(state: &State) -> Vec<usize> {
-    match &state.dashboard {
+    match &state.metrics.dashboard {
         Some(d) => crate::ui::layout::visible_panes(d, state.ui.width, state.ui.height),
         None => vec![],
     }
 }
 
-/// Re-targets every pane at once: a new generation, queries resolved for the
-/// focus, and a poller plan. `reset` drops stored data (the target changed);
-/// otherwise the poller resumes incrementally from what is stored.
-pub fn retarget(state: &mut State, reset: bool) -> Vec<Command> {
-    state.gen += 1;
-    let Some(d) = &state.dashboard else {
-        return vec![Command::Detect { gen: state.gen }];
-    };
-    if reset {
-        state.store.clear();
-    }
-    state.step_secs = choose_step(state.focus.range_secs, TARGET_POINTS, 1);
-    let vars = FocusVars {
-        namespace: state.focus.namespace.clone(),
-        pod: state.focus.pod.clone(),
-        range_secs: state.focus.range_secs,
-        step_secs: state.step_secs,
-    };
-    match d.resolve(&vars) {
-        Ok(q) => state.queries = q,
-        Err(e) => {
-            state.backend.last_error = Some(e);
-            state.backend.last_error_ms = Some(state.now_ms);
-            return vec![Command::StopPolling];
-        }
-    }
-    vec![Command::StartPolling(PollPlan {
-        gen: state.gen,
-        queries: state.queries.clone(),
-        range_secs: state.focus.range_secs,
-        step_secs: state.step_secs,
-        refresh_secs: state.refresh_secs,
-        pinned_end_ms: state.focus.pinned_end_ms,
-        resume: state.store.resume_points(),
-        max_concurrency: state.max_concurrency,
-    })]
-}
-
-fn on_data(state: &mut State, ev: DataEvent) -> (Vec<Command>, bool) {
-    if ev.gen() != state.gen {
+fn on_metrics(state: &mut State, ev: MetricsEvent) -> (Vec<Command>, bool) {
+    if ev.gen() != state.metrics.gen {
         return (vec![], false); // an answer for an old target
     }
-    state.backend.requests += 1;
+    let m = &mut state.metrics;
     match ev {
-        DataEvent::MetricNames { result, .. } => match result {
-            Ok(names) => {
-                state.backend.last_ok_ms = Some(state.now_ms);
-                let presets = Dashboard::builtins();
-                let chosen = detect(&presets, &names).cloned().unwrap_or_else(|| {
-                    state
-                        .warnings
-                        .push("no preset matched the metric names; showing `http`".into());
-                    Dashboard::builtin("http").unwrap()
-                });
-                state.dashboard = Some(chosen.with_overrides(&state.user_vars));
-                state.ui.focused = 0;
-                (retarget(state, true), true)
+        MetricsEvent::Clock { at_ms, clock, .. } => {
+            m.health.count(at_ms, 0);
+            m.clock = clock.or(m.clock);
+            (vec![], false)
+        }
+        MetricsEvent::MetricNames { at_ms, result, .. } => {
+            m.health.count(at_ms, 0);
+            match result {
+                Ok(names) => {
+                    m.health.succeeded(at_ms);
+                    let presets = Dashboard::builtins();
+                    let chosen = detect(&presets, &names).cloned().unwrap_or_else(|| {
+                        state
+                            .warnings
+                            .push("no preset matched the metric names; showing `http`".into());
+                        Dashboard::builtin("http").expect("http preset")
+                    });
+                    let m = &mut state.metrics;
+                    m.dashboard = Some(chosen.with_overrides(&m.user_vars));
+                    state.ui.focused = 0;
+                    (metrics_plan(state, true), true)
+                }
+                Err(e) => {
+                    m.health.failed(at_ms, e.to_string(), e.is_permanent());
+                    (vec![], true)
+                }
             }
-            Err(e) => {
-                state.backend.last_error = Some(e.to_string());
-                state.backend.last_error_ms = Some(state.now_ms);
-                (vec![], true)
-            }
-        },
-        DataEvent::Query {
+        }
+        MetricsEvent::Query {
             key,
             incremental,
             until_ms,
@@ -267,11 +428,12 @@ fn on_data(state: &mut State, ev: DataEvent) -> (Vec<Command>, bool) {
             result,
             ..
         } => {
-            let window_start = until_ms - state.focus.range_secs as i64 * 1000;
-            let entry = state.store.entry(&key);
+            let window_start = until_ms - state.target.range_secs as i64 * 1000;
+            let bytes = result.as_ref().map(|f| f.bytes as u64).unwrap_or(0);
+            m.health.count(at_ms, bytes);
+            let entry = m.store.entry(&key);
             match result {
                 Ok(f) => {
-                    state.backend.bytes += f.bytes as u64;
                     if incremental {
                         entry.merge(f.series, f.dropped, until_ms, window_start);
                     } else {
@@ -280,17 +442,57 @@ fn on_data(state: &mut State, ev: DataEvent) -> (Vec<Command>, bool) {
                     entry.last_ok = Some(at_ms);
                     entry.error = None;
                     entry.failures = 0;
-                    entry.warnings = f.warnings;
-                    state.backend.last_ok_ms = Some(at_ms);
+                    entry.warnings = f
+                        .warnings
+                        .iter()
+                        .map(|w| crate::text::display(w).into_owned())
+                        .collect();
+                    m.health.succeeded(at_ms);
                 }
                 Err(e) => {
                     entry.error = Some(e.to_string());
                     entry.failures += 1;
-                    state.backend.last_error = Some(e.to_string());
-                    state.backend.last_error_ms = Some(at_ms);
+                    m.health.failed(at_ms, e.to_string(), e.is_permanent());
                 }
             }
             (vec![], true)
         }
     }
+}
+
+fn on_probe(state: &mut State, ev: ProbeEvent) -> (Vec<Command>, bool) {
+    let p = &mut state.probes;
+    if ev.gen != p.gen {
+        return (vec![], false);
+    }
+    p.health.count(ev.at_ms, 0);
+    let Some(st) = p.probes.get_mut(ev.index) else {
+        return (vec![], false);
+    };
+    let healthy = ev.result.is_ok();
+    let was = st.last.as_ref().map(Result::is_ok);
+    if was != Some(healthy) {
+        st.changed_at_ms = Some(ev.at_ms);
+    }
+    st.history.push_back(healthy);
+    while st.history.len() > super::state::PROBE_HISTORY {
+        st.history.pop_front();
+    }
+    st.last = Some(ev.result.map_err(|e| e.to_string()));
+    st.last_at_ms = Some(ev.at_ms);
+    // the source is healthy when every probe answered as expected
+    let failing = p.probes.iter().find_map(|s| match &s.last {
+        Some(Err(e)) => Some(format!("{}: {e}", s.spec.name)),
+        _ => None,
+    });
+    match failing {
+        None => p.health.succeeded(ev.at_ms),
+        Some(e) => p.health.failed(ev.at_ms, e, false),
+    }
+    (vec![], true)
+}
+
+/// Whether the dashboard is chosen automatically (for the header).
+pub fn is_auto(state: &State) -> bool {
+    state.metrics.choice == DashboardChoice::Auto
 }

@@ -12,12 +12,47 @@ use crate::app::action::Action;
 const DEFAULT: &str = include_str!("../../keymaps/default.toml");
 const VIM: &str = include_str!("../../keymaps/vim.toml");
 
-/// Where a key is read: the dashboard, the pod picker, or the help overlay.
+/// Where a key is read: one per kind of view. A keymap file has one table
+/// per mode, named as below; a new view adds a mode here and a table in the
+/// keymaps, nothing else.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Mode {
+    /// The dashboard.
     Normal,
+    /// The pod picker.
     Picker,
+    /// The help overlay.
     Help,
+    /// A one-line editor (command line, search, query).
+    Input,
+}
+
+impl Mode {
+    pub const ALL: [Mode; 4] = [Mode::Normal, Mode::Picker, Mode::Help, Mode::Input];
+
+    /// The table name in a keymap file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Normal => "normal",
+            Mode::Picker => "picker",
+            Mode::Help => "help",
+            Mode::Input => "input",
+        }
+    }
+
+    /// The section title in help.
+    pub fn title(self) -> &'static str {
+        match self {
+            Mode::Normal => "Dashboard",
+            Mode::Picker => "Pod picker",
+            Mode::Help => "This help",
+            Mode::Input => "Command line",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Mode> {
+        Mode::ALL.into_iter().find(|m| m.name() == s)
+    }
 }
 
 /// A key as written in a keymap: code plus ctrl/alt (shift is folded into the char).
@@ -44,6 +79,8 @@ pub enum KeyCodeOrd {
     PageDown,
     Home,
     End,
+    Backspace,
+    Delete,
     F(u8),
 }
 
@@ -63,6 +100,8 @@ impl Key {
             KeyCode::PageDown => KeyCodeOrd::PageDown,
             KeyCode::Home => KeyCodeOrd::Home,
             KeyCode::End => KeyCodeOrd::End,
+            KeyCode::Backspace => KeyCodeOrd::Backspace,
+            KeyCode::Delete => KeyCodeOrd::Delete,
             KeyCode::F(n) => KeyCodeOrd::F(n),
             _ => return None,
         };
@@ -109,6 +148,8 @@ impl Key {
             "pagedown" => KeyCodeOrd::PageDown,
             "home" => KeyCodeOrd::Home,
             "end" => KeyCodeOrd::End,
+            "backspace" => KeyCodeOrd::Backspace,
+            "delete" | "del" => KeyCodeOrd::Delete,
             f if f.len() > 1 && f.starts_with('f') && f[1..].parse::<u8>().is_ok() => {
                 KeyCodeOrd::F(f[1..].parse().unwrap())
             }
@@ -149,6 +190,8 @@ impl fmt::Display for Key {
             KeyCodeOrd::PageDown => f.write_str("PgDn"),
             KeyCodeOrd::Home => f.write_str("Home"),
             KeyCodeOrd::End => f.write_str("End"),
+            KeyCodeOrd::Backspace => f.write_str("Backspace"),
+            KeyCodeOrd::Delete => f.write_str("Del"),
             KeyCodeOrd::F(n) => write!(f, "F{n}"),
         }
     }
@@ -163,16 +206,44 @@ struct RawBinding {
     desc: String,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 struct RawKeymap {
     inherits: Option<String>,
-    #[serde(default)]
-    normal: Vec<RawBinding>,
-    #[serde(default)]
-    picker: Vec<RawBinding>,
-    #[serde(default)]
-    help: Vec<RawBinding>,
+    /// One table per mode, by `Mode::name`.
+    tables: BTreeMap<String, Vec<RawBinding>>,
+}
+
+// By hand, not `#[serde(flatten)]`: flatten buffers values and loses the
+// spans that name the line of a bad binding.
+impl<'de> Deserialize<'de> for RawKeymap {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawKeymap;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a keymap: `inherits` and one table per mode")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<RawKeymap, A::Error> {
+                let mut k = RawKeymap {
+                    inherits: None,
+                    tables: BTreeMap::new(),
+                };
+                while let Some(key) = m.next_key::<String>()? {
+                    if key == "inherits" {
+                        k.inherits = Some(m.next_value()?);
+                    } else {
+                        let list: Vec<RawBinding> = m.next_value()?;
+                        k.tables.insert(key, list);
+                    }
+                }
+                Ok(k)
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -255,11 +326,18 @@ impl Keymap {
             }
             None => Keymap::default(),
         };
-        for (mode, table, list) in [
-            (Mode::Normal, "normal", raw.normal),
-            (Mode::Picker, "picker", raw.picker),
-            (Mode::Help, "help", raw.help),
-        ] {
+        for (table, list) in raw.tables {
+            let mode = Mode::from_name(&table).ok_or_else(|| {
+                let at = src
+                    .find(&format!("[[{table}]]"))
+                    .map(|o| format!(", line {}", line_of(src, o)))
+                    .unwrap_or_default();
+                let names: Vec<&str> = Mode::ALL.iter().map(|m| m.name()).collect();
+                format!(
+                    "keymap {name}{at}: unknown table `{table}` (modes: {})",
+                    names.join(", ")
+                )
+            })?;
             let mut seen: BTreeMap<Key, String> = BTreeMap::new();
             for (i, b) in list.into_iter().enumerate() {
                 let at = |field: &str, span: std::ops::Range<usize>| {

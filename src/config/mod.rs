@@ -41,9 +41,55 @@ pub struct RawProfile {
     pub loki: Option<RawEndpoint>,
     pub traces: Option<RawEndpoint>,
     pub alertmanager: Option<RawEndpoint>,
+    /// Health endpoints: `probes = [{ name = "api", url = "…/readyz", expect = 200 }]`.
+    #[serde(default)]
+    pub probes: Vec<RawProbe>,
+    pub job: Option<String>,
     /// Dashboard variables (metric names, label names, thresholds).
     #[serde(default)]
     pub variables: BTreeMap<String, String>,
+}
+
+/// A probe as written: a name, the status that means healthy, and an
+/// endpoint (url, auth, TLS) of its own: credentials are never borrowed from
+/// another endpoint, so they cannot reach a host they were not meant for.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProbe {
+    pub name: Option<String>,
+    pub expect: Option<u16>,
+    pub url: Spanned<String>,
+    pub timeout: Option<Spanned<String>>,
+    pub bearer_token: Option<Spanned<String>>,
+    pub basic_user: Option<String>,
+    pub basic_password: Option<Spanned<String>>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, Spanned<String>>,
+    pub ca_file: Option<String>,
+    pub client_cert: Option<String>,
+    pub client_key: Option<String>,
+    #[serde(default)]
+    pub insecure_skip_verify: bool,
+}
+
+impl RawProbe {
+    fn into_parts(self) -> (Option<String>, Option<u16>, RawEndpoint) {
+        let ep = RawEndpoint {
+            url: self.url,
+            timeout: self.timeout,
+            bearer_token: self.bearer_token,
+            basic_user: self.basic_user,
+            basic_password: self.basic_password,
+            headers: self.headers,
+            ca_file: self.ca_file,
+            client_cert: self.client_cert,
+            client_key: self.client_key,
+            insecure_skip_verify: self.insecure_skip_verify,
+            max_concurrency: None,
+            max_body: None,
+        };
+        (self.name, self.expect, ep)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -118,6 +164,8 @@ pub struct Profile {
     pub loki: Option<Endpoint>,
     pub traces: Option<Endpoint>,
     pub alertmanager: Option<Endpoint>,
+    pub probes: Vec<crate::sources::probes::ProbeSpec>,
+    pub job: Option<String>,
     pub variables: BTreeMap<String, String>,
 }
 
@@ -276,6 +324,23 @@ impl Validator<'_> {
                 .alertmanager
                 .map(|e| self.endpoint(e, "alertmanager"))
                 .transpose()?,
+            probes: p
+                .probes
+                .into_iter()
+                .enumerate()
+                .map(|(i, raw)| {
+                    let (name, expect, ep) = raw.into_parts();
+                    let endpoint = self.endpoint(ep, &format!("probes[{i}]"))?;
+                    let mut spec = crate::sources::probes::ProbeSpec::from_url(&endpoint.url);
+                    if let Some(n) = name {
+                        spec.name = n;
+                    }
+                    spec.expect = expect.unwrap_or(200);
+                    spec.endpoint = endpoint;
+                    Ok(spec)
+                })
+                .collect::<Result<_, ConfigError>>()?,
+            job: p.job,
             variables: p.variables,
         })
     }

@@ -11,7 +11,13 @@ pub struct Settings {
     pub profile: Option<String>,
     pub demo: bool,
     pub prometheus: Option<Endpoint>,
+    /// Kept for the log, trace and alert sources.
+    pub loki: Option<Endpoint>,
+    pub traces: Option<Endpoint>,
+    pub alertmanager: Option<Endpoint>,
+    pub probes: Vec<crate::sources::probes::ProbeSpec>,
     pub namespace: Option<String>,
+    pub job: Option<String>,
     pub pod: Option<String>,
     pub dashboard: Option<String>,
     pub range_secs: u64,
@@ -100,16 +106,29 @@ pub fn resolve(cli: &Cli, config: &Config) -> Result<Settings, String> {
         }
         None => profile.prometheus.clone(),
     };
-    if !cli.demo && prometheus.is_none() {
-        return Err("no Prometheus to read: pass --prometheus URL, set [profiles.NAME.prometheus] url in the config, or try --demo".into());
+    let mut probes = profile.probes.clone();
+    for url in &cli.probes {
+        let url = super::check_url(url)
+            .map_err(|p| format!("--probe `{}`: {p}", crate::text::redact::redact_url(url)))?;
+        probes.push(crate::sources::probes::ProbeSpec::from_url(&url));
+    }
+    let nothing = prometheus.is_none()
+        && probes.is_empty()
+        && profile.loki.is_none()
+        && profile.traces.is_none()
+        && profile.alertmanager.is_none();
+    if !cli.demo && nothing {
+        return Err("nothing to watch: pass --prometheus URL or --probe URL, set [profiles.NAME.prometheus] url in the config, or try --demo".into());
     }
     let namespace = cli
         .namespace
         .clone()
         .or(profile.namespace.clone())
         .or_else(|| {
-            cli.demo
-                .then(|| crate::sources::demo::NAMESPACE.to_string())
+            cli.demo.then(|| {
+                let dash = cli.dashboard.as_deref().or(profile.dashboard.as_deref());
+                crate::sources::demo::namespace_for(dash).to_string()
+            })
         });
     Ok(Settings {
         profile: if cli.demo && profile_name.is_none() {
@@ -119,7 +138,12 @@ pub fn resolve(cli: &Cli, config: &Config) -> Result<Settings, String> {
         },
         demo: cli.demo,
         prometheus,
+        loki: profile.loki.clone(),
+        traces: profile.traces.clone(),
+        alertmanager: profile.alertmanager.clone(),
+        probes,
         namespace,
+        job: cli.job.clone().or(profile.job.clone()),
         pod: cli.pod.clone().or(profile.pod.clone()),
         dashboard: cli.dashboard.clone().or(profile.dashboard.clone()),
         range_secs: range.round() as u64,

@@ -6,4 +6,4 @@ pub mod detect;
 pub mod model;
 pub mod vars;
 
-pub use model::{Dashboard, PaneKind, PaneSpec, QuerySpec, ResolvedQuery};
+pub use model::{Dashboard, PaneKind, PaneSpec, QuerySpec, ResolvedQuery, Role, TargetVars};

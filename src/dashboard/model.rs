@@ -14,6 +14,9 @@ pub const PRESETS: [(&str, &str); 3] = [
     ("http", include_str!("presets/http.toml")),
 ];
 
+/// The label names a dashboard may rename through `<name>_label` variables.
+pub const LABEL_NAMES: [&str; 4] = ["pod", "namespace", "container", "job"];
+
 /// Which widget draws a pane. One pane per file in `ui/panes/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -24,11 +27,81 @@ pub enum PaneKind {
     Admission,
 }
 
+/// What a pane does with a query's series. Checked when a dashboard is
+/// parsed: an unknown role, or one the pane's kind does not draw, is an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    WorkingSet,
+    Limit,
+    Rss,
+    Cache,
+    RuntimeTotal,
+    Category,
+    Unexplained,
+    Row,
+    RestartsTotal,
+    RestartsRecent,
+    LastReason,
+    Headline,
+    Chart,
+    Detail,
+}
+
+impl Role {
+    const NAMES: [(&'static str, Role); 14] = [
+        ("working_set", Role::WorkingSet),
+        ("limit", Role::Limit),
+        ("rss", Role::Rss),
+        ("cache", Role::Cache),
+        ("runtime_total", Role::RuntimeTotal),
+        ("category", Role::Category),
+        ("unexplained", Role::Unexplained),
+        ("row", Role::Row),
+        ("restarts_total", Role::RestartsTotal),
+        ("restarts_recent", Role::RestartsRecent),
+        ("last_reason", Role::LastReason),
+        ("headline", Role::Headline),
+        ("chart", Role::Chart),
+        ("detail", Role::Detail),
+    ];
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::NAMES.iter().find(|(n, _)| *n == s).map(|(_, r)| *r)
+    }
+
+    pub fn name(self) -> &'static str {
+        Role::NAMES
+            .iter()
+            .find(|(_, r)| *r == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("?")
+    }
+
+    /// The roles a pane of this kind draws.
+    pub fn for_kind(kind: PaneKind) -> &'static [Role] {
+        match kind {
+            PaneKind::Memory => &[
+                Role::WorkingSet,
+                Role::Limit,
+                Role::Rss,
+                Role::Cache,
+                Role::RuntimeTotal,
+                Role::Category,
+                Role::Unexplained,
+            ],
+            PaneKind::Scheduler => &[Role::Row],
+            PaneKind::Restarts => &[Role::RestartsTotal, Role::RestartsRecent, Role::LastReason],
+            PaneKind::Admission => &[Role::Headline, Role::Chart, Role::Detail],
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct QuerySpec {
     pub id: String,
-    /// What the widget does with it (e.g. `working_set`, `category`, `headline`).
+    /// What the widget does with it (e.g. `working_set`, `category`,
+    /// `headline`): a [`Role`] name, checked by `Dashboard::parse`.
     pub role: String,
     #[serde(default)]
     pub label: String,
@@ -78,7 +151,7 @@ pub struct ResolvedQuery {
     /// `pane.query`, unique in the dashboard; the store key.
     pub key: String,
     pub pane: String,
-    pub role: String,
+    pub role: Role,
     pub label: String,
     pub unit: Unit,
     pub expr: String,
@@ -88,14 +161,15 @@ pub struct ResolvedQuery {
     pub by: Vec<String>,
     /// The pod and namespace the focus selects (None: all), for backends
     /// that do not read PromQL (the demo).
-    pub focus_pod: Option<String>,
-    pub focus_namespace: Option<String>,
+    pub target_pod: Option<String>,
+    pub target_namespace: Option<String>,
 }
 
-/// What the focus contributes to a query: the reserved variables.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FocusVars {
+/// What the target contributes to a query: the reserved variables.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TargetVars {
     pub namespace: Option<String>,
+    pub job: Option<String>,
     pub pod: Option<String>,
     pub range_secs: u64,
     pub step_secs: u64,
@@ -127,6 +201,22 @@ impl Dashboard {
         let mut seen = std::collections::HashSet::new();
         for p in &d.panes {
             for q in &p.queries {
+                let allowed = Role::for_kind(p.kind);
+                match Role::parse(&q.role) {
+                    Some(r) if allowed.contains(&r) => {}
+                    found => {
+                        let names: Vec<&str> = allowed.iter().map(|r| r.name()).collect();
+                        return Err(format!(
+                            "dashboard {origin}: pane `{}`, query `{}`: {} role `{}` (a {:?} pane draws: {})",
+                            p.id,
+                            q.id,
+                            if found.is_some() { "misplaced" } else { "unknown" },
+                            q.role,
+                            p.kind,
+                            names.join(", ")
+                        ));
+                    }
+                }
                 if !seen.insert(format!("{}.{}", p.id, q.id)) {
                     return Err(format!(
                         "dashboard {origin}: query {}.{} defined twice",
@@ -169,13 +259,22 @@ impl Dashboard {
         self
     }
 
+    /// The label this Prometheus uses for `which` (`pod`, `namespace`,
+    /// `container`, `job`): the `<which>_label` variable, else `which`.
+    pub fn label_name<'a>(&'a self, which: &'a str) -> &'a str {
+        self.variables
+            .get(&format!("{which}_label"))
+            .map(String::as_str)
+            .unwrap_or(which)
+    }
+
     pub fn pane(&self, id: &str) -> Option<&PaneSpec> {
         self.panes.iter().find(|p| p.id == id)
     }
 
     /// Every variable visible to queries: preset/user variables plus the
     /// reserved `$namespace`, `$pod`, `$range`, `$rate_interval`, `$step`.
-    pub fn variables_for(&self, f: &FocusVars) -> BTreeMap<String, Var> {
+    pub fn variables_for(&self, f: &TargetVars) -> BTreeMap<String, Var> {
         let mut v: BTreeMap<String, Var> = self
             .variables
             .iter()
@@ -191,6 +290,9 @@ impl Dashboard {
         };
         v.insert("namespace".into(), lit(&f.namespace));
         v.insert("pod".into(), lit(&f.pod));
+        if f.job.is_some() {
+            v.insert("job".into(), lit(&f.job));
+        }
         v.insert(
             "range".into(),
             Var::Literal(crate::text::units::prom_duration(f.range_secs)),
@@ -210,12 +312,16 @@ impl Dashboard {
             .or_insert_with(|| Var::Literal(crate::text::units::prom_duration(rate)));
         v.entry("container".into())
             .or_insert_with(|| Var::Literal(".*".into()));
+        for which in LABEL_NAMES {
+            v.entry(format!("{which}_label"))
+                .or_insert_with(|| Var::Literal(which.to_string()));
+        }
         v.entry("job".into())
             .or_insert_with(|| Var::Literal(".*".into()));
         v
     }
 
-    pub fn resolve(&self, f: &FocusVars) -> Result<Vec<ResolvedQuery>, String> {
+    pub fn resolve(&self, f: &TargetVars) -> Result<Vec<ResolvedQuery>, String> {
         let vars = self.variables_for(f);
         let mut out = Vec::new();
         for p in &self.panes {
@@ -236,10 +342,12 @@ impl Dashboard {
                         }
                     }
                 };
+                let role = Role::parse(&q.role)
+                    .ok_or_else(|| ctx("role", format!("unknown role `{}`", q.role)))?;
                 out.push(ResolvedQuery {
                     key: format!("{}.{}", p.id, q.id),
                     pane: p.id.clone(),
-                    role: q.role.clone(),
+                    role,
                     label: if q.label.is_empty() {
                         q.id.replace('_', " ")
                     } else {
@@ -251,8 +359,8 @@ impl Dashboard {
                     warn: threshold(&q.warn, "warn")?,
                     crit: threshold(&q.crit, "crit")?,
                     by: q.by.clone(),
-                    focus_pod: f.pod.clone(),
-                    focus_namespace: f.namespace.clone(),
+                    target_pod: f.pod.clone(),
+                    target_namespace: f.namespace.clone(),
                 });
             }
         }
@@ -264,9 +372,10 @@ impl Dashboard {
 mod tests {
     use super::*;
 
-    fn focus() -> FocusVars {
-        FocusVars {
+    fn focus() -> TargetVars {
+        TargetVars {
             namespace: Some("codex-pooler".into()),
+            job: None,
             pod: Some("app-1".into()),
             range_secs: 3600,
             step_secs: 10,
@@ -305,7 +414,7 @@ mod tests {
         );
         assert!(ws.expr.contains("pod=~\"app-1\""), "{}", ws.expr);
         let all = d
-            .resolve(&FocusVars {
+            .resolve(&TargetVars {
                 pod: None,
                 namespace: None,
                 ..focus()
@@ -328,6 +437,65 @@ mod tests {
         assert!(ws.expr.contains("container=~\"gateway\""), "{}", ws.expr);
         let p95 = qs.iter().find(|q| q.key == "admission.queue_p95").unwrap();
         assert_eq!(p95.crit, Some(2.5));
+    }
+
+    #[test]
+    fn unknown_or_misplaced_roles_name_file_pane_and_query() {
+        let src = |role: &str| {
+            format!("name = \"x\"\n[[panes]]\nid = \"mem\"\nkind = \"memory\"\ntitle = \"M\"\n[[panes.queries]]\nid = \"ws\"\nrole = \"{role}\"\nexpr = \"up\"\n")
+        };
+        let err = Dashboard::parse("/home/u/d.toml", &src("workingset")).unwrap_err();
+        for want in [
+            "/home/u/d.toml",
+            "`mem`",
+            "`ws`",
+            "unknown role `workingset`",
+            "working_set",
+        ] {
+            assert!(err.contains(want), "{want}: {err}");
+        }
+        let err = Dashboard::parse("d.toml", &src("headline")).unwrap_err();
+        assert!(err.contains("misplaced role `headline`"), "{err}");
+        assert!(Dashboard::parse("d.toml", &src("working_set")).is_ok());
+    }
+
+    #[test]
+    fn label_names_are_variables() {
+        let d = Dashboard::builtin("beam")
+            .unwrap()
+            .with_overrides(&BTreeMap::from([
+                ("pod_label".to_string(), "kubernetes_pod_name".to_string()),
+                (
+                    "namespace_label".to_string(),
+                    "kubernetes_namespace".to_string(),
+                ),
+            ]));
+        assert_eq!(d.label_name("pod"), "kubernetes_pod_name");
+        let qs = d.resolve(&focus()).unwrap();
+        let ws = qs.iter().find(|q| q.key == "memory.working_set").unwrap();
+        assert!(
+            ws.expr.contains("kubernetes_pod_name=~\"app-1\""),
+            "{}",
+            ws.expr
+        );
+        assert!(ws.expr.contains("by (kubernetes_pod_name)"), "{}", ws.expr);
+        assert!(ws.expr.contains("kubernetes_namespace=~"), "{}", ws.expr);
+        for q in &qs {
+            assert!(!q.expr.contains("pod=~"), "{}: {}", q.key, q.expr);
+        }
+    }
+
+    #[test]
+    fn a_job_in_the_target_scopes_the_queries() {
+        let d = Dashboard::builtin("beam").unwrap();
+        let qs = d
+            .resolve(&TargetVars {
+                job: Some("rabbit.mq".into()),
+                ..focus()
+            })
+            .unwrap();
+        let q = qs.iter().find(|q| q.key == "memory.runtime_total").unwrap();
+        assert!(q.expr.contains("job=~\"rabbit\\\\.mq\""), "{}", q.expr);
     }
 
     #[test]

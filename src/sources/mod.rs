@@ -1,9 +1,12 @@
 //! Source adapters. Each runs as tokio tasks and sends owned results
-//! (`DataEvent`) over one channel; tasks never touch app state.
+//! (`SourceEvent`, one variant per source kind) over one channel; tasks never
+//! touch app state. Each kind has its own generation: an answer carries the
+//! generation it was asked for and is dropped when that is no longer current.
 
 pub mod demo;
 pub mod http;
 pub mod poller;
+pub mod probes;
 pub mod prom_parse;
 pub mod prometheus;
 
@@ -26,6 +29,13 @@ pub struct SourceError {
 }
 
 impl SourceError {
+    /// An error that asking again will not fix (a query the server
+    /// refuses, missing credentials): shown, and retried slowly.
+    pub fn is_permanent(&self) -> bool {
+        matches!(self.status, Some(400 | 401 | 403 | 404 | 405 | 422))
+            || matches!(self.kind.as_deref(), Some("bad_data"))
+    }
+
     pub fn msg(message: impl Into<String>) -> SourceError {
         SourceError {
             status: None,
@@ -65,6 +75,25 @@ pub struct Fetched {
     pub dropped: usize,
 }
 
+/// When a backend's samples arrive: the scrape interval and the time of
+/// the newest scrape, so a poll can be timed just after the next one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SampleClock {
+    pub interval_ms: i64,
+    pub last_ms: i64,
+}
+
+impl SampleClock {
+    /// The first scrape strictly after `t_ms`.
+    pub fn next_after(&self, t_ms: i64) -> i64 {
+        let iv = self.interval_ms.max(1);
+        if t_ms < self.last_ms {
+            return self.last_ms;
+        }
+        self.last_ms + ((t_ms - self.last_ms) / iv + 1) * iv
+    }
+}
+
 /// A Prometheus-API backend: the real HTTP adapter, or the embedded demo.
 pub trait MetricsBackend: Send + Sync {
     /// "prom" or "demo": shown in the header.
@@ -85,11 +114,13 @@ pub trait MetricsBackend: Send + Sync {
     ) -> BoxFut<'a, Result<Fetched, SourceError>>;
     /// Every metric name (`__name__` values), for preset detection.
     fn metric_names(&self) -> BoxFut<'_, Result<Vec<String>, SourceError>>;
+    /// When samples arrive (None: unknown, poll at the refresh rate).
+    fn sample_clock(&self) -> BoxFut<'_, Result<Option<SampleClock>, SourceError>>;
 }
 
-/// Everything tasks send to the app.
+/// What the metrics source sends.
 #[derive(Debug, Clone, PartialEq)]
-pub enum DataEvent {
+pub enum MetricsEvent {
     /// A query answered (or failed). `incremental` says whether `result`
     /// extends the stored data from `start_ms` or replaces it.
     Query {
@@ -104,16 +135,32 @@ pub enum DataEvent {
     /// Metric names for preset detection.
     MetricNames {
         gen: u64,
+        at_ms: i64,
         result: Result<Vec<String>, SourceError>,
+    },
+    /// The sample clock was asked (one request).
+    Clock {
+        gen: u64,
+        at_ms: i64,
+        clock: Option<SampleClock>,
     },
 }
 
-impl DataEvent {
+impl MetricsEvent {
     pub fn gen(&self) -> u64 {
         match self {
-            DataEvent::Query { gen, .. } | DataEvent::MetricNames { gen, .. } => *gen,
+            MetricsEvent::Query { gen, .. }
+            | MetricsEvent::MetricNames { gen, .. }
+            | MetricsEvent::Clock { gen, .. } => *gen,
         }
     }
+}
+
+/// Everything tasks send to the app: one variant per source kind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceEvent {
+    Metrics(MetricsEvent),
+    Probes(probes::ProbeEvent),
 }
 
 pub fn now_ms() -> i64 {

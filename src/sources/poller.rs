@@ -1,6 +1,9 @@
-//! The metrics poller: one task per generation that refreshes every query of
-//! the dashboard, incrementally for ranges, with bounded concurrency and
-//! per-query exponential backoff. It keeps only its own cursor state.
+//! The metrics poller: one task per generation. Every query has its own
+//! schedule, and is asked again only when a newer sample can exist: after
+//! the next step boundary (range queries) and after the backend's next scrape
+//! (learned from its targets), never faster than the refresh. An answer that
+//! brings nothing new slows that query down; `r` starts a new plan. A slow
+//! query never holds back the others: answers are handled as they come.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,10 +13,10 @@ use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
 
 use super::prometheus::align_down;
-use super::{now_ms, DataEvent, MetricsBackend};
+use super::{now_ms, Fetched, MetricsBackend, MetricsEvent, SampleClock, SourceError, SourceEvent};
 use crate::dashboard::ResolvedQuery;
 
-/// What to poll, derived by `update` from the focus and the store.
+/// What to poll, derived by `update` from the target and the store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PollPlan {
     pub gen: u64,
@@ -29,6 +32,14 @@ pub struct PollPlan {
 }
 
 pub const MAX_BACKOFF_SECS: f64 = 60.0;
+/// A query the backend refuses (400, 401, 403, 422) is asked again this rarely.
+pub const PERMANENT_RETRY_SECS: f64 = 60.0;
+/// A scrape becomes queryable shortly after it starts.
+pub const INGEST_MARGIN_MS: i64 = 1000;
+/// An answer with nothing new doubles the wait, up to 2^this times.
+pub const MAX_SLOWDOWN: u32 = 3;
+/// How often the sample clock (scrape interval and phase) is asked again.
+pub const CLOCK_EVERY_MS: i64 = 300_000;
 
 /// Delay before retry number `failures` (1-based): refresh × 2^(n-1), capped.
 pub fn backoff_secs(refresh_secs: f64, failures: u32) -> f64 {
@@ -57,50 +68,128 @@ pub fn fetch_range(
     }
 }
 
-struct Cursor {
+/// What the scheduler knows about one query after an answer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct After {
+    /// Range query: the step (ms) and the end of the range just fetched.
+    pub step_end_ms: Option<(i64, i64)>,
+    /// When the answer arrived.
+    pub fetched_at: i64,
+    pub refresh_ms: i64,
+    pub clock: Option<SampleClock>,
+    /// Answers in a row that brought nothing new.
+    pub unchanged: u32,
+}
+
+/// When a query can next return something new. Pure, so it is tested alone.
+pub fn next_due(a: After) -> i64 {
+    let interval = a
+        .clock
+        .map(|c| c.interval_ms)
+        .unwrap_or(a.refresh_ms)
+        .max(a.refresh_ms);
+    let mut due = match a.clock {
+        Some(c) => c.next_after(a.fetched_at - INGEST_MARGIN_MS) + INGEST_MARGIN_MS,
+        None => a.fetched_at + a.refresh_ms,
+    };
+    // nothing new last time(s): wait longer, up to 2^MAX_SLOWDOWN intervals
+    let slow = (1i64 << a.unchanged.min(MAX_SLOWDOWN)) - 1;
+    due += interval * slow;
+    if let Some((step, end)) = a.step_end_ms {
+        // the next range fetch ends at the next step boundary: wait for it
+        due = due.max(end + step);
+    }
+    due.max(a.fetched_at + a.refresh_ms)
+}
+
+/// A fingerprint of the newest value of each series: equal fingerprints
+/// mean the answer brought nothing new.
+fn fingerprint(f: &Fetched) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut acc = f.series.len() as u64;
+    for s in &f.series {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        s.labels.hash(&mut h);
+        if let Some((_, v)) = s.last() {
+            v.to_bits().hash(&mut h);
+        }
+        acc ^= h.finish();
+    }
+    acc
+}
+
+struct Sched {
     resume: Option<i64>,
     failures: u32,
-    next_try_ms: i64,
+    next_ms: i64,
+    in_flight: bool,
+    done: bool,
+    unchanged: u32,
+    fingerprint: Option<u64>,
+}
+
+enum Done {
+    Query {
+        key: String,
+        start: i64,
+        end: i64,
+        incremental: bool,
+        result: Result<Fetched, SourceError>,
+    },
+    Clock(Option<SampleClock>),
 }
 
 pub fn spawn(
     backend: Arc<dyn MetricsBackend>,
     plan: PollPlan,
-    tx: mpsc::Sender<DataEvent>,
+    tx: mpsc::Sender<SourceEvent>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(run(backend, plan, tx))
 }
 
-async fn run(backend: Arc<dyn MetricsBackend>, plan: PollPlan, tx: mpsc::Sender<DataEvent>) {
+async fn run(backend: Arc<dyn MetricsBackend>, plan: PollPlan, tx: mpsc::Sender<SourceEvent>) {
     let sem = Arc::new(Semaphore::new(plan.max_concurrency.max(1)));
-    let mut cursors: HashMap<String, Cursor> = plan
+    let live = plan.pinned_end_ms.is_none();
+    let refresh_ms = (plan.refresh_secs * 1000.0) as i64;
+    let mut sched: HashMap<String, Sched> = plan
         .queries
         .iter()
         .map(|q| {
-            (
-                q.key.clone(),
-                Cursor {
-                    resume: plan.resume.get(&q.key).copied(),
-                    failures: 0,
-                    next_try_ms: 0,
-                },
-            )
+            let s = Sched {
+                resume: plan.resume.get(&q.key).copied(),
+                failures: 0,
+                next_ms: 0,
+                in_flight: false,
+                done: false,
+                unchanged: 0,
+                fingerprint: None,
+            };
+            (q.key.clone(), s)
         })
         .collect();
     let queries: Vec<Arc<ResolvedQuery>> = plan.queries.iter().cloned().map(Arc::new).collect();
+    let mut set: JoinSet<Done> = JoinSet::new();
+    let mut clock: Option<SampleClock> = None;
+    let mut clock_next = 0i64;
+    let mut clock_in_flight = false;
     loop {
-        let now = plan.pinned_end_ms.unwrap_or_else(now_ms);
         let wall = now_ms();
-        let mut set = JoinSet::new();
+        if live && !clock_in_flight && wall >= clock_next {
+            clock_in_flight = true;
+            let b = backend.clone();
+            set.spawn(async move { Done::Clock(b.sample_clock().await.ok().flatten()) });
+        }
+        let now = plan.pinned_end_ms.unwrap_or(wall);
         for q in &queries {
-            let c = &cursors[&q.key];
-            if c.next_try_ms > wall {
+            let s = sched.get_mut(&q.key).expect("every query is scheduled");
+            if s.in_flight || s.done || s.next_ms > wall {
                 continue;
             }
+            s.in_flight = true;
             let (start, end, incremental) = if q.instant {
                 (now, now, false)
             } else {
-                fetch_range(now, plan.range_secs, plan.step_secs, c.resume)
+                fetch_range(now, plan.range_secs, plan.step_secs, s.resume)
             };
             let (backend, q, sem, step) = (backend.clone(), q.clone(), sem.clone(), plan.step_secs);
             set.spawn(async move {
@@ -110,59 +199,97 @@ async fn run(backend: Arc<dyn MetricsBackend>, plan: PollPlan, tx: mpsc::Sender<
                 } else {
                     backend.query_range(&q, start, end, step).await
                 };
-                (q.key.clone(), start, end, incremental, result)
+                Done::Query {
+                    key: q.key.clone(),
+                    start,
+                    end,
+                    incremental,
+                    result,
+                }
             });
         }
-        let mut all_ok = true;
-        while let Some(joined) = set.join_next().await {
-            let Ok((key, start, end, incremental, result)) = joined else {
-                continue;
-            };
-            let c = cursors.get_mut(&key).unwrap();
-            match &result {
-                Ok(_) => {
-                    c.failures = 0;
-                    c.next_try_ms = 0;
-                    c.resume = Some(end);
-                }
-                Err(_) => {
-                    all_ok = false;
-                    c.failures += 1;
-                    c.next_try_ms =
-                        now_ms() + (backoff_secs(plan.refresh_secs, c.failures) * 1000.0) as i64;
-                }
-            }
-            let ev = DataEvent::Query {
-                gen: plan.gen,
-                key,
-                incremental,
-                start_ms: start,
-                until_ms: end,
-                at_ms: now_ms(),
-                result,
-            };
-            if tx.send(ev).await.is_err() {
-                return; // the app is gone
-            }
-        }
-        if plan.pinned_end_ms.is_some() && all_ok && cursors.values().all(|c| c.failures == 0) {
+        if !live && sched.values().all(|s| s.done) {
             return; // a pinned window needs one good answer per query
         }
-        // Sleep until the next refresh, or sooner if a retry is due.
-        let wall = now_ms();
-        let next_retry = cursors
+        let wake = sched
             .values()
-            .filter(|c| c.failures > 0)
-            .map(|c| c.next_try_ms)
+            .filter(|s| !s.in_flight && !s.done)
+            .map(|s| s.next_ms)
+            .chain(live.then_some(clock_next).filter(|_| !clock_in_flight))
             .min();
-        let mut wait = (plan.refresh_secs * 1000.0) as i64;
-        if let Some(r) = next_retry {
-            wait = wait.min((r - wall).max(100));
+        let sleep = wake.map(|w| Duration::from_millis((w - now_ms()).clamp(10, 3_600_000) as u64));
+        let done = tokio::select! {
+            Some(j) = set.join_next(), if !set.is_empty() => j.ok(),
+            _ = tokio::time::sleep(sleep.unwrap_or(Duration::ZERO)), if sleep.is_some() => None,
+        };
+        let Some(done) = done else { continue };
+        let at = now_ms();
+        let ev = match done {
+            Done::Clock(c) => {
+                clock_in_flight = false;
+                clock = c.or(clock);
+                clock_next = at + CLOCK_EVERY_MS;
+                MetricsEvent::Clock {
+                    gen: plan.gen,
+                    at_ms: at,
+                    clock: c,
+                }
+            }
+            Done::Query {
+                key,
+                start,
+                end,
+                incremental,
+                result,
+            } => {
+                let q_instant = queries.iter().any(|q| q.key == key && q.instant);
+                let s = sched.get_mut(&key).expect("scheduled");
+                s.in_flight = false;
+                match &result {
+                    Ok(f) => {
+                        s.failures = 0;
+                        s.resume = Some(end);
+                        let fp = fingerprint(f);
+                        s.unchanged = if s.fingerprint == Some(fp) {
+                            s.unchanged + 1
+                        } else {
+                            0
+                        };
+                        s.fingerprint = Some(fp);
+                        s.done = !live;
+                        s.next_ms = next_due(After {
+                            step_end_ms: (!q_instant)
+                                .then_some((plan.step_secs as i64 * 1000, end)),
+                            fetched_at: at,
+                            refresh_ms,
+                            clock,
+                            unchanged: s.unchanged,
+                        });
+                    }
+                    Err(e) => {
+                        s.failures += 1;
+                        let wait = if e.is_permanent() {
+                            PERMANENT_RETRY_SECS
+                        } else {
+                            backoff_secs(plan.refresh_secs, s.failures)
+                        };
+                        s.next_ms = at + (wait * 1000.0) as i64;
+                    }
+                }
+                MetricsEvent::Query {
+                    gen: plan.gen,
+                    key,
+                    incremental,
+                    start_ms: start,
+                    until_ms: end,
+                    at_ms: at,
+                    result,
+                }
+            }
+        };
+        if tx.send(SourceEvent::Metrics(ev)).await.is_err() {
+            return; // the app is gone
         }
-        if plan.pinned_end_ms.is_some() {
-            wait = next_retry.map(|r| (r - wall).max(100)).unwrap_or(wait);
-        }
-        tokio::time::sleep(Duration::from_millis(wait.max(50) as u64)).await;
     }
 }
 
@@ -171,19 +298,19 @@ pub fn spawn_detect(
     backend: Arc<dyn MetricsBackend>,
     gen: u64,
     refresh_secs: f64,
-    tx: mpsc::Sender<DataEvent>,
+    tx: mpsc::Sender<SourceEvent>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut failures = 0;
         loop {
             let result = backend.metric_names().await;
             let ok = result.is_ok();
-            if tx
-                .send(DataEvent::MetricNames { gen, result })
-                .await
-                .is_err()
-                || ok
-            {
+            let ev = MetricsEvent::MetricNames {
+                gen,
+                at_ms: now_ms(),
+                result,
+            };
+            if tx.send(SourceEvent::Metrics(ev)).await.is_err() || ok {
                 return;
             }
             failures += 1;
@@ -222,5 +349,52 @@ mod tests {
         // resume far in the past: full window again
         let (_, _, inc) = fetch_range(now, 3600, 10, Some(now - 7_200_000));
         assert!(!inc);
+    }
+
+    #[test]
+    fn a_query_waits_for_the_next_scrape_and_step() {
+        let clock = SampleClock {
+            interval_ms: 15_000,
+            last_ms: 1_000_000,
+        };
+        let base = After {
+            step_end_ms: None,
+            fetched_at: 1_001_500,
+            refresh_ms: 1_000,
+            clock: Some(clock),
+            unchanged: 0,
+        };
+        // an instant query: just after the next scrape, not at the 1 s refresh
+        assert_eq!(next_due(base), 1_015_000 + INGEST_MARGIN_MS);
+        // asked inside the ingest margin of a scrape: that scrape counts
+        assert_eq!(
+            next_due(After {
+                fetched_at: 1_000_400,
+                ..base
+            }),
+            1_001_400
+        );
+        // a range query also waits for its next step boundary
+        let r = next_due(After {
+            step_end_ms: Some((60_000, 1_020_000)),
+            ..base
+        });
+        assert_eq!(r, 1_080_000);
+        // nothing new: 2, 4, then at most 8 intervals
+        let slow = |n| {
+            next_due(After {
+                unchanged: n,
+                ..base
+            })
+        };
+        assert_eq!(slow(1) - slow(0), 15_000);
+        assert_eq!(slow(2) - slow(0), 45_000);
+        assert_eq!(slow(9), slow(3));
+        // no clock: the refresh rate, never faster
+        let no_clock = After {
+            clock: None,
+            ..base
+        };
+        assert_eq!(next_due(no_clock), 1_002_500);
     }
 }

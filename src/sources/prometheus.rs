@@ -2,7 +2,7 @@
 //! /api/v1/query, /api/v1/query_range, /api/v1/label/__name__/values.
 
 use super::http::{self, display_host, net_error, read_body};
-use super::{BoxFut, Fetched, MetricsBackend, SourceError};
+use super::{BoxFut, Fetched, MetricsBackend, SampleClock, SourceError};
 use crate::config::Endpoint;
 use crate::dashboard::ResolvedQuery;
 use crate::store::series::MAX_SERIES;
@@ -147,6 +147,51 @@ impl PrometheusClient {
     }
 }
 
+/// The scrape clock from `/api/v1/targets`: the shortest scrape interval
+/// among healthy targets and the newest scrape of those. None when the API
+/// has no targets (Thanos, Mimir and VictoriaMetrics often do not) or none
+/// is being scraped.
+pub fn parse_targets(body: &[u8]) -> Option<SampleClock> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let targets = v.get("data")?.get("activeTargets")?.as_array()?;
+    let mut best: Option<SampleClock> = None;
+    for t in targets {
+        if t.get("health").and_then(|h| h.as_str()) != Some("up") {
+            continue;
+        }
+        let iv = t
+            .get("scrapeInterval")
+            .and_then(|i| i.as_str())
+            .and_then(|i| crate::text::units::parse_duration(i).ok())
+            .map(|s| (s * 1000.0) as i64)
+            .filter(|&ms| ms > 0);
+        let last = t
+            .get("lastScrape")
+            .and_then(|l| l.as_str())
+            .and_then(|l| chrono::DateTime::parse_from_rfc3339(l).ok())
+            .map(|d| d.timestamp_millis());
+        let (Some(interval_ms), Some(last_ms)) = (iv, last) else {
+            continue;
+        };
+        best = Some(match best {
+            None => SampleClock {
+                interval_ms,
+                last_ms,
+            },
+            Some(b) if interval_ms < b.interval_ms => SampleClock {
+                interval_ms,
+                last_ms,
+            },
+            Some(b) if interval_ms == b.interval_ms => SampleClock {
+                interval_ms,
+                last_ms: b.last_ms.max(last_ms),
+            },
+            Some(b) => b,
+        });
+    }
+    best
+}
+
 /// Most label values read from one answer (metric names for detection).
 pub const MAX_LABEL_VALUES: usize = 200_000;
 
@@ -175,6 +220,19 @@ impl MetricsBackend for PrometheusClient {
 
     fn metric_names(&self) -> BoxFut<'_, Result<Vec<String>, SourceError>> {
         Box::pin(self.label_values("__name__"))
+    }
+
+    fn sample_clock(&self) -> BoxFut<'_, Result<Option<SampleClock>, SourceError>> {
+        Box::pin(async move {
+            let url = format!("{}/api/v1/targets", self.base);
+            let b = self
+                .send(self.client.get(&url).query(&[("state", "active")]))
+                .await?;
+            if b.status != 200 {
+                return Ok(None);
+            }
+            Ok(parse_targets(&b.bytes))
+        })
     }
 }
 
@@ -248,6 +306,25 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn targets_give_the_shortest_interval_and_its_newest_scrape() {
+        let body = br#"{"status":"success","data":{"activeTargets":[
+          {"health":"up","scrapeInterval":"15s","lastScrape":"2026-11-22T01:00:00.500Z"},
+          {"health":"up","scrapeInterval":"15s","lastScrape":"2026-11-22T01:00:03Z"},
+          {"health":"up","scrapeInterval":"1m","lastScrape":"2026-11-22T01:00:09Z"},
+          {"health":"down","scrapeInterval":"5s","lastScrape":"2026-11-22T01:00:09Z"}]}}"#;
+        let c = parse_targets(body).unwrap();
+        assert_eq!(c.interval_ms, 15_000);
+        let t = chrono::DateTime::parse_from_rfc3339("2026-11-22T01:00:03Z")
+            .unwrap()
+            .timestamp_millis();
+        assert_eq!(c.last_ms, t);
+        assert_eq!(c.next_after(t), t + 15_000);
+        assert_eq!(c.next_after(t + 20_000), t + 30_000);
+        assert!(parse_targets(br#"{"status":"success","data":{"activeTargets":[]}}"#).is_none());
+        assert!(parse_targets(b"<html>").is_none());
     }
 
     #[test]

@@ -29,6 +29,17 @@ impl Series {
         self.points.back().copied()
     }
 
+    /// The newest point at or before `at` (the time cursor), or the newest.
+    pub fn at(&self, at: Option<i64>) -> Option<(i64, f64)> {
+        match at {
+            None => self.last(),
+            Some(t) => {
+                let i = self.points.partition_point(|p| p.0 <= t);
+                i.checked_sub(1).map(|i| self.points[i])
+            }
+        }
+    }
+
     pub fn label(&self, name: &str) -> &str {
         self.labels.get(name).map(String::as_str).unwrap_or("")
     }
@@ -135,6 +146,28 @@ impl QueryData {
         }
     }
 
+    /// Sum of every series' value at `at` (NaN when there are none).
+    pub fn sum_at(&self, at: Option<i64>) -> f64 {
+        let vals: Vec<f64> = self
+            .series
+            .iter()
+            .filter_map(|s| s.at(at).map(|p| p.1))
+            .collect();
+        if vals.is_empty() {
+            f64::NAN
+        } else {
+            vals.iter().sum()
+        }
+    }
+
+    /// The value at `at` of the series whose label `name` equals `value`.
+    pub fn value_for(&self, name: &str, value: &str, at: Option<i64>) -> Option<f64> {
+        self.series
+            .iter()
+            .find(|s| s.label(name) == value)
+            .and_then(|s| s.at(at).map(|p| p.1))
+    }
+
     /// Newest value of the series whose label `name` equals `value`.
     pub fn latest_for(&self, name: &str, value: &str) -> Option<f64> {
         self.series
@@ -233,6 +266,15 @@ mod tests {
         q.merge(vec![], 0, 40, 15);
         assert_eq!(q.series.len(), 1);
         assert_eq!(q.series[0].label("pod"), "b");
+    }
+
+    #[test]
+    fn values_at_the_cursor() {
+        let s = Series::new(labels("a"), [(10, 1.0), (20, 2.0), (30, 3.0)]);
+        assert_eq!(s.at(None), Some((30, 3.0)));
+        assert_eq!(s.at(Some(25)), Some((20, 2.0)));
+        assert_eq!(s.at(Some(20)), Some((20, 2.0)));
+        assert_eq!(s.at(Some(5)), None);
     }
 
     #[test]

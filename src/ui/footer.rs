@@ -5,30 +5,74 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
+use crate::app::views::{InputPurpose, LineEditor, View};
 use crate::app::{Action, State};
+use crate::ui::widgets::chart::clock;
+use ratatui::style::Modifier;
 
-const MAIN: [(Action, &str); 8] = [
+/// The main keys, most needed first: a narrow footer cuts from the end.
+const MAIN: [(Action, &str); 9] = [
     (Action::ToggleHelp, "help"),
-    (Action::FocusNext, "focus"),
-    (Action::ToggleZoom, "zoom"),
+    (Action::Quit, "quit"),
     (Action::TogglePause, "pause"),
+    (Action::OpenPodPicker, "pod"),
+    (Action::OpenCommand, "command"),
+    (Action::ToggleZoom, "zoom"),
+    (Action::FocusNext, "focus"),
     (Action::ShrinkWindow, "shorter"),
     (Action::GrowWindow, "longer"),
-    (Action::OpenPodPicker, "pod"),
-    (Action::Quit, "quit"),
 ];
 
 pub fn draw(f: &mut Frame, area: Rect, state: &State) {
     let t = &state.theme;
+    // a text-input view owns the footer line while it is open
+    if let Some(View::Input { purpose, editor }) = state.ui.views.top() {
+        f.render_widget(Paragraph::new(input_line(state, *purpose, editor)), area);
+        return;
+    }
     let mut spans = vec![Span::raw(" ")];
+    if let Some((msg, is_err)) = &state.ui.message {
+        let style = if *is_err { t.crit } else { t.accent };
+        spans.push(Span::styled(crate::text::display(msg).into_owned(), style));
+        spans.push(Span::raw("  "));
+    }
+    if let Some(c) = state.cursor_ms {
+        spans.push(Span::styled(
+            format!("cursor {} UTC  ", clock(c, true)),
+            t.accent,
+        ));
+    }
+    if state.ui.zoom {
+        spans.push(Span::styled("[zoomed]  ", t.accent));
+    }
     for (action, label) in MAIN {
         if let Some(k) = state.keymap.key_for(action) {
             spans.push(Span::styled(k.to_string(), t.footer_key));
             spans.push(Span::styled(format!(" {label}  "), t.footer));
         }
     }
-    if state.ui.zoom {
-        spans.push(Span::styled("[zoomed]", t.accent));
-    }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// `:pod app-1▏`: the prompt, the text (sanitised), the cursor as a reversed cell.
+fn input_line<'a>(state: &State, purpose: InputPurpose, e: &LineEditor) -> Line<'a> {
+    let t = &state.theme;
+    let text: Vec<char> = crate::text::display(&e.text()).chars().collect();
+    let cur = e.cursor.min(text.len());
+    let before: String = text[..cur].iter().collect();
+    let at: String = text
+        .get(cur)
+        .map(|c| c.to_string())
+        .unwrap_or_else(|| " ".into());
+    let after: String = text
+        .get(cur + 1..)
+        .map(|r| r.iter().collect())
+        .unwrap_or_default();
+    Line::from(vec![
+        Span::styled(purpose.prompt(), t.footer_key),
+        Span::styled(before, t.text),
+        Span::styled(at, t.text.add_modifier(Modifier::REVERSED)),
+        Span::styled(after, t.text),
+        Span::styled("   Tab complete  ↑↓ history  Enter run  Esc cancel", t.dim),
+    ])
 }

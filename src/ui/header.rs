@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
+use crate::app::state::Health;
 use crate::app::State;
 use crate::text::display as sanitize;
 use crate::text::units::{format_age, prom_duration};
@@ -53,20 +54,25 @@ fn items(state: &State) -> Vec<Item> {
         scope(7, "profile", p.clone(), true);
     }
     let all = || "all".to_string();
-    let ns = state.focus.namespace.clone().unwrap_or_else(all);
+    let ns = state.target.namespace.clone().unwrap_or_else(all);
     scope(3, "ns", ns, false);
-    scope(2, "pod", state.focus.pod.clone().unwrap_or_else(all), false);
-    scope(2, "last", prom_duration(state.focus.range_secs), false);
-    if let Some(d) = &state.dashboard {
+    scope(
+        2,
+        "pod",
+        state.target.pod.clone().unwrap_or_else(all),
+        false,
+    );
+    scope(2, "last", prom_duration(state.target.range_secs), false);
+    if let Some(d) = &state.metrics.dashboard {
         scope(6, "dash", d.name.clone(), true);
     }
-    let (long, short) = if state.focus.is_live() {
+    let (long, short) = if state.target.is_live() {
         (
             Span::styled("● LIVE  ", t.header_live),
             Span::styled("● LIVE ", t.header_live),
         )
     } else {
-        let at = clock(state.focus.end_ms(state.now_ms), true);
+        let at = clock(state.target.end_ms(state.now_ms), true);
         (
             Span::styled(format!("❚❚ PAUSED at {at}  "), t.header_paused),
             Span::styled("❚❚ PAUSED ", t.header_paused),
@@ -77,32 +83,21 @@ fn items(state: &State) -> Vec<Item> {
         long: vec![long],
         short: vec![short],
     });
-    let b = &state.backend;
-    let (long, short) = if b.ok() {
-        let s = Span::styled(format!("{} ✓  ", b.name), h);
-        (vec![s.clone()], vec![s])
-    } else if let Some(e) = &b.last_error {
-        let age = b
-            .last_error_ms
-            .map(|e| format_age((state.now_ms - e) / 1000))
-            .unwrap_or_default();
-        let short_err: String = sanitize(e).chars().take(60).collect();
-        (
-            vec![Span::styled(
-                format!("{} ✗ {short_err} ({age} ago)  ", b.name),
-                t.crit,
-            )],
-            vec![Span::styled(format!("{} ✗ ", b.name), t.crit)],
-        )
-    } else {
-        let s = Span::styled(format!("{} …  ", b.name), h);
-        (vec![s.clone()], vec![s])
-    };
-    out.push(Item {
-        rank: 0,
-        long,
-        short,
-    });
+    if state.metrics.dashboard_error.is_some() {
+        out.push(Item {
+            rank: 1,
+            long: vec![Span::styled("dash ✗  ", t.crit)],
+            short: vec![Span::styled("dash ✗ ", t.crit)],
+        });
+    }
+    for (configured, h) in [
+        (state.metrics.configured, &state.metrics.health),
+        (!state.probes.probes.is_empty(), &state.probes.health),
+    ] {
+        if configured {
+            out.push(health_item(state, h));
+        }
+    }
     for w in &state.warnings {
         out.push(Item {
             rank: 5,
@@ -119,6 +114,36 @@ fn items(state: &State) -> Vec<Item> {
         short: vec![],
     });
     out
+}
+
+/// One source's health: `prom ✓`, `prom ✗ <error> (12s ago)`, `prom …`.
+fn health_item(state: &State, h: &Health) -> Item {
+    let t = &state.theme;
+    let (long, short) = if h.ok() {
+        let s = Span::styled(format!("{} ✓  ", h.name), t.header);
+        (vec![s.clone()], vec![s])
+    } else if let Some(e) = &h.last_error {
+        let age = h
+            .last_error_ms
+            .map(|e| format_age((state.now_ms - e) / 1000))
+            .unwrap_or_default();
+        let short_err: String = sanitize(e).chars().take(60).collect();
+        (
+            vec![Span::styled(
+                format!("{} ✗ {short_err} ({age} ago)  ", h.name),
+                t.crit,
+            )],
+            vec![Span::styled(format!("{} ✗ ", h.name), t.crit)],
+        )
+    } else {
+        let s = Span::styled(format!("{} …  ", h.name), t.header);
+        (vec![s.clone()], vec![s])
+    };
+    Item {
+        rank: 0,
+        long,
+        short,
+    }
 }
 
 /// Chooses, per item, long, short or nothing so the line fits `max`

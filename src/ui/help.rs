@@ -12,34 +12,54 @@ use crate::config::keymap::Mode;
 pub fn draw(f: &mut Frame, area: Rect, state: &State) {
     let t = &state.theme;
     let mut sections: Vec<Vec<Line>> = Vec::new();
-    for (mode, title) in [
-        (Mode::Normal, "Dashboard"),
-        (Mode::Picker, "Pod picker"),
-        (Mode::Help, "This help"),
-    ] {
-        let mut lines = vec![Line::from(Span::styled(title, t.accent))];
+    for mode in Mode::ALL {
+        let mut lines = vec![Line::from(Span::styled(mode.title(), t.accent))];
         for b in state.keymap.bindings(mode) {
             lines.push(Line::from(vec![
                 Span::styled(format!("  {:<10}", b.key.to_string()), t.footer_key),
                 Span::styled(b.desc.clone(), t.text),
             ]));
         }
+        if mode == Mode::Input {
+            for (cmd, desc) in crate::app::palette::COMMANDS {
+                lines.push(Line::from(vec![
+                    Span::styled(format!("  :{cmd:<9}"), t.footer_key),
+                    Span::styled(desc, t.text),
+                ]));
+            }
+        }
         sections.push(lines);
     }
     // memory is bounded by construction; say how, and how much is held now
-    let points: usize = state.store.queries.values().map(|q| q.point_count()).sum();
-    let footer = Line::from(Span::styled(
-        format!(
-            "Buffers: {points} points held; caps {} points/series, {} series/query. \
-             Fetched: {} requests, {}",
-            crate::store::series::MAX_POINTS,
-            crate::store::series::MAX_SERIES,
-            state.backend.requests,
-            crate::text::units::format_bytes(state.backend.bytes as f64)
-        ),
-        t.dim,
-    ));
-    let total: usize = sections.iter().map(|s| s.len() + 1).sum::<usize>() + 1;
+    let m = &state.metrics;
+    let points: usize = m.store.queries.values().map(|q| q.point_count()).sum();
+    let mut text = format!(
+        "Buffers: {points} points held; caps {} points/series, {} series/query.",
+        crate::store::series::MAX_POINTS,
+        crate::store::series::MAX_SERIES,
+    );
+    for (configured, h) in [
+        (m.configured, &m.health),
+        (!state.probes.probes.is_empty(), &state.probes.health),
+    ] {
+        if configured {
+            text.push_str(&format!(
+                " {}: {} requests ({}/min), {}.",
+                h.name,
+                h.requests,
+                h.per_minute(state.now_ms),
+                crate::text::units::format_bytes(h.bytes as f64)
+            ));
+        }
+    }
+    if let Some(c) = m.clock {
+        text.push_str(&format!(
+            " Samples every {}.",
+            crate::text::units::format_duration(c.interval_ms as f64 / 1000.0)
+        ));
+    }
+    let footer = Line::from(Span::styled(text, t.dim));
+    let total: usize = sections.iter().map(|s| s.len() + 1).sum::<usize>() + 2;
     let two_cols = total + 2 > area.height as usize && area.width >= 70;
     let (left, right): (Vec<Line>, Vec<Line>) = if two_cols {
         let mut right = Vec::new();
@@ -56,9 +76,9 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State) {
         }
         (all, vec![])
     };
-    let body_h = left.len().max(right.len()) + 2;
+    let body_h = left.len().max(right.len()) + 3;
     let h = (body_h as u16 + 2).min(area.height);
-    let w = (if two_cols { 76 } else { 72 }).min(area.width);
+    let w = (if two_cols { 96 } else { 72 }).min(area.width);
     let r = Rect {
         x: area.x + (area.width - w) / 2,
         y: area.y + (area.height - h) / 2,
@@ -72,7 +92,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State) {
         .border_style(t.border_focus);
     let inner = block.inner(r);
     f.render_widget(block, r);
-    let foot_h = 2.min(inner.height);
+    let foot_h = 3.min(inner.height);
     let body = Rect {
         height: inner.height - foot_h,
         ..inner

@@ -31,6 +31,27 @@ pub fn frame(area: Rect) -> FrameAreas {
     }
 }
 
+/// Reserves the bottom of the body for the Probes pane (one row per probe,
+/// at most 8 rows with its border and header). Without a metrics source the
+/// caller may give probes the rest too; here they take only what they need.
+pub fn split_probes(body: Rect, probes: usize) -> (Rect, Option<Rect>) {
+    if probes == 0 || body.height < 4 {
+        return (body, None);
+    }
+    let h = (probes as u16 + 3).min(8).min(body.height);
+    (
+        Rect {
+            height: body.height - h,
+            ..body
+        },
+        Some(Rect {
+            y: body.y + body.height - h,
+            height: h,
+            ..body
+        }),
+    )
+}
+
 /// Splits an area into a left and a right half (the right takes the odd column).
 pub fn halves(r: Rect) -> (Rect, Rect) {
     let half = r.width / 2;

@@ -7,57 +7,79 @@ pub mod panes;
 pub mod picker;
 pub mod widgets;
 
+use ratatui::layout::Rect;
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
 
+use crate::app::views::View;
 use crate::app::State;
-use crate::config::keymap::Mode;
 
 pub fn draw(f: &mut Frame, state: &State) {
     let area = f.area();
     let l = layout::frame(area);
     header::draw(f, l.header, state);
     footer::draw(f, l.footer, state);
-    match &state.dashboard {
-        None => {
-            let msg = match &state.backend.last_error {
-                Some(e) => format!(
-                    "Waiting for {} at {} to pick a dashboard…\n\n{}",
-                    state.backend.name, state.backend.url, e
-                ),
-                None => format!(
-                    "Asking {} at {} which metrics it has…",
-                    state.backend.name, state.backend.url
-                ),
-            };
-            let style = if state.backend.last_error.is_some() {
-                state.theme.crit
-            } else {
-                state.theme.dim
-            };
-            f.render_widget(
-                Paragraph::new(crate::text::display(&msg).into_owned())
-                    .style(style)
-                    .wrap(Wrap { trim: true })
-                    .block(
-                        Block::default()
-                            .borders(Borders::ALL)
-                            .border_style(state.theme.border),
-                    ),
-                l.body,
-            );
-        }
-        Some(d) => {
-            for (idx, rect) in
-                layout::pane_rects(d, l.body, state.ui.zoom.then_some(state.ui.focused))
-            {
-                panes::draw(f, rect, state, &d.panes[idx], idx == state.ui.focused);
-            }
+    let (metrics_area, probes_area) = layout::split_probes(l.body, state.probes.probes.len());
+    if let Some(r) = probes_area {
+        panes::probes::draw(f, r, &panes::probes::view(state), &state.theme, false);
+    }
+    if metrics_area.height > 0 {
+        draw_metrics(f, metrics_area, state);
+    }
+    // views above the dashboard, bottom to top
+    for v in state.ui.views.iter() {
+        match v {
+            View::Help => help::draw(f, area, state),
+            View::PodPicker { index } => picker::draw(f, area, state, *index),
+            View::Input { .. } => {} // drawn in the footer line
         }
     }
-    match state.ui.mode {
-        Mode::Help => help::draw(f, area, state),
-        Mode::Picker => picker::draw(f, area, state),
-        Mode::Normal => {}
+}
+
+/// The metric panes, or why there are none yet.
+fn draw_metrics(f: &mut Frame, body: Rect, state: &State) {
+    let m = &state.metrics;
+    let note = |f: &mut Frame, msg: String, bad: bool| {
+        let style = if bad {
+            state.theme.crit
+        } else {
+            state.theme.dim
+        };
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(state.theme.border);
+        f.render_widget(
+            Paragraph::new(crate::text::display(&msg).into_owned())
+                .style(style)
+                .wrap(Wrap { trim: true })
+                .block(block),
+            body,
+        );
+    };
+    if !m.configured {
+        return note(
+            f,
+            "Memory, scheduler, restarts and admission panes need a Prometheus: \
+             pass --prometheus URL or set prometheus.url in the profile."
+                .into(),
+            false,
+        );
+    }
+    if let Some(e) = &m.dashboard_error {
+        return note(f, format!("The dashboard does not resolve: {e}"), true);
+    }
+    let Some(d) = &m.dashboard else {
+        let h = &m.health;
+        let msg = match &h.last_error {
+            Some(e) => format!(
+                "Waiting for {} at {} to pick a dashboard…\n\n{e}",
+                h.name, h.url
+            ),
+            None => format!("Asking {} at {} which metrics it has…", h.name, h.url),
+        };
+        return note(f, msg, h.last_error.is_some());
+    };
+    for (idx, rect) in layout::pane_rects(d, body, state.ui.zoom.then_some(state.ui.focused)) {
+        panes::draw(f, rect, state, &d.panes[idx], idx == state.ui.focused);
     }
 }

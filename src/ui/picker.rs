@@ -7,7 +7,7 @@ use ratatui::Frame;
 
 use crate::app::State;
 
-pub fn draw(f: &mut Frame, area: Rect, state: &State) {
+pub fn draw(f: &mut Frame, area: Rect, state: &State, index: usize) {
     let t = &state.theme;
     let mut items = vec!["all pods".to_string()];
     items.extend(state.pods());
@@ -23,10 +23,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State) {
         height: h,
     };
     let visible = (h - 2) as usize;
-    let first = state
-        .ui
-        .picker_index
-        .saturating_sub(visible.saturating_sub(1));
+    let first = index.saturating_sub(visible.saturating_sub(1));
     let lines: Vec<Line> = items
         .iter()
         .enumerate()
@@ -34,11 +31,11 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State) {
         .take(visible)
         .map(|(i, p)| {
             let current = match i {
-                0 => state.focus.pod.is_none(),
-                _ => state.focus.pod.as_deref() == Some(p.as_str()),
+                0 => state.target.pod.is_none(),
+                _ => state.target.pod.as_deref() == Some(p.as_str()),
             };
             let mark = if current { "● " } else { "  " };
-            let style = if i == state.ui.picker_index {
+            let style = if i == index {
                 t.border_focus
                     .add_modifier(ratatui::style::Modifier::REVERSED)
             } else {

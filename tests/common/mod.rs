@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use watchfloor::app::run::Tasks;
 use watchfloor::app::update::{self, Event};
-use watchfloor::app::{Focus, State};
+use watchfloor::app::{State, Target};
 use watchfloor::config::keymap::Keymap;
 use watchfloor::config::theme::Theme;
-use watchfloor::sources::{now_ms, DataEvent, MetricsBackend};
+use watchfloor::sources::{now_ms, MetricsBackend, MetricsEvent, SourceEvent};
 
 pub mod http;
 
@@ -369,21 +369,20 @@ pub async fn promql(url: &str, expr: &str, at_s: f64) -> Vec<(serde_json::Value,
 }
 
 pub fn state(range_secs: u64, refresh_secs: f64, name: &str, url: &str) -> State {
-    let focus = Focus {
+    let target = Target {
         namespace: Some(NS.into()),
-        pod: None,
         range_secs,
-        pinned_end_ms: None,
+        ..Default::default()
     };
     let mut s = State::new(
         Some("test".into()),
-        focus,
+        target,
         refresh_secs,
         Theme::default_theme(),
         Keymap::default_keymap(),
     );
-    s.backend.name = name.into();
-    s.backend.url = url.into();
+    s.metrics.health.name = name.into();
+    s.metrics.health.url = url.into();
     s
 }
 
@@ -392,7 +391,7 @@ pub fn state(range_secs: u64, refresh_secs: f64, name: &str, url: &str) -> State
 pub async fn drive(
     state: &mut State,
     tasks: &mut Tasks,
-    rx: &mut mpsc::Receiver<DataEvent>,
+    rx: &mut mpsc::Receiver<SourceEvent>,
     timeout: Duration,
     mut done: impl FnMut(&State) -> bool,
 ) -> bool {
@@ -404,7 +403,7 @@ pub async fn drive(
         match tokio::time::timeout_at(deadline, rx.recv()).await {
             Ok(Some(ev)) => {
                 update::update(state, Event::Tick(now_ms()));
-                let (cmds, _) = update::update(state, Event::Data(ev));
+                let (cmds, _) = update::update(state, Event::Source(ev));
                 tasks.exec(cmds);
             }
             _ => return done(state),
@@ -415,9 +414,9 @@ pub async fn drive(
 pub fn start(
     state: &mut State,
     backend: Arc<dyn MetricsBackend>,
-) -> (Tasks, mpsc::Receiver<DataEvent>) {
+) -> (Tasks, mpsc::Receiver<SourceEvent>) {
     let (tx, rx) = mpsc::channel(256);
-    let mut tasks = Tasks::new(backend, tx, state.refresh_secs);
+    let mut tasks = Tasks::new(Some(backend), tx, state.refresh_secs);
     tasks.exec(update::start(state));
     (tasks, rx)
 }
@@ -425,32 +424,43 @@ pub fn start(
 /// A state filled from the demo (seed `seed`) as the poller would fill it,
 /// at `t_s`, with a fixed beam dashboard: deterministic, no tasks, no clock.
 pub fn demo_state(t_s: i64, pod: Option<&str>, range_secs: u64, seed: u64) -> State {
-    use watchfloor::app::update::Command as AppCommand;
+    demo_state_for("beam", t_s, pod, range_secs, seed)
+}
+
+/// `demo_state` for any built-in preset and its demo story (in the story's namespace).
+pub fn demo_state_for(
+    preset: &str,
+    t_s: i64,
+    pod: Option<&str>,
+    range_secs: u64,
+    seed: u64,
+) -> State {
+    use watchfloor::app::update::{Command as AppCommand, MetricsCommand};
     use watchfloor::sources::poller::fetch_range;
     use watchfloor::sources::Fetched;
-    let focus = Focus {
-        namespace: Some(NS.into()),
+    let demo = watchfloor::sources::demo::DemoSource::with_preset(seed, preset);
+    let target = Target {
+        namespace: Some(demo.story().namespace().into()),
         pod: pod.map(str::to_string),
         range_secs,
-        pinned_end_ms: None,
+        ..Default::default()
     };
     let mut st = State::new(
         Some("demo".into()),
-        focus,
+        target,
         1.0,
         Theme::default_theme(),
         Keymap::default_keymap(),
     );
-    st.backend.name = "demo".into();
-    st.backend.url = "embedded simulation".into();
-    st.dashboard = Some(watchfloor::dashboard::Dashboard::builtin("beam").unwrap());
-    st.choice = watchfloor::app::state::DashboardChoice::Fixed;
+    st.metrics.health.name = "demo".into();
+    st.metrics.health.url = "embedded simulation".into();
+    st.metrics.dashboard = Some(watchfloor::dashboard::Dashboard::builtin(preset).unwrap());
+    st.metrics.choice = watchfloor::app::state::DashboardChoice::Fixed;
     st.now_ms = t_s * 1000;
     let cmds = update::start(&mut st);
-    let AppCommand::StartPolling(plan) = &cmds[0] else {
+    let AppCommand::Metrics(MetricsCommand::Start(plan)) = &cmds[0] else {
         panic!("{cmds:?}")
     };
-    let demo = watchfloor::sources::demo::DemoSource::new(seed);
     let now = t_s * 1000;
     for q in &plan.queries {
         let (start, end, times): (i64, i64, Vec<i64>) = if q.instant {
@@ -467,7 +477,7 @@ pub fn demo_state(t_s: i64, pod: Option<&str>, range_secs: u64, seed: u64) -> St
             )
         };
         let series = demo.evaluate(q, &times);
-        let ev = DataEvent::Query {
+        let ev = MetricsEvent::Query {
             gen: plan.gen,
             key: q.key.clone(),
             incremental: false,
@@ -479,7 +489,7 @@ pub fn demo_state(t_s: i64, pod: Option<&str>, range_secs: u64, seed: u64) -> St
                 ..Default::default()
             }),
         };
-        update::update(&mut st, Event::Data(ev));
+        update::update(&mut st, Event::Source(SourceEvent::Metrics(ev)));
     }
     st
 }

@@ -3,41 +3,111 @@
 //! classes, DB queue, stream buffers).
 
 use ratatui::layout::Rect;
+use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::series_name;
 use crate::app::State;
-use crate::dashboard::PaneSpec;
+use crate::config::theme::Theme;
+use crate::dashboard::{PaneSpec, Role};
 use crate::text::units::format_value;
-use crate::ui::widgets::{chart, level_style};
+use crate::ui::widgets::{chart, Level};
 
-pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec) {
-    let t = &state.theme;
-    // headline: headline queries (sum) and chart queries (worst series)
-    let mut head = Vec::new();
-    for (q, d) in state.pane_queries(&pane.id) {
-        let v = match (q.role.as_str(), d) {
-            ("headline", Some(d)) => d.latest_sum(),
-            ("chart", Some(d)) => d
-                .series
-                .iter()
-                .filter_map(|s| s.last().map(|p| p.1))
-                .filter(|v| v.is_finite())
-                .fold(f64::NAN, f64::max),
-            ("headline" | "chart", None) => f64::NAN,
-            _ => continue,
-        };
-        let text = if v.is_nan() {
+/// A label with its formatted value and level.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figure {
+    pub label: String,
+    pub value: String,
+    pub level: Level,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdmissionView {
+    pub headline: Vec<Figure>,
+    pub details: Vec<Figure>,
+    pub chart: Vec<(String, Vec<(f64, f64)>)>,
+    pub axes: chart::Axes,
+}
+
+fn figure(label: String, v: f64, q: &crate::dashboard::ResolvedQuery) -> Figure {
+    Figure {
+        label,
+        value: if v.is_nan() {
             "—".into()
         } else {
             format_value(v, q.unit)
+        },
+        level: Level::of(v, q.warn, q.crit),
+    }
+}
+
+pub fn view(state: &State, pane: &PaneSpec, at: Option<i64>) -> AdmissionView {
+    let mut headline = Vec::new();
+    let mut details = Vec::new();
+    let mut chart_series = Vec::new();
+    let mut unit = None;
+    for (q, d) in state.pane_queries(&pane.id) {
+        // headline: headline queries (sum) and chart queries (worst series)
+        let v = match (q.role, d) {
+            (Role::Headline, Some(d)) => d.sum_at(at),
+            (Role::Chart, Some(d)) => d
+                .series
+                .iter()
+                .filter_map(|s| s.at(at).map(|p| p.1))
+                .filter(|v| v.is_finite())
+                .fold(f64::NAN, f64::max),
+            _ => f64::NAN,
         };
-        head.push(Span::styled(format!("{} ", q.label), t.dim));
+        if matches!(q.role, Role::Headline | Role::Chart) {
+            headline.push(figure(q.label.clone(), v, q));
+        }
+        if !matches!(q.role, Role::Chart | Role::Detail) {
+            continue;
+        }
+        let Some(d) = d else { continue };
+        let name = |s: &crate::store::Series| {
+            if q.by.is_empty() {
+                q.label.clone()
+            } else {
+                format!("{} {}", q.label, series_name(&s.labels, &q.by))
+            }
+        };
+        let mut rows: Vec<(String, f64)> = d
+            .series
+            .iter()
+            .filter_map(|s| s.at(at).map(|p| (name(s), p.1)))
+            .collect();
+        rows.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        details.extend(rows.into_iter().map(|(l, v)| figure(l, v, q)));
+        if q.role == Role::Chart {
+            unit.get_or_insert(q.unit);
+            for s in &d.series {
+                chart_series.push((name(s), chart::to_xy(s.points.iter().copied())));
+            }
+        }
+    }
+    AdmissionView {
+        headline,
+        details,
+        chart: chart_series,
+        axes: chart::Axes {
+            start_ms: state.target.start_ms(state.now_ms),
+            end_ms: state.target.end_ms(state.now_ms),
+            unit: unit.unwrap_or_default(),
+            cursor_ms: at,
+        },
+    }
+}
+
+pub fn draw(f: &mut Frame, area: Rect, v: &AdmissionView, t: &Theme) {
+    let mut head = Vec::new();
+    for h in &v.headline {
+        head.push(Span::styled(format!("{} ", h.label), t.dim));
         head.push(Span::styled(
-            text,
-            level_style(t, v, q.warn, q.crit).add_modifier(ratatui::style::Modifier::BOLD),
+            h.value.clone(),
+            h.level.style(t).add_modifier(Modifier::BOLD),
         ));
         head.push(Span::raw("   "));
     }
@@ -48,9 +118,8 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec) {
         1
     }
     .min(area.height);
-    let head_lines = vec![head_line];
     f.render_widget(
-        Paragraph::new(head_lines).wrap(ratatui::widgets::Wrap { trim: true }),
+        Paragraph::new(head_line).wrap(ratatui::widgets::Wrap { trim: true }),
         Rect {
             height: head_h,
             ..area
@@ -65,31 +134,6 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec) {
         return;
     }
     // details on the right when wide enough, else below the chart
-    let mut details: Vec<(String, String, ratatui::style::Style)> = Vec::new();
-    for (q, d) in state.pane_queries(&pane.id) {
-        if !matches!(q.role.as_str(), "chart" | "detail") {
-            continue;
-        }
-        let Some(d) = d else { continue };
-        let mut series: Vec<_> = d
-            .series
-            .iter()
-            .filter_map(|s| s.last().map(|p| (series_name(&s.labels, &q.by), p.1)))
-            .collect();
-        series.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        for (name, v) in series {
-            let label = if q.by.is_empty() {
-                q.label.clone()
-            } else {
-                format!("{} {}", q.label, name)
-            };
-            details.push((
-                label,
-                format_value(v, q.unit),
-                level_style(t, v, q.warn, q.crit),
-            ));
-        }
-    }
     let detail_w = if rest.width >= 100 { 40 } else { 0 };
     let chart_area = Rect {
         width: rest.width - detail_w,
@@ -102,45 +146,23 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec) {
             ..rest
         };
         f.render_widget(
-            Paragraph::new(detail_lines(&details, detail_w as usize, t)),
+            Paragraph::new(detail_lines(&v.details, detail_w as usize, t)),
             r,
         );
     }
-    let chart_series: Vec<(String, Vec<(f64, f64)>)> = state
-        .pane_queries(&pane.id)
-        .filter(|(q, _)| q.role == "chart")
-        .filter_map(|(q, d)| d.map(|d| (q, d)))
-        .flat_map(|(q, d)| {
-            d.series.iter().map(move |s| {
-                let name = if q.by.is_empty() {
-                    q.label.clone()
-                } else {
-                    format!("{} {}", q.label, series_name(&s.labels, &q.by))
-                };
-                (name, chart::to_xy(s.points.iter().copied()))
-            })
-        })
-        .collect();
-    let unit = state
-        .pane_queries(&pane.id)
-        .find(|(q, _)| q.role == "chart")
-        .map(|(q, _)| q.unit)
-        .unwrap_or_default();
     let (chart_rect, below) = if detail_w == 0 && chart_area.height > 8 {
-        let n = (details.len() as u16).min(chart_area.height / 2);
+        let n = (v.details.len() as u16).min(chart_area.height / 2);
+        let below = Rect {
+            y: chart_area.y + chart_area.height - n,
+            height: n,
+            ..chart_area
+        };
         (
             Rect {
                 height: chart_area.height - n,
                 ..chart_area
             },
-            Some((
-                Rect {
-                    y: chart_area.y + chart_area.height - n,
-                    height: n,
-                    ..chart_area
-                },
-                n,
-            )),
+            Some((below, n)),
         )
     } else {
         (chart_area, None)
@@ -148,18 +170,23 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec) {
     if let Some((r, n)) = below {
         // two columns of details under the chart on narrow screens
         let (lr, rr) = crate::ui::layout::halves(r);
-        let per_col = n as usize;
+        let per_col = (n as usize).min(v.details.len());
         let left = detail_lines(
-            &details[..per_col.min(details.len())],
+            &v.details[..per_col],
             (lr.width as usize).saturating_sub(1),
             t,
         );
-        let right = detail_lines(details.get(per_col..).unwrap_or(&[]), rr.width as usize, t);
+        let right = detail_lines(
+            v.details.get(per_col..).unwrap_or(&[]),
+            rr.width as usize,
+            t,
+        );
         f.render_widget(Paragraph::new(left), lr);
         f.render_widget(Paragraph::new(right), rr);
     }
-    if chart_rect.height >= 4 && !chart_series.is_empty() {
-        let lines: Vec<chart::Line> = chart_series
+    if chart_rect.height >= 4 && !v.chart.is_empty() {
+        let lines: Vec<chart::Line> = v
+            .chart
             .iter()
             .enumerate()
             .map(|(i, (name, pts))| chart::Line {
@@ -168,32 +195,22 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec) {
                 style: t.series_style(i),
             })
             .collect();
-        let (start, end) = (
-            state.focus.start_ms(state.now_ms),
-            state.focus.end_ms(state.now_ms),
-        );
-        chart::draw(f, chart_rect, t, &lines, start, end, unit);
+        chart::draw(f, chart_rect, t, &lines, v.axes);
     } else if detail_w == 0 && below.is_none() {
-        f.render_widget(
-            Paragraph::new(detail_lines(&details, chart_rect.width as usize, t)),
-            chart_rect,
-        );
+        let lines = detail_lines(&v.details, chart_rect.width as usize, t);
+        f.render_widget(Paragraph::new(lines), chart_rect);
     }
 }
 
 /// Detail rows as "label ....... value" fitted to `width` columns.
-fn detail_lines<'a>(
-    rows: &[(String, String, ratatui::style::Style)],
-    width: usize,
-    t: &crate::config::theme::Theme,
-) -> Vec<Line<'a>> {
+fn detail_lines<'a>(rows: &[Figure], width: usize, t: &Theme) -> Vec<Line<'a>> {
     rows.iter()
-        .map(|(label, value, style)| {
-            let vw = value.chars().count() + 1;
+        .map(|r| {
+            let vw = r.value.chars().count() + 1;
             let lw = width.saturating_sub(vw);
             Line::from(vec![
-                Span::styled(format!("{label:<lw$.lw$}"), t.text),
-                Span::styled(format!(" {value}"), *style),
+                Span::styled(format!("{:<lw$.lw$}", r.label), t.text),
+                Span::styled(format!(" {}", r.value), r.level.style(t)),
             ])
         })
         .collect()

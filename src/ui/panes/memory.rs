@@ -1,5 +1,6 @@
 //! Memory breakdown per pod: working set vs limit, runtime total and its
 //! categories, memory not explained by the runtime, RSS/cache, and a chart.
+//! `view` reads State at a time (latest or the cursor); `draw` lays it out.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -7,186 +8,212 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use crate::app::State;
-use crate::dashboard::{PaneSpec, ResolvedQuery};
+use crate::config::theme::Theme;
+use crate::dashboard::{PaneSpec, Role};
 use crate::store::QueryData;
-use crate::text::display as sanitize;
-use crate::text::units::{format_bytes, format_ratio};
-use crate::ui::widgets::{bar::bar, chart, level_style};
+use crate::text::display;
+use crate::text::units::{format_bytes, format_ratio, Unit};
+use crate::ui::widgets::{bar::bar, chart, Level};
 
-fn role<'a>(
-    state: &'a State,
-    pane: &'a PaneSpec,
-    role: &str,
-) -> Vec<(&'a ResolvedQuery, Option<&'a QueryData>)> {
-    state
-        .pane_queries(&pane.id)
-        .filter(|(q, _)| q.role == role)
-        .collect()
+/// One pod's working set against its limit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PodBar {
+    pub name: String,
+    pub value: f64,
+    pub limit: Option<f64>,
+    pub level: Level,
 }
 
-fn pod_value(d: Option<&QueryData>, pod: &str) -> Option<f64> {
-    d.and_then(|d| d.latest_for("pod", pod))
+/// A labelled amount in the breakdown.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Amount {
+    pub label: String,
+    pub value: f64,
+    pub level: Level,
+}
+
+/// The breakdown of one pod: runtime total, categories, unexplained, rss/cache.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Breakdown {
+    pub pod: String,
+    /// Chosen as the pod closest to its limit in the window (not focused).
+    pub peak_note: bool,
+    /// What 100% of a bar is: the limit, else the working set.
+    pub scale: f64,
+    pub runtime: Option<Amount>,
+    pub categories: Vec<Amount>,
+    pub unexplained: Option<Amount>,
+    pub rss_cache: Option<(Option<f64>, Option<f64>)>,
+}
+
+/// A chart line: its name, its points, and which of the pane's styles (0
+/// working set, 1 runtime total, 2 limit) draws it.
+pub type ChartLine = (String, Vec<(f64, f64)>, usize);
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MemoryView {
+    /// The working-set label when there is a single pod (e.g. "working set").
+    pub single_label: Option<String>,
+    pub pods: Vec<PodBar>,
+    pub breakdown: Option<Breakdown>,
+    pub chart: Vec<ChartLine>,
+    pub axes: Option<chart::Axes>,
+    pub missing_working_set: bool,
+}
+
+fn first<'a>(state: &'a State, pane: &'a PaneSpec, role: Role) -> Option<&'a QueryData> {
+    state.role_queries(&pane.id, role).next().and_then(|x| x.1)
 }
 
 /// The pod whose working set came closest to its limit within the window.
-fn peak_pod(ws: Option<&QueryData>, limit: Option<&QueryData>) -> Option<String> {
-    ws?.series
+fn peak_pod(ws: &QueryData, limit: Option<&QueryData>, pod_label: &str) -> Option<String> {
+    ws.series
         .iter()
         .filter_map(|s| {
-            let pod = s.label("pod");
+            let pod = s.label(pod_label);
             let peak = s
                 .points
                 .iter()
                 .map(|p| p.1)
                 .filter(|v| v.is_finite())
                 .fold(f64::NAN, f64::max);
-            let l = pod_value(limit, pod).unwrap_or(1.0);
+            let l = limit
+                .and_then(|d| d.value_for(pod_label, pod, None))
+                .unwrap_or(1.0);
             (!peak.is_nan()).then(|| (pod.to_string(), peak / l))
         })
         .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
         .map(|p| p.0)
 }
 
-pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec) {
-    let t = &state.theme;
-    let ws = role(state, pane, "working_set");
-    let limit = role(state, pane, "limit");
-    let Some(&(ws_q, ws_d)) = ws.first() else {
-        f.render_widget(
-            Paragraph::new("this dashboard's memory pane has no working_set query"),
-            area,
-        );
-        return;
+pub fn view(state: &State, pane: &PaneSpec, at: Option<i64>) -> MemoryView {
+    let pod_label = state.label("pod");
+    let Some((ws_q, ws_d)) = state.role_queries(&pane.id, Role::WorkingSet).next() else {
+        return MemoryView {
+            missing_working_set: true,
+            ..Default::default()
+        };
     };
-    let limit_d = limit.first().and_then(|x| x.1);
-    // pods, worst (highest share of limit) first
-    let mut pods: Vec<(String, f64, Option<f64>)> = ws_d
+    let limit_d = first(state, pane, Role::Limit);
+    let value = |d: Option<&QueryData>, pod: &str| d.and_then(|d| d.value_for(pod_label, pod, at));
+    let mut pods: Vec<PodBar> = ws_d
         .map(|d| {
             d.series
                 .iter()
                 .filter_map(|s| {
-                    let pod = s.label("pod").to_string();
-                    let v = s.last()?.1;
-                    Some((pod.clone(), v, pod_value(limit_d, &pod)))
+                    let pod = s.label(pod_label);
+                    let v = s.at(at)?.1;
+                    Some(PodBar {
+                        name: display(pod).into_owned(),
+                        value: v,
+                        limit: value(limit_d, pod),
+                        level: Level::of(v, ws_q.warn, ws_q.crit),
+                    })
                 })
                 .collect()
         })
         .unwrap_or_default();
-    pods.sort_by(|a, b| {
-        let ra = a.2.map_or(0.0, |l| a.1 / l);
-        let rb = b.2.map_or(0.0, |l| b.1 / l);
-        rb.total_cmp(&ra).then(a.0.cmp(&b.0))
-    });
+    // worst (highest share of limit) first
+    let share = |p: &PodBar| p.limit.map_or(0.0, |l| p.value / l);
+    pods.sort_by(|a, b| share(b).total_cmp(&share(a)).then(a.name.cmp(&b.name)));
+    let mut v = MemoryView {
+        single_label: (pods.len() == 1).then(|| ws_q.label.clone()),
+        ..Default::default()
+    };
+    // breakdown of the chosen pod, else the one that came closest to its
+    // limit anywhere in the window (a pod that was just OOM-killed is low now)
+    let chosen = state
+        .target
+        .pod
+        .clone()
+        .or_else(|| ws_d.and_then(|d| peak_pod(d, limit_d, pod_label)));
+    if let Some(pod) = chosen {
+        let scale = value(limit_d, &pod)
+            .or_else(|| value(ws_d, &pod))
+            .unwrap_or(1.0);
+        let amount = |role: Role| {
+            state
+                .role_queries(&pane.id, role)
+                .filter_map(|(q, d)| {
+                    value(d, &pod).map(|x| Amount {
+                        label: q.label.clone(),
+                        value: x,
+                        level: Level::of(x, q.warn, q.crit),
+                    })
+                })
+                .collect::<Vec<_>>()
+        };
+        let mut categories = amount(Role::Category);
+        categories.sort_by(|a, b| b.value.total_cmp(&a.value));
+        let (rss, cache) = (
+            value(first(state, pane, Role::Rss), &pod),
+            value(first(state, pane, Role::Cache), &pod),
+        );
+        v.breakdown = Some(Breakdown {
+            peak_note: state.target.pod.is_none() && pods.len() > 1,
+            pod: display(&pod).into_owned(),
+            scale,
+            runtime: amount(Role::RuntimeTotal).into_iter().next(),
+            categories,
+            unexplained: amount(Role::Unexplained).into_iter().next(),
+            rss_cache: (rss.is_some() || cache.is_some()).then_some((rss, cache)),
+        });
+        let series = |role: Role| -> Option<(String, Vec<(f64, f64)>)> {
+            let (q, d) = state.role_queries(&pane.id, role).next()?;
+            let s = d?.series.iter().find(|s| s.label(pod_label) == pod)?;
+            Some((q.label.clone(), chart::to_xy(s.points.iter().copied())))
+        };
+        for (i, role) in [Role::WorkingSet, Role::RuntimeTotal, Role::Limit]
+            .into_iter()
+            .enumerate()
+        {
+            if let Some((name, pts)) = series(role).filter(|s| !s.1.is_empty()) {
+                v.chart.push((name, pts, i));
+            }
+        }
+        v.axes = Some(chart::Axes {
+            start_ms: state.target.start_ms(state.now_ms),
+            end_ms: state.target.end_ms(state.now_ms),
+            unit: Unit::Bytes,
+            cursor_ms: at,
+        });
+    }
+    v.pods = pods;
+    v
+}
+
+/// Layout: pod bars, the breakdown, and the chart in what is left.
+pub fn draw(f: &mut Frame, area: Rect, v: &MemoryView, t: &Theme) {
+    if v.missing_working_set {
+        let msg = "this dashboard's memory pane has no working_set query";
+        f.render_widget(Paragraph::new(msg), area);
+        return;
+    }
     let w = area.width as usize;
     // narrow panes drop the "/limit" text to keep the bar readable
     let narrow = w < 60;
-    let label_w = if narrow { 11 } else { 12 };
-    let bar_w = w
-        .saturating_sub(label_w + if narrow { 15 } else { 24 })
+    let lw = if narrow { 11 } else { 12 };
+    let bw = w
+        .saturating_sub(lw + if narrow { 15 } else { 24 })
         .clamp(4, 40);
     let mut lines: Vec<Line> = Vec::new();
-    let max_pod_lines = if pods.len() == 1 {
+    let max_pods = if v.pods.len() == 1 {
         1
     } else {
         (area.height as usize / 3).clamp(1, 6)
     };
-    for (pod, v, l) in pods.iter().take(max_pod_lines) {
-        let ratio = l.map(|l| v / l);
-        let style = level_style(t, *v, ws_q.warn, ws_q.crit);
-        let name = if pods.len() == 1 {
-            ws_q.label.clone()
-        } else {
-            sanitize(pod).into_owned()
-        };
-        let mut spans = vec![
-            Span::styled(format!("{:<label_w$.label_w$} ", name), t.text),
-            Span::styled(bar(ratio.unwrap_or(0.0), bar_w), style),
-            Span::styled(format!(" {}", format_bytes(*v)), style),
-        ];
-        match (l, ratio) {
-            (Some(l), Some(r)) if !narrow => spans.push(Span::styled(
-                format!("/{} {}", format_bytes(*l), format_ratio(r)),
-                t.dim,
-            )),
-            (_, Some(r)) => spans.push(Span::styled(format!(" {}", format_ratio(r)), style)),
-            _ => {}
-        }
-        lines.push(Line::from(spans));
+    for p in v.pods.iter().take(max_pods) {
+        lines.push(pod_line(p, v.single_label.as_deref(), lw, bw, narrow, t));
     }
-    if pods.len() > max_pod_lines {
+    if v.pods.len() > max_pods {
+        let more = v.pods.len() - max_pods;
         lines.push(Line::from(Span::styled(
-            format!("  … {} more pods (p to pick)", pods.len() - max_pod_lines),
+            format!("  … {more} more pods (p to pick)"),
             t.dim,
         )));
     }
-    // breakdown of the focused pod, else the one that came closest to its
-    // limit anywhere in the window (a pod that was just OOM-killed is low now)
-    let focus_pod = state.focus.pod.clone().or_else(|| peak_pod(ws_d, limit_d));
-    if let Some(pod) = &focus_pod {
-        let limit_v = pod_value(limit_d, pod);
-        let scale = limit_v
-            .or_else(|| pods.iter().find(|p| &p.0 == pod).map(|p| p.1))
-            .unwrap_or(1.0);
-        if state.focus.pod.is_none() && pods.len() > 1 {
-            lines.push(Line::from(Span::styled(
-                format!("▸ {} (peak vs limit in window)", sanitize(pod)),
-                t.accent,
-            )));
-        }
-        if let Some(&(q, d)) = role(state, pane, "runtime_total").first() {
-            if let Some(v) = pod_value(d, pod) {
-                lines.push(Line::from(vec![
-                    Span::styled(format!("{:<label_w$.label_w$} ", q.label), t.text),
-                    Span::styled(bar(v / scale, bar_w), t.series_style(1)),
-                    Span::styled(format!(" {}", format_bytes(v)), t.text),
-                ]));
-            }
-        }
-        let cats = role(state, pane, "category");
-        if !cats.is_empty() {
-            let mut spans = vec![Span::raw(" ")];
-            let mut vals: Vec<(String, f64)> = cats
-                .iter()
-                .filter_map(|(q, d)| pod_value(*d, pod).map(|v| (q.label.clone(), v)))
-                .collect();
-            vals.sort_by(|a, b| b.1.total_cmp(&a.1));
-            for (i, (label, v)) in vals.iter().enumerate() {
-                let blocks =
-                    ((v / scale) * bar_w as f64)
-                        .round()
-                        .max(if *v > 0.0 { 1.0 } else { 0.0 }) as usize;
-                spans.push(Span::styled(format!("{label} "), t.dim));
-                spans.push(Span::styled(
-                    "█".repeat(blocks.min(bar_w)),
-                    t.series_style(i + 2),
-                ));
-                spans.push(Span::styled(format!(" {}  ", format_bytes(*v)), t.text));
-            }
-            lines.push(Line::from(spans));
-        }
-        if let Some(&(q, d)) = role(state, pane, "unexplained").first() {
-            if let Some(v) = pod_value(d, pod) {
-                let style = level_style(t, v, q.warn, q.crit);
-                lines.push(Line::from(vec![
-                    Span::styled(format!("{:<label_w$.label_w$} ", q.label), t.text),
-                    Span::styled(bar(v / scale, bar_w), style),
-                    Span::styled(format!(" {}", format_bytes(v)), style),
-                ]));
-            }
-        }
-        let rss = role(state, pane, "rss")
-            .first()
-            .and_then(|x| pod_value(x.1, pod));
-        let cache = role(state, pane, "cache")
-            .first()
-            .and_then(|x| pod_value(x.1, pod));
-        if rss.is_some() || cache.is_some() {
-            let fmt = |v: Option<f64>| v.map(format_bytes).unwrap_or_else(|| "—".into());
-            lines.push(Line::from(vec![
-                Span::styled(format!("{:<label_w$} ", "rss / cache"), t.text),
-                Span::styled(format!("{} / {}", fmt(rss), fmt(cache)), t.text),
-            ]));
-        }
+    if let Some(b) = &v.breakdown {
+        breakdown_lines(&mut lines, b, lw, bw, t);
     }
     let text_h = (lines.len() as u16).min(area.height);
     f.render_widget(
@@ -196,59 +223,97 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec) {
             ..area
         },
     );
-    // chart of working set, runtime total and limit for the pod
     let chart_area = Rect {
         y: area.y + text_h,
         height: area.height - text_h,
         ..area
     };
-    if chart_area.height >= 5 {
-        if let Some(pod) = &focus_pod {
-            let pick = |role_name: &str| -> Vec<(f64, f64)> {
-                role(state, pane, role_name)
-                    .first()
-                    .and_then(|(_, d)| *d)
-                    .and_then(|d| d.series.iter().find(|s| s.label("pod") == pod))
-                    .map(|s| chart::to_xy(s.points.iter().copied()))
-                    .unwrap_or_default()
-            };
-            let (wsp, rtp, lp) = (pick("working_set"), pick("runtime_total"), pick("limit"));
-            let mut lines = vec![chart::Line {
-                name: "working set".into(),
-                points: &wsp,
-                style: t.series_style(0),
-            }];
-            if !rtp.is_empty() {
-                let name = role(state, pane, "runtime_total")
-                    .first()
-                    .map(|q| q.0.label.clone())
-                    .unwrap_or_default();
-                lines.push(chart::Line {
-                    name,
-                    points: &rtp,
-                    style: t.series_style(1),
-                });
-            }
-            if !lp.is_empty() {
-                lines.push(chart::Line {
-                    name: "limit".into(),
-                    points: &lp,
-                    style: t.crit,
-                });
-            }
-            let (start, end) = (
-                state.focus.start_ms(state.now_ms),
-                state.focus.end_ms(state.now_ms),
-            );
-            chart::draw(
-                f,
-                chart_area,
-                t,
-                &lines,
-                start,
-                end,
-                crate::text::units::Unit::Bytes,
-            );
+    if let (true, Some(axes)) = (chart_area.height >= 5, v.axes) {
+        let styles = [t.series_style(0), t.series_style(1), t.crit];
+        let lines: Vec<chart::Line> = v
+            .chart
+            .iter()
+            .map(|(name, pts, i)| chart::Line {
+                name: name.clone(),
+                points: pts,
+                style: styles[(*i).min(2)],
+            })
+            .collect();
+        if !lines.is_empty() {
+            chart::draw(f, chart_area, t, &lines, axes);
         }
+    }
+}
+
+fn pod_line<'a>(
+    p: &PodBar,
+    single: Option<&str>,
+    lw: usize,
+    bw: usize,
+    narrow: bool,
+    t: &Theme,
+) -> Line<'a> {
+    let ratio = p.limit.map(|l| p.value / l);
+    let style = p.level.style(t);
+    let name = single.unwrap_or(&p.name);
+    let mut spans = vec![
+        Span::styled(format!("{name:<lw$.lw$} "), t.text),
+        Span::styled(bar(ratio.unwrap_or(0.0), bw), style),
+        Span::styled(format!(" {}", format_bytes(p.value)), style),
+    ];
+    match (p.limit, ratio) {
+        (Some(l), Some(r)) if !narrow => spans.push(Span::styled(
+            format!("/{} {}", format_bytes(l), format_ratio(r)),
+            t.dim,
+        )),
+        (_, Some(r)) => spans.push(Span::styled(format!(" {}", format_ratio(r)), style)),
+        _ => {}
+    }
+    Line::from(spans)
+}
+
+fn breakdown_lines(lines: &mut Vec<Line>, b: &Breakdown, lw: usize, bw: usize, t: &Theme) {
+    if b.peak_note {
+        lines.push(Line::from(Span::styled(
+            format!("▸ {} (peak vs limit in window)", b.pod),
+            t.accent,
+        )));
+    }
+    let amount_line = |a: &Amount, style| {
+        Line::from(vec![
+            Span::styled(format!("{:<lw$.lw$} ", a.label), t.text),
+            Span::styled(bar(a.value / b.scale, bw), style),
+            Span::styled(format!(" {}", format_bytes(a.value)), a.level.style(t)),
+        ])
+    };
+    if let Some(a) = &b.runtime {
+        lines.push(amount_line(a, t.series_style(1)));
+    }
+    if !b.categories.is_empty() {
+        let mut spans = vec![Span::raw(" ")];
+        for (i, a) in b.categories.iter().enumerate() {
+            let blocks = ((a.value / b.scale) * bw as f64).round();
+            let blocks = blocks.max(if a.value > 0.0 { 1.0 } else { 0.0 }) as usize;
+            spans.push(Span::styled(format!("{} ", a.label), t.dim));
+            spans.push(Span::styled(
+                "█".repeat(blocks.min(bw)),
+                t.series_style(i + 2),
+            ));
+            spans.push(Span::styled(
+                format!(" {}  ", format_bytes(a.value)),
+                t.text,
+            ));
+        }
+        lines.push(Line::from(spans));
+    }
+    if let Some(a) = &b.unexplained {
+        lines.push(amount_line(a, a.level.style(t)));
+    }
+    if let Some((rss, cache)) = b.rss_cache {
+        let fmt = |v: Option<f64>| v.map(format_bytes).unwrap_or_else(|| "—".into());
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:<lw$} ", "rss / cache"), t.text),
+            Span::styled(format!("{} / {}", fmt(rss), fmt(cache)), t.text),
+        ]));
     }
 }

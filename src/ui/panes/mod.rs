@@ -1,6 +1,7 @@
 //! One pane per file. Each draws from the queries its dashboard pane names.
 pub mod admission;
 pub mod memory;
+pub mod probes;
 pub mod restarts;
 pub mod scheduler;
 
@@ -71,7 +72,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec, focused: 
     let t = &state.theme;
     let st = status(state, &pane.id);
     let mut title = vec![Span::styled(format!(" {}", pane.title), t.title)];
-    if let Some(p) = &state.focus.pod {
+    if let Some(p) = &state.target.pod {
         title.push(Span::styled(
             format!(" · {}", crate::text::display(p)),
             t.title,
@@ -81,7 +82,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec, focused: 
     // stale: an error, or data older than three refreshes
     let stale = st
         .age_secs
-        .filter(|&a| st.error.is_some() || a as f64 > 3.0 * state.refresh_secs + 2.0);
+        .filter(|&a| st.error.is_some() || (state.target.is_live() && a > expected_gap(state) * 2));
     if let Some(age) = stale {
         title.push(Span::styled(format!(" stale {} ", format_age(age)), t.warn));
     }
@@ -129,12 +130,26 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec, focused: 
         f.render_widget(Paragraph::new(Span::styled("loading…", t.dim)), body);
         return;
     }
+    // each pane: a pure view of State at the cursor (or latest), then layout
+    let (at, t) = (state.cursor_ms, &state.theme);
     match pane.kind {
-        PaneKind::Memory => memory::draw(f, body, state, pane),
-        PaneKind::Scheduler => scheduler::draw(f, body, state, pane),
-        PaneKind::Restarts => restarts::draw(f, body, state, pane),
-        PaneKind::Admission => admission::draw(f, body, state, pane),
+        PaneKind::Memory => memory::draw(f, body, &memory::view(state, pane, at), t),
+        PaneKind::Scheduler => scheduler::draw(f, body, &scheduler::view(state, pane, at), t),
+        PaneKind::Restarts => restarts::draw(f, body, &restarts::view(state, pane, at), t),
+        PaneKind::Admission => admission::draw(f, body, &admission::view(state, pane, at), t),
     }
+}
+
+/// The longest a live pane may wait between answers when all is well: the
+/// sample interval (or refresh), slowed down for answers with nothing new.
+pub fn expected_gap(state: &State) -> i64 {
+    let interval = state
+        .metrics
+        .clock
+        .map(|c| c.interval_ms as f64 / 1000.0)
+        .unwrap_or(0.0)
+        .max(state.refresh_secs);
+    (interval * f64::from(1u32 << crate::sources::poller::MAX_SLOWDOWN)).ceil() as i64 + 2
 }
 
 /// Label text for a series: the values of `by` labels joined with "/",

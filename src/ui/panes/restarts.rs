@@ -7,61 +7,75 @@ use ratatui::widgets::{Cell, Row, Table};
 use ratatui::Frame;
 
 use crate::app::State;
-use crate::dashboard::PaneSpec;
+use crate::config::theme::Theme;
+use crate::dashboard::{PaneSpec, Role};
+use crate::text::display;
 use crate::text::units::format_count;
-use crate::ui::widgets::level_style;
+use crate::ui::widgets::Level;
 
-#[derive(Debug, Default, Clone)]
-struct PodRow {
-    pod: String,
-    container: String,
-    total: Option<f64>,
-    recent: Option<f64>,
-    reason: Option<String>,
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct PodRow {
+    pub pod: String,
+    pub container: String,
+    pub total: Option<f64>,
+    pub recent: Option<f64>,
+    pub recent_level: Level,
+    pub reason: Option<String>,
 }
 
-pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec) {
-    let t = &state.theme;
+pub fn view(state: &State, pane: &PaneSpec, at: Option<i64>) -> Vec<PodRow> {
+    let (pod_l, cont_l) = (state.label("pod"), state.label("container"));
     let mut rows: Vec<PodRow> = Vec::new();
     let mut recent_q = None;
     for (q, d) in state.pane_queries(&pane.id) {
         let Some(d) = d else { continue };
-        if q.role == "restarts_recent" {
+        if q.role == Role::RestartsRecent {
             recent_q = Some(q);
         }
         for s in &d.series {
-            let key = (s.label("pod").to_string(), s.label("container").to_string());
-            let idx = match rows.iter().position(|r| {
-                (r.pod.as_str(), r.container.as_str()) == (key.0.as_str(), key.1.as_str())
-            }) {
+            let (pod, cont) = (display(s.label(pod_l)), display(s.label(cont_l)));
+            let idx = match rows
+                .iter()
+                .position(|r| r.pod == pod && r.container == cont)
+            {
                 Some(i) => i,
                 None => {
                     rows.push(PodRow {
-                        pod: key.0,
-                        container: key.1,
+                        pod: pod.into_owned(),
+                        container: cont.into_owned(),
                         ..Default::default()
                     });
                     rows.len() - 1
                 }
             };
-            let v = s.last().map(|p| p.1);
-            match q.role.as_str() {
-                "restarts_total" => rows[idx].total = v,
-                "restarts_recent" => rows[idx].recent = v,
-                "last_reason" => {
-                    rows[idx].reason = Some(crate::text::display(s.label("reason")).into_owned())
+            let v = s.at(at).map(|p| p.1);
+            match q.role {
+                Role::RestartsTotal => rows[idx].total = v,
+                Role::RestartsRecent => rows[idx].recent = v,
+                Role::LastReason => {
+                    rows[idx].reason = Some(display(s.label("reason")).into_owned())
                 }
                 _ => {}
             }
         }
     }
+    for r in &mut rows {
+        r.recent_level = recent_q
+            .map(|q| Level::of(r.recent.unwrap_or(0.0), q.warn, q.crit))
+            .unwrap_or_default();
+    }
+    let key = |r: &PodRow| (r.recent.unwrap_or(0.0), r.total.unwrap_or(0.0));
     rows.sort_by(|a, b| {
-        let k = |r: &PodRow| (r.recent.unwrap_or(0.0), r.total.unwrap_or(0.0));
-        k(b).0
-            .total_cmp(&k(a).0)
-            .then(k(b).1.total_cmp(&k(a).1))
+        key(b)
+            .0
+            .total_cmp(&key(a).0)
+            .then(key(b).1.total_cmp(&key(a).1))
             .then(a.pod.cmp(&b.pod))
     });
+    rows
+}
+
+pub fn draw(f: &mut Frame, area: Rect, rows: &[PodRow], t: &Theme) {
     let wide = area.width >= 50;
     let header = if wide {
         Row::new(["POD", "CONTAINER", "RESTARTS", "15m", "LAST TERMINATED"])
@@ -69,41 +83,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec) {
         Row::new(["POD", "RESTARTS", "15m", "LAST"])
     }
     .style(t.dim);
-    let body: Vec<Row> = rows
-        .iter()
-        .map(|r| {
-            let recent = r.recent.unwrap_or(0.0);
-            let recent_style = recent_q
-                .map(|q| level_style(t, recent, q.warn, q.crit))
-                .unwrap_or(t.text);
-            let reason = r.reason.clone().unwrap_or_else(|| "—".into());
-            let reason_style = match reason.as_str() {
-                "OOMKilled" => t.oom,
-                "Error" | "ContainerCannotRun" => t.crit,
-                "—" => t.dim,
-                _ => t.text,
-            };
-            let mut cells =
-                vec![Cell::from(crate::text::display(&r.pod).into_owned()).style(t.text)];
-            if wide {
-                cells
-                    .push(Cell::from(crate::text::display(&r.container).into_owned()).style(t.dim));
-            }
-            cells.extend([
-                Cell::from(r.total.map(format_count).unwrap_or_else(|| "—".into())).style(t.text),
-                Cell::from(Line::from(Span::styled(
-                    if recent > 0.0 {
-                        format!("+{}", format_count(recent))
-                    } else {
-                        "0".into()
-                    },
-                    recent_style,
-                ))),
-                Cell::from(Line::from(Span::styled(reason, reason_style))),
-            ]);
-            Row::new(cells)
-        })
-        .collect();
+    let body: Vec<Row> = rows.iter().map(|r| row(r, wide, t)).collect();
     let widths: Vec<Constraint> = if wide {
         vec![
             Constraint::Min(10),
@@ -124,4 +104,33 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec) {
         Table::new(body, widths).header(header).column_spacing(1),
         area,
     );
+}
+
+fn row<'a>(r: &PodRow, wide: bool, t: &Theme) -> Row<'a> {
+    let recent = r.recent.unwrap_or(0.0);
+    let reason = r.reason.clone().unwrap_or_else(|| "—".into());
+    let reason_style = match reason.as_str() {
+        "OOMKilled" => t.oom,
+        "Error" | "ContainerCannotRun" => t.crit,
+        "—" => t.dim,
+        _ => t.text,
+    };
+    let mut cells = vec![Cell::from(r.pod.clone()).style(t.text)];
+    if wide {
+        cells.push(Cell::from(r.container.clone()).style(t.dim));
+    }
+    let recent_text = if recent > 0.0 {
+        format!("+{}", format_count(recent))
+    } else {
+        "0".into()
+    };
+    cells.extend([
+        Cell::from(r.total.map(format_count).unwrap_or_else(|| "—".into())).style(t.text),
+        Cell::from(Line::from(Span::styled(
+            recent_text,
+            r.recent_level.style(t),
+        ))),
+        Cell::from(Line::from(Span::styled(reason, reason_style))),
+    ]);
+    Row::new(cells)
 }

@@ -26,16 +26,24 @@ pub fn clock(t_ms: i64, seconds: bool) -> String {
     }
 }
 
-/// Draws lines (x = ms since epoch) between `start_ms` and `end_ms`.
-pub fn draw(
-    f: &mut Frame,
-    full: Rect,
-    theme: &Theme,
-    lines: &[Line<'_>],
-    start_ms: i64,
-    end_ms: i64,
-    unit: Unit,
-) {
+/// The time axis of a chart: the target's window, the value unit, and the
+/// shared time cursor (drawn as a vertical line).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Axes {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub unit: Unit,
+    pub cursor_ms: Option<i64>,
+}
+
+/// Draws lines (x = ms since epoch) over the window.
+pub fn draw(f: &mut Frame, full: Rect, theme: &Theme, lines: &[Line<'_>], axes: Axes) {
+    let Axes {
+        start_ms,
+        end_ms,
+        unit,
+        cursor_ms,
+    } = axes;
     if full.height < 4 || full.width < 20 {
         return;
     }
@@ -76,7 +84,10 @@ pub fn draw(
         hi = lo + 1.0;
     }
     hi *= 1.05;
-    let datasets: Vec<Dataset> = lines
+    let cursor: Vec<(f64, f64)> = cursor_ms
+        .map(|c| vec![(c as f64, lo), (c as f64, hi)])
+        .unwrap_or_default();
+    let mut datasets: Vec<Dataset> = lines
         .iter()
         .map(|l| {
             Dataset::default()
@@ -87,6 +98,15 @@ pub fn draw(
                 .data(l.points)
         })
         .collect();
+    if !cursor.is_empty() {
+        datasets.push(
+            Dataset::default()
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(theme.accent)
+                .data(&cursor),
+        );
+    }
     let secs = end_ms - start_ms <= 15 * 60 * 1000;
     let mid = start_ms + (end_ms - start_ms) / 2;
     let x = Axis::default()

@@ -1,5 +1,6 @@
-//! The correlation context. Panes derive their queries from it; a key that
-//! changes focus re-targets every pane at once.
+//! The correlation context: which cluster, namespace, job and pod, over
+//! which time window (live or pinned). Every source derives its queries from
+//! it; `update` re-targets every source once when it changes.
 
 /// Time windows that `[` and `]` step through.
 pub const WINDOWS: [u64; 11] = [
@@ -16,16 +17,32 @@ pub const WINDOWS: [u64; 11] = [
     30 * 86400,
 ];
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Focus {
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Target {
+    /// Kubernetes context (cluster); None: the kubeconfig's current one.
+    pub context: Option<String>,
     pub namespace: Option<String>,
+    /// Prometheus job to scope to; None: every job.
+    pub job: Option<String>,
     pub pod: Option<String>,
     pub range_secs: u64,
     /// Paused: the window ends here (ms). Live when None.
     pub pinned_end_ms: Option<i64>,
 }
 
-impl Focus {
+impl Target {
+    /// Whether `other` differs only in being paused/resumed: data already
+    /// held stays valid, only newer answers are needed.
+    pub fn same_scope(&self, other: &Target) -> bool {
+        Target {
+            pinned_end_ms: None,
+            ..self.clone()
+        } == Target {
+            pinned_end_ms: None,
+            ..other.clone()
+        }
+    }
+
     pub fn is_live(&self) -> bool {
         self.pinned_end_ms.is_none()
     }
@@ -64,20 +81,18 @@ mod tests {
 
     #[test]
     fn windows_step_and_clamp() {
-        let f = Focus {
-            namespace: None,
-            pod: None,
+        let f = Target {
             range_secs: 3600,
-            pinned_end_ms: None,
+            ..Default::default()
         };
         assert_eq!(f.step_window(true), 3 * 3600);
         assert_eq!(f.step_window(false), 1800);
-        let f = Focus {
+        let f = Target {
             range_secs: 300,
             ..f
         };
         assert_eq!(f.step_window(false), 300);
-        let f = Focus {
+        let f = Target {
             range_secs: 2000,
             ..f
         };

@@ -1,24 +1,17 @@
-//! `--demo`: a deterministic simulated incident behind the same backend trait
-//! as Prometheus. On app-1, binary memory climbs with streaming buffers until
-//! the cgroup limit, the container is OOMKilled and restarts; the admission
-//! queue p95 rises and rejections spike. app-2 and app-3 stay healthy. The
-//! story takes two minutes and repeats; values depend only on seed and time.
+//! The beam story (the `beam` preset, Codex Pooler): on app-1, binary memory
+//! climbs with streaming buffers until the cgroup limit, the container is
+//! OOMKilled at 96 s and restarts; the admission queue p95 rises and
+//! rejections spike. app-2 and app-3 stay healthy.
 
-use super::{BoxFut, Fetched, MetricsBackend, SourceError};
-use crate::dashboard::ResolvedQuery;
-use crate::store::{Labels, Series};
+use super::{labels, Combine, DemoSource, PERIOD_SECS};
+use crate::store::Labels;
 
-pub const PERIOD_SECS: i64 = 120;
 /// Seconds into the cycle at which app-1 reaches its limit and is killed.
 pub const OOM_AT: f64 = 96.0;
 pub const NAMESPACE: &str = "codex-pooler";
 pub const PODS: [&str; 3] = ["app-1", "app-2", "app-3"];
 const MIB: f64 = 1024.0 * 1024.0;
 pub const LIMIT_BYTES: f64 = 2048.0 * MIB;
-
-pub struct DemoSource {
-    seed: u64,
-}
 
 /// What one pod looks like at one instant.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -55,25 +48,6 @@ impl PodSample {
 }
 
 impl DemoSource {
-    pub fn new(seed: u64) -> DemoSource {
-        DemoSource { seed }
-    }
-
-    /// Deterministic noise in [-1, 1] for (seed, salt, t).
-    fn noise(&self, salt: u64, t_s: i64) -> f64 {
-        let mut x = self.seed
-            ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            ^ (t_s as u64).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        x ^= x >> 31;
-        x = x.wrapping_mul(0x94D0_49BB_1331_11EB);
-        x ^= x >> 29;
-        (x % 20_001) as f64 / 10_000.0 - 1.0
-    }
-
-    fn phase(&self, t_s: i64) -> f64 {
-        (t_s + (self.seed % PERIOD_SECS as u64) as i64).rem_euclid(PERIOD_SECS) as f64
-    }
-
     /// The state of `pod` at `t_s` (unix seconds).
     pub fn sample(&self, pod: &str, t_s: i64) -> PodSample {
         let idx = PODS.iter().position(|p| *p == pod).unwrap_or(1) as u64;
@@ -142,7 +116,7 @@ impl DemoSource {
 
     /// OOM kills of app-1 since the epoch, at or before `t_s`.
     fn kills(&self, t_s: i64) -> i64 {
-        (t_s + (self.seed % PERIOD_SECS as u64) as i64 - OOM_AT as i64).div_euclid(PERIOD_SECS)
+        self.cycle_events(t_s, OOM_AT as i64)
     }
 
     /// Restarts in the 15 minutes up to `t_s`.
@@ -157,8 +131,8 @@ impl DemoSource {
     pub fn restarts(&self, pod: &str, t_s: i64) -> f64 {
         match pod {
             "app-1" => {
-                let shifted = t_s + (self.seed % PERIOD_SECS as u64) as i64;
-                let kills = (shifted - OOM_AT as i64).div_euclid(PERIOD_SECS);
+                let shifted = t_s + self.shift();
+                let kills = self.kills(t_s);
                 // counted from the start of the UTC hour (the pod was
                 // replaced then), so the count stays readable
                 let hour = (shifted - OOM_AT as i64).div_euclid(3600) * 3600;
@@ -169,7 +143,7 @@ impl DemoSource {
         }
     }
 
-    fn value(&self, key: &str, pod: &str, t_s: i64) -> Option<Vec<(Labels, f64)>> {
+    pub(super) fn beam_value(&self, key: &str, pod: &str, t_s: i64) -> Option<Vec<(Labels, f64)>> {
         let s = self.sample(pod, t_s);
         let one = |v: f64| Some(vec![(labels(&[("pod", pod)]), v)]);
         match key {
@@ -251,153 +225,22 @@ impl DemoSource {
             _ => None,
         }
     }
+}
 
-    /// How values of one query combine across pods, mirroring its PromQL:
-    /// `max by (pod)` keeps pods apart, `sum(...)` adds them, ratios and
-    /// quantiles take the worst pod.
-    fn combine(key: &str) -> Combine {
-        match key.split('.').next().unwrap_or("") {
-            "memory" | "restarts" => Combine::PerPod,
-            _ => match key {
-                "admission.error_ratio" | "admission.http_p95" | "admission.db_queue_p95" => {
-                    Combine::Max
-                }
-                "admission.queue_p95" | "admission.http_by_class" => Combine::DropPodMax,
-                _ => Combine::Sum,
-            },
-        }
-    }
-
-    /// Series for `q` at the given instants (unix seconds).
-    pub fn evaluate(&self, q: &ResolvedQuery, times: &[i64]) -> Vec<Series> {
-        let pods: Vec<&str> = PODS
-            .iter()
-            .copied()
-            .filter(|p| q.focus_pod.as_deref().is_none_or(|f| f == *p))
-            .filter(|_| q.focus_namespace.as_deref().is_none_or(|n| n == NAMESPACE))
-            .collect();
-        let mode = DemoSource::combine(&q.key);
-        let mut out: Vec<Series> = Vec::new();
-        for &t in times {
-            let mut rows: Vec<(Labels, f64)> = Vec::new();
-            for pod in &pods {
-                let Some(vals) = self.value(&q.key, pod, t) else {
-                    return vec![];
-                };
-                for (mut l, v) in vals {
-                    match mode {
-                        Combine::PerPod => rows.push((l, v)),
-                        Combine::Sum | Combine::Max => {
-                            let merge = |acc: f64| {
-                                if mode == Combine::Sum {
-                                    acc + v
-                                } else {
-                                    acc.max(v)
-                                }
-                            };
-                            match rows.first_mut() {
-                                Some(r) => r.1 = merge(r.1),
-                                None => rows.push((Labels::new(), v)),
-                            }
-                        }
-                        Combine::DropPodMax => {
-                            l.remove("pod");
-                            match rows.iter_mut().find(|r| r.0 == l) {
-                                Some(r) => {
-                                    r.1 = if q.key == "admission.http_by_class" {
-                                        r.1 + v
-                                    } else {
-                                        r.1.max(v)
-                                    }
-                                }
-                                None => rows.push((l, v)),
-                            }
-                        }
-                    }
-                }
+/// How values of one beam query combine across pods, mirroring its PromQL:
+/// `max by (pod)` keeps pods apart, `sum(...)` adds them, ratios and
+/// quantiles take the worst pod.
+pub(super) fn combine(key: &str) -> Combine {
+    match key.split('.').next().unwrap_or("") {
+        "memory" | "restarts" => Combine::PerPod,
+        _ => match key {
+            "admission.error_ratio" | "admission.http_p95" | "admission.db_queue_p95" => {
+                Combine::Max
             }
-            for (l, v) in rows {
-                match out.iter_mut().find(|s| s.labels == l) {
-                    Some(s) => s.points.push_back((t * 1000, v)),
-                    None => out.push(Series::new(l, [(t * 1000, v)])),
-                }
-            }
-        }
-        out
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Combine {
-    PerPod,
-    Sum,
-    Max,
-    DropPodMax,
-}
-
-fn labels(pairs: &[(&str, &str)]) -> Labels {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
-/// Rough JSON size of a result, so the demo reports bytes like the real adapter.
-fn approx_bytes(series: &[Series]) -> usize {
-    series
-        .iter()
-        .map(|s| 40 + s.labels.len() * 24 + s.points.len() * 24)
-        .sum()
-}
-
-impl MetricsBackend for DemoSource {
-    fn name(&self) -> &'static str {
-        "demo"
-    }
-
-    fn query_range<'a>(
-        &'a self,
-        q: &'a ResolvedQuery,
-        start_ms: i64,
-        end_ms: i64,
-        step_secs: u64,
-    ) -> BoxFut<'a, Result<Fetched, SourceError>> {
-        Box::pin(async move {
-            let step = (step_secs.max(1) * 1000) as i64;
-            let times: Vec<i64> = (0..)
-                .map(|i| start_ms + i * step)
-                .take_while(|t| *t <= end_ms)
-                .map(|t| t.div_euclid(1000))
-                .collect();
-            let series = self.evaluate(q, &times);
-            Ok(Fetched {
-                bytes: approx_bytes(&series),
-                series,
-                ..Default::default()
-            })
-        })
-    }
-
-    fn query_instant<'a>(
-        &'a self,
-        q: &'a ResolvedQuery,
-        at_ms: i64,
-    ) -> BoxFut<'a, Result<Fetched, SourceError>> {
-        Box::pin(async move {
-            let series = self.evaluate(q, &[at_ms.div_euclid(1000)]);
-            Ok(Fetched {
-                bytes: approx_bytes(&series),
-                series,
-                ..Default::default()
-            })
-        })
-    }
-
-    fn metric_names(&self) -> BoxFut<'_, Result<Vec<String>, SourceError>> {
-        Box::pin(async move {
-            let beam = crate::dashboard::Dashboard::builtin("beam").expect("beam preset");
-            Ok(beam.detect.clone())
-        })
+            "admission.queue_p95" => Combine::MaxBy,
+            "admission.http_by_class" => Combine::SumBy,
+            _ => Combine::Sum,
+        },
     }
 }
 

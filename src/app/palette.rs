@@ -1,0 +1,92 @@
+//! The `:` command line: words that change the target or ask for a refresh.
+//! Commands only change State (the target); `update` re-targets the sources.
+
+use super::state::State;
+use super::update::Command;
+use super::views::LineEditor;
+use crate::text::units::parse_duration;
+
+/// Every command, with what help and completion say of it.
+pub const COMMANDS: [(&str, &str); 7] = [
+    ("pod", "NAME: one pod (none: all)"),
+    ("ns", "NAME: namespace (none: all)"),
+    ("job", "NAME: Prometheus job"),
+    ("range", "30m: the time window"),
+    ("refresh", "ask every source now"),
+    ("live", "follow the clock again"),
+    ("quit", "quit"),
+];
+
+/// Runs one command line. Ok: commands to run and a message to show.
+pub fn run(state: &mut State, line: &str) -> Result<(Vec<Command>, Option<String>), String> {
+    let mut words = line.split_whitespace();
+    let Some(cmd) = words.next() else {
+        return Ok((vec![], None));
+    };
+    // the argument is the rest of the line as typed (a pod name may hold spaces)
+    let arg = line.trim_start()[cmd.len()..].trim();
+    let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    match cmd {
+        "pod" | "p" => state.target.pod = opt(arg),
+        "ns" | "namespace" => state.target.namespace = opt(arg),
+        "job" => state.target.job = opt(arg),
+        "range" | "window" => {
+            let secs = parse_duration(arg).map_err(|e| format!("range: {e}"))?;
+            let secs = crate::config::settings::check_limit(
+                "range",
+                secs,
+                crate::config::settings::RANGE_MIN_SECS,
+                crate::config::settings::RANGE_MAX_SECS,
+            )?;
+            state.target.range_secs = secs.round() as u64;
+        }
+        "refresh" | "r" => {
+            return Ok((
+                super::update::apply(state, super::Action::RefreshNow),
+                Some("refreshing".into()),
+            ))
+        }
+        "live" => state.target.pinned_end_ms = None,
+        "quit" | "q" => return Ok((super::update::apply(state, super::Action::Quit), None)),
+        other => {
+            let names: Vec<&str> = COMMANDS.iter().map(|c| c.0).collect();
+            return Err(format!(
+                "unknown command `{}` (commands: {})",
+                crate::text::display(other),
+                names.join(", ")
+            ));
+        }
+    }
+    Ok((vec![], None))
+}
+
+/// What Tab offers for the word under the cursor: command names first,
+/// then pods for `pod`, jobs for `job`, namespaces for `ns`.
+pub fn candidates(state: &State, e: &LineEditor) -> Vec<String> {
+    let before = e.words_before();
+    match before.first().map(String::as_str) {
+        None => COMMANDS.iter().map(|c| c.0.to_string()).collect(),
+        Some("pod" | "p") => state.pods(),
+        Some("job") => label_values(state, "job"),
+        Some("ns" | "namespace") => label_values(state, "namespace"),
+        Some("range" | "window") => ["5m", "15m", "1h", "6h", "1d", "7d"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        _ => vec![],
+    }
+}
+
+/// Values of one label in the latest answers.
+fn label_values(state: &State, which: &str) -> Vec<String> {
+    let label = state.label(which);
+    let mut v: std::collections::BTreeSet<&str> = Default::default();
+    for q in state.metrics.store.queries.values() {
+        for s in &q.series {
+            if let Some(x) = s.labels.get(label) {
+                v.insert(x);
+            }
+        }
+    }
+    v.into_iter().map(str::to_string).collect()
+}

@@ -1,0 +1,165 @@
+//! Health probes: the platform's `/healthz` and `/readyz` endpoints polled
+//! for status code and latency. Each probe runs in a task of its own, so one
+//! that hangs (until its timeout) never delays another.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use super::http::{build_client, display_host, net_error, read_body};
+use super::{now_ms, SourceError, SourceEvent};
+use crate::config::Endpoint;
+
+/// One configured probe.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeSpec {
+    pub name: String,
+    pub endpoint: Endpoint,
+    /// The status that means healthy.
+    pub expect: u16,
+}
+
+impl ProbeSpec {
+    /// `--probe URL`: named after its host and path, expecting 200.
+    pub fn from_url(url: &str) -> ProbeSpec {
+        let name = match reqwest::Url::parse(url) {
+            Ok(u) => format!(
+                "{}{}",
+                display_host(url),
+                if u.path() == "/" { "" } else { u.path() }
+            ),
+            Err(_) => url.to_string(),
+        };
+        ProbeSpec {
+            name,
+            endpoint: Endpoint::plain(url),
+            expect: 200,
+        }
+    }
+}
+
+/// What one probe saw.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeOk {
+    pub status: u16,
+    pub latency_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeEvent {
+    pub gen: u64,
+    /// Index into the plan's probes.
+    pub index: usize,
+    pub at_ms: i64,
+    pub result: Result<ProbeOk, SourceError>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbePlan {
+    pub gen: u64,
+    pub probes: Vec<ProbeSpec>,
+    pub interval_secs: f64,
+}
+
+/// Largest probe answer read (a health page, not a dump).
+const MAX_PROBE_BODY: u64 = 256 * 1024;
+
+/// Starts one task per probe; the returned handles are the source's task slot.
+pub fn spawn(plan: ProbePlan, tx: mpsc::Sender<SourceEvent>) -> Vec<tokio::task::JoinHandle<()>> {
+    plan.probes
+        .iter()
+        .enumerate()
+        .map(|(index, spec)| {
+            let (spec, tx, gen) = (spec.clone(), tx.clone(), plan.gen);
+            let every = Duration::from_secs_f64(plan.interval_secs.max(0.5));
+            tokio::spawn(async move {
+                let client = match build_client(&spec.endpoint) {
+                    Ok((c, _)) => Arc::new(c),
+                    Err(e) => {
+                        let ev = ProbeEvent {
+                            gen,
+                            index,
+                            at_ms: now_ms(),
+                            result: Err(SourceError::msg(e)),
+                        };
+                        let _ = tx.send(SourceEvent::Probes(ev)).await;
+                        return;
+                    }
+                };
+                let host = display_host(&spec.endpoint.url);
+                loop {
+                    let started = Instant::now();
+                    let result = probe(&client, &spec, &host).await;
+                    let ev = ProbeEvent {
+                        gen,
+                        index,
+                        at_ms: now_ms(),
+                        result,
+                    };
+                    if tx.send(SourceEvent::Probes(ev)).await.is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(every.saturating_sub(started.elapsed())).await;
+                }
+            })
+        })
+        .collect()
+}
+
+async fn probe(
+    client: &reqwest::Client,
+    spec: &ProbeSpec,
+    host: &str,
+) -> Result<ProbeOk, SourceError> {
+    let t0 = Instant::now();
+    let resp = client
+        .get(&spec.endpoint.url)
+        .send()
+        .await
+        .map_err(|e| net_error(&e, host))?;
+    let body = read_body(resp, MAX_PROBE_BODY, host).await?;
+    let latency_ms = t0.elapsed().as_millis() as u64;
+    if body.status == spec.expect {
+        Ok(ProbeOk {
+            status: body.status,
+            latency_ms,
+        })
+    } else {
+        // the first line of the body says why (sanitised and redacted on display)
+        let text = String::from_utf8_lossy(&body.bytes);
+        let first: String = text
+            .lines()
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take(120)
+            .collect();
+        Err(SourceError {
+            status: Some(body.status),
+            kind: Some(format!("expected {}", spec.expect)),
+            message: if first.trim().is_empty() {
+                format!("{latency_ms} ms")
+            } else {
+                first
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probe_names_come_from_host_and_path() {
+        assert_eq!(
+            ProbeSpec::from_url("http://u:p@10.0.0.1:8080/readyz").name,
+            "10.0.0.1:8080/readyz"
+        );
+        assert_eq!(
+            ProbeSpec::from_url("https://api.example/").name,
+            "api.example:443"
+        );
+    }
+}
