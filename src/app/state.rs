@@ -105,6 +105,9 @@ pub struct MetricsState {
     pub step_secs: u64,
     pub max_concurrency: usize,
     pub clock: Option<SampleClock>,
+    /// The pods of the last answers while no pod was chosen: what the picker
+    /// offers while one is (the answers then hold only that pod).
+    pub known_pods: Vec<String>,
 }
 
 /// One probe's latest result and its recent history (for flapping).
@@ -200,6 +203,7 @@ impl State {
                 step_secs: 1,
                 max_concurrency: 4,
                 clock: None,
+                known_pods: vec![],
             },
             probes: ProbesState::default(),
             ui: UiState {
@@ -278,7 +282,23 @@ impl State {
 
     /// The pods the picker offers: those in the latest answers (raw label
     /// values, for exact queries; the picker shows them sanitised), capped.
+    /// While one pod is chosen, those of the last answers for all pods.
     pub fn pods(&self) -> Vec<String> {
+        if self.target.pod.is_some() && !self.metrics.known_pods.is_empty() {
+            let mut p = self.metrics.known_pods.clone();
+            if let Some(cur) = &self.target.pod {
+                if !p.contains(cur) {
+                    p.push(cur.clone());
+                    p.sort();
+                }
+            }
+            return p;
+        }
+        self.answered_pods()
+    }
+
+    /// The pods in the latest answers, capped.
+    pub fn answered_pods(&self) -> Vec<String> {
         let label = self.label("pod");
         let mut pods = BTreeSet::new();
         for q in self.metrics.store.queries.values() {

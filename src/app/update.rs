@@ -106,6 +106,10 @@ pub fn start(state: &mut State) -> Vec<Command> {
 /// and a new plan, once. Only pausing or resuming keeps the data held.
 fn retarget(state: &mut State, before: &Target) -> Vec<Command> {
     let reset = !state.target.same_scope(before);
+    if before.pod.is_none() && reset {
+        // the picker keeps offering every pod while one is chosen
+        state.metrics.known_pods = state.answered_pods();
+    }
     state.cursor_ms = None;
     metrics_plan(state, reset)
 }

@@ -1,0 +1,362 @@
+//! The spine, driven through `update` without a terminal: generations,
+//! re-targeting once per event, pause, the view stack, and the commands
+//! each key emits. Each test fails when its mechanism is removed.
+
+mod common;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use watchfloor::app::update::{self, Command, Event, MetricsCommand};
+use watchfloor::app::views::View;
+use watchfloor::app::State;
+use watchfloor::config::keymap::Mode;
+use watchfloor::sources::{Fetched, MetricsEvent, SourceEvent};
+use watchfloor::store::{Labels, Series};
+
+const T: i64 = 1_700_000_100;
+
+fn fresh() -> State {
+    common::demo_state(T, None, 300, 1)
+}
+
+fn key(c: KeyCode) -> Event {
+    Event::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+fn ch(c: char) -> Event {
+    key(KeyCode::Char(c))
+}
+
+/// Sends keys; returns every command they produced.
+fn press(st: &mut State, keys: &[Event]) -> Vec<Command> {
+    keys.iter()
+        .flat_map(|k| update::update(st, k.clone()).0)
+        .collect()
+}
+
+/// The metrics plans among commands: (generation, pinned end).
+fn plans(cmds: &[Command]) -> Vec<(u64, Option<i64>)> {
+    cmds.iter()
+        .filter_map(|c| match c {
+            Command::Metrics(MetricsCommand::Start(p)) => Some((p.gen, p.pinned_end_ms)),
+            Command::Metrics(MetricsCommand::Detect { gen }) => Some((*gen, None)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// An answer for `memory.working_set` of generation `gen`: one pod, one value.
+fn answer(gen: u64, pod: &str, v: f64) -> Event {
+    let labels: Labels = [("pod".to_string(), pod.to_string())].into_iter().collect();
+    Event::Source(SourceEvent::Metrics(MetricsEvent::Query {
+        gen,
+        key: "memory.working_set".into(),
+        incremental: false,
+        start_ms: T * 1000 - 300_000,
+        until_ms: T * 1000,
+        at_ms: T * 1000,
+        result: Ok(Fetched {
+            series: vec![Series::new(labels, [(T * 1000, v)])],
+            ..Default::default()
+        }),
+    }))
+}
+
+fn ws(st: &State, pod: &str) -> Option<f64> {
+    st.metrics
+        .store
+        .get("memory.working_set")
+        .and_then(|d| d.latest_for("pod", pod))
+}
+
+#[test]
+fn answers_of_an_older_generation_are_dropped() {
+    let mut st = fresh();
+    let old = st.metrics.gen;
+    press(&mut st, &[ch(']')]); // a new window: a new generation
+    assert_eq!(st.metrics.gen, old + 1);
+    update::update(&mut st, answer(old, "ghost", 42.0));
+    assert_eq!(
+        ws(&st, "ghost"),
+        None,
+        "an answer for the old window merged"
+    );
+    let gen = st.metrics.gen;
+    update::update(&mut st, answer(gen, "app-9", 7.0));
+    assert_eq!(ws(&st, "app-9"), Some(7.0));
+}
+
+#[test]
+fn every_key_that_changes_the_target_retargets_every_source_once() {
+    // (keys, what changed) — each must give exactly one new plan
+    let cases: Vec<(Vec<Event>, &str)> = vec![
+        (vec![ch(']')], "grow window"),
+        (vec![ch('[')], "shrink window"),
+        (vec![ch(' ')], "pause"),
+        (
+            vec![
+                ch('p'),
+                key(KeyCode::Down),
+                key(KeyCode::Down),
+                key(KeyCode::Enter),
+            ],
+            "picker",
+        ),
+        (
+            vec![
+                ch(':'),
+                ch('p'),
+                ch('o'),
+                ch('d'),
+                ch(' '),
+                ch('x'),
+                key(KeyCode::Enter),
+            ],
+            ":pod x",
+        ),
+        (
+            vec![
+                ch(':'),
+                ch('j'),
+                ch('o'),
+                ch('b'),
+                ch(' '),
+                ch('j'),
+                key(KeyCode::Enter),
+            ],
+            ":job j",
+        ),
+        (
+            vec![
+                ch(':'),
+                ch('n'),
+                ch('s'),
+                ch(' '),
+                ch('n'),
+                key(KeyCode::Enter),
+            ],
+            ":ns n",
+        ),
+        (
+            vec![
+                ch(':'),
+                ch('r'),
+                ch('a'),
+                ch('n'),
+                ch('g'),
+                ch('e'),
+                ch(' '),
+                ch('2'),
+                ch('h'),
+                key(KeyCode::Enter),
+            ],
+            ":range 2h",
+        ),
+    ];
+    for (keys, what) in cases {
+        let mut st = fresh();
+        if what == "shrink window" {
+            press(&mut st, &[ch(']')]);
+        }
+        let (gen0, target0) = (st.metrics.gen, st.target.clone());
+        let cmds = press(&mut st, &keys);
+        assert_ne!(st.target, target0, "{what}: the target did not change");
+        let p = plans(&cmds);
+        assert_eq!(p.len(), 1, "{what}: {cmds:?}");
+        assert_eq!(p[0].0, gen0 + 1, "{what}: a new generation");
+        assert_eq!(st.metrics.gen, gen0 + 1);
+    }
+    // P (all pods) after a pod was chosen
+    let mut st = fresh();
+    press(
+        &mut st,
+        &[
+            ch(':'),
+            ch('p'),
+            ch('o'),
+            ch('d'),
+            ch(' '),
+            ch('a'),
+            key(KeyCode::Enter),
+        ],
+    );
+    let gen0 = st.metrics.gen;
+    let cmds = press(&mut st, &[ch('P')]);
+    assert_eq!(st.target.pod, None);
+    assert_eq!(plans(&cmds), vec![(gen0 + 1, None)]);
+    // keys that do not change the target start nothing
+    for keys in [
+        vec![ch('z')],
+        vec![key(KeyCode::Tab)],
+        vec![ch('?'), key(KeyCode::Esc)],
+        vec![ch('p'), key(KeyCode::Esc)],
+        vec![key(KeyCode::Left)],
+    ] {
+        let mut st = fresh();
+        let cmds = press(&mut st, &keys);
+        assert!(plans(&cmds).is_empty(), "{keys:?}: {cmds:?}");
+    }
+    // r refreshes without changing the target: a new plan that resumes
+    let mut st = fresh();
+    let cmds = press(&mut st, &[ch('r')]);
+    let Some(Command::Metrics(MetricsCommand::Start(plan))) = cmds.first() else {
+        panic!("{cmds:?}")
+    };
+    assert!(!plan.resume.is_empty(), "r keeps the data and resumes");
+}
+
+#[test]
+fn pause_lets_no_older_answer_in_and_keeps_the_data() {
+    let mut st = fresh();
+    let live = st.metrics.gen;
+    let before = ws(&st, "app-1");
+    let cmds = press(&mut st, &[ch(' ')]);
+    assert!(!st.target.is_live());
+    let p = plans(&cmds);
+    assert_eq!(p, vec![(live + 1, Some(T * 1000))], "a pinned plan");
+    assert_eq!(ws(&st, "app-1"), before, "pausing keeps what is on screen");
+    // an answer asked before the pause arrives late: dropped
+    update::update(&mut st, answer(live, "app-1", 1.0));
+    assert_eq!(ws(&st, "app-1"), before);
+    // resuming is a new generation too; the pinned one's answers are dropped
+    let pinned = st.metrics.gen;
+    let cmds = press(&mut st, &[ch(' ')]);
+    assert_eq!(plans(&cmds), vec![(pinned + 1, None)]);
+    update::update(&mut st, answer(pinned, "app-1", 2.0));
+    assert_eq!(ws(&st, "app-1"), before);
+}
+
+#[test]
+fn esc_pops_one_view_at_a_time_and_restores_focus() {
+    let mut st = fresh();
+    st.ui.focused = 2;
+    press(&mut st, &[ch('p'), key(KeyCode::Down)]);
+    assert_eq!(st.ui.mode(), Mode::Picker);
+    // help over the picker; the picker's place is kept underneath
+    press(&mut st, &[ch('?')]);
+    assert_eq!(st.ui.views.depth(), 2);
+    assert_eq!(st.ui.mode(), Mode::Help);
+    st.ui.focused = 0; // something moved focus underneath
+    press(&mut st, &[key(KeyCode::Esc)]);
+    assert_eq!(st.ui.mode(), Mode::Picker);
+    assert_eq!(st.ui.views.top(), Some(&View::PodPicker { index: 1 }));
+    assert_eq!(st.ui.focused, 2, "help restored the focus it found");
+    press(&mut st, &[key(KeyCode::Esc)]);
+    assert_eq!(st.ui.mode(), Mode::Normal);
+    assert_eq!(st.ui.views.depth(), 0);
+    // at the base, Esc clears the time cursor
+    press(&mut st, &[key(KeyCode::Left), key(KeyCode::Left)]);
+    assert!(st.cursor_ms.is_some());
+    press(&mut st, &[key(KeyCode::Esc)]);
+    assert_eq!(st.cursor_ms, None);
+    assert_eq!(st.ui.mode(), Mode::Normal);
+    // the command line: Esc cancels without running anything
+    let cmds = press(&mut st, &[ch(':'), ch('q'), key(KeyCode::Esc)]);
+    assert!(cmds.is_empty() && !st.quit);
+}
+
+#[test]
+fn the_command_line_edits_completes_and_remembers() {
+    let mut st = fresh();
+    let cmds = press(
+        &mut st,
+        &[
+            ch(':'),
+            ch('p'),
+            ch('o'),
+            key(KeyCode::Tab),
+            ch(' '),
+            ch('a'),
+            ch('p'),
+            ch('p'),
+            ch('-'),
+            ch('2'),
+            key(KeyCode::Enter),
+        ],
+    );
+    assert_eq!(st.target.pod.as_deref(), Some("app-2"), "{cmds:?}");
+    // history: ↑ brings the last command back
+    press(&mut st, &[ch(':'), key(KeyCode::Up)]);
+    let Some(View::Input { editor, .. }) = st.ui.views.top() else {
+        panic!("not in the command line")
+    };
+    assert_eq!(editor.text(), "pod app-2");
+    // ctrl-w deletes a word; completion offers the pods of the latest answers
+    update::update(
+        &mut st,
+        Event::Key(KeyEvent::new(KeyCode::Char('w'), KeyModifiers::CONTROL)),
+    );
+    press(&mut st, &[ch('a'), key(KeyCode::Tab)]);
+    let Some(View::Input { editor, .. }) = st.ui.views.top() else {
+        panic!()
+    };
+    assert!(editor.text().starts_with("pod app-"), "{}", editor.text());
+    // an unknown command says so and changes nothing
+    press(
+        &mut st,
+        &[key(KeyCode::Esc), ch(':'), ch('x'), key(KeyCode::Enter)],
+    );
+    let (msg, is_err) = st.ui.message.clone().unwrap();
+    assert!(is_err && msg.contains("unknown command"), "{msg}");
+}
+
+#[test]
+fn ctrl_c_quits_from_any_view() {
+    for keys in [vec![], vec![ch('?')], vec![ch('p')], vec![ch(':')]] {
+        let mut st = fresh();
+        press(&mut st, &keys);
+        let cmds = press(
+            &mut st,
+            &[Event::Key(KeyEvent::new(
+                KeyCode::Char('c'),
+                KeyModifiers::CONTROL,
+            ))],
+        );
+        assert!(st.quit && cmds.contains(&Command::Quit), "{keys:?}");
+    }
+}
+
+#[test]
+fn a_dashboard_error_is_not_a_backend_failure() {
+    let mut st = fresh();
+    let mut d = st.metrics.dashboard.clone().unwrap();
+    d.panes[0].queries[0].expr = "up{$no_such_variable}".into();
+    st.metrics.dashboard = Some(d);
+    let cmds = press(&mut st, &[ch(']')]);
+    assert!(
+        cmds.contains(&Command::Metrics(MetricsCommand::Stop)),
+        "{cmds:?}"
+    );
+    let e = st.metrics.dashboard_error.clone().unwrap();
+    assert!(e.contains("no_such_variable"), "{e}");
+    assert!(st.metrics.health.last_error.is_none(), "prom is not blamed");
+    let screen = watchfloor::export::buffer_to_text(&watchfloor::app::run::render(&st, 120, 30));
+    assert!(
+        screen.contains("dash ✗") && screen.contains("demo ✓"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn the_time_cursor_moves_by_steps_and_panes_read_values_there() {
+    let mut st = fresh();
+    let latest = ws(&st, "app-1").unwrap();
+    press(&mut st, &vec![key(KeyCode::Left); 30]);
+    let at = st.cursor_ms.unwrap();
+    assert_eq!(at, T * 1000 - 30 * st.metrics.step_secs as i64 * 1000);
+    let then = st
+        .metrics
+        .store
+        .get("memory.working_set")
+        .and_then(|d| d.value_for("pod", "app-1", Some(at)))
+        .unwrap();
+    assert_ne!(then, latest, "the demo moved in 30 steps");
+    let screen = watchfloor::export::buffer_to_text(&watchfloor::app::run::render(&st, 200, 50));
+    assert!(screen.contains("cursor "), "{screen}");
+    let fmt = watchfloor::text::units::format_bytes(then);
+    assert!(
+        screen.contains(&fmt),
+        "value at the cursor {fmt}:\n{screen}"
+    );
+    press(&mut st, &[key(KeyCode::End)]);
+    assert_eq!(st.cursor_ms, None);
+}
