@@ -8,7 +8,11 @@
 //!  4. peak RSS while a proxy floods every query with 60,000 series once,
 //!     and RSS 20 s later.
 //!
-//! WF_BENCH_ONLY=render,bytes,flood,soak picks some.
+//!  5. backend requests per minute (and CPU) for the beam dashboard with a
+//!     1 h window and 1 s refresh against a Prometheus scraping every 15 s
+//!     (WF_BENCH_RPM_SECS, default 120).
+//!
+//! WF_BENCH_ONLY=render,bytes,flood,rpm,soak picks some.
 //!
 //! Run: cargo bench --bench render
 
@@ -230,6 +234,61 @@ fn bench_flood_rss() {
     t.keys(&["q"]);
 }
 
+/// Issue 6: backend requests per minute for the beam dashboard, 1 h window,
+/// 1 s refresh, against a real Prometheus scraping (itself) every 15 s,
+/// counted by a proxy; and the CPU the process used meanwhile.
+fn bench_requests_per_minute() {
+    if !common::require("prometheus") || !common::require("tmux") {
+        println!("requests per minute: SKIPPED (prometheus or tmux not installed)");
+        return;
+    }
+    let secs: u64 = std::env::var("WF_BENCH_RPM_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(120);
+    let (data, _) = common::backfill();
+    let port = common::free_port();
+    let prom = common::Prom::start_scraping(&data, port, "15s");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let none = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let url = rt.block_on(common::counting_proxy(
+        prom.url.clone(),
+        none,
+        count.clone(),
+    ));
+    let log = common::tempdir("rpm").join("wf.log");
+    let cmd = format!(
+        "{} --prometheus {url} --namespace {} --dashboard beam --range 1h --refresh 1s --log-file {}",
+        env!("CARGO_BIN_EXE_watchfloor"),
+        common::NS,
+        log.display()
+    );
+    let t = common::Tmux::start("rpm", &cmd, 200, 50, false);
+    t.wait_for("app-1", 30);
+    std::thread::sleep(Duration::from_secs(20)); // past the first full fetch
+    let pid = t.app_pid();
+    let (n0, c0, t0) = (
+        count.load(std::sync::atomic::Ordering::SeqCst),
+        proc_cpu_ticks(&pid).unwrap_or(0),
+        Instant::now(),
+    );
+    std::thread::sleep(Duration::from_secs(secs));
+    let (n1, c1) = (
+        count.load(std::sync::atomic::Ordering::SeqCst),
+        proc_cpu_ticks(&pid).unwrap_or(0),
+    );
+    let wall = t0.elapsed().as_secs_f64();
+    println!(
+        "requests per minute, beam, 1h window, 1s refresh, 15s scrapes: {:.1} ({} requests in {:.0}s); CPU {:.2}% of one core",
+        (n1 - n0) as f64 * 60.0 / wall,
+        n1 - n0,
+        wall,
+        (c1 - c0) as f64 / 100.0 / wall * 100.0
+    );
+    t.keys(&["q"]);
+}
+
 fn main() {
     // `cargo test --benches` passes no filter; only `cargo bench` runs the figures.
     if !std::env::args().any(|a| a == "--bench") {
@@ -245,6 +304,9 @@ fn main() {
     }
     if run("flood") {
         bench_flood_rss();
+    }
+    if run("rpm") {
+        bench_requests_per_minute();
     }
     if run("soak") {
         bench_demo_soak();

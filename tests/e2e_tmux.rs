@@ -49,17 +49,31 @@ fn demo_in_tmux_keys_and_clean_exit() {
     t.wait_for("PAUSED", 5);
     t.keys(&["Space"]);
     t.wait_for("● LIVE", 5);
-    // window grows from 5m to 15m
+    // window grows from 5m to 15m: the charts' time axes follow
     t.keys(&["]"]);
     t.wait_for("last 15m", 5);
+    assert_eq!(axis_span(&t, 900), 900, "the charts show 15 minutes");
     t.keys(&["["]);
     t.wait_for("last 5m", 5);
+    assert_eq!(axis_span(&t, 300), 300, "the charts show 5 minutes");
     // the pod picker re-targets every pane
     t.keys(&["p"]);
     t.wait_for("all pods", 5);
     t.keys(&["Down", "Down", "Enter"]);
     let s = t.wait_for("pod app-2", 5);
     assert!(s.contains("Memory · app-2"), "{s}");
+    // the values are app-2's: its working set (a healthy ~700 MiB, never
+    // app-1's GiB), and only its row in the restarts table
+    let s = wait_until(&t, 10, |s| {
+        s.lines()
+            .any(|l| l.contains("working set") && l.contains("MiB"))
+    });
+    let ws = s
+        .lines()
+        .find(|l| l.contains("working set") && l.contains("MiB"))
+        .unwrap();
+    assert!(ws.contains(" MiB/2.00 GiB"), "{ws}");
+    assert!(!s.contains("OOMKilled"), "app-1's row is gone:\n{s}");
     t.wait_for("Restarts & OOMs · app-2", 5);
     t.keys(&["P"]);
     t.wait_for("pod all", 5);
@@ -72,6 +86,41 @@ fn demo_in_tmux_keys_and_clean_exit() {
     t.keys(&["q"]);
     let s = t.wait_for("EXITED 0", 5);
     assert!(!t.alternate_on(), "alternate screen left on:\n{s}");
+}
+
+/// Waits until the screen satisfies `ok`; returns it.
+fn wait_until(t: &Tmux, secs: u64, ok: impl Fn(&str) -> bool) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let s = t.screen();
+        if ok(&s) {
+            return s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out; screen:\n{s}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Seconds between the first and last time label of a chart axis on screen
+/// (the line ending in "UTC│"), once it reads `want` (the window just changed).
+fn axis_span(t: &Tmux, want: i64) -> i64 {
+    let span = |s: &str| -> Option<i64> {
+        let line = s.lines().find(|l| l.contains(" UTC│"))?;
+        let secs: Vec<i64> = line
+            .split(|c: char| !(c.is_ascii_digit() || c == ':'))
+            .filter(|w| w.len() == 8 && w.matches(':').count() == 2)
+            .map(|w| {
+                let p: Vec<i64> = w.split(':').map(|x| x.parse().unwrap_or(0)).collect();
+                p[0] * 3600 + p[1] * 60 + p[2]
+            })
+            .collect();
+        Some((secs.last()? - secs.first()?).rem_euclid(86400))
+    };
+    let s = wait_until(t, 10, |s| span(s) == Some(want));
+    span(&s).unwrap()
 }
 
 #[test]

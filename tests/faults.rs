@@ -155,7 +155,9 @@ async fn error_statuses_show_in_panes_ui_stays_responsive_and_recovers() {
     let mode = Arc::new(AtomicU16::new(0));
     let url = fake_prometheus(mode.clone()).await;
     let mut st = state(3600, 0.5, "prom", &url);
-    st.metrics.dashboard = Some(Dashboard::builtin("beam").unwrap());
+    // the fake has no /api/v1/targets: say that it samples every second
+    let fast = [("scrape_interval".to_string(), "1s".to_string())].into();
+    st.metrics.dashboard = Some(Dashboard::builtin("beam").unwrap().with_overrides(&fast));
     st.metrics.choice = watchfloor::app::state::DashboardChoice::Fixed;
     let (mut tasks, mut rx) = start(&mut st, client(&url));
     assert!(

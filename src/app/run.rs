@@ -51,7 +51,7 @@ pub fn initial_state(
         state.metrics.choice = DashboardChoice::Fixed;
     }
     state.probes.health = Health::named("probes", "");
-    state.probes.interval_secs = s.refresh_secs.max(5.0);
+    state.probes.interval_secs = s.refresh_secs.max(1.0);
     state.probes.probes = s
         .probes
         .iter()

@@ -157,6 +157,12 @@ fn metrics_plan(state: &mut State, reset: bool) -> Vec<Command> {
         pinned_end_ms: state.target.pinned_end_ms,
         resume: m.store.resume_points(),
         max_concurrency: m.max_concurrency,
+        default_interval_ms: d
+            .variables
+            .get("scrape_interval")
+            .and_then(|s| crate::text::units::parse_duration(s).ok())
+            .map(|s| (s * 1000.0) as i64)
+            .unwrap_or(15_000),
     }))]
 }
 

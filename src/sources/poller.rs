@@ -29,6 +29,9 @@ pub struct PollPlan {
     /// Where each range query may resume (end of stored data), per key.
     pub resume: HashMap<String, i64>,
     pub max_concurrency: usize,
+    /// The sample interval to assume until the backend's clock is known
+    /// (the dashboard's `scrape_interval`, 15 s by default).
+    pub default_interval_ms: i64,
 }
 
 pub const MAX_BACKOFF_SECS: f64 = 60.0;
@@ -40,6 +43,8 @@ pub const INGEST_MARGIN_MS: i64 = 1000;
 pub const MAX_SLOWDOWN: u32 = 3;
 /// How often the sample clock (scrape interval and phase) is asked again.
 pub const CLOCK_EVERY_MS: i64 = 300_000;
+/// How soon it is asked again when the backend had none to give.
+pub const CLOCK_RETRY_MS: i64 = 30_000;
 
 /// Delay before retry number `failures` (1-based): refresh × 2^(n-1), capped.
 pub fn backoff_secs(refresh_secs: f64, failures: u32) -> f64 {
@@ -77,6 +82,8 @@ pub struct After {
     pub fetched_at: i64,
     pub refresh_ms: i64,
     pub clock: Option<SampleClock>,
+    /// Assumed sample interval while the clock is unknown.
+    pub default_interval_ms: i64,
     /// Answers in a row that brought nothing new.
     pub unchanged: u32,
 }
@@ -86,11 +93,12 @@ pub fn next_due(a: After) -> i64 {
     let interval = a
         .clock
         .map(|c| c.interval_ms)
-        .unwrap_or(a.refresh_ms)
+        .unwrap_or(a.default_interval_ms)
         .max(a.refresh_ms);
     let mut due = match a.clock {
         Some(c) => c.next_after(a.fetched_at - INGEST_MARGIN_MS) + INGEST_MARGIN_MS,
-        None => a.fetched_at + a.refresh_ms,
+        // phase unknown: one interval after this answer
+        None => a.fetched_at + interval,
     };
     // nothing new last time(s): wait longer, up to 2^MAX_SLOWDOWN intervals
     let slow = (1i64 << a.unchanged.min(MAX_SLOWDOWN)) - 1;
@@ -228,7 +236,13 @@ async fn run(backend: Arc<dyn MetricsBackend>, plan: PollPlan, tx: mpsc::Sender<
             Done::Clock(c) => {
                 clock_in_flight = false;
                 clock = c.or(clock);
-                clock_next = at + CLOCK_EVERY_MS;
+                // no scrape seen yet (a fresh server): ask again soon
+                clock_next = at
+                    + if c.is_some() {
+                        CLOCK_EVERY_MS
+                    } else {
+                        CLOCK_RETRY_MS
+                    };
                 MetricsEvent::Clock {
                     gen: plan.gen,
                     at_ms: at,
@@ -263,6 +277,7 @@ async fn run(backend: Arc<dyn MetricsBackend>, plan: PollPlan, tx: mpsc::Sender<
                             fetched_at: at,
                             refresh_ms,
                             clock,
+                            default_interval_ms: plan.default_interval_ms,
                             unchanged: s.unchanged,
                         });
                     }
@@ -362,6 +377,7 @@ mod tests {
             fetched_at: 1_001_500,
             refresh_ms: 1_000,
             clock: Some(clock),
+            default_interval_ms: 15_000,
             unchanged: 0,
         };
         // an instant query: just after the next scrape, not at the 1 s refresh
@@ -390,11 +406,16 @@ mod tests {
         assert_eq!(slow(1) - slow(0), 15_000);
         assert_eq!(slow(2) - slow(0), 45_000);
         assert_eq!(slow(9), slow(3));
-        // no clock: the refresh rate, never faster
+        // no clock: the assumed interval after the answer, never below the refresh
         let no_clock = After {
             clock: None,
             ..base
         };
-        assert_eq!(next_due(no_clock), 1_002_500);
+        assert_eq!(next_due(no_clock), 1_001_500 + 15_000);
+        let slow_refresh = After {
+            refresh_ms: 30_000,
+            ..no_clock
+        };
+        assert_eq!(next_due(slow_refresh), 1_001_500 + 30_000);
     }
 }

@@ -293,12 +293,20 @@ pub struct Prom {
 
 impl Prom {
     pub fn start(data: &Path, port: u16) -> Prom {
+        Prom::start_with(data, port, "scrape_configs: []\n")
+    }
+
+    /// A Prometheus that also scrapes itself every `interval` (e.g. "15s").
+    pub fn start_scraping(data: &Path, port: u16, interval: &str) -> Prom {
+        let cfg = format!(
+            "scrape_configs:\n  - job_name: prometheus\n    scrape_interval: {interval}\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
+        );
+        Prom::start_with(data, port, &cfg)
+    }
+
+    fn start_with(data: &Path, port: u16, scrape: &str) -> Prom {
         let cfg = data.parent().unwrap().join("prometheus.yml");
-        std::fs::write(
-            &cfg,
-            "global:\n  scrape_interval: 15s\nscrape_configs: []\n",
-        )
-        .unwrap();
+        std::fs::write(&cfg, format!("global:\n  scrape_interval: 15s\n{scrape}")).unwrap();
         let child = Command::new("prometheus")
             .arg(format!("--config.file={}", cfg.display()))
             .arg(format!("--storage.tsdb.path={}", data.display()))
@@ -638,9 +646,19 @@ pub fn flood_body(n: usize, t: i64) -> String {
 /// A proxy in front of a real Prometheus: passes every request through,
 /// except that while `burst` > 0 each query answer is a flood instead.
 pub async fn flood_proxy(upstream: String, burst: Arc<AtomicUsize>) -> String {
+    counting_proxy(upstream, burst, Arc::new(AtomicUsize::new(0))).await
+}
+
+/// `flood_proxy` that also counts every request it is sent.
+pub async fn counting_proxy(
+    upstream: String,
+    burst: Arc<AtomicUsize>,
+    count: Arc<AtomicUsize>,
+) -> String {
     let client = reqwest::Client::new();
     http::serve(http::handler(move |r: http::Request| {
         let (client, upstream, burst) = (client.clone(), upstream.clone(), burst.clone());
+        count.fetch_add(1, Ordering::SeqCst);
         async move {
             if r.path().starts_with("/api/v1/query")
                 && burst
