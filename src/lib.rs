@@ -1,6 +1,6 @@
 //! watchfloor: a terminal UI for runtime triage during incidents.
 //!
-//! Data flows one way: source tasks send owned `DataEvent`s over a channel,
+//! Data flows one way: source tasks send owned `SourceEvent`s (one variant per source kind) over a channel,
 //! `app::update` applies them (and keys) to `State` purely, and `ui::draw`
 //! renders `State` only.
 

@@ -8,7 +8,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::action::Action;
-use super::state::{DashboardChoice, State};
+use super::state::State;
 use super::target::Target;
 use super::views::{InputPurpose, LineEditor, Saved, View};
 use crate::config::keymap::{Key, KeyCodeOrd, Mode};
@@ -500,9 +500,4 @@ fn on_probe(state: &mut State, ev: ProbeEvent) -> (Vec<Command>, bool) {
         Some(e) => p.health.failed(ev.at_ms, e, false),
     }
     (vec![], true)
-}
-
-/// Whether the dashboard is chosen automatically (for the header).
-pub fn is_auto(state: &State) -> bool {
-    state.metrics.choice == DashboardChoice::Auto
 }

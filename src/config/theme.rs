@@ -91,21 +91,45 @@ impl Theme {
         ))
     }
 
-    pub fn parse(name: &str, src: &str) -> Result<Theme, String> {
+    /// The palette and roles of a theme and everything it inherits, the
+    /// nearest definition winning; `seen` catches a theme that inherits itself.
+    #[allow(clippy::type_complexity)]
+    fn merged(
+        src: &str,
+        seen: &mut Vec<String>,
+    ) -> Result<(BTreeMap<String, String>, BTreeMap<String, toml::Value>), String> {
         let raw: RawTheme = toml::from_str(src).map_err(|e| e.message().to_string())?;
         let (mut palette, mut roles) = match &raw.inherits {
             Some(parent) => {
-                let (_, psrc) = BUILTIN
-                    .iter()
-                    .find(|(n, _)| n == parent)
+                if seen.contains(parent) || seen.len() > 8 {
+                    return Err(format!(
+                        "inherits in a loop: {} → {parent}",
+                        seen.join(" → ")
+                    ));
+                }
+                seen.push(parent.clone());
+                let psrc = Theme::source(parent)
                     .ok_or_else(|| format!("inherits unknown theme `{parent}`"))?;
-                let p: RawTheme = toml::from_str(psrc).map_err(|e| e.message().to_string())?;
-                (p.palette, p.roles)
+                Theme::merged(&psrc, seen)?
             }
             None => (BTreeMap::new(), BTreeMap::new()),
         };
         palette.extend(raw.palette);
         roles.extend(raw.roles);
+        Ok((palette, roles))
+    }
+
+    /// The text of a theme by name: built-in, else `<config>/themes/NAME.toml`.
+    fn source(name: &str) -> Option<String> {
+        if let Some((_, src)) = BUILTIN.iter().find(|(n, _)| *n == name) {
+            return Some(src.to_string());
+        }
+        let path = super::paths::themes_dir()?.join(format!("{name}.toml"));
+        std::fs::read_to_string(path).ok()
+    }
+
+    pub fn parse(name: &str, src: &str) -> Result<Theme, String> {
+        let (palette, roles) = Theme::merged(src, &mut vec![name.to_string()])?;
         let mut warnings = Vec::new();
         let mut style = |role: &str, fallback: Style| -> Style {
             match roles.get(role) {
@@ -244,6 +268,24 @@ mod tests {
         assert_eq!(t.warnings.len(), 2, "{:?}", t.warnings);
         // fell back instead of crashing; inherited roles intact
         assert_eq!(t.ok, Theme::default_theme().ok);
+    }
+
+    #[test]
+    fn inherits_follow_every_level_and_loops_are_errors() {
+        // high-contrast inherits default; a theme on top of it still gets
+        // default's roles that high-contrast leaves alone (ok = green)
+        let t = Theme::parse(
+            "x",
+            "inherits = \"high-contrast\"\n[roles]\ntitle = \"red\"\n",
+        )
+        .unwrap();
+        assert!(t.warnings.is_empty(), "{:?}", t.warnings);
+        assert_eq!(t.ok, Theme::default_theme().ok);
+        assert_eq!(t.crit, Theme::builtin("high-contrast").unwrap().crit);
+        // and high-contrast's palette (fg #ffffff) reaches default's roles
+        assert_eq!(t.dim.fg, Some(Color::Rgb(0xc0, 0xc0, 0xc0)));
+        let err = Theme::parse("default", "inherits = \"default\"\n").unwrap_err();
+        assert!(err.contains("loop"), "{err}");
     }
 
     #[test]

@@ -132,20 +132,6 @@ impl QueryData {
         self.fetched_until = Some(until);
     }
 
-    /// Sum of the newest value of every series (NaN when there are none).
-    pub fn latest_sum(&self) -> f64 {
-        let vals: Vec<f64> = self
-            .series
-            .iter()
-            .filter_map(|s| s.last().map(|p| p.1))
-            .collect();
-        if vals.is_empty() {
-            f64::NAN
-        } else {
-            vals.iter().sum()
-        }
-    }
-
     /// Sum of every series' value at `at` (NaN when there are none).
     pub fn sum_at(&self, at: Option<i64>) -> f64 {
         let vals: Vec<f64> = self
@@ -170,10 +156,7 @@ impl QueryData {
 
     /// Newest value of the series whose label `name` equals `value`.
     pub fn latest_for(&self, name: &str, value: &str) -> Option<f64> {
-        self.series
-            .iter()
-            .find(|s| s.label(name) == value)
-            .and_then(|s| s.last().map(|p| p.1))
+        self.value_for(name, value, None)
     }
 
     /// Pointwise sum over all series, aligned by timestamp, ascending.
@@ -261,7 +244,7 @@ mod tests {
         assert_eq!(q.series.len(), 2);
         assert_eq!(q.series[0].points.len(), 1);
         assert_eq!(q.latest_for("pod", "b"), Some(9.0));
-        assert_eq!(q.latest_sum(), 11.0);
+        assert_eq!(q.sum_at(None), 11.0);
         // a series whose points all fall out of the window is dropped
         q.merge(vec![], 0, 40, 15);
         assert_eq!(q.series.len(), 1);
