@@ -49,6 +49,7 @@ fn answer(gen: u64, pod: &str, v: f64) -> Event {
     let labels: Labels = [("pod".to_string(), pod.to_string())].into_iter().collect();
     Event::Source(SourceEvent::Metrics(MetricsEvent::Query {
         gen,
+        alt: 0,
         key: "memory.working_set".into(),
         incremental: false,
         start_ms: T * 1000 - 300_000,

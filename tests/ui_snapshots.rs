@@ -130,6 +130,7 @@ fn hostile_label_values_cannot_reach_the_terminal() {
         &mut st,
         Event::Source(SourceEvent::Metrics(MetricsEvent::Query {
             gen,
+            alt: 0,
             key: "restarts.total".into(),
             incremental: false,
             start_ms: 0,

@@ -108,6 +108,9 @@ pub struct MetricsState {
     /// The pods of the last answers while no pod was chosen: what the picker
     /// offers while one is (the answers then hold only that pod).
     pub known_pods: Vec<String>,
+    /// Per query key, the alternative (metric convention) that last
+    /// returned data: new plans start there.
+    pub chosen: std::collections::HashMap<String, usize>,
 }
 
 /// One probe's latest result and its recent history (for flapping).
@@ -204,6 +207,7 @@ impl State {
                 max_concurrency: 4,
                 clock: None,
                 known_pods: vec![],
+                chosen: Default::default(),
             },
             probes: ProbesState::default(),
             ui: UiState {

@@ -137,7 +137,16 @@ fn metrics_plan(state: &mut State, reset: bool) -> Vec<Command> {
         step_secs: m.step_secs,
     };
     match d.resolve(&vars) {
-        Ok(q) => {
+        Ok(mut q) => {
+            // start each query with the convention that answered last time
+            for r in &mut q {
+                if let Some(&alt) = m.chosen.get(&r.key) {
+                    if let Some(e) = r.alternatives.get(alt) {
+                        r.alt = alt;
+                        r.expr = e.clone();
+                    }
+                }
+            }
             m.queries = q;
             m.dashboard_error = None;
         }
@@ -432,6 +441,7 @@ fn on_metrics(state: &mut State, ev: MetricsEvent) -> (Vec<Command>, bool) {
         }
         MetricsEvent::Query {
             key,
+            alt,
             incremental,
             until_ms,
             at_ms,
@@ -444,6 +454,9 @@ fn on_metrics(state: &mut State, ev: MetricsEvent) -> (Vec<Command>, bool) {
             let entry = m.store.entry(&key);
             match result {
                 Ok(f) => {
+                    if !f.series.is_empty() {
+                        m.chosen.insert(key.clone(), alt);
+                    }
                     if incremental {
                         entry.merge(f.series, f.dropped, until_ms, window_start);
                     } else {

@@ -107,7 +107,12 @@ pub struct QuerySpec {
     pub label: String,
     #[serde(default)]
     pub unit: Unit,
+    /// The PromQL; or `exprs`: alternatives for each metric convention,
+    /// tried in order, the first that returns data wins.
+    #[serde(default)]
     pub expr: String,
+    #[serde(default)]
+    pub exprs: Vec<String>,
     /// Instant query (a table of current values) instead of a range.
     #[serde(default)]
     pub instant: bool,
@@ -154,7 +159,11 @@ pub struct ResolvedQuery {
     pub role: Role,
     pub label: String,
     pub unit: Unit,
+    /// The expression in use: `alternatives[alt]`.
     pub expr: String,
+    /// Every convention's expression, in order of preference.
+    pub alternatives: Vec<String>,
+    pub alt: usize,
     pub instant: bool,
     pub warn: Option<f64>,
     pub crit: Option<f64>,
@@ -201,6 +210,12 @@ impl Dashboard {
         let mut seen = std::collections::HashSet::new();
         for p in &d.panes {
             for q in &p.queries {
+                if q.expr.is_empty() == q.exprs.is_empty() {
+                    return Err(format!(
+                        "dashboard {origin}: pane `{}`, query `{}`: give `expr` or `exprs` (alternatives), not both or neither",
+                        p.id, q.id
+                    ));
+                }
                 let allowed = Role::for_kind(p.kind);
                 match Role::parse(&q.role) {
                     Some(r) if allowed.contains(&r) => {}
@@ -329,7 +344,15 @@ impl Dashboard {
                 let ctx = |what: &str, e: String| {
                     format!("dashboard {}: {}.{} {what}: {e}", self.name, p.id, q.id)
                 };
-                let expr = interpolate(&q.expr, &vars).map_err(|e| ctx("expr", e))?;
+                let templates: Vec<&String> = if q.exprs.is_empty() {
+                    vec![&q.expr]
+                } else {
+                    q.exprs.iter().collect()
+                };
+                let alternatives = templates
+                    .into_iter()
+                    .map(|t| interpolate(t, &vars).map_err(|e| ctx("expr", e)))
+                    .collect::<Result<Vec<_>, _>>()?;
                 let threshold = |t: &Option<String>, what: &str| -> Result<Option<f64>, String> {
                     match t {
                         None => Ok(None),
@@ -354,7 +377,9 @@ impl Dashboard {
                         q.label.clone()
                     },
                     unit: q.unit,
-                    expr,
+                    expr: alternatives[0].clone(),
+                    alternatives,
+                    alt: 0,
                     instant: q.instant,
                     warn: threshold(&q.warn, "warn")?,
                     crit: threshold(&q.crit, "crit")?,

@@ -126,6 +126,8 @@ pub enum MetricsEvent {
     Query {
         gen: u64,
         key: String,
+        /// Which of the query's alternatives answered.
+        alt: usize,
         incremental: bool,
         start_ms: i64,
         until_ms: i64,

@@ -127,6 +127,8 @@ fn fingerprint(f: &Fetched) -> u64 {
 }
 
 struct Sched {
+    /// The alternative asked now.
+    alt: usize,
     resume: Option<i64>,
     failures: u32,
     next_ms: i64,
@@ -139,6 +141,7 @@ struct Sched {
 enum Done {
     Query {
         key: String,
+        alt: usize,
         start: i64,
         end: i64,
         incremental: bool,
@@ -164,6 +167,7 @@ async fn run(backend: Arc<dyn MetricsBackend>, plan: PollPlan, tx: mpsc::Sender<
         .iter()
         .map(|q| {
             let s = Sched {
+                alt: q.alt.min(q.alternatives.len().saturating_sub(1)),
                 resume: plan.resume.get(&q.key).copied(),
                 failures: 0,
                 next_ms: 0,
@@ -199,7 +203,15 @@ async fn run(backend: Arc<dyn MetricsBackend>, plan: PollPlan, tx: mpsc::Sender<
             } else {
                 fetch_range(now, plan.range_secs, plan.step_secs, s.resume)
             };
-            let (backend, q, sem, step) = (backend.clone(), q.clone(), sem.clone(), plan.step_secs);
+            let (backend, sem, step, alt) = (backend.clone(), sem.clone(), plan.step_secs, s.alt);
+            let q = match q.alternatives.get(alt) {
+                Some(e) if *e != q.expr => Arc::new(ResolvedQuery {
+                    expr: e.clone(),
+                    alt,
+                    ..(**q).clone()
+                }),
+                _ => q.clone(),
+            };
             set.spawn(async move {
                 let _permit = sem.acquire_owned().await;
                 let result = if q.instant {
@@ -209,6 +221,7 @@ async fn run(backend: Arc<dyn MetricsBackend>, plan: PollPlan, tx: mpsc::Sender<
                 };
                 Done::Query {
                     key: q.key.clone(),
+                    alt,
                     start,
                     end,
                     incremental,
@@ -251,15 +264,38 @@ async fn run(backend: Arc<dyn MetricsBackend>, plan: PollPlan, tx: mpsc::Sender<
             }
             Done::Query {
                 key,
+                alt,
                 start,
                 end,
                 incremental,
                 result,
             } => {
-                let q_instant = queries.iter().any(|q| q.key == key && q.instant);
+                let q = queries.iter().find(|q| q.key == key).expect("planned");
+                let q_instant = q.instant;
+                let alts = q.alternatives.len();
                 let s = sched.get_mut(&key).expect("scheduled");
                 s.in_flight = false;
                 match &result {
+                    // no data under this convention: try the next one now;
+                    // after the last, start again from the first next time
+                    Ok(f) if f.series.is_empty() && alts > 1 && alt + 1 < alts => {
+                        s.alt = alt + 1;
+                        s.resume = None; // another convention: its whole window
+                        s.next_ms = 0;
+                    }
+                    Ok(f) if f.series.is_empty() && alts > 1 && alt > 0 => {
+                        s.alt = 0;
+                        s.resume = None;
+                        s.next_ms = next_due(After {
+                            step_end_ms: (!q_instant)
+                                .then_some((plan.step_secs as i64 * 1000, end)),
+                            fetched_at: at,
+                            refresh_ms,
+                            clock,
+                            default_interval_ms: plan.default_interval_ms,
+                            unchanged: s.unchanged,
+                        });
+                    }
                     Ok(f) => {
                         s.failures = 0;
                         s.resume = Some(end);
@@ -294,6 +330,7 @@ async fn run(backend: Arc<dyn MetricsBackend>, plan: PollPlan, tx: mpsc::Sender<
                 MetricsEvent::Query {
                     gen: plan.gen,
                     key,
+                    alt,
                     incremental,
                     start_ms: start,
                     until_ms: end,
@@ -417,5 +454,119 @@ mod tests {
             ..no_clock
         };
         assert_eq!(next_due(slow_refresh), 1_001_500 + 30_000);
+    }
+
+    /// Answers only expressions that name a metric it has.
+    struct Conventions(&'static [&'static str]);
+
+    impl MetricsBackend for Conventions {
+        fn name(&self) -> &'static str {
+            "test"
+        }
+        fn query_range<'a>(
+            &'a self,
+            q: &'a ResolvedQuery,
+            s: i64,
+            _e: i64,
+            _st: u64,
+        ) -> crate::sources::BoxFut<'a, Result<Fetched, SourceError>> {
+            self.query_instant(q, s)
+        }
+        fn query_instant<'a>(
+            &'a self,
+            q: &'a ResolvedQuery,
+            at: i64,
+        ) -> crate::sources::BoxFut<'a, Result<Fetched, SourceError>> {
+            let has = self.0.iter().any(|m| q.expr.contains(m));
+            Box::pin(async move {
+                let series = if has {
+                    vec![crate::store::Series::new(Default::default(), [(at, 1.0)])]
+                } else {
+                    vec![]
+                };
+                Ok(Fetched {
+                    series,
+                    ..Default::default()
+                })
+            })
+        }
+        fn metric_names(&self) -> crate::sources::BoxFut<'_, Result<Vec<String>, SourceError>> {
+            Box::pin(async { Ok(vec![]) })
+        }
+        fn sample_clock(
+            &self,
+        ) -> crate::sources::BoxFut<'_, Result<Option<SampleClock>, SourceError>> {
+            Box::pin(async { Ok(None) })
+        }
+    }
+
+    fn plan(alternatives: &[&str], alt: usize) -> PollPlan {
+        let d = crate::dashboard::Dashboard::builtin("beam").unwrap();
+        let mut q = d.resolve(&Default::default()).unwrap().remove(0);
+        q.alternatives = alternatives.iter().map(|s| s.to_string()).collect();
+        q.alt = alt;
+        q.expr = q.alternatives[alt].clone();
+        q.instant = true;
+        PollPlan {
+            gen: 1,
+            queries: vec![q],
+            range_secs: 3600,
+            step_secs: 10,
+            refresh_secs: 60.0,
+            pinned_end_ms: None,
+            resume: HashMap::new(),
+            max_concurrency: 1,
+            default_interval_ms: 60_000,
+        }
+    }
+
+    async fn answers(backend: Conventions, plan: PollPlan, n: usize) -> Vec<(usize, usize)> {
+        let (tx, mut rx) = mpsc::channel(16);
+        let h = spawn(Arc::new(backend), plan, tx);
+        let mut out = vec![];
+        while out.len() < n {
+            match tokio::time::timeout(Duration::from_millis(1500), rx.recv()).await {
+                Ok(Some(SourceEvent::Metrics(MetricsEvent::Query { alt, result, .. }))) => {
+                    out.push((alt, result.map(|f| f.series.len()).unwrap_or(0)))
+                }
+                Ok(Some(_)) => {}
+                _ => break,
+            }
+        }
+        h.abort();
+        out
+    }
+
+    #[tokio::test]
+    async fn alternatives_are_tried_in_order_until_one_has_data() {
+        // telemetry_metrics names absent, prometheus.erl names present
+        let got = answers(
+            Conventions(&["erlang_vm_process_count"]),
+            plan(
+                &["vm_system_counts_process_count", "erlang_vm_process_count"],
+                0,
+            ),
+            2,
+        )
+        .await;
+        assert_eq!(got, vec![(0, 0), (1, 1)]);
+        // the remembered winner is asked first: no wasted request
+        let got = answers(
+            Conventions(&["erlang_vm_process_count"]),
+            plan(
+                &["vm_system_counts_process_count", "erlang_vm_process_count"],
+                1,
+            ),
+            1,
+        )
+        .await;
+        assert_eq!(got, vec![(1, 1)]);
+        // every convention empty: each is asked once, then it waits its turn
+        let got = answers(Conventions(&[]), plan(&["a_metric", "b_metric"], 0), 3).await;
+        assert_eq!(
+            got,
+            vec![(0, 0), (1, 0)],
+            "no third request before the next round"
+        );
     }
 }

@@ -487,6 +487,7 @@ pub fn demo_state_for(
         let series = demo.evaluate(q, &times);
         let ev = MetricsEvent::Query {
             gen: plan.gen,
+            alt: 0,
             key: q.key.clone(),
             incremental: false,
             start_ms: start,
