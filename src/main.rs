@@ -32,6 +32,17 @@ fn fail(msg: &str) -> ! {
     std::process::exit(2);
 }
 
+/// Every metrics query answered, and not one returned a series: the scope
+/// (or the dashboard) matches nothing on this Prometheus.
+fn nothing_matched(state: &watchfloor::app::State) -> bool {
+    let m = &state.metrics;
+    m.configured
+        && state.all_answered()
+        && m.queries
+            .iter()
+            .all(|q| m.store.get(&q.key).is_none_or(|d| d.series.is_empty()))
+}
+
 /// Why `--once` did not get what it needed from every configured source.
 fn once_failure(state: &watchfloor::app::State) -> Option<String> {
     let mut problems = Vec::new();
@@ -159,6 +170,18 @@ fn main() {
         // exit 0 only when every configured source answered
         if let Some(why) = once_failure(&state) {
             fail(&why);
+        }
+        if nothing_matched(&state) {
+            let scope = watchfloor::ui::panes::scope_text(&state);
+            let why = if scope.is_empty() {
+                "no query of the dashboard returned a series: see the panes for what each needs"
+                    .to_string()
+            } else {
+                format!("scope {scope} matches no series")
+            };
+            logging::log("ERROR", &why);
+            say(&why);
+            std::process::exit(3);
         }
         return;
     }

@@ -210,13 +210,15 @@ fn healths(state: &State) -> [(bool, &Health); 2] {
 
 /// Source errors and recoveries go to the log file (never the screen's
 /// stdout), once per transition rather than once per failed request.
-fn log_health_changes(was: [bool; 2], state: &State) {
-    for (was_ok, (configured, h)) in was.into_iter().zip(healths(state)) {
+fn log_health_changes(was: [(bool, Option<i64>); 2], state: &State) {
+    for ((was_ok, was_err), (configured, h)) in was.into_iter().zip(healths(state)) {
         if !configured {
             continue;
         }
         let ok = h.ok();
-        if was_ok && !ok {
+        // failing after working, or failing from the start (first error)
+        let first_error = was_err.is_none() && h.last_error_ms.is_some();
+        if !ok && (was_ok || first_error) {
             crate::warn!(
                 "{} at {} failing: {}",
                 h.name,
@@ -296,7 +298,7 @@ pub async fn run_tui<B: Backend>(
                     break gone("resize", e);
                 }
             }
-            let was = healths(&state).map(|(_, h)| h.ok());
+            let was = healths(&state).map(|(_, h)| (h.ok(), h.last_error_ms));
             let (cmds, changed) = update::update(&mut state, event);
             log_health_changes(was, &state);
             if tasks.exec(cmds) || state.quit {

@@ -141,10 +141,7 @@ fn metrics_plan(state: &mut State, reset: bool) -> Vec<Command> {
             // start each query with the convention that answered last time
             for r in &mut q {
                 if let Some(&alt) = m.chosen.get(&r.key) {
-                    if let Some(e) = r.alternatives.get(alt) {
-                        r.alt = alt;
-                        r.expr = e.clone();
-                    }
+                    r.use_alt(alt);
                 }
             }
             m.queries = q;
@@ -454,8 +451,11 @@ fn on_metrics(state: &mut State, ev: MetricsEvent) -> (Vec<Command>, bool) {
             let entry = m.store.entry(&key);
             match result {
                 Ok(f) => {
-                    if !f.series.is_empty() {
+                    if !f.series.is_empty() && m.chosen.get(&key) != Some(&alt) {
                         m.chosen.insert(key.clone(), alt);
+                        if let Some(q) = m.queries.iter_mut().find(|q| q.key == key) {
+                            q.use_alt(alt);
+                        }
                     }
                     if incremental {
                         entry.merge(f.series, f.dropped, until_ms, window_start);

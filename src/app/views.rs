@@ -239,14 +239,25 @@ impl LineEditor {
         }
     }
 
+    /// Where the word being typed starts: empty right after a space.
+    fn typing_start(&self) -> usize {
+        let mut i = self.cursor;
+        while i > 0 && !self.chars[i - 1].is_whitespace() {
+            i -= 1;
+        }
+        i
+    }
+
     /// The word the cursor is in (up to the cursor), for completion.
     pub fn current_word(&self) -> String {
-        self.chars[self.word_start()..self.cursor].iter().collect()
+        self.chars[self.typing_start()..self.cursor]
+            .iter()
+            .collect()
     }
 
     /// The words before the current one.
     pub fn words_before(&self) -> Vec<String> {
-        let head: String = self.chars[..self.word_start()].iter().collect();
+        let head: String = self.chars[..self.typing_start()].iter().collect();
         head.split_whitespace().map(str::to_string).collect()
     }
 
@@ -268,7 +279,7 @@ impl LineEditor {
                 if list.is_empty() {
                     return;
                 }
-                (list, 0, self.word_start())
+                (list, 0, self.typing_start())
             }
         };
         self.chars.truncate(start);
@@ -359,5 +370,10 @@ mod tests {
         let mut e = typed("pod zz");
         e.complete(&c);
         assert_eq!(e.text(), "pod zz");
+        // right after a space: every candidate, for the next word
+        let mut e = typed("pod ");
+        assert_eq!(e.words_before(), vec!["pod"]);
+        e.complete(&c);
+        assert_eq!(e.text(), "pod app-1");
     }
 }

@@ -127,6 +127,9 @@ pub struct Endpoint {
     pub max_concurrency: usize,
     /// Response bodies are cut off (and the answer refused) beyond this.
     pub max_body_bytes: u64,
+    /// Where it was configured, for errors found later (resolving a secret):
+    /// "config.toml line 9, key profiles.prod.prometheus", or a flag.
+    pub origin: String,
 }
 
 /// Default response-body cap: far above any dashboard's answer, far below
@@ -147,6 +150,7 @@ impl Endpoint {
             insecure_skip_verify: false,
             max_concurrency: 4,
             max_body_bytes: DEFAULT_MAX_BODY,
+            origin: String::new(),
         }
     }
 }
@@ -346,6 +350,12 @@ impl Validator<'_> {
     }
 
     fn endpoint(&self, e: RawEndpoint, name: &str) -> Result<Endpoint, ConfigError> {
+        let origin = format!(
+            "{} line {}, key `{}.{name}`",
+            self.path.display(),
+            error::line_of(self.src, e.url.span().start),
+            self.prefix
+        );
         let url = check_url(e.url.get_ref())
             .map_err(|p| self.err(e.url.span(), &format!("{name}.url"), p))?;
         let timeout = self
@@ -410,6 +420,7 @@ impl Validator<'_> {
                     })
                     .map_err(|p| self.err(v.span(), &format!("{name}.max_body"), p))?,
             },
+            origin,
         })
     }
 }

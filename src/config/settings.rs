@@ -35,9 +35,8 @@ pub const REFRESH_MAX_SECS: f64 = 3600.0;
 
 /// `what` within [min, max] seconds, else a message with the limits.
 pub fn check_limit(what: &str, v: f64, min: f64, max: f64) -> Result<f64, String> {
-    use crate::text::units::format_duration;
     if v < min {
-        Err(format!("{what} must be at least {}", format_duration(min)))
+        Err(format!("{what} must be at least {}", limit_text(min)))
     } else if v > max {
         Err(format!("{what} must be at most {}", limit_text(max)))
     } else {
@@ -46,10 +45,10 @@ pub fn check_limit(what: &str, v: f64, min: f64, max: f64) -> Result<f64, String
 }
 
 fn limit_text(secs: f64) -> String {
-    if secs >= 86400.0 && secs % 86400.0 == 0.0 {
-        format!("{}d", secs / 86400.0)
+    if secs >= 1.0 && secs.fract() == 0.0 {
+        crate::text::units::prom_duration(secs as u64)
     } else {
-        crate::text::units::format_duration(secs)
+        format!("{}ms", (secs * 1000.0).round())
     }
 }
 
@@ -102,6 +101,7 @@ pub fn resolve(cli: &Cli, config: &Config) -> Result<Settings, String> {
                 .clone()
                 .unwrap_or_else(|| Endpoint::plain(&url));
             ep.url = url.trim_end_matches('/').to_string();
+            ep.origin = "--prometheus".into();
             Some(ep)
         }
         None => profile.prometheus.clone(),

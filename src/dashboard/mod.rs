@@ -4,6 +4,7 @@
 
 pub mod detect;
 pub mod model;
+pub mod signals;
 pub mod vars;
 
 pub use model::{Dashboard, PaneKind, PaneSpec, QuerySpec, ResolvedQuery, Role, TargetVars};

@@ -113,6 +113,10 @@ pub struct QuerySpec {
     pub expr: String,
     #[serde(default)]
     pub exprs: Vec<String>,
+    /// Optional label per alternative (e.g. "resident memory" when the
+    /// process fallback stands in for the cgroup working set).
+    #[serde(default)]
+    pub labels: Vec<String>,
     /// Instant query (a table of current values) instead of a range.
     #[serde(default)]
     pub instant: bool,
@@ -163,6 +167,8 @@ pub struct ResolvedQuery {
     pub expr: String,
     /// Every convention's expression, in order of preference.
     pub alternatives: Vec<String>,
+    /// The label of each alternative (same length as `alternatives`).
+    pub alt_labels: Vec<String>,
     pub alt: usize,
     pub instant: bool,
     pub warn: Option<f64>,
@@ -182,6 +188,19 @@ pub struct TargetVars {
     pub pod: Option<String>,
     pub range_secs: u64,
     pub step_secs: u64,
+}
+
+impl ResolvedQuery {
+    /// Switches to alternative `alt` (a metric convention that answered).
+    pub fn use_alt(&mut self, alt: usize) {
+        if let Some(e) = self.alternatives.get(alt) {
+            self.alt = alt;
+            self.expr = e.clone();
+            if let Some(l) = self.alt_labels.get(alt) {
+                self.label = l.clone();
+            }
+        }
+    }
 }
 
 impl Dashboard {
@@ -367,18 +386,23 @@ impl Dashboard {
                 };
                 let role = Role::parse(&q.role)
                     .ok_or_else(|| ctx("role", format!("unknown role `{}`", q.role)))?;
+                let label = if q.label.is_empty() {
+                    q.id.replace('_', " ")
+                } else {
+                    q.label.clone()
+                };
+                let alt_labels = (0..alternatives.len())
+                    .map(|i| q.labels.get(i).cloned().unwrap_or_else(|| label.clone()))
+                    .collect();
                 out.push(ResolvedQuery {
                     key: format!("{}.{}", p.id, q.id),
                     pane: p.id.clone(),
                     role,
-                    label: if q.label.is_empty() {
-                        q.id.replace('_', " ")
-                    } else {
-                        q.label.clone()
-                    },
+                    label,
                     unit: q.unit,
                     expr: alternatives[0].clone(),
                     alternatives,
+                    alt_labels,
                     alt: 0,
                     instant: q.instant,
                     warn: threshold(&q.warn, "warn")?,

@@ -91,7 +91,10 @@ pub fn promql_regex_literal(v: &str) -> String {
         }
         re.push(c);
     }
-    re.replace('\\', "\\\\").replace('"', "\\\"")
+    re.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+        .replace('\r', "\\r")
 }
 
 /// A literal value inside a PromQL double-quoted string.
@@ -135,6 +138,12 @@ mod tests {
         let out = interpolate("up{$sel}", &v).unwrap();
         assert_eq!(out, format!("up{{pod=~\"{pod}\"}}"));
         assert!(!out.contains("SHOULD-NOT-APPEAR"), "{out}");
+    }
+
+    #[test]
+    fn newlines_in_values_stay_inside_the_string() {
+        assert_eq!(promql_regex_literal("a\nb"), "a\\nb");
+        assert!(!promql_regex_literal("x\r\ny").contains(['\n', '\r']));
     }
 
     #[test]

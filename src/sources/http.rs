@@ -13,6 +13,17 @@ use crate::text::units::format_bytes;
 /// headers marked sensitive, and never into an error message.
 /// Returns the client and warnings to show (e.g. TLS verification off).
 pub fn build_client(ep: &Endpoint) -> Result<(reqwest::Client, Vec<String>), String> {
+    build(ep).map_err(|e| {
+        let e = crate::text::display(&e).into_owned();
+        if ep.origin.is_empty() {
+            e
+        } else {
+            format!("{}: {e}", ep.origin)
+        }
+    })
+}
+
+fn build(ep: &Endpoint) -> Result<(reqwest::Client, Vec<String>), String> {
     let mut headers = HeaderMap::new();
     let mut warnings = Vec::new();
     register_url_secrets(&ep.url);

@@ -129,6 +129,8 @@ fn fingerprint(f: &Fetched) -> u64 {
 struct Sched {
     /// The alternative asked now.
     alt: usize,
+    /// The last failure will not go away by asking again.
+    permanent: bool,
     resume: Option<i64>,
     failures: u32,
     next_ms: i64,
@@ -168,6 +170,7 @@ async fn run(backend: Arc<dyn MetricsBackend>, plan: PollPlan, tx: mpsc::Sender<
         .map(|q| {
             let s = Sched {
                 alt: q.alt.min(q.alternatives.len().saturating_sub(1)),
+                permanent: false,
                 resume: plan.resume.get(&q.key).copied(),
                 failures: 0,
                 next_ms: 0,
@@ -204,13 +207,12 @@ async fn run(backend: Arc<dyn MetricsBackend>, plan: PollPlan, tx: mpsc::Sender<
                 fetch_range(now, plan.range_secs, plan.step_secs, s.resume)
             };
             let (backend, sem, step, alt) = (backend.clone(), sem.clone(), plan.step_secs, s.alt);
-            let q = match q.alternatives.get(alt) {
-                Some(e) if *e != q.expr => Arc::new(ResolvedQuery {
-                    expr: e.clone(),
-                    alt,
-                    ..(**q).clone()
-                }),
-                _ => q.clone(),
+            let q = if alt != q.alt {
+                let mut other = (**q).clone();
+                other.use_alt(alt);
+                Arc::new(other)
+            } else {
+                q.clone()
             };
             set.spawn(async move {
                 let _permit = sem.acquire_owned().await;
@@ -319,12 +321,22 @@ async fn run(backend: Arc<dyn MetricsBackend>, plan: PollPlan, tx: mpsc::Sender<
                     }
                     Err(e) => {
                         s.failures += 1;
+                        s.permanent = e.is_permanent();
                         let wait = if e.is_permanent() {
                             PERMANENT_RETRY_SECS
                         } else {
                             backoff_secs(plan.refresh_secs, s.failures)
                         };
                         s.next_ms = at + (wait * 1000.0) as i64;
+                    }
+                }
+                // the backend answers again: queries backing off from a
+                // transient failure are asked now, not after their backoff
+                if result.is_ok() {
+                    for o in sched.values_mut() {
+                        if o.failures > 0 && !o.permanent && !o.in_flight {
+                            o.next_ms = o.next_ms.min(at);
+                        }
                     }
                 }
                 MetricsEvent::Query {

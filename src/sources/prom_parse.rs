@@ -227,10 +227,15 @@ fn describe(ct: Option<&str>, body: &[u8]) -> String {
     if exposition {
         return EXPOSITION.into();
     }
-    let line = match std::str::from_utf8(body) {
-        Ok(text) if !mostly_control(text) => text.lines().map(str::trim).find(|l| !l.is_empty()),
-        _ => None,
-    };
+    // masked whole before its first line is taken (a secret may be split
+    // across the line break)
+    let text = std::str::from_utf8(body)
+        .ok()
+        .filter(|t| !mostly_control(t))
+        .map(crate::text::redact::redact);
+    let line = text
+        .as_deref()
+        .and_then(|t| t.lines().map(str::trim).find(|l| !l.is_empty()));
     match line.map(|l| clean(l, 200)).filter(|l| !l.is_empty()) {
         Some(l) => l,
         None => format!("not a Prometheus API response (binary, {size})"),
@@ -287,6 +292,9 @@ fn fmt_size(n: usize) -> String {
 /// Drops control characters and whole ESC / C1 sequences (tabs and newlines
 /// become spaces), trims, and keeps at most `max` chars (the last one an ellipsis).
 fn clean(s: &str, max: usize) -> String {
+    // secrets are masked before anything is cut: a cut secret would no
+    // longer match, and its first half would be shown
+    let s = &*crate::text::redact::redact(s);
     fn skip_csi(it: &mut std::iter::Peekable<std::str::Chars<'_>>) {
         it.by_ref().find(|c| ('\u{40}'..='\u{7e}').contains(c));
     }
@@ -865,6 +873,25 @@ impl<'de> Deserialize<'de> for Value {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn secrets_are_masked_before_bodies_are_cut() {
+        let tok = "tOkEn-Sup3rSecret-9f8e7d6c5b4a";
+        crate::text::redact::register_secret(tok);
+        // split across the first line break of a plain-text body
+        let body = format!("bad token {}\n{} end", &tok[..12], &tok[12..]);
+        let e = parse_body(503, Some("text/plain"), body.as_bytes(), 10).unwrap_err();
+        assert!(!e.message.contains(&tok[..6]), "{}", e.message);
+        // at the edge of the JSON error cut (500 chars)
+        let long = format!("{}{tok}", "x".repeat(490));
+        let body = format!(r#"{{"status":"error","errorType":"x","error":"{long}"}}"#);
+        let e = parse_body(400, None, body.as_bytes(), 10).unwrap_err();
+        assert!(!e.message.contains(&tok[..6]), "{}", e.message);
+        // at the edge of the HTML title cut (60 chars)
+        let body = format!("<html><title>{}{tok}</title>", "t".repeat(40));
+        let e = parse_body(200, Some("text/html"), body.as_bytes(), 10).unwrap_err();
+        assert!(!e.message.contains(&tok[..6]), "{}", e.message);
+    }
+
     use super::*;
 
     fn ok(body: &str) -> Parsed {

@@ -118,6 +118,9 @@ impl Redactor {
             percent(v, false),
             json(v, false),
             json(v, true),
+            go_json(v),
+            html(v, false),
+            html(v, true),
         ];
         for form in forms {
             let n: Box<[u8]> = form.bytes().filter(|&b| !is_ws(b)).collect();
@@ -553,6 +556,30 @@ fn json(v: &str, slash: bool) -> String {
     o
 }
 
+/// Go's `encoding/json` form: `<`, `>` and `&` as `\u003c`, `\u003e`, `\u0026`.
+fn go_json(v: &str) -> String {
+    json(v, false)
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+}
+
+/// HTML-escaped, with `'` as `&#39;` or (`hex`) `&#x27;`, as servers write pages.
+fn html(v: &str, hex: bool) -> String {
+    let mut o = String::with_capacity(v.len() + 8);
+    for c in v.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str(if hex { "&#x22;" } else { "&quot;" }),
+            '\'' => o.push_str(if hex { "&#x27;" } else { "&#39;" }),
+            _ => o.push(c),
+        }
+    }
+    o
+}
+
 static GLOBAL: RwLock<Redactor> = RwLock::new(Redactor::new());
 
 fn global() -> RwLockReadGuard<'static, Redactor> {
@@ -629,6 +656,22 @@ fn secret_param(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn html_and_go_json_escaped_forms_are_masked() {
+        let r = with(&["it's&<Pass>99"]);
+        for text in [
+            "titled denied it&#x27;s&amp;&lt;Pass&gt;99",
+            "denied it&#39;s&amp;&lt;Pass&gt;99",
+            r#"{"error": "bad creds for it's\u0026\u003cPass\u003e99"}"#,
+        ] {
+            let out = r.redact(text);
+            assert!(
+                out.contains(MASK) && !out.contains("Pass"),
+                "{text} -> {out}"
+            );
+        }
+    }
 
     fn with(secrets: &[&str]) -> Redactor {
         let mut r = Redactor::new();

@@ -7,8 +7,12 @@ use std::borrow::Cow;
 
 const TAB_WIDTH: usize = 4;
 
+/// Bidi overrides and invisible format characters (zero-width spaces and
+/// joiners, word joiners, BOM, soft hyphen, line/paragraph separators):
+/// terminals and ratatui disagree on their width, which shifts columns.
 fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200B}'..='\u{200F}'
+        | '\u{061C}' | '\u{2028}' | '\u{2029}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{00AD}')
 }
 
 fn needs_work(s: &str) -> bool {
@@ -122,6 +126,7 @@ mod tests {
         assert_eq!(sanitize("a\u{7}\u{8}b"), "ab");
         assert_eq!(sanitize("ab\tc"), "ab  c");
         assert_eq!(sanitize("\u{202E}evil"), "evil");
+        assert_eq!(sanitize("zw\u{200B}sp\u{FEFF}\u{2028}x\u{00AD}"), "zwspx");
         assert_eq!(sanitize("l1\nl2"), "l1 l2");
         assert_eq!(sanitize("e\x1bcz"), "ez");
     }

@@ -46,6 +46,10 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State) {
         spans.push(Span::styled("[zoomed]  ", t.accent));
     }
     for (action, label) in MAIN {
+        let label = match action {
+            Action::TogglePause if !state.target.is_live() => "resume",
+            _ => label,
+        };
         if let Some(k) = state.keymap.key_for(action) {
             spans.push(Span::styled(k.to_string(), t.footer_key));
             spans.push(Span::styled(format!(" {label}  "), t.footer));

@@ -208,7 +208,10 @@ pub fn draw(f: &mut Frame, area: Rect, v: &MemoryView, t: &Theme) {
     if v.pods.len() > max_pods {
         let more = v.pods.len() - max_pods;
         lines.push(Line::from(Span::styled(
-            format!("  … {more} more pods (p to pick)"),
+            format!(
+                "  … {more} more pod{} (p to pick)",
+                if more == 1 { "" } else { "s" }
+            ),
             t.dim,
         )));
     }

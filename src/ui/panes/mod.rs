@@ -23,6 +23,10 @@ pub struct PaneStatus {
     /// Seconds since the oldest query of the pane last succeeded.
     pub age_secs: Option<i64>,
     pub warnings: Vec<String>,
+    /// Queries answered with no series, each saying what it needs.
+    pub empty: Vec<String>,
+    /// Every query of the pane answered, and none had a series.
+    pub all_empty: bool,
 }
 
 pub fn status(state: &State, pane: &str) -> PaneStatus {
@@ -32,12 +36,34 @@ pub fn status(state: &State, pane: &str) -> PaneStatus {
         failures: 0,
         age_secs: None,
         warnings: vec![],
+        empty: vec![],
+        all_empty: true,
     };
     let mut oldest: Option<i64> = None;
     let mut any = false;
-    for (_, d) in state.pane_queries(pane) {
-        let Some(d) = d else { continue };
+    for (q, d) in state.pane_queries(pane) {
+        let Some(d) = d else {
+            st.all_empty = false;
+            continue;
+        };
         any = true;
+        if d.last_ok.is_some() && d.series.is_empty() && d.error.is_none() {
+            let needs: Vec<String> = q
+                .alternatives
+                .iter()
+                .filter_map(|e| crate::dashboard::signals::needs(e))
+                .collect();
+            let why = if needs.is_empty() {
+                format!("{}: no series", q.label.trim())
+            } else {
+                format!("{}: no series; {}", q.label.trim(), needs.join(" or "))
+            };
+            if !st.empty.contains(&why) {
+                st.empty.push(why);
+            }
+        } else {
+            st.all_empty = false;
+        }
         if let Some(ok) = d.last_ok {
             oldest = Some(oldest.map_or(ok, |o: i64| o.min(ok)));
         }
@@ -71,6 +97,7 @@ pub fn status(state: &State, pane: &str) -> PaneStatus {
 pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec, focused: bool) {
     let t = &state.theme;
     let st = status(state, &pane.id);
+    let now_only = pane.queries.iter().all(|q| q.instant);
     let mut title = vec![Span::styled(format!(" {}", pane.title), t.title)];
     if let Some(p) = &state.target.pod {
         title.push(Span::styled(
@@ -83,6 +110,9 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec, focused: 
     let stale = st
         .age_secs
         .filter(|&a| st.error.is_some() || (state.target.is_live() && a > expected_gap(state) * 2));
+    if now_only && state.cursor_ms.is_some() {
+        title.push(Span::styled(" now, not at the cursor ", t.dim));
+    }
     if let Some(age) = stale {
         title.push(Span::styled(format!(" stale {} ", format_age(age)), t.warn));
     }
@@ -116,6 +146,18 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec, focused: 
             t.warn,
         )));
     }
+    if let (false, Some(first)) = (st.all_empty, st.empty.first()) {
+        let more = st.empty.len() - 1;
+        let more = if more > 0 {
+            format!(" (+{more} more)")
+        } else {
+            String::new()
+        };
+        notes.push(Line::from(Span::styled(
+            format!("∅ {}{more}", crate::text::display(first)),
+            t.dim,
+        )));
+    }
     if !notes.is_empty() && inner.height > 2 {
         let n = (notes.len() as u16).min(inner.height - 1);
         body.height -= n;
@@ -130,14 +172,56 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec, focused: 
         f.render_widget(Paragraph::new(Span::styled("loading…", t.dim)), body);
         return;
     }
-    // each pane: a pure view of State at the cursor (or latest), then layout
-    let (at, t) = (state.cursor_ms, &state.theme);
+    if st.all_empty {
+        // say why instead of drawing empty rows
+        let mut lines = vec![Line::from(Span::styled(scope_note(state), t.warn))];
+        lines.extend(
+            st.empty
+                .iter()
+                .map(|w| Line::from(Span::styled(crate::text::display(w).into_owned(), t.dim))),
+        );
+        f.render_widget(
+            Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: true }),
+            body,
+        );
+        return;
+    }
+    // each pane: a pure view of State at the cursor (or latest), then layout;
+    // a pane of instant queries has only "now" and says so
+    let at = if now_only { None } else { state.cursor_ms };
+    let t = &state.theme;
     match pane.kind {
         PaneKind::Memory => memory::draw(f, body, &memory::view(state, pane, at), t),
         PaneKind::Scheduler => scheduler::draw(f, body, &scheduler::view(state, pane, at), t),
         PaneKind::Restarts => restarts::draw(f, body, &restarts::view(state, pane, at), t),
         PaneKind::Admission => admission::draw(f, body, &admission::view(state, pane, at), t),
     }
+}
+
+/// Why a pane has nothing: the scope matches nothing, or the collectors
+/// its queries need are absent.
+pub fn scope_note(state: &State) -> String {
+    let scope = scope_text(state);
+    if scope.is_empty() {
+        "no series for this pane:".into()
+    } else {
+        format!("no series for this pane in scope {scope}:")
+    }
+}
+
+/// "ns=nope job=x" for the parts of the target that narrow the scope.
+pub fn scope_text(state: &State) -> String {
+    let mut scope = Vec::new();
+    for (k, v) in [
+        ("ns", &state.target.namespace),
+        ("job", &state.target.job),
+        ("pod", &state.target.pod),
+    ] {
+        if let Some(v) = v {
+            scope.push(format!("{k}={}", crate::text::display(v)));
+        }
+    }
+    scope.join(" ")
 }
 
 /// The longest a live pane may wait between answers when all is well: the
