@@ -320,7 +320,8 @@ fn ctrl_c_quits_from_any_view() {
 fn a_dashboard_error_is_not_a_backend_failure() {
     let mut st = fresh();
     let mut d = st.metrics.dashboard.clone().unwrap();
-    d.panes[0].queries[0].expr = "up{$no_such_variable}".into();
+    d.panes[0].queries[0].expr = String::new();
+    d.panes[0].queries[0].exprs = vec!["up{$no_such_variable}".into()];
     st.metrics.dashboard = Some(d);
     let cmds = press(&mut st, &[ch(']')]);
     assert!(

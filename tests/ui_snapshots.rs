@@ -72,6 +72,12 @@ fn help_and_picker_overlays() {
     }
     assert!(small.contains("show this pod"), "{small}");
     insta::assert_snapshot!("help_80x24", small);
+    // what does not fit scrolls into view
+    assert!(!small.contains(":quit"), "{small}");
+    update::apply(&mut st, Action::PageDown);
+    let scrolled = screen(&st, 80, 24);
+    assert!(scrolled.contains(":quit"), "{scrolled}");
+    update::apply(&mut st, Action::PageUp);
     update::apply(&mut st, Action::Close);
     update::apply(&mut st, Action::OpenPodPicker);
     insta::assert_snapshot!("picker_80x24", screen(&st, 80, 24));

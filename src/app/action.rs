@@ -30,10 +30,15 @@ pub enum Action {
     CursorLeft,
     CursorRight,
     CursorClear,
+    /// Scrolling the view on top (help now; logs next).
+    ScrollDown,
+    ScrollUp,
+    PageDown,
+    PageUp,
 }
 
 impl Action {
-    pub const ALL: [Action; 23] = [
+    pub const ALL: [Action; 27] = [
         Action::Quit,
         Action::ToggleHelp,
         Action::FocusNext,
@@ -57,5 +62,9 @@ impl Action {
         Action::CursorLeft,
         Action::CursorRight,
         Action::CursorClear,
+        Action::ScrollDown,
+        Action::ScrollUp,
+        Action::PageDown,
+        Action::PageUp,
     ];
 }

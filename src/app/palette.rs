@@ -67,7 +67,13 @@ pub fn candidates(state: &State, e: &LineEditor) -> Vec<String> {
     match before.first().map(String::as_str) {
         None => COMMANDS.iter().map(|c| c.0.to_string()).collect(),
         Some("pod" | "p") => state.pods(),
-        Some("job") => label_values(state, "job"),
+        Some("job") => {
+            let mut v = state.metrics.jobs.clone();
+            v.extend(label_values(state, "job"));
+            v.sort();
+            v.dedup();
+            v
+        }
         Some("ns" | "namespace") => label_values(state, "namespace"),
         Some("range" | "window") => ["5m", "15m", "1h", "6h", "1d", "7d"]
             .iter()

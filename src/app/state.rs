@@ -111,6 +111,10 @@ pub struct MetricsState {
     /// Per query key, the alternative (metric convention) that last
     /// returned data: new plans start there.
     pub chosen: std::collections::HashMap<String, usize>,
+    /// Why this dashboard, for which job, and which signals it found.
+    pub detection: Option<crate::dashboard::detect::Detection>,
+    /// Every job the backend has (for completion).
+    pub jobs: Vec<String>,
 }
 
 /// One probe's latest result and its recent history (for flapping).
@@ -208,6 +212,8 @@ impl State {
                 clock: None,
                 known_pods: vec![],
                 chosen: Default::default(),
+                detection: None,
+                jobs: vec![],
             },
             probes: ProbesState::default(),
             ui: UiState {

@@ -243,11 +243,23 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Command> {
             return vec![Command::Quit];
         }
         Action::ToggleHelp => {
-            if state.ui.views.top() == Some(&View::Help) {
+            if matches!(state.ui.views.top(), Some(View::Help { .. })) {
                 pop(state);
             } else {
                 let s = saved(state);
-                state.ui.views.push(View::Help, s);
+                state.ui.views.push(View::Help { scroll: 0 }, s);
+            }
+        }
+        Action::ScrollDown | Action::ScrollUp | Action::PageDown | Action::PageUp => {
+            let page = state.ui.height.saturating_sub(4).max(1);
+            if let Some(View::Help { scroll }) = state.ui.views.top_mut() {
+                *scroll = match action {
+                    Action::ScrollDown => scroll.saturating_add(1),
+                    Action::ScrollUp => scroll.saturating_sub(1),
+                    Action::PageDown => scroll.saturating_add(page),
+                    _ => scroll.saturating_sub(page),
+                }
+                .min(200);
             }
         }
         Action::Close => {
@@ -413,22 +425,12 @@ fn on_metrics(state: &mut State, ev: MetricsEvent) -> (Vec<Command>, bool) {
             m.clock = clock.or(m.clock);
             (vec![], false)
         }
-        MetricsEvent::MetricNames { at_ms, result, .. } => {
+        MetricsEvent::Inventory { at_ms, result, .. } => {
             m.health.count(at_ms, 0);
             match result {
-                Ok(names) => {
+                Ok(inv) => {
                     m.health.succeeded(at_ms);
-                    let presets = Dashboard::builtins();
-                    let chosen = detect(&presets, &names).cloned().unwrap_or_else(|| {
-                        state
-                            .warnings
-                            .push("no preset matched the metric names; showing `http`".into());
-                        Dashboard::builtin("http").expect("http preset")
-                    });
-                    let m = &mut state.metrics;
-                    m.dashboard = Some(chosen.with_overrides(&m.user_vars));
-                    state.ui.focused = 0;
-                    (metrics_plan(state, true), true)
+                    (on_inventory(state, inv), true)
                 }
                 Err(e) => {
                     m.health.failed(at_ms, e.to_string(), e.is_permanent());
@@ -481,6 +483,41 @@ fn on_metrics(state: &mut State, ev: MetricsEvent) -> (Vec<Command>, bool) {
             (vec![], true)
         }
     }
+}
+
+/// Detection per job: the preset and job that fit best, label names from
+/// what exists (the user's variables win), scoped to that job unless the
+/// user chose one. Re-targeting follows from the job; otherwise a new plan.
+fn on_inventory(state: &mut State, inv: crate::dashboard::detect::Inventory) -> Vec<Command> {
+    let presets = Dashboard::builtins();
+    let det = detect(&presets, &inv, state.target.job.as_deref());
+    let m = &mut state.metrics;
+    m.jobs = inv.all_jobs.clone();
+    let (chosen, job) = match &det {
+        Some(d) => (
+            Dashboard::builtin(&d.preset).expect("detected a built-in"),
+            d.job.clone(),
+        ),
+        None => {
+            state
+                .warnings
+                .push("no preset matched the metric names; showing `http`".into());
+            (Dashboard::builtin("http").expect("http preset"), None)
+        }
+    };
+    let labels = det.as_ref().map(|d| d.labels.clone()).unwrap_or_default();
+    let m = &mut state.metrics;
+    m.dashboard = Some(chosen.with_overrides(&labels).with_overrides(&m.user_vars));
+    m.detection = det;
+    state.ui.focused = 0;
+    // several jobs: scope to the chosen one, so unrelated jobs are never summed
+    if state.target.job.is_none() && inv.jobs.len() > 1 {
+        if let Some(j) = job {
+            state.target.job = Some(j);
+            return vec![]; // the target changed: update re-targets once
+        }
+    }
+    metrics_plan(state, true)
 }
 
 fn on_probe(state: &mut State, ev: ProbeEvent) -> (Vec<Command>, bool) {

@@ -23,7 +23,9 @@ impl InputPurpose {
 /// A view above the dashboard.
 #[derive(Debug, Clone, PartialEq)]
 pub enum View {
-    Help,
+    Help {
+        scroll: u16,
+    },
     PodPicker {
         index: usize,
     },
@@ -36,7 +38,7 @@ pub enum View {
 impl View {
     pub fn mode(&self) -> Mode {
         match self {
-            View::Help => Mode::Help,
+            View::Help { .. } => Mode::Help,
             View::PodPicker { .. } => Mode::Picker,
             View::Input { .. } => Mode::Input,
         }

@@ -1,51 +1,267 @@
-//! Which preset fits the metric names a Prometheus exposes.
+//! Which preset fits, per job: each preset is scored against the metric
+//! names each job exposes, the best-covered job in scope wins, and the
+//! choice explains itself (which signals were found, which are missing and
+//! which collector would provide them). Label names are chosen from those
+//! that exist (`pod`, `pod_name`, `kubernetes_pod_name`, else `instance`).
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::model::Dashboard;
+use super::signals::{collector, metric_names};
 
-/// Scores each preset by how many of its `detect` names are present and picks
-/// the best; ties go to the earlier preset. None when nothing matches.
-pub fn detect<'a>(presets: &'a [Dashboard], metric_names: &[String]) -> Option<&'a Dashboard> {
-    let names: std::collections::HashSet<&str> = metric_names.iter().map(String::as_str).collect();
-    let mut best: Option<(&Dashboard, usize)> = None;
+/// What a Prometheus has that matters to the presets.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Inventory {
+    /// Per job, the preset-relevant metric names it exposes.
+    pub jobs: BTreeMap<String, BTreeSet<String>>,
+    /// Every label name.
+    pub labels: BTreeSet<String>,
+    /// Every job (for completion), capped.
+    pub all_jobs: Vec<String>,
+}
+
+impl Inventory {
+    /// Every name any job exposes.
+    pub fn names(&self) -> BTreeSet<&str> {
+        self.jobs
+            .values()
+            .flat_map(|s| s.iter().map(String::as_str))
+            .collect()
+    }
+}
+
+/// The choice and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detection {
+    pub preset: String,
+    /// The job the dashboard was scoped to (None: every job).
+    pub job: Option<String>,
+    /// Detect names of the preset the job exposes, of how many.
+    pub score: (usize, usize),
+    /// Signals (queries) with at least one convention whose metrics exist.
+    pub found: usize,
+    pub total: usize,
+    /// "working set: container_memory_working_set_bytes (cAdvisor)".
+    pub missing: Vec<String>,
+    /// Label variables chosen from what exists (`pod_label` → `instance`).
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Every metric name the presets can use: their detect lists and every
+/// name any query's conventions select. Asked for in one query.
+pub fn wanted_names(presets: &[Dashboard]) -> Vec<String> {
+    let mut out: BTreeSet<String> = BTreeSet::new();
     for d in presets {
-        let score = d
-            .detect
-            .iter()
-            .filter(|m| names.contains(m.as_str()))
-            .count();
-        if score > 0 && best.is_none_or(|(_, s)| score > s) {
-            best = Some((d, score));
+        out.extend(d.detect.iter().cloned());
+        for q in resolved(d) {
+            for e in &q.alternatives {
+                out.extend(metric_names(e));
+            }
         }
     }
-    best.map(|(d, _)| d)
+    out.into_iter().collect()
+}
+
+/// The dashboard's queries with its own variables filled in (metric names
+/// such as `$ws_metric` become real names), for any target.
+fn resolved(d: &Dashboard) -> Vec<super::model::ResolvedQuery> {
+    d.resolve(&super::model::TargetVars {
+        range_secs: 3600,
+        step_secs: 15,
+        ..Default::default()
+    })
+    .unwrap_or_default()
+}
+
+/// Label variables from what exists: the first candidate present wins.
+pub fn choose_labels(labels: &BTreeSet<String>) -> BTreeMap<String, String> {
+    let pick = |cands: &[&str], fallback: &str| {
+        cands
+            .iter()
+            .find(|c| labels.contains(**c))
+            .copied()
+            .unwrap_or(fallback)
+            .to_string()
+    };
+    let mut v = BTreeMap::new();
+    if labels.is_empty() {
+        return v;
+    }
+    v.insert(
+        "pod_label".into(),
+        pick(&["pod", "pod_name", "kubernetes_pod_name"], "instance"),
+    );
+    v.insert(
+        "namespace_label".into(),
+        pick(
+            &["namespace", "kubernetes_namespace", "exported_namespace"],
+            "namespace",
+        ),
+    );
+    v.insert(
+        "container_label".into(),
+        pick(&["container", "container_name"], "container"),
+    );
+    v
+}
+
+/// Scores every (preset, job) in scope; the best wins, ties to the earlier
+/// preset. `scope_job`: only that job counts. None when no preset's detect
+/// names exist anywhere in scope.
+pub fn detect(
+    presets: &[Dashboard],
+    inv: &Inventory,
+    scope_job: Option<&str>,
+) -> Option<Detection> {
+    let mut best: Option<(usize, usize, &Dashboard, &str)> = None; // (score, -order)
+    for (order, d) in presets.iter().enumerate() {
+        for (job, names) in &inv.jobs {
+            if scope_job.is_some_and(|j| j != job) {
+                continue;
+            }
+            let score = d.detect.iter().filter(|m| names.contains(*m)).count();
+            let better = match best {
+                None => score > 0,
+                Some((s, o, _, _)) => score > s || (score == s && order < o && score > 0),
+            };
+            if better {
+                best = Some((score, order, d, job));
+            }
+        }
+    }
+    let (score, _, d, job) = best?;
+    let (found, total, missing) = coverage(d, inv);
+    Some(Detection {
+        preset: d.name.clone(),
+        job: Some(job.to_string()),
+        score: (score, d.detect.len()),
+        found,
+        total,
+        missing,
+        labels: choose_labels(&inv.labels),
+    })
+}
+
+/// How many of a dashboard's signals can be filled from what exists, and
+/// for the others what they need.
+pub fn coverage(d: &Dashboard, inv: &Inventory) -> (usize, usize, Vec<String>) {
+    let have = inv.names();
+    let (mut found, mut total, mut missing) = (0, 0, Vec::new());
+    for q in resolved(d) {
+        total += 1;
+        let ok = q.alternatives.iter().any(|e| {
+            let names = metric_names(e);
+            // a regex selector names nothing plainly: count it as possible
+            names.is_empty() || names.iter().all(|n| have.contains(n.as_str()))
+        });
+        if ok {
+            found += 1;
+        } else {
+            let need: Vec<String> = q
+                .alternatives
+                .iter()
+                .filter_map(|e| {
+                    metric_names(e)
+                        .into_iter()
+                        .find(|n| !have.contains(n.as_str()))
+                })
+                .map(|n| format!("{n} ({})", collector(&n)))
+                .collect();
+            missing.push(format!("{}: {}", q.label.trim(), need.join(" or ")));
+        }
+    }
+    (found, total, missing)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn names(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| s.to_string()).collect()
+    fn inv(jobs: &[(&str, &[&str])], labels: &[&str]) -> Inventory {
+        Inventory {
+            jobs: jobs
+                .iter()
+                .map(|(j, n)| (j.to_string(), n.iter().map(|s| s.to_string()).collect()))
+                .collect(),
+            labels: labels.iter().map(|s| s.to_string()).collect(),
+            all_jobs: vec![],
+        }
     }
 
     #[test]
-    fn picks_beam_go_http_or_none() {
+    fn each_job_is_scored_on_its_own_names() {
         let p = Dashboard::builtins();
-        let beam = names(&[
-            "up",
+        // Prometheus's own go_* metrics must not hide the BEAM service
+        let i = inv(
+            &[
+                (
+                    "prometheus",
+                    &[
+                        "go_goroutines",
+                        "go_memstats_heap_inuse_bytes",
+                        "go_threads",
+                    ],
+                ),
+                (
+                    "rabbitmq",
+                    &[
+                        "erlang_vm_memory_bytes_total",
+                        "erlang_vm_process_count",
+                        "erlang_vm_port_count",
+                        "erlang_vm_statistics_run_queues_length",
+                    ],
+                ),
+            ],
+            &["instance", "job"],
+        );
+        let d = detect(&p, &i, Some("rabbitmq")).unwrap();
+        assert_eq!(
+            (d.preset.as_str(), d.job.as_deref()),
+            ("beam", Some("rabbitmq"))
+        );
+        let d = detect(&p, &i, Some("prometheus")).unwrap();
+        assert_eq!(d.preset, "go");
+        // unscoped: the best-covered job wins
+        let d = detect(&p, &i, None).unwrap();
+        assert_eq!(d.job.as_deref(), Some("rabbitmq"), "{d:?}");
+        assert!(d.found < d.total && !d.missing.is_empty());
+        assert!(
+            d.missing.iter().any(|m| m.contains("(cAdvisor)")),
+            "{:?}",
+            d.missing
+        );
+        // without pod labels the pod is the instance
+        assert_eq!(d.labels["pod_label"], "instance");
+        assert!(detect(&p, &inv(&[("x", &["up"])], &[]), None).is_none());
+    }
+
+    #[test]
+    fn wanted_names_cover_every_convention() {
+        let w = wanted_names(&Dashboard::builtins());
+        for n in [
+            "container_memory_working_set_bytes",
             "vm_memory_total_bytes",
-            "vm_memory_binary_bytes",
-            "http_requests_total",
-        ]);
-        assert_eq!(detect(&p, &beam).unwrap().name, "beam");
-        let go = names(&[
             "go_goroutines",
-            "go_memstats_heap_inuse_bytes",
-            "coderd_api_concurrent_requests",
-        ]);
-        assert_eq!(detect(&p, &go).unwrap().name, "go");
-        let http = names(&["http_requests_total", "node_cpu_seconds_total"]);
-        assert_eq!(detect(&p, &http).unwrap().name, "http");
-        assert!(detect(&p, &names(&["up"])).is_none());
+            "kube_pod_container_status_restarts_total",
+        ] {
+            assert!(w.iter().any(|x| x == n), "{n}");
+        }
+        assert!(w.iter().all(|n| !n.contains('$')));
+    }
+
+    #[test]
+    fn label_names_follow_what_exists() {
+        let l: BTreeSet<String> = [
+            "kubernetes_pod_name",
+            "kubernetes_namespace",
+            "container_name",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let v = choose_labels(&l);
+        assert_eq!(v["pod_label"], "kubernetes_pod_name");
+        assert_eq!(v["namespace_label"], "kubernetes_namespace");
+        assert_eq!(v["container_label"], "container_name");
     }
 }

@@ -13,6 +13,7 @@ pub mod prometheus;
 use std::future::Future;
 use std::pin::Pin;
 
+use crate::dashboard::detect::Inventory;
 use crate::dashboard::ResolvedQuery;
 use crate::store::Series;
 
@@ -112,8 +113,9 @@ pub trait MetricsBackend: Send + Sync {
         q: &'a ResolvedQuery,
         at_ms: i64,
     ) -> BoxFut<'a, Result<Fetched, SourceError>>;
-    /// Every metric name (`__name__` values), for preset detection.
-    fn metric_names(&self) -> BoxFut<'_, Result<Vec<String>, SourceError>>;
+    /// Which jobs expose which of `names` (the presets' metrics), the label
+    /// names, and the jobs: for detection per job and label choice.
+    fn inventory<'a>(&'a self, names: &'a [String]) -> BoxFut<'a, Result<Inventory, SourceError>>;
     /// When samples arrive (None: unknown, poll at the refresh rate).
     fn sample_clock(&self) -> BoxFut<'_, Result<Option<SampleClock>, SourceError>>;
 }
@@ -134,11 +136,11 @@ pub enum MetricsEvent {
         at_ms: i64,
         result: Result<Fetched, SourceError>,
     },
-    /// Metric names for preset detection.
-    MetricNames {
+    /// What the backend has, for preset detection.
+    Inventory {
         gen: u64,
         at_ms: i64,
-        result: Result<Vec<String>, SourceError>,
+        result: Result<Inventory, SourceError>,
     },
     /// The sample clock was asked (one request).
     Clock {
@@ -152,7 +154,7 @@ impl MetricsEvent {
     pub fn gen(&self) -> u64 {
         match self {
             MetricsEvent::Query { gen, .. }
-            | MetricsEvent::MetricNames { gen, .. }
+            | MetricsEvent::Inventory { gen, .. }
             | MetricsEvent::Clock { gen, .. } => *gen,
         }
     }

@@ -367,9 +367,11 @@ pub fn spawn_detect(
     tokio::spawn(async move {
         let mut failures = 0;
         loop {
-            let result = backend.metric_names().await;
+            let names =
+                crate::dashboard::detect::wanted_names(&crate::dashboard::Dashboard::builtins());
+            let result = backend.inventory(&names).await;
             let ok = result.is_ok();
-            let ev = MetricsEvent::MetricNames {
+            let ev = MetricsEvent::Inventory {
                 gen,
                 at_ms: now_ms(),
                 result,
@@ -502,8 +504,12 @@ mod tests {
                 })
             })
         }
-        fn metric_names(&self) -> crate::sources::BoxFut<'_, Result<Vec<String>, SourceError>> {
-            Box::pin(async { Ok(vec![]) })
+        fn inventory<'a>(
+            &'a self,
+            _names: &'a [String],
+        ) -> crate::sources::BoxFut<'a, Result<crate::dashboard::detect::Inventory, SourceError>>
+        {
+            Box::pin(async { Ok(Default::default()) })
         }
         fn sample_clock(
             &self,

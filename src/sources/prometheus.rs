@@ -4,6 +4,7 @@
 use super::http::{self, display_host, net_error, read_body};
 use super::{BoxFut, Fetched, MetricsBackend, SampleClock, SourceError};
 use crate::config::Endpoint;
+use crate::dashboard::detect::Inventory;
 use crate::dashboard::ResolvedQuery;
 use crate::store::series::MAX_SERIES;
 
@@ -133,6 +134,19 @@ impl PrometheusClient {
             .await
     }
 
+    /// Every label name.
+    pub async fn label_names(&self) -> Result<Vec<String>, SourceError> {
+        let url = format!("{}/api/v1/labels", self.base);
+        let b = self.send(self.client.get(&url)).await?;
+        let (names, _more) = super::prom_parse::parse_strings(
+            b.status,
+            b.content_type.as_deref(),
+            &b.bytes,
+            10_000,
+        )?;
+        Ok(names)
+    }
+
     /// Values of one label (`__name__` for metric names), capped.
     pub async fn label_values(&self, label: &str) -> Result<Vec<String>, SourceError> {
         let url = format!("{}/api/v1/label/{label}/values", self.base);
@@ -218,8 +232,37 @@ impl MetricsBackend for PrometheusClient {
         Box::pin(self.instant(&q.expr, at_ms))
     }
 
-    fn metric_names(&self) -> BoxFut<'_, Result<Vec<String>, SourceError>> {
-        Box::pin(self.label_values("__name__"))
+    fn inventory<'a>(&'a self, names: &'a [String]) -> BoxFut<'a, Result<Inventory, SourceError>> {
+        Box::pin(async move {
+            // one query: which job exposes which of the names that matter
+            let expr = format!(
+                "count by (job, __name__) ({{__name__=~\"{}\"}})",
+                names.join("|")
+            );
+            let p = [("query", expr)];
+            let b = self
+                .send(
+                    self.client
+                        .post(format!("{}/api/v1/query", self.base))
+                        .form(&p),
+                )
+                .await?;
+            let parsed = super::prom_parse::parse_body(
+                b.status,
+                b.content_type.as_deref(),
+                &b.bytes,
+                MAX_LABEL_VALUES,
+            )?;
+            let mut inv = Inventory::default();
+            for s in parsed.fetched.series {
+                let (job, name) = (s.label("job").to_string(), s.label("__name__").to_string());
+                inv.jobs.entry(job).or_default().insert(name);
+            }
+            inv.labels = self.label_names().await?.into_iter().collect();
+            inv.all_jobs = self.label_values("job").await?;
+            inv.all_jobs.truncate(1000);
+            Ok(inv)
+        })
     }
 
     fn sample_clock(&self) -> BoxFut<'_, Result<Option<SampleClock>, SourceError>> {

@@ -64,7 +64,16 @@ fn items(state: &State) -> Vec<Item> {
     );
     scope(2, "last", prom_duration(state.target.range_secs), false);
     if let Some(d) = &state.metrics.dashboard {
-        scope(6, "dash", d.name.clone(), true);
+        // "beam · auto · job rabbitmq · 12/15 signals": what was chosen and why
+        let mut v = d.name.clone();
+        if let Some(det) = &state.metrics.detection {
+            v.push_str(" · auto");
+            if let Some(j) = &det.job {
+                v.push_str(&format!(" · job {j}"));
+            }
+            v.push_str(&format!(" · {}/{} signals", det.found, det.total));
+        }
+        scope(6, "dash", v, true);
     }
     let (long, short) = if state.target.is_live() {
         (

@@ -9,7 +9,7 @@ use ratatui::Frame;
 use crate::app::State;
 use crate::config::keymap::Mode;
 
-pub fn draw(f: &mut Frame, area: Rect, state: &State) {
+pub fn draw(f: &mut Frame, area: Rect, state: &State, scroll: u16) {
     let t = &state.theme;
     let mut sections: Vec<Vec<Line>> = Vec::new();
     for mode in Mode::ALL {
@@ -27,56 +27,36 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State) {
                     Span::styled(desc, t.text),
                 ]));
             }
+            lines.push(Line::from(vec![
+                Span::styled("  editing   ", t.footer_key),
+                Span::styled("←→ Home End ctrl-w ctrl-u", t.text),
+            ]));
         }
         sections.push(lines);
     }
-    // memory is bounded by construction; say how, and how much is held now
-    let m = &state.metrics;
-    let points: usize = m.store.queries.values().map(|q| q.point_count()).sum();
-    let mut text = format!(
-        "Buffers: {points} points held; caps {} points/series, {} series/query.",
-        crate::store::series::MAX_POINTS,
-        crate::store::series::MAX_SERIES,
+    let mut status = vec![Line::from(Span::styled("Sources", t.accent))];
+    status.extend(
+        status_lines(state)
+            .into_iter()
+            .map(|l| Line::from(Span::styled(format!("  {l}"), t.dim))),
     );
-    for (configured, h) in [
-        (m.configured, &m.health),
-        (!state.probes.probes.is_empty(), &state.probes.health),
-    ] {
-        if configured {
-            text.push_str(&format!(
-                " {}: {} requests ({}/min), {}.",
-                h.name,
-                h.requests,
-                h.per_minute(state.now_ms),
-                crate::text::units::format_bytes(h.bytes as f64)
-            ));
-        }
-    }
-    if let Some(c) = m.clock {
-        text.push_str(&format!(
-            " Samples every {}.",
-            crate::text::units::format_duration(c.interval_ms as f64 / 1000.0)
-        ));
-    }
-    let footer = Line::from(Span::styled(text, t.dim));
-    let total: usize = sections.iter().map(|s| s.len() + 1).sum::<usize>() + 2;
+    let total: usize = sections.iter().map(|s| s.len() + 1).sum::<usize>() + status.len();
     let two_cols = total + 2 > area.height as usize && area.width >= 70;
-    let (left, right): (Vec<Line>, Vec<Line>) = if two_cols {
-        let mut right = Vec::new();
-        for s in sections.iter().skip(1) {
-            right.extend(s.iter().cloned());
-            right.push(Line::raw(""));
-        }
-        (sections[0].clone(), right)
-    } else {
+    let join = |parts: &[Vec<Line<'static>>]| {
         let mut all = Vec::new();
-        for s in &sections {
+        for s in parts {
             all.extend(s.iter().cloned());
             all.push(Line::raw(""));
         }
-        (all, vec![])
+        all
     };
-    let body_h = left.len().max(right.len()) + 3;
+    let (left, right): (Vec<Line>, Vec<Line>) = if two_cols {
+        (join(&[sections[0].clone(), status]), join(&sections[1..]))
+    } else {
+        sections.push(status);
+        (join(&sections), vec![])
+    };
+    let body_h = left.len().max(right.len());
     let h = (body_h as u16 + 2).min(area.height);
     let w = (if two_cols { 96 } else { 72 }).min(area.width);
     let r = Rect {
@@ -86,28 +66,72 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State) {
         height: h,
     };
     f.render_widget(Clear, r);
+    let more = body_h as u16 > h.saturating_sub(2);
+    let title = if more {
+        " Keys (↑↓ PgUp PgDn scroll) "
+    } else {
+        " Keys "
+    };
     let block = Block::default()
         .borders(Borders::ALL)
-        .title(" Keys ")
+        .title(title)
         .border_style(t.border_focus);
     let inner = block.inner(r);
     f.render_widget(block, r);
-    let foot_h = 3.min(inner.height);
-    let body = Rect {
-        height: inner.height - foot_h,
-        ..inner
-    };
+    let wrap = Wrap { trim: false };
+    // never scroll past the end (update cannot know how long help is)
+    let scroll = scroll.min((body_h as u16).saturating_sub(inner.height));
     if two_cols {
-        let (l, r) = crate::ui::layout::halves(body);
-        f.render_widget(Paragraph::new(left), l);
-        f.render_widget(Paragraph::new(right), r);
+        let (l, r) = crate::ui::layout::halves(inner);
+        f.render_widget(Paragraph::new(left).wrap(wrap).scroll((scroll, 0)), l);
+        f.render_widget(Paragraph::new(right).wrap(wrap).scroll((scroll, 0)), r);
     } else {
-        f.render_widget(Paragraph::new(left), body);
+        f.render_widget(Paragraph::new(left).wrap(wrap).scroll((scroll, 0)), inner);
     }
-    let foot = Rect {
-        y: inner.y + inner.height - foot_h,
-        height: foot_h,
-        ..inner
-    };
-    f.render_widget(Paragraph::new(footer).wrap(Wrap { trim: true }), foot);
+}
+
+/// What help says about the sources: buffers, requests, detection.
+fn status_lines(state: &State) -> Vec<String> {
+    let m = &state.metrics;
+    let points: usize = m.store.queries.values().map(|q| q.point_count()).sum();
+    let mut out = vec![format!(
+        "Buffers: {points} points; caps {} points/series, {} series/query.",
+        crate::store::series::MAX_POINTS,
+        crate::store::series::MAX_SERIES,
+    )];
+    for (configured, h) in [
+        (m.configured, &m.health),
+        (!state.probes.probes.is_empty(), &state.probes.health),
+    ] {
+        if configured {
+            out.push(format!(
+                "{}: {} requests ({}/min), {}.",
+                h.name,
+                h.requests,
+                h.per_minute(state.now_ms),
+                crate::text::units::format_bytes(h.bytes as f64)
+            ));
+        }
+    }
+    if let Some(c) = m.clock {
+        out.push(format!(
+            "Samples every {}.",
+            crate::text::units::format_duration(c.interval_ms as f64 / 1000.0)
+        ));
+    }
+    if let Some(det) = &m.detection {
+        out.push(format!(
+            "Dashboard {} for job {} ({}/{} of its names); {}/{} signals.",
+            det.preset,
+            det.job.as_deref().unwrap_or("any"),
+            det.score.0,
+            det.score.1,
+            det.found,
+            det.total
+        ));
+        for miss in &det.missing {
+            out.push(format!("missing {}", crate::text::display(miss)));
+        }
+    }
+    out
 }

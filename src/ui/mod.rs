@@ -29,7 +29,7 @@ pub fn draw(f: &mut Frame, state: &State) {
     // views above the dashboard, bottom to top
     for v in state.ui.views.iter() {
         match v {
-            View::Help => help::draw(f, area, state),
+            View::Help { scroll } => help::draw(f, area, state, *scroll),
             View::PodPicker { index } => picker::draw(f, area, state, *index),
             View::Input { .. } => {} // drawn in the footer line
         }

@@ -409,11 +409,23 @@ impl MetricsBackend for DemoSource {
     }
 
     /// The story's preset `detect` names, so detection picks that preset.
-    fn metric_names(&self) -> BoxFut<'_, Result<Vec<String>, SourceError>> {
+    /// One job, "demo", exposing every metric of the story's preset.
+    fn inventory<'a>(
+        &'a self,
+        _names: &'a [String],
+    ) -> BoxFut<'a, Result<crate::dashboard::detect::Inventory, SourceError>> {
         Box::pin(async move {
             let d =
                 crate::dashboard::Dashboard::builtin(self.story.preset()).expect("built-in preset");
-            Ok(d.detect.clone())
+            let names = crate::dashboard::detect::wanted_names(std::slice::from_ref(&d));
+            let mut inv = crate::dashboard::detect::Inventory::default();
+            inv.jobs.insert("demo".into(), names.into_iter().collect());
+            inv.labels = ["pod", "namespace", "container", "job"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            inv.all_jobs = vec!["demo".into()];
+            Ok(inv)
         })
     }
 

@@ -139,16 +139,16 @@ fn new_is_beam_and_unknown_presets_are_beam() {
 }
 
 #[test]
-fn metric_names_pick_the_story_preset() {
+fn inventory_picks_the_story_preset() {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
     let presets = Dashboard::builtins();
     for preset in PRESETS {
-        let names = rt
-            .block_on(DemoSource::with_preset(0, preset).metric_names())
+        let inv = rt
+            .block_on(DemoSource::with_preset(0, preset).inventory(&[]))
             .unwrap();
-        assert_eq!(detect(&presets, &names).unwrap().name, preset);
+        assert_eq!(detect(&presets, &inv, None).unwrap().preset, preset);
     }
 }
 
