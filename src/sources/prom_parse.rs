@@ -116,7 +116,14 @@ fn parse_envelope(
         return Err(fail("empty response".into()));
     };
     if !matches!(body[start], b'{' | b'[') {
-        return Err(fail(describe(ct, body)));
+        let what = describe(ct, body);
+        // a server without the API paths (an exporter, a web app): say so
+        if status == 404 && !what.starts_with("not a Prometheus API") {
+            return Err(fail(format!(
+                "not a Prometheus API (no /api/v1 here: {what})"
+            )));
+        }
+        return Err(fail(what));
     }
     let seed = EnvSeed {
         max_series,
@@ -873,6 +880,15 @@ impl<'de> Deserialize<'de> for Value {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_server_without_the_api_says_so() {
+        let e = parse_body(404, Some("text/plain"), b"404 page not found\n", 10).unwrap_err();
+        assert_eq!(
+            e.message,
+            "not a Prometheus API (no /api/v1 here: 404 page not found)"
+        );
+    }
+
     #[test]
     fn secrets_are_masked_before_bodies_are_cut() {
         let tok = "tOkEn-Sup3rSecret-9f8e7d6c5b4a";
