@@ -97,6 +97,29 @@ fn find(buf: &Buffer, text: &str) -> Option<(u16, u16)> {
 }
 
 #[test]
+fn pods_with_different_run_queues_are_rows_not_one_sum() {
+    let st = demo_state(CYCLE_START + 90, None);
+    let d = st.metrics.dashboard.clone().unwrap();
+    let pane = d.pane("scheduler").unwrap();
+    let rows = watchfloor::ui::panes::scheduler::view(&st, pane, None);
+    let total = rows
+        .iter()
+        .find(|r| r.label.starts_with("run queue"))
+        .unwrap();
+    assert_eq!(total.label, "run queue Σ3", "the total says it is one");
+    let pods: Vec<_> = rows
+        .iter()
+        .skip_while(|r| r.label != total.label)
+        .skip(1)
+        .take_while(|r| r.label.starts_with("  app-"))
+        .collect();
+    let labels: Vec<&str> = rows.iter().map(|r| r.label.as_str()).collect();
+    assert_eq!(pods.len(), 2, "{labels:?}");
+    assert_eq!(pods[0].label.trim(), "app-1", "the loaded pod first");
+    assert_ne!(pods[0].value, pods[1].value, "{labels:?}");
+}
+
+#[test]
 fn colour_carries_meaning() {
     let st = demo_state(CYCLE_START + 94, None);
     let theme = Theme::default_theme();

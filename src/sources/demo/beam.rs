@@ -232,7 +232,8 @@ impl DemoSource {
 /// quantiles take the worst pod.
 pub(super) fn combine(key: &str) -> Combine {
     match key.split('.').next().unwrap_or("") {
-        "memory" | "restarts" => Combine::PerPod,
+        // the scheduler rows are per pod too: never a silent sum
+        "memory" | "restarts" | "scheduler" => Combine::PerPod,
         _ => match key {
             "admission.error_ratio" | "admission.http_p95" | "admission.db_queue_p95" => {
                 Combine::Max

@@ -1,5 +1,7 @@
-//! Scheduler: one row per query (run queues, process/port counts, or
-//! goroutines/threads/scheduler latency) with a sparkline and threshold colour.
+//! Scheduler: run queues, process/port counts, or goroutines/threads and
+//! scheduler latency, with a sparkline and threshold colour. A query that
+//! answers per pod is never summed silently: a total row labelled as one
+//! (`run queue Σ3`), then the top pods.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -8,9 +10,14 @@ use ratatui::Frame;
 
 use crate::app::State;
 use crate::config::theme::Theme;
-use crate::dashboard::PaneSpec;
+use crate::dashboard::{PaneSpec, ResolvedQuery};
+use crate::store::{QueryData, Series};
+use crate::text::display;
 use crate::text::units::format_value;
 use crate::ui::widgets::{spark::sparkline, Level};
+
+/// Pods shown under a total, most loaded first.
+pub const TOP_PODS: usize = 2;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -22,41 +29,81 @@ pub struct Row {
     pub history: Vec<f64>,
 }
 
+fn row(label: String, v: f64, history: Vec<f64>, q: &ResolvedQuery) -> Row {
+    Row {
+        label,
+        value: if v.is_nan() {
+            "—".into()
+        } else {
+            format_value(v, q.unit)
+        },
+        level: Level::of(v, q.warn, q.crit),
+        history,
+    }
+}
+
+fn rows_of(q: &ResolvedQuery, d: Option<&QueryData>, at: Option<i64>, pod_label: &str) -> Vec<Row> {
+    let Some(d) = d.filter(|d| d.series.len() > 1) else {
+        let history = d
+            .map(|d| d.summed_points().into_iter().map(|p| p.1).collect())
+            .unwrap_or_default();
+        let v = d.map(|d| d.sum_at(at)).unwrap_or(f64::NAN);
+        return vec![row(q.label.clone(), v, history, q)];
+    };
+    // the total, labelled as one, then the pods that weigh most
+    let total = d.sum_at(at);
+    let history = d.summed_points().into_iter().map(|p| p.1).collect();
+    let mut out = vec![row(
+        format!("{} Σ{}", q.label, d.series.len()),
+        total,
+        history,
+        q,
+    )];
+    let mut pods: Vec<(&Series, f64)> = d
+        .series
+        .iter()
+        .map(|s| (s, s.at(at).map(|p| p.1).unwrap_or(f64::NAN)))
+        .collect();
+    pods.sort_by(|a, b| b.1.total_cmp(&a.1));
+    for (s, v) in pods.into_iter().take(TOP_PODS) {
+        let name = display(s.label(pod_label)).into_owned();
+        let history = s.points.iter().map(|p| p.1).collect();
+        out.push(row(format!("  {name}"), v, history, q));
+    }
+    out
+}
+
 pub fn view(state: &State, pane: &PaneSpec, at: Option<i64>) -> Vec<Row> {
+    let pod_label = state.label("pod");
     state
         .pane_queries(&pane.id)
-        .map(|(q, d)| {
-            let history: Vec<f64> = d
-                .map(|d| d.summed_points().into_iter().map(|p| p.1).collect())
-                .unwrap_or_default();
-            let v = d.map(|d| d.sum_at(at)).unwrap_or(f64::NAN);
-            Row {
-                label: q.label.clone(),
-                value: if v.is_nan() {
-                    "—".into()
-                } else {
-                    format_value(v, q.unit)
-                },
-                level: Level::of(v, q.warn, q.crit),
-                history,
-            }
-        })
+        .flat_map(|(q, d)| rows_of(q, d, at, pod_label))
         .collect()
 }
 
 pub fn draw(f: &mut Frame, area: Rect, rows: &[Row], t: &Theme) {
-    let (label_w, value_w) = (13usize, 9usize);
-    let spark_w = (area.width as usize).saturating_sub(label_w + value_w + 1);
+    // labels get what they need (up to 20 columns), never cut mid-value
+    let label_w = rows
+        .iter()
+        .map(|r| r.label.chars().count() + 1)
+        .max()
+        .unwrap_or(13)
+        .clamp(13, 20)
+        .min(area.width as usize / 2);
+    let value_w = rows
+        .iter()
+        .map(|r| r.value.chars().count() + 1)
+        .max()
+        .unwrap_or(9)
+        .max(9);
+    let spark_w = (area.width as usize).saturating_sub(label_w + value_w);
     let lines: Vec<Line> = rows
         .iter()
         .map(|r| {
             Line::from(vec![
                 Span::styled(format!("{:<label_w$.label_w$}", r.label), t.text),
                 Span::styled(sparkline(&r.history, spark_w), t.series_style(0)),
-                Span::styled(
-                    format!(" {:>width$}", r.value, width = value_w - 1),
-                    r.level.style(t),
-                ),
+                Span::styled(format!("{:>value_w$}", r.value), r.level.style(t)),
             ])
         })
         .collect();

@@ -1,4 +1,5 @@
-//! Text sparklines: the last `width` values scaled between their min and max.
+//! Text sparklines: the last `width` values scaled from a baseline (zero for
+//! non-negative values) to their max.
 
 const LEVELS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
@@ -11,6 +12,13 @@ pub fn sparkline(values: &[f64], width: usize) -> String {
     let (lo, hi) = tail
         .iter()
         .fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+    // a baseline: zero for non-negative values, so a 0.03% wobble does not
+    // swing from ▁ to █; below zero, at least 5% of the magnitude
+    let lo = if lo >= 0.0 {
+        0.0
+    } else {
+        lo.min(hi - 0.05 * hi.abs().max(lo.abs()))
+    };
     let span = hi - lo;
     let mut s: String = tail
         .iter()
@@ -36,9 +44,20 @@ mod tests {
     #[test]
     fn scales_and_pads() {
         assert_eq!(sparkline(&[0.0, 7.0], 2), "▁█");
-        assert_eq!(sparkline(&[1.0, 2.0, 3.0], 5), "  ▁▅█");
-        assert_eq!(sparkline(&[5.0, 5.0], 2), "▁▁");
+        assert_eq!(sparkline(&[1.0, 2.0, 3.0], 5), "  ▃▆█");
+        assert_eq!(sparkline(&[5.0, 5.0], 2), "██");
+        assert_eq!(sparkline(&[0.0, 0.0], 2), "▁▁");
         assert_eq!(sparkline(&[], 3), "   ");
-        assert_eq!(sparkline(&[1.0, 2.0, 3.0, 4.0], 2), "▁█");
+        assert_eq!(sparkline(&[1.0, 2.0, 3.0, 4.0], 2), "▆█");
+    }
+
+    #[test]
+    fn noise_on_a_large_value_is_not_a_cliff() {
+        // 31,337 ± 0.03%: from zero, every bar is full height
+        let s = sparkline(&[31_337.0, 31_346.0, 31_330.0], 3);
+        assert_eq!(s, "███");
+        // negative values keep a span of at least 5% of their size
+        let s = sparkline(&[-100.0, -100.01], 2);
+        assert!(!s.contains('▁') || !s.contains('█'), "{s}");
     }
 }
