@@ -222,8 +222,9 @@ fn newest(st: &State, key: &str) -> (i64, f64) {
         .unwrap_or_else(|| panic!("{key}: no series ({:?})", d.error))
 }
 
-/// Drives detection and polling for one job until every query answered.
-async fn run_scoped(url: &str, job: &str) -> State {
+/// Drives detection and polling for one job until every query answered and
+/// the `keys` have data (an empty convention is followed by the next one).
+async fn run_scoped(url: &str, job: &str, keys: &[&str]) -> State {
     let client = Arc::new(PrometheusClient::new(&Endpoint::plain(url)).unwrap().0);
     let mut st = state(900, 1.0, "prom", url);
     st.target.namespace = None;
@@ -244,11 +245,23 @@ async fn run_scoped(url: &str, job: &str) -> State {
         "{job}: not all answered: {:?}",
         st.metrics.health.last_error
     );
-    // let the alternatives settle (an empty convention is followed by the next)
-    drive(&mut st, &mut tasks, &mut rx, Duration::from_secs(4), |_| {
-        false
-    })
+    let has_data = |s: &State| {
+        keys.iter()
+            .all(|k| s.metrics.store.get(k).is_some_and(|d| !d.series.is_empty()))
+    };
+    let ok = drive(
+        &mut st,
+        &mut tasks,
+        &mut rx,
+        Duration::from_secs(45),
+        has_data,
+    )
     .await;
+    let empty: Vec<&&str> = keys
+        .iter()
+        .filter(|k| st.metrics.store.get(k).is_none_or(|d| d.series.is_empty()))
+        .collect();
+    assert!(ok, "{job}: no data for {empty:?}");
     st
 }
 
@@ -265,7 +278,19 @@ async fn detection_per_job_conventions_and_fallbacks_on_a_real_stack() {
     .await;
 
     // 1. rabbitmq: the beam preset, from prometheus.erl's names
-    let st = run_scoped(&url, "rabbitmq").await;
+    let st = run_scoped(
+        &url,
+        "rabbitmq",
+        &[
+            "scheduler.processes",
+            "scheduler.ports",
+            "scheduler.run_queue",
+            "memory.runtime_total",
+            "memory.binary",
+            "memory.working_set",
+        ],
+    )
+    .await;
     let det = st.metrics.detection.clone().expect("detected");
     assert_eq!(
         (det.preset.as_str(), det.job.as_deref()),
@@ -321,7 +346,16 @@ async fn detection_per_job_conventions_and_fallbacks_on_a_real_stack() {
     );
 
     // 2. prometheus: the go preset, goroutines, resident memory, request p95
-    let st = run_scoped(&url, "prometheus").await;
+    let st = run_scoped(
+        &url,
+        "prometheus",
+        &[
+            "scheduler.goroutines",
+            "memory.working_set",
+            "admission.api_p95",
+        ],
+    )
+    .await;
     assert_eq!(st.metrics.detection.as_ref().unwrap().preset, "go");
     let (t, v) = newest(&st, "scheduler.goroutines");
     let want = promql(
