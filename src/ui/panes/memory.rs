@@ -216,7 +216,7 @@ pub fn draw(f: &mut Frame, area: Rect, v: &MemoryView, t: &Theme) {
         )));
     }
     if let Some(b) = &v.breakdown {
-        breakdown_lines(&mut lines, b, lw, bw, t);
+        breakdown_lines(&mut lines, b, (lw, bw, w), t);
     }
     let text_h = (lines.len() as u16).min(area.height);
     f.render_widget(
@@ -275,7 +275,9 @@ fn pod_line<'a>(
     Line::from(spans)
 }
 
-fn breakdown_lines(lines: &mut Vec<Line>, b: &Breakdown, lw: usize, bw: usize, t: &Theme) {
+/// `(label, bar, line)` widths.
+fn breakdown_lines(lines: &mut Vec<Line>, b: &Breakdown, widths: (usize, usize, usize), t: &Theme) {
+    let (lw, bw, w) = widths;
     if b.peak_note {
         lines.push(Line::from(Span::styled(
             format!("▸ {} (peak vs limit in window)", b.pod),
@@ -293,19 +295,30 @@ fn breakdown_lines(lines: &mut Vec<Line>, b: &Breakdown, lw: usize, bw: usize, t
         lines.push(amount_line(a, t.series_style(1)));
     }
     if !b.categories.is_empty() {
+        // whole items only: what does not fit is counted, never cut mid-value
         let mut spans = vec![Span::raw(" ")];
+        let mut used = 1;
+        let n = b.categories.len();
         for (i, a) in b.categories.iter().enumerate() {
             let blocks = ((a.value / b.scale) * bw as f64).round();
-            let blocks = blocks.max(if a.value > 0.0 { 1.0 } else { 0.0 }) as usize;
-            spans.push(Span::styled(format!("{} ", a.label), t.dim));
-            spans.push(Span::styled(
-                "█".repeat(blocks.min(bw)),
-                t.series_style(i + 2),
-            ));
-            spans.push(Span::styled(
-                format!(" {}  ", format_bytes(a.value)),
-                t.text,
-            ));
+            let blocks = (blocks.max(if a.value > 0.0 { 1.0 } else { 0.0 }) as usize).min(bw);
+            let label = format!("{} ", a.label);
+            let value = format!(" {}  ", format_bytes(a.value));
+            let item = label.chars().count() + blocks + value.chars().count();
+            let rest = n - i - 1;
+            let more = if rest > 0 {
+                format!("+{rest} more").len()
+            } else {
+                0
+            };
+            if used + item + more > w && i > 0 {
+                spans.push(Span::styled(format!("+{} more", n - i), t.dim));
+                break;
+            }
+            used += item;
+            spans.push(Span::styled(label, t.dim));
+            spans.push(Span::styled("█".repeat(blocks), t.series_style(i + 2)));
+            spans.push(Span::styled(value, t.text));
         }
         lines.push(Line::from(spans));
     }
