@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use common::*;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use watchfloor::app::run::render;
 use watchfloor::app::update::{self, Event};
 use watchfloor::config::Endpoint;
@@ -107,47 +106,23 @@ async fn absent_at_start_then_killed_and_restarted() {
 /// (0 = a valid Prometheus answer), with Prometheus's JSON error body or,
 /// for 503, a plain-text proxy page.
 async fn fake_prometheus(mode: Arc<AtomicU16>) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut sock, _)) = listener.accept().await else {
-                return;
-            };
-            let mode = mode.clone();
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 65536];
-                let mut got = 0;
-                // read the request head (and body, if any) — enough to answer
-                loop {
-                    let Ok(n) = sock.read(&mut buf[got..]).await else {
-                        return;
-                    };
-                    if n == 0 {
-                        return;
-                    }
-                    got += n;
-                    if buf[..got].windows(4).any(|w| w == b"\r\n\r\n") {
-                        break;
-                    }
+    use common::http::{handler, serve, Request, Response};
+    serve(handler(move |r: Request| {
+        let mode = mode.load(Ordering::SeqCst);
+        async move {
+            match mode {
+                400 => Response::json(400, r#"{"status":"error","errorType":"bad_data","error":"1:5: parse error: unexpected character"}"#),
+                422 => Response::json(422, r#"{"status":"error","errorType":"execution","error":"query processing would load too many samples into memory"}"#),
+                503 => Response::new(503, "text/plain", "upstream connect error or disconnect/reset before headers"),
+                _ if r.path().contains("/label/__name__/values") => Response::json(200, r#"{"status":"success","data":["vm_memory_total_bytes","vm_memory_binary_bytes"]}"#),
+                _ => {
+                    let now = watchfloor::sources::now_ms() / 1000;
+                    Response::json(200, format!(r#"{{"status":"success","data":{{"resultType":"matrix","result":[{{"metric":{{"pod":"app-1"}},"values":[[{},"1073741824"],[{now},"1073741824"]]}}]}}}}"#, now - 10))
                 }
-                let head = String::from_utf8_lossy(&buf[..got]).to_string();
-                let (status, reason, ctype, body) = match mode.load(Ordering::SeqCst) {
-                    400 => (400, "Bad Request", "application/json", r#"{"status":"error","errorType":"bad_data","error":"1:5: parse error: unexpected character"}"#.to_string()),
-                    422 => (422, "Unprocessable Entity", "application/json", r#"{"status":"error","errorType":"execution","error":"query processing would load too many samples into memory"}"#.to_string()),
-                    503 => (503, "Service Unavailable", "text/plain", "upstream connect error or disconnect/reset before headers".to_string()),
-                    _ if head.contains("/label/__name__/values") => (200, "OK", "application/json", r#"{"status":"success","data":["vm_memory_total_bytes","vm_memory_binary_bytes"]}"#.to_string()),
-                    _ => {
-                        let now = watchfloor::sources::now_ms() / 1000;
-                        (200, "OK", "application/json", format!(r#"{{"status":"success","data":{{"resultType":"matrix","result":[{{"metric":{{"pod":"app-1"}},"values":[[{},"1073741824"],[{now},"1073741824"]]}}]}}}}"#, now - 10))
-                    }
-                };
-                let resp = format!("HTTP/1.1 {status} {reason}\r\ncontent-type: {ctype}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
-                let _ = sock.write_all(resp.as_bytes()).await;
-            });
+            }
         }
-    });
-    format!("http://{addr}")
+    }))
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -277,6 +277,17 @@ async fn run(backend: Arc<dyn MetricsBackend>, plan: PollPlan, tx: mpsc::Sender<
                 let alts = q.alternatives.len();
                 let s = sched.get_mut(&key).expect("scheduled");
                 s.in_flight = false;
+                // when this query can next bring something new
+                let due = |unchanged| {
+                    next_due(After {
+                        step_end_ms: (!q_instant).then_some((plan.step_secs as i64 * 1000, end)),
+                        fetched_at: at,
+                        refresh_ms,
+                        clock,
+                        default_interval_ms: plan.default_interval_ms,
+                        unchanged,
+                    })
+                };
                 match &result {
                     // no data under this convention: try the next one now;
                     // after the last, start again from the first next time
@@ -288,15 +299,7 @@ async fn run(backend: Arc<dyn MetricsBackend>, plan: PollPlan, tx: mpsc::Sender<
                     Ok(f) if f.series.is_empty() && alts > 1 && alt > 0 => {
                         s.alt = 0;
                         s.resume = None;
-                        s.next_ms = next_due(After {
-                            step_end_ms: (!q_instant)
-                                .then_some((plan.step_secs as i64 * 1000, end)),
-                            fetched_at: at,
-                            refresh_ms,
-                            clock,
-                            default_interval_ms: plan.default_interval_ms,
-                            unchanged: s.unchanged,
-                        });
+                        s.next_ms = due(s.unchanged);
                     }
                     Ok(f) => {
                         s.failures = 0;
@@ -309,15 +312,7 @@ async fn run(backend: Arc<dyn MetricsBackend>, plan: PollPlan, tx: mpsc::Sender<
                         };
                         s.fingerprint = Some(fp);
                         s.done = !live;
-                        s.next_ms = next_due(After {
-                            step_end_ms: (!q_instant)
-                                .then_some((plan.step_secs as i64 * 1000, end)),
-                            fetched_at: at,
-                            refresh_ms,
-                            clock,
-                            default_interval_ms: plan.default_interval_ms,
-                            unchanged: s.unchanged,
-                        });
+                        s.next_ms = due(s.unchanged);
                     }
                     Err(e) => {
                         s.failures += 1;

@@ -161,15 +161,30 @@ impl QueryData {
 
     /// Pointwise sum over all series, aligned by timestamp, ascending.
     pub fn summed_points(&self) -> Vec<(i64, f64)> {
-        let mut acc: BTreeMap<i64, f64> = BTreeMap::new();
-        for s in &self.series {
-            for &(t, v) in &s.points {
-                if v.is_finite() {
-                    *acc.entry(t).or_insert(0.0) += v;
-                }
+        self.summed_tail(usize::MAX)
+    }
+
+    /// `summed_points` of the newest `n` timestamps only (a sparkline needs
+    /// no more than its width): each series contributes its last `n` finite
+    /// points.
+    pub fn summed_tail(&self, n: usize) -> Vec<(i64, f64)> {
+        let mut all: Vec<(i64, f64)> = self
+            .series
+            .iter()
+            .flat_map(|s| s.points.iter().rev().filter(|p| p.1.is_finite()).take(n))
+            .copied()
+            .collect();
+        all.sort_unstable_by_key(|p| p.0);
+        let mut out: Vec<(i64, f64)> = Vec::with_capacity(all.len().min(n));
+        for (t, v) in all {
+            match out.last_mut() {
+                Some(last) if last.0 == t => last.1 += v,
+                _ => out.push((t, v)),
             }
         }
-        acc.into_iter().collect()
+        let extra = out.len().saturating_sub(n);
+        out.drain(..extra);
+        out
     }
 
     pub fn has_data(&self) -> bool {
@@ -313,5 +328,6 @@ mod tests {
             20,
         );
         assert_eq!(q.summed_points(), vec![(0, 1.0), (10, 7.0)]);
+        assert_eq!(q.summed_tail(1), vec![(10, 7.0)]);
     }
 }

@@ -12,7 +12,6 @@ use super::series_name;
 use crate::app::State;
 use crate::config::theme::Theme;
 use crate::dashboard::{PaneSpec, Role};
-use crate::text::units::format_value;
 use crate::ui::widgets::{chart, Level};
 
 /// A label with its formatted value and level.
@@ -32,14 +31,11 @@ pub struct AdmissionView {
 }
 
 fn figure(label: String, v: f64, q: &crate::dashboard::ResolvedQuery) -> Figure {
+    let (value, level) = crate::ui::widgets::figure(v, q);
     Figure {
         label,
-        value: if v.is_nan() {
-            "—".into()
-        } else {
-            format_value(v, q.unit)
-        },
-        level: Level::of(v, q.warn, q.crit),
+        value,
+        level,
     }
 }
 

@@ -13,8 +13,10 @@ use crate::config::theme::Theme;
 use crate::dashboard::{PaneSpec, ResolvedQuery};
 use crate::store::{QueryData, Series};
 use crate::text::display;
-use crate::text::units::format_value;
 use crate::ui::widgets::{spark::sparkline, Level};
+
+/// Points a sparkline can show at most (wider panes are not drawn).
+pub const HISTORY: usize = 240;
 
 /// Pods shown under a total, most loaded first.
 pub const TOP_PODS: usize = 2;
@@ -30,14 +32,11 @@ pub struct Row {
 }
 
 fn row(label: String, v: f64, history: Vec<f64>, q: &ResolvedQuery) -> Row {
+    let (value, level) = crate::ui::widgets::figure(v, q);
     Row {
         label,
-        value: if v.is_nan() {
-            "—".into()
-        } else {
-            format_value(v, q.unit)
-        },
-        level: Level::of(v, q.warn, q.crit),
+        value,
+        level,
         history,
     }
 }
@@ -45,14 +44,14 @@ fn row(label: String, v: f64, history: Vec<f64>, q: &ResolvedQuery) -> Row {
 fn rows_of(q: &ResolvedQuery, d: Option<&QueryData>, at: Option<i64>, pod_label: &str) -> Vec<Row> {
     let Some(d) = d.filter(|d| d.series.len() > 1) else {
         let history = d
-            .map(|d| d.summed_points().into_iter().map(|p| p.1).collect())
+            .map(|d| d.summed_tail(HISTORY).into_iter().map(|p| p.1).collect())
             .unwrap_or_default();
         let v = d.map(|d| d.sum_at(at)).unwrap_or(f64::NAN);
         return vec![row(q.label.clone(), v, history, q)];
     };
     // the total, labelled as one, then the pods that weigh most
     let total = d.sum_at(at);
-    let history = d.summed_points().into_iter().map(|p| p.1).collect();
+    let history = d.summed_tail(HISTORY).into_iter().map(|p| p.1).collect();
     let mut out = vec![row(
         format!("{} Σ{}", q.label, d.series.len()),
         total,
@@ -67,7 +66,8 @@ fn rows_of(q: &ResolvedQuery, d: Option<&QueryData>, at: Option<i64>, pod_label:
     pods.sort_by(|a, b| b.1.total_cmp(&a.1));
     for (s, v) in pods.into_iter().take(TOP_PODS) {
         let name = display(s.label(pod_label)).into_owned();
-        let history = s.points.iter().map(|p| p.1).collect();
+        let skip = s.points.len().saturating_sub(HISTORY);
+        let history = s.points.iter().skip(skip).map(|p| p.1).collect();
         out.push(row(format!("  {name}"), v, history, q));
     }
     out

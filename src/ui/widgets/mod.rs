@@ -40,3 +40,13 @@ impl Level {
         }
     }
 }
+
+/// A value formatted in its unit ("—" without data) with its level.
+pub fn figure(v: f64, q: &crate::dashboard::ResolvedQuery) -> (String, Level) {
+    let text = if v.is_nan() {
+        "—".to_string()
+    } else {
+        crate::text::units::format_value(v, q.unit)
+    };
+    (text, Level::of(v, q.warn, q.crit))
+}
