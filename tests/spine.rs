@@ -250,6 +250,11 @@ fn esc_pops_one_view_at_a_time_and_restores_focus() {
     press(&mut st, &[key(KeyCode::Esc)]);
     assert_eq!(st.cursor_ms, None);
     assert_eq!(st.ui.mode(), Mode::Normal);
+    // then it leaves the zoom
+    press(&mut st, &[ch('z')]);
+    assert!(st.ui.zoom);
+    press(&mut st, &[key(KeyCode::Esc)]);
+    assert!(!st.ui.zoom);
     // the command line: Esc cancels without running anything
     let cmds = press(&mut st, &[ch(':'), ch('q'), key(KeyCode::Esc)]);
     assert!(cmds.is_empty() && !st.quit);

@@ -263,10 +263,13 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Command> {
             }
         }
         Action::Close => {
+            // the top view; at the base, the time cursor, then the zoom
             if state.ui.views.depth() > 0 {
                 pop(state);
-            } else {
+            } else if state.cursor_ms.is_some() {
                 state.cursor_ms = None;
+            } else {
+                state.ui.zoom = false;
             }
         }
         Action::FocusNext | Action::FocusPrev => {
