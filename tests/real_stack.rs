@@ -245,9 +245,15 @@ async fn run_scoped(url: &str, job: &str, keys: &[&str]) -> State {
         "{job}: not all answered: {:?}",
         st.metrics.health.last_error
     );
+    // data = at least one finite value (a fresh server's first step may be NaN)
+    let finite = |d: &watchfloor::store::QueryData| {
+        d.series
+            .iter()
+            .any(|s| s.points.iter().any(|p| p.1.is_finite()))
+    };
     let has_data = |s: &State| {
         keys.iter()
-            .all(|k| s.metrics.store.get(k).is_some_and(|d| !d.series.is_empty()))
+            .all(|k| s.metrics.store.get(k).is_some_and(finite))
     };
     let ok = drive(
         &mut st,
@@ -259,7 +265,7 @@ async fn run_scoped(url: &str, job: &str, keys: &[&str]) -> State {
     .await;
     let empty: Vec<&&str> = keys
         .iter()
-        .filter(|k| st.metrics.store.get(k).is_none_or(|d| d.series.is_empty()))
+        .filter(|k| !st.metrics.store.get(k).is_some_and(finite))
         .collect();
     assert!(ok, "{job}: no data for {empty:?}");
     st
@@ -346,6 +352,13 @@ async fn detection_per_job_conventions_and_fallbacks_on_a_real_stack() {
     );
 
     // 2. prometheus: the go preset, goroutines, resident memory, request p95
+    // (wait until its own HTTP histogram has a p95 over the preset's window)
+    until_series(
+        &url,
+        r#"histogram_quantile(0.95, sum by (le) (rate(prometheus_http_request_duration_seconds_bucket{job="prometheus"}[1m]))) > 0"#,
+        90,
+    )
+    .await;
     let st = run_scoped(
         &url,
         "prometheus",
@@ -366,8 +379,20 @@ async fn detection_per_job_conventions_and_fallbacks_on_a_real_stack() {
     .await;
     assert_eq!(want[0].1, v);
     assert!(newest(&st, "memory.working_set").1 > 10e6);
-    let p95 = newest(&st, "admission.api_p95").1;
-    assert!(p95.is_finite() && p95 > 0.0, "api p95 {p95}");
+    // a request p95 from prometheus's own HTTP histogram (the newest step
+    // may be NaN when no request landed in its rate window)
+    let d = st.metrics.store.get("admission.api_p95").unwrap();
+    let p95: Vec<f64> = d
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.1))
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .collect();
+    assert!(
+        !p95.is_empty(),
+        "no request p95 in the window: {:?}",
+        d.series
+    );
 
     // 3. an empty scope says so and exits 3; an exporter is not a Prometheus
     let log = tempdir("stack-once").join("wf.log");
