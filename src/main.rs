@@ -20,9 +20,9 @@ use watchfloor::sources::MetricsBackend;
 use watchfloor::{export, info, logging, terminal};
 
 /// Writes to stderr without panicking when stderr is gone (an SSH drop):
-/// `eprintln!` would panic on EIO. Everything passes the redactor.
+/// `eprintln!` would panic on EIO. Everything is sanitised and redacted.
 fn say(msg: &str) {
-    let msg = watchfloor::text::redact::redact(msg);
+    let msg = watchfloor::text::display(msg);
     let _ = writeln!(std::io::stderr().lock(), "watchfloor: {msg}");
 }
 

@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -532,5 +532,4 @@ fn narrow_headers_keep_live_and_health() {
         screen.lines().next().unwrap().contains("demo ✗"),
         "{screen}"
     );
-    let _ = Stdio::null();
 }

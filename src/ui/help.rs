@@ -123,7 +123,7 @@ fn status_lines(state: &State) -> Vec<String> {
         out.push(format!(
             "Dashboard {} for job {} ({}/{} of its names); {}/{} signals.",
             det.preset,
-            det.job.as_deref().unwrap_or("any"),
+            crate::text::display(det.job.as_deref().unwrap_or("any")),
             det.score.0,
             det.score.1,
             det.found,
