@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorMode {
@@ -18,6 +18,8 @@ Examples:
   watchfloor --profile prod --pod app-1 --range 30m   a profile from the config file
   watchfloor --demo --once --size 120x40              print one frame as text and exit
   watchfloor --prometheus http://prom:9090 --dashboard go --theme high-contrast
+  watchfloor --prometheus http://prom:9090 --loki http://loki:3100 -n codex-pooler
+  watchfloor logs '{namespace=\"codex-pooler\"} |= \"error\"' --loki http://loki:3100 --since 15m --follow
 
 Config: $WATCHFLOOR_CONFIG or <config dir>/watchfloor/config.toml (see README).
 Keys: ? in the app lists every key.";
@@ -25,23 +27,35 @@ Keys: ? in the app lists every key.";
 #[derive(Debug, Clone, Parser)]
 #[command(name = "watchfloor", version, about = "Runtime triage for on-call engineers: memory, schedulers, restarts/OOMs and admission latency from Prometheus, live in the terminal.", after_help = EXAMPLES)]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// Run the embedded simulated incident (no Prometheus needed).
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub demo: bool,
     /// Profile from the config file.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", global = true)]
     pub profile: Option<String>,
     /// Config file (default: $WATCHFLOOR_CONFIG, then the platform config dir).
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", global = true)]
     pub config: Option<PathBuf>,
+    /// Loki base URL (live logs).
+    #[arg(long, value_name = "URL", global = true)]
+    pub loki: Option<String>,
+    /// Loki tenant (sent as X-Scope-OrgID).
+    #[arg(long, value_name = "ID", global = true)]
+    pub loki_tenant: Option<String>,
+    /// Show log lines without masking secrets in them (a red REDACTION OFF
+    /// badge stays on screen). Configured credentials are always masked.
+    #[arg(long, global = true)]
+    pub no_redaction: bool,
     /// Prometheus-API base URL (Prometheus, Thanos, Mimir, VictoriaMetrics).
     #[arg(long, value_name = "URL")]
     pub prometheus: Option<String>,
     /// Kubernetes namespace to show (default: all).
-    #[arg(long, short = 'n', value_name = "NS")]
+    #[arg(long, short = 'n', value_name = "NS", global = true)]
     pub namespace: Option<String>,
     /// Start focused on one pod (default: all pods).
-    #[arg(long, value_name = "POD")]
+    #[arg(long, value_name = "POD", global = true)]
     pub pod: Option<String>,
     /// Scope to one Prometheus job (default: all jobs).
     #[arg(long, value_name = "JOB")]
@@ -78,11 +92,46 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION", default_value = "15s")]
     pub once_timeout: String,
     /// Diagnostics log (default: <data dir>/watchfloor/watchfloor.log).
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", global = true)]
     pub log_file: Option<PathBuf>,
     /// Seed of the demo simulation.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Print log lines headless (backfill, then follow with resume and
+    /// dedupe; sanitised and redacted), e.g. for scripts and pipes.
+    Logs(LogsArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// `TIME POD LINE`; markers for missing lines go to stderr.
+    Text,
+    /// One JSON object per line (`ts`, `labels`, `line`, …); markers as
+    /// `{"marker": …}` objects.
+    Jsonl,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LogsArgs {
+    /// LogQL query (default: built from --namespace / --pod).
+    #[arg(value_name = "LOGQL")]
+    pub query: Option<String>,
+    /// How far back to start.
+    #[arg(long, value_name = "DURATION", default_value = "1h")]
+    pub since: String,
+    /// Keep following new lines until interrupted (SIGINT/SIGTERM flush
+    /// and exit 0).
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+    /// Newest lines of the window to print first.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub limit: usize,
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
 }
 
 /// Parses "200x50".

@@ -9,12 +9,15 @@ use clap::Parser;
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 
-use watchfloor::app::run::{self, initial_state, run_once, run_tui};
-use watchfloor::cli::{parse_size, Cli, ColorMode};
+use watchfloor::app::run::{self, initial_state, run_once, run_tui, Backends};
+use watchfloor::cli::{parse_size, Cli, ColorMode, Command};
 use watchfloor::config::keymap::Keymap;
 use watchfloor::config::theme::Theme;
 use watchfloor::config::{self, paths, settings};
+use watchfloor::sources::demo::logs::DemoLogs;
 use watchfloor::sources::demo::DemoSource;
+use watchfloor::sources::loki::client::LokiClient;
+use watchfloor::sources::loki::LogsBackend;
 use watchfloor::sources::prometheus::PrometheusClient;
 use watchfloor::sources::MetricsBackend;
 use watchfloor::{export, info, logging, terminal};
@@ -70,6 +73,48 @@ fn once_failure(state: &watchfloor::app::State) -> Option<String> {
     (!problems.is_empty()).then(|| problems.join("; "))
 }
 
+/// `watchfloor logs`: the engine printing to stdout.
+fn headless_logs(
+    backend: Arc<dyn LogsBackend>,
+    s: &settings::Settings,
+    args: &watchfloor::cli::LogsArgs,
+) -> i32 {
+    let since = watchfloor::text::units::parse_duration(&args.since)
+        .unwrap_or_else(|e| fail(&format!("--since: {e}")));
+    let query = match &args.query {
+        Some(q) => q.clone(),
+        None => watchfloor::sources::loki::logql::selector(&watchfloor::sources::loki::logql::Scope {
+            namespace: s.namespace.as_deref(),
+            pod: s.pod.as_deref(),
+            pods: &[],
+        }),
+    };
+    let now_ns = watchfloor::sources::now_ms() * 1_000_000;
+    let plan = watchfloor::sources::loki::LogsPlan {
+        gen: 1,
+        query,
+        since_ns: now_ns - (since * 1e9) as i64,
+        backfill: args.limit,
+        follow: args.follow,
+        poll_every: Duration::from_secs_f64(s.refresh_secs.max(1.0)),
+        redact: s.redact_logs,
+        volume_every: None,
+        volume_step_secs: 60,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| fail(&format!("tokio runtime: {e}")));
+    let status = rt.block_on(async {
+        let mut out = std::io::stdout().lock();
+        let mut err = std::io::stderr().lock();
+        watchfloor::app::headless::run(backend, plan, args.output, &mut out, &mut err).await
+    });
+    rt.shutdown_timeout(Duration::from_millis(200));
+    status
+}
+
 fn main() {
     let cli = Cli::parse();
     let cfg = config::load(cli.config.as_deref()).unwrap_or_else(|e| fail(&e.to_string()));
@@ -121,6 +166,28 @@ fn main() {
     } else {
         None
     };
+    let logs: Option<(Arc<dyn LogsBackend>, String)> = if let Some(ep) = s.loki.as_ref() {
+        let (client, warnings) = LokiClient::new(ep).unwrap_or_else(|e| fail(&e));
+        for w in &warnings {
+            logging::log("WARN", w);
+        }
+        let url = client.base_url();
+        Some((Arc::new(client), url))
+    } else if s.demo {
+        let preset = s.dashboard.as_deref().unwrap_or("beam");
+        Some((
+            Arc::new(DemoLogs::new(cli.seed, preset)),
+            "embedded simulation".into(),
+        ))
+    } else {
+        None
+    };
+    if let Some(Command::Logs(args)) = &cli.command {
+        let Some((b, _)) = logs else {
+            fail("watchfloor logs needs a log source: pass --loki URL (or --demo), or set [profiles.NAME.loki] url in the config");
+        };
+        std::process::exit(headless_logs(b, &s, args));
+    }
     let mut state = initial_state(
         &s,
         backend.as_ref().map(|(_, n, u)| (*n, u.as_str())),
@@ -128,7 +195,13 @@ fn main() {
         keymap,
     )
     .unwrap_or_else(|e| fail(&e));
-    let backend = backend.map(|b| b.0);
+    if let Some((b, url)) = &logs {
+        run::configure_logs(&mut state, b.name(), url, s.redact_logs);
+    }
+    let backends = Backends {
+        metrics: backend.map(|b| b.0),
+        logs: logs.map(|l| l.0),
+    };
     if let Some(ep) = &s.prometheus {
         if ep.insecure_skip_verify && !s.demo {
             state.warnings.push("TLS verify off".into());
@@ -148,7 +221,7 @@ fn main() {
             .unwrap_or_else(|e| fail(&format!("--once-timeout: {e}")));
         let (state, buf) = rt.block_on(run_once(
             state,
-            backend,
+            backends,
             size,
             Duration::from_secs_f64(timeout),
         ));
@@ -192,7 +265,7 @@ fn main() {
     let started = std::time::Instant::now();
     let mut term = Terminal::new(CrosstermBackend::new(writer))
         .unwrap_or_else(|e| fail(&format!("terminal: {e}")));
-    let (_state, exit) = rt.block_on(run_tui(&mut term, state, backend));
+    let (_state, exit) = rt.block_on(run_tui(&mut term, state, backends));
     terminal::release(term);
     drop(guard);
     let secs = started.elapsed().as_secs_f64();

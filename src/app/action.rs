@@ -35,10 +35,48 @@ pub enum Action {
     ScrollUp,
     PageDown,
     PageUp,
+    /// The log pane takes the focus.
+    FocusLogs,
+    /// Follow the newest line again.
+    LogsFollow,
+    /// The oldest retained line (pauses).
+    LogsTop,
+    /// Wrap long log lines.
+    ToggleWrap,
+    /// Cycle the time / pod / container columns.
+    ToggleColumns,
+    /// `/`: search the log pane.
+    OpenSearch,
+    /// The next older match.
+    SearchNext,
+    /// The next newer match.
+    SearchPrev,
+    /// Edit the LogQL query.
+    EditLogQuery,
+    /// Only lines containing a text (a LogQL line filter).
+    FilterInclude,
+    /// Hide lines containing a text.
+    FilterExclude,
+    /// Drop every filter and the search.
+    ClearFilters,
+    /// Show every level.
+    LevelAll,
+    /// Debug and above.
+    LevelDebug,
+    /// Info and above.
+    LevelInfo,
+    /// Warnings and above.
+    LevelWarn,
+    /// Errors and above.
+    LevelError,
+    /// Details of the selected line (or the Memory pane's sampler snapshot).
+    OpenDetail,
+    /// The top patterns of the window.
+    OpenPatterns,
 }
 
 impl Action {
-    pub const ALL: [Action; 27] = [
+    pub const ALL: [Action; 46] = [
         Action::Quit,
         Action::ToggleHelp,
         Action::FocusNext,
@@ -66,5 +104,24 @@ impl Action {
         Action::ScrollUp,
         Action::PageDown,
         Action::PageUp,
+        Action::FocusLogs,
+        Action::LogsFollow,
+        Action::LogsTop,
+        Action::ToggleWrap,
+        Action::ToggleColumns,
+        Action::OpenSearch,
+        Action::SearchNext,
+        Action::SearchPrev,
+        Action::EditLogQuery,
+        Action::FilterInclude,
+        Action::FilterExclude,
+        Action::ClearFilters,
+        Action::LevelAll,
+        Action::LevelDebug,
+        Action::LevelInfo,
+        Action::LevelWarn,
+        Action::LevelError,
+        Action::OpenDetail,
+        Action::OpenPatterns,
     ];
 }

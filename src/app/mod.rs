@@ -1,6 +1,8 @@
 //! The app: Action, Target, State, the pure `update`, the view stack, the
 //! command line, and the event loop.
 pub mod action;
+pub mod headless;
+pub mod logs;
 pub mod palette;
 pub mod run;
 pub mod state;

@@ -18,7 +18,24 @@ use crate::config::keymap::Keymap;
 use crate::config::settings::Settings;
 use crate::config::theme::Theme;
 use crate::dashboard::Dashboard;
+use crate::sources::loki::{engine as logs_engine, LogsBackend};
 use crate::sources::{now_ms, poller, probes, MetricsBackend, SourceEvent};
+
+/// The backends the tasks read from (None: not configured).
+#[derive(Clone, Default)]
+pub struct Backends {
+    pub metrics: Option<Arc<dyn MetricsBackend>>,
+    pub logs: Option<Arc<dyn LogsBackend>>,
+}
+
+impl Backends {
+    pub fn metrics(m: Arc<dyn MetricsBackend>) -> Backends {
+        Backends {
+            metrics: Some(m),
+            logs: None,
+        }
+    }
+}
 
 /// Builds the initial state from settings. `metrics` names the metrics
 /// source and where it reads from (None: no Prometheus configured).
@@ -66,6 +83,17 @@ pub fn initial_state(
     Ok(state)
 }
 
+/// Turns the log pane on: its source's name and URL for the header, and
+/// whether lines are redacted (off only with --no-redaction).
+pub fn configure_logs(state: &mut State, name: &str, url: &str, redact: bool) {
+    state.logs.configured = true;
+    state.logs.health = Health::named(name, url);
+    state.logs.redact = redact;
+    if !redact {
+        state.warnings.push("REDACTION OFF".into());
+    }
+}
+
 /// One task slot: starting a new task aborts the old one (the newest
 /// request wins; its late answers are dropped by generation).
 #[derive(Default)]
@@ -88,26 +116,62 @@ impl Slot {
 /// and polling).
 pub struct Tasks {
     metrics: Option<Arc<dyn MetricsBackend>>,
+    logs_backend: Option<Arc<dyn LogsBackend>>,
     tx: mpsc::Sender<SourceEvent>,
     detect: Slot,
     poller: Slot,
     probes: Slot,
+    /// The follow engine and its volume poller.
+    logs: Slot,
+    /// On-demand log requests (patterns, completion).
+    logs_asks: Slot,
     refresh_secs: f64,
 }
 
 impl Tasks {
-    pub fn new(
-        metrics: Option<Arc<dyn MetricsBackend>>,
-        tx: mpsc::Sender<SourceEvent>,
-        refresh_secs: f64,
-    ) -> Tasks {
+    pub fn new(backends: Backends, tx: mpsc::Sender<SourceEvent>, refresh_secs: f64) -> Tasks {
         Tasks {
-            metrics,
+            metrics: backends.metrics,
+            logs_backend: backends.logs,
             tx,
             detect: Slot::default(),
             poller: Slot::default(),
             probes: Slot::default(),
+            logs: Slot::default(),
+            logs_asks: Slot::default(),
             refresh_secs,
+        }
+    }
+
+    fn logs(&mut self, cmd: super::logs::LogsCommand) {
+        use super::logs::LogsCommand as C;
+        let Some(b) = &self.logs_backend else {
+            return;
+        };
+        match cmd {
+            C::Start(plan) => {
+                crate::info!("logs gen {}: {}", plan.gen, crate::text::display(&plan.query));
+                self.logs_asks.stop();
+                self.logs
+                    .replace(logs_engine::spawn(b.clone(), plan, self.tx.clone()));
+            }
+            C::Stop => {
+                self.logs.stop();
+                self.logs_asks.stop();
+            }
+            C::Patterns {
+                gen,
+                query,
+                start_ns,
+            } => {
+                let h = logs_engine::spawn_patterns(b.clone(), gen, query, start_ns, self.tx.clone());
+                self.logs_asks.0.push(h);
+            }
+            C::Complete { gen, label } => {
+                let h = logs_engine::spawn_completions(b.clone(), gen, label, self.tx.clone());
+                self.logs_asks.0.retain(|h| !h.is_finished());
+                self.logs_asks.0.push(h);
+            }
         }
     }
 
@@ -122,6 +186,7 @@ impl Tasks {
                     self.probes.replace(probes::spawn(plan, self.tx.clone()));
                 }
                 Command::Probes(ProbesCommand::Stop) => self.probes.stop(),
+                Command::Logs(l) => self.logs(l),
                 Command::Quit => quit = true,
             }
         }
@@ -161,6 +226,8 @@ impl Drop for Tasks {
         self.detect.stop();
         self.poller.stop();
         self.probes.stop();
+        self.logs.stop();
+        self.logs_asks.stop();
     }
 }
 
@@ -201,16 +268,17 @@ impl Exit {
 }
 
 /// Each source's health, for logging transitions.
-fn healths(state: &State) -> [(bool, &Health); 2] {
+fn healths(state: &State) -> [(bool, &Health); 3] {
     [
         (state.metrics.configured, &state.metrics.health),
         (!state.probes.probes.is_empty(), &state.probes.health),
+        (state.logs.configured, &state.logs.health),
     ]
 }
 
 /// Source errors and recoveries go to the log file (never the screen's
 /// stdout), once per transition rather than once per failed request.
-fn log_health_changes(was: [(bool, Option<i64>); 2], state: &State) {
+fn log_health_changes(was: [(bool, Option<i64>); 3], state: &State) {
     for ((was_ok, was_err), (configured, h)) in was.into_iter().zip(healths(state)) {
         if !configured {
             continue;
@@ -239,12 +307,12 @@ pub const MIN_FRAME: Duration = Duration::from_millis(100);
 pub async fn run_tui<B: Backend>(
     terminal: &mut Terminal<B>,
     mut state: State,
-    backend: Option<Arc<dyn MetricsBackend>>,
+    backends: Backends,
 ) -> (State, Exit) {
     use tokio::signal::unix::{signal, SignalKind};
     let gone = |what: &str, e: std::io::Error| Exit::TerminalGone(format!("{what}: {e}"));
     let (tx, mut rx) = mpsc::channel::<SourceEvent>(256);
-    let mut tasks = Tasks::new(backend, tx, state.refresh_secs);
+    let mut tasks = Tasks::new(backends, tx, state.refresh_secs);
     let size = match terminal.size() {
         Ok(s) => s,
         Err(e) => return (state, gone("terminal size", e)),
@@ -334,12 +402,12 @@ pub async fn run_tui<B: Backend>(
 /// then render one frame into a buffer.
 pub async fn run_once(
     mut state: State,
-    backend: Option<Arc<dyn MetricsBackend>>,
+    backends: Backends,
     size: (u16, u16),
     timeout: Duration,
 ) -> (State, ratatui::buffer::Buffer) {
     let (tx, mut rx) = mpsc::channel::<SourceEvent>(256);
-    let mut tasks = Tasks::new(backend, tx, state.refresh_secs);
+    let mut tasks = Tasks::new(backends, tx, state.refresh_secs);
     update::update(&mut state, Event::Resize(size.0, size.1));
     tasks.exec(update::start(&mut state));
     let deadline = tokio::time::Instant::now() + timeout;

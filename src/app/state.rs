@@ -147,7 +147,7 @@ pub struct UiState {
     pub message: Option<(String, bool)>,
     /// Text-input histories, per purpose.
     pub history: BTreeMap<InputPurpose, Vec<String>>,
-    /// Index into the dashboard's panes.
+    /// Index into the dashboard's panes, or LOGS_PANE.
     pub focused: usize,
     pub zoom: bool,
     pub width: u16,
@@ -157,9 +157,15 @@ pub struct UiState {
 impl UiState {
     /// The key mode of the view on top.
     pub fn mode(&self) -> Mode {
-        self.views.mode()
+        match self.views.mode() {
+            Mode::Normal if self.focused == LOGS_PANE => Mode::Logs,
+            m => m,
+        }
     }
 }
+
+/// `focused` when the log pane has the focus.
+pub const LOGS_PANE: usize = usize::MAX;
 
 #[derive(Debug, Clone)]
 pub struct State {
@@ -174,6 +180,7 @@ pub struct State {
     pub refresh_secs: f64,
     pub metrics: MetricsState,
     pub probes: ProbesState,
+    pub logs: super::logs::LogsState,
     pub ui: UiState,
     pub theme: Theme,
     pub keymap: Keymap,
@@ -216,6 +223,7 @@ impl State {
                 jobs: vec![],
             },
             probes: ProbesState::default(),
+            logs: Default::default(),
             ui: UiState {
                 views: ViewStack::default(),
                 message: None,
@@ -280,14 +288,19 @@ impl State {
             || (self.metrics.dashboard.is_none() && self.metrics.health.last_error.is_some())
             || self.metrics.dashboard_error.is_some();
         let probes = self.probes.probes.iter().all(|p| p.last.is_some());
-        metrics && probes
+        // logs: the backfill finished (lines or not), or failed
+        let logs = !self.logs.configured
+            || !matches!(self.logs.mode, crate::sources::loki::TailMode::Backfill)
+            || self.logs.health.last_error.is_some();
+        metrics && probes && logs
     }
 
     /// Whether every configured source answered without error.
     pub fn sources_ok(&self) -> bool {
         let metrics = !self.metrics.configured || self.metrics.health.ok();
         let probes = self.probes.probes.is_empty() || self.probes.health.last_ok_ms.is_some();
-        metrics && probes
+        let logs = !self.logs.configured || self.logs.health.ok();
+        metrics && probes && logs
     }
 
     /// The pods the picker offers: those in the latest answers (raw label

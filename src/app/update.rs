@@ -57,6 +57,7 @@ pub enum ProbesCommand {
 pub enum Command {
     Metrics(MetricsCommand),
     Probes(ProbesCommand),
+    Logs(super::logs::LogsCommand),
     Quit,
 }
 
@@ -77,6 +78,7 @@ pub fn update(state: &mut State, event: Event) -> (Vec<Command>, bool) {
         }
         Event::Source(SourceEvent::Metrics(ev)) => on_metrics(state, ev),
         Event::Source(SourceEvent::Probes(ev)) => on_probe(state, ev),
+        Event::Source(SourceEvent::Logs(ev)) => super::logs::on_event(state, ev),
         Event::Signal => {
             state.quit = true;
             (vec![Command::Quit], true)
@@ -99,6 +101,7 @@ pub fn start(state: &mut State) -> Vec<Command> {
             interval_secs: state.probes.interval_secs,
         })));
     }
+    cmds.extend(super::logs::plan(state));
     cmds
 }
 
@@ -111,7 +114,9 @@ fn retarget(state: &mut State, before: &Target) -> Vec<Command> {
         state.metrics.known_pods = state.answered_pods();
     }
     state.cursor_ms = None;
-    metrics_plan(state, reset)
+    let mut cmds = metrics_plan(state, reset);
+    cmds.extend(super::logs::retarget(state, before));
+    cmds
 }
 
 /// A new generation and plan for the metrics source. `reset` drops stored
@@ -252,7 +257,10 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Command> {
         }
         Action::ScrollDown | Action::ScrollUp | Action::PageDown | Action::PageUp => {
             let page = state.ui.height.saturating_sub(4).max(1);
-            if let Some(View::Help { scroll }) = state.ui.views.top_mut() {
+            if state.ui.views.depth() == 0 && state.ui.focused == super::state::LOGS_PANE {
+                return super::logs::apply(state, action);
+            }
+            if let Some(View::Help { scroll } | View::Sampler { scroll }) = state.ui.views.top_mut() {
                 *scroll = match action {
                     Action::ScrollDown => scroll.saturating_add(1),
                     Action::ScrollUp => scroll.saturating_sub(1),
@@ -311,6 +319,22 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Command> {
             let s = saved(state);
             state.ui.views.push(View::PodPicker { index }, s);
         }
+        Action::PickerUp | Action::PickerDown
+            if matches!(
+                state.ui.views.top(),
+                Some(View::LogDetail { .. } | View::Patterns { .. })
+            ) =>
+        {
+            return super::logs::apply(state, action);
+        }
+        Action::PickerSelect
+            if matches!(
+                state.ui.views.top(),
+                Some(View::LogDetail { .. } | View::Patterns { .. })
+            ) =>
+        {
+            return super::logs::apply(state, action);
+        }
         Action::PickerUp | Action::PickerDown => {
             let n = state.pods().len();
             if let Some(View::PodPicker { index }) = state.ui.views.top_mut() {
@@ -333,22 +357,7 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Command> {
             }
         }
         Action::AllPods => state.target.pod = None,
-        Action::OpenCommand => {
-            let history = state
-                .ui
-                .history
-                .get(&InputPurpose::Command)
-                .cloned()
-                .unwrap_or_default();
-            let s = saved(state);
-            state.ui.views.push(
-                View::Input {
-                    purpose: InputPurpose::Command,
-                    editor: LineEditor::with_history(history),
-                },
-                s,
-            );
-        }
+        Action::OpenCommand => open_input(state, InputPurpose::Command, ""),
         Action::InputSubmit => {
             let Some(View::Input { purpose, editor }) = state.ui.views.top_mut() else {
                 return vec![];
@@ -358,6 +367,10 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Command> {
             state.ui.history.insert(purpose, history);
             pop(state);
             return match purpose {
+                InputPurpose::Search
+                | InputPurpose::LogQuery
+                | InputPurpose::Include
+                | InputPurpose::Exclude => super::logs::submit(state, purpose, text),
                 InputPurpose::Command => match super::palette::run(state, &text) {
                     Ok((cmds, msg)) => {
                         state.ui.message = msg.map(|m| (m, false));
@@ -376,6 +389,10 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Command> {
                     purpose: InputPurpose::Command,
                     editor,
                 }) => super::palette::candidates(state, editor),
+                Some(View::Input {
+                    purpose: InputPurpose::LogQuery,
+                    editor,
+                }) => super::logs::candidates(state, editor),
                 _ => vec![],
             };
             if let Some(View::Input { editor, .. }) = state.ui.views.top_mut() {
@@ -406,15 +423,61 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Command> {
             state.cursor_ms = (next < end).then_some(next.max(start));
         }
         Action::CursorClear => state.cursor_ms = None,
+        Action::FocusLogs
+        | Action::LogsFollow
+        | Action::LogsTop
+        | Action::ToggleWrap
+        | Action::ToggleColumns
+        | Action::OpenSearch
+        | Action::SearchNext
+        | Action::SearchPrev
+        | Action::EditLogQuery
+        | Action::FilterInclude
+        | Action::FilterExclude
+        | Action::ClearFilters
+        | Action::LevelAll
+        | Action::LevelDebug
+        | Action::LevelInfo
+        | Action::LevelWarn
+        | Action::LevelError
+        | Action::OpenDetail
+        | Action::OpenPatterns => return super::logs::apply(state, action),
     }
     vec![]
 }
 
+/// Pushes a text-input view with the purpose's history.
+pub(crate) fn open_input(state: &mut State, purpose: InputPurpose, text: &str) {
+    let history = state.ui.history.get(&purpose).cloned().unwrap_or_default();
+    let mut editor = LineEditor::with_history(history);
+    editor.set_text(text);
+    let s = saved(state);
+    state.ui.views.push(View::Input { purpose, editor }, s);
+}
+
+pub(crate) fn push_view(state: &mut State, view: View) {
+    let s = saved(state);
+    state.ui.views.push(view, s);
+}
+
+pub(crate) fn pop_view(state: &mut State) {
+    pop(state)
+}
+
+/// Focusable panes at this size: the metric panes shown, then the logs.
 fn visible(state: &State) -> Vec<usize> {
-    match &state.metrics.dashboard {
-        Some(d) => crate::ui::layout::visible_panes(d, state.ui.width, state.ui.height),
-        None => vec![],
+    let mut v = match (&state.metrics.dashboard, crate::ui::layout::logs_rect(state)) {
+        (Some(d), Some(r)) if state.metrics.configured => {
+            let metrics_h = state.ui.height.saturating_sub(r.height);
+            crate::ui::layout::visible_panes(d, state.ui.width, metrics_h)
+        }
+        (Some(d), None) => crate::ui::layout::visible_panes(d, state.ui.width, state.ui.height),
+        _ => vec![],
+    };
+    if state.logs.configured {
+        v.push(super::state::LOGS_PANE);
     }
+    v
 }
 
 fn on_metrics(state: &mut State, ev: MetricsEvent) -> (Vec<Command>, bool) {

@@ -10,12 +10,24 @@ use crate::config::keymap::Mode;
 pub enum InputPurpose {
     /// `:` commands: `pod NAME`, `ns NAME`, `job NAME`, `range 1h`, …
     Command,
+    /// `/` search in the log pane.
+    Search,
+    /// `e` the LogQL query.
+    LogQuery,
+    /// `+` only lines containing a text.
+    Include,
+    /// `-` hide lines containing a text.
+    Exclude,
 }
 
 impl InputPurpose {
     pub fn prompt(self) -> &'static str {
         match self {
             InputPurpose::Command => ":",
+            InputPurpose::Search => "/",
+            InputPurpose::LogQuery => "logql> ",
+            InputPurpose::Include => "only lines with: ",
+            InputPurpose::Exclude => "hide lines with: ",
         }
     }
 }
@@ -33,6 +45,20 @@ pub enum View {
         purpose: InputPurpose,
         editor: LineEditor,
     },
+    /// A log line in full: fields, labels, metadata; `index` is the
+    /// selected field (Enter filters on it).
+    LogDetail {
+        id: u64,
+        index: usize,
+    },
+    /// The top patterns of the window; Enter filters to one.
+    Patterns {
+        index: usize,
+    },
+    /// The latest memory-sampler snapshot of the pod in view.
+    Sampler {
+        scroll: u16,
+    },
 }
 
 impl View {
@@ -41,6 +67,8 @@ impl View {
             View::Help { .. } => Mode::Help,
             View::PodPicker { .. } => Mode::Picker,
             View::Input { .. } => Mode::Input,
+            View::LogDetail { .. } | View::Patterns { .. } => Mode::Picker,
+            View::Sampler { .. } => Mode::Help,
         }
     }
 }

@@ -25,10 +25,12 @@ pub enum Mode {
     Help,
     /// A one-line editor (command line, search, query).
     Input,
+    /// The log pane has the focus (keys not bound here fall back to normal).
+    Logs,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 4] = [Mode::Normal, Mode::Picker, Mode::Help, Mode::Input];
+    pub const ALL: [Mode; 5] = [Mode::Normal, Mode::Logs, Mode::Picker, Mode::Help, Mode::Input];
 
     /// The table name in a keymap file.
     pub fn name(self) -> &'static str {
@@ -37,6 +39,7 @@ impl Mode {
             Mode::Picker => "picker",
             Mode::Help => "help",
             Mode::Input => "input",
+            Mode::Logs => "logs",
         }
     }
 
@@ -44,9 +47,10 @@ impl Mode {
     pub fn title(self) -> &'static str {
         match self {
             Mode::Normal => "Dashboard",
-            Mode::Picker => "Pod picker",
+            Mode::Picker => "Lists (pods, patterns, log detail)",
             Mode::Help => "This help",
-            Mode::Input => "Command line",
+            Mode::Input => "Command line and text input",
+            Mode::Logs => "Log pane (focused; dashboard keys also work)",
         }
     }
 
@@ -260,11 +264,16 @@ pub struct Keymap {
 
 impl Keymap {
     pub fn lookup(&self, mode: Mode, key: &Key) -> Option<Action> {
-        self.modes
-            .get(&mode)?
-            .iter()
-            .find(|b| &b.key == key)
-            .map(|b| b.action)
+        let found = self
+            .modes
+            .get(&mode)
+            .and_then(|t| t.iter().find(|b| &b.key == key))
+            .map(|b| b.action);
+        match (found, mode) {
+            // the log pane adds to the dashboard's keys
+            (None, Mode::Logs) => self.lookup(Mode::Normal, key),
+            _ => found,
+        }
     }
 
     pub fn bindings(&self, mode: Mode) -> &[Binding] {

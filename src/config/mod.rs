@@ -87,6 +87,7 @@ impl RawProbe {
             insecure_skip_verify: self.insecure_skip_verify,
             max_concurrency: None,
             max_body: None,
+            tenant: None,
         };
         (self.name, self.expect, ep)
     }
@@ -110,6 +111,9 @@ pub struct RawEndpoint {
     pub max_concurrency: Option<usize>,
     /// Largest response body read, e.g. "32MiB".
     pub max_body: Option<Spanned<String>>,
+    /// Tenant of a multi-tenant backend (Loki, Mimir, Tempo): sent as
+    /// `X-Scope-OrgID`. An identifier, not a secret.
+    pub tenant: Option<String>,
 }
 
 /// A validated endpoint: secrets are references, durations are parsed.
@@ -127,6 +131,8 @@ pub struct Endpoint {
     pub max_concurrency: usize,
     /// Response bodies are cut off (and the answer refused) beyond this.
     pub max_body_bytes: u64,
+    /// `X-Scope-OrgID` for multi-tenant backends.
+    pub tenant: Option<String>,
     /// Where it was configured, for errors found later (resolving a secret):
     /// "config.toml line 9, key profiles.prod.prometheus", or a flag.
     pub origin: String,
@@ -150,6 +156,7 @@ impl Endpoint {
             insecure_skip_verify: false,
             max_concurrency: 4,
             max_body_bytes: DEFAULT_MAX_BODY,
+            tenant: None,
             origin: String::new(),
         }
     }
@@ -420,6 +427,7 @@ impl Validator<'_> {
                     })
                     .map_err(|p| self.err(v.span(), &format!("{name}.max_body"), p))?,
             },
+            tenant: e.tenant,
             origin,
         })
     }

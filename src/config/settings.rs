@@ -11,8 +11,10 @@ pub struct Settings {
     pub profile: Option<String>,
     pub demo: bool,
     pub prometheus: Option<Endpoint>,
-    /// Kept for the log, trace and alert sources.
+    /// Logs (Loki).
     pub loki: Option<Endpoint>,
+    /// Mask secrets in log lines (off only with --no-redaction).
+    pub redact_logs: bool,
     pub traces: Option<Endpoint>,
     pub alertmanager: Option<Endpoint>,
     pub probes: Vec<crate::sources::probes::ProbeSpec>,
@@ -106,6 +108,21 @@ pub fn resolve(cli: &Cli, config: &Config) -> Result<Settings, String> {
         }
         None => profile.prometheus.clone(),
     };
+    let mut loki = match &cli.loki {
+        Some(url) => {
+            let url = super::check_url(url).map_err(|p| {
+                format!("--loki `{}`: {p}", crate::text::redact::redact_url(url))
+            })?;
+            let mut ep = profile.loki.clone().unwrap_or_else(|| Endpoint::plain(&url));
+            ep.url = url.trim_end_matches('/').to_string();
+            ep.origin = "--loki".into();
+            Some(ep)
+        }
+        None => profile.loki.clone(),
+    };
+    if let (Some(ep), Some(t)) = (loki.as_mut(), &cli.loki_tenant) {
+        ep.tenant = Some(t.clone());
+    }
     let mut probes = profile.probes.clone();
     for url in &cli.probes {
         let url = super::check_url(url)
@@ -114,11 +131,11 @@ pub fn resolve(cli: &Cli, config: &Config) -> Result<Settings, String> {
     }
     let nothing = prometheus.is_none()
         && probes.is_empty()
-        && profile.loki.is_none()
+        && loki.is_none()
         && profile.traces.is_none()
         && profile.alertmanager.is_none();
     if !cli.demo && nothing {
-        return Err("nothing to watch: pass --prometheus URL or --probe URL, set [profiles.NAME.prometheus] url in the config, or try --demo".into());
+        return Err("nothing to watch: pass --prometheus URL, --loki URL or --probe URL, set [profiles.NAME.prometheus] url in the config, or try --demo".into());
     }
     let namespace = cli
         .namespace
@@ -138,7 +155,8 @@ pub fn resolve(cli: &Cli, config: &Config) -> Result<Settings, String> {
         },
         demo: cli.demo,
         prometheus,
-        loki: profile.loki.clone(),
+        loki,
+        redact_logs: !cli.no_redaction,
         traces: profile.traces.clone(),
         alertmanager: profile.alertmanager.clone(),
         probes,

@@ -13,19 +13,21 @@ use crate::text::units::format_bytes;
 /// headers marked sensitive, and never into an error message.
 /// Returns the client and warnings to show (e.g. TLS verification off).
 pub fn build_client(ep: &Endpoint) -> Result<(reqwest::Client, Vec<String>), String> {
-    build(ep).map_err(|e| {
-        let e = crate::text::display(&e).into_owned();
-        if ep.origin.is_empty() {
-            e
-        } else {
-            format!("{}: {e}", ep.origin)
-        }
-    })
+    build(ep).map_err(|e| with_origin(ep, &e))
 }
 
-fn build(ep: &Endpoint) -> Result<(reqwest::Client, Vec<String>), String> {
+/// An endpoint's error, cleaned, prefixed with where it was configured.
+fn with_origin(ep: &Endpoint, e: &str) -> String {
+    let e = crate::text::display(e).into_owned();
+    if ep.origin.is_empty() {
+        e
+    } else {
+        format!("{}: {e}", ep.origin)
+    }
+}
+
+fn headers(ep: &Endpoint) -> Result<HeaderMap, String> {
     let mut headers = HeaderMap::new();
-    let mut warnings = Vec::new();
     register_url_secrets(&ep.url);
     if let Some(tok) = &ep.bearer_token {
         let s = tok
@@ -64,6 +66,24 @@ fn build(ep: &Endpoint) -> Result<(reqwest::Client, Vec<String>), String> {
         v.set_sensitive(true);
         headers.insert(n, v);
     }
+    if let Some(t) = &ep.tenant {
+        let v = HeaderValue::from_str(t)
+            .map_err(|_| "tenant has characters not allowed in a header".to_string())?;
+        headers.insert(HeaderName::from_static("x-scope-orgid"), v);
+    }
+    Ok(headers)
+}
+
+/// The headers every request to `ep` carries (auth, configured headers,
+/// tenant), secrets marked sensitive; for handshakes made without reqwest
+/// (the Loki tail WebSocket).
+pub fn request_headers(ep: &Endpoint) -> Result<HeaderMap, String> {
+    headers(ep).map_err(|e| with_origin(ep, &e))
+}
+
+fn build(ep: &Endpoint) -> Result<(reqwest::Client, Vec<String>), String> {
+    let headers = headers(ep)?;
+    let mut warnings = Vec::new();
     let mut b = reqwest::Client::builder()
         .default_headers(headers)
         .timeout(Duration::from_secs_f64(ep.timeout_secs))

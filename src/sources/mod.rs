@@ -5,6 +5,7 @@
 
 pub mod demo;
 pub mod http;
+pub mod loki;
 pub mod poller;
 pub mod probes;
 pub mod prom_parse;
@@ -165,6 +166,7 @@ impl MetricsEvent {
 pub enum SourceEvent {
     Metrics(MetricsEvent),
     Probes(probes::ProbeEvent),
+    Logs(loki::LogsEvent),
 }
 
 pub fn now_ms() -> i64 {

@@ -1,8 +1,11 @@
 //! Untrusted text handling: sanitising for the terminal and human units.
+pub mod sampler;
 pub mod sanitize;
 pub mod units;
 
 pub use sanitize::sanitize;
+pub mod logline;
+pub mod patterns;
 pub mod redact;
 
 /// Untrusted text made fit for the screen, a log line or an export:

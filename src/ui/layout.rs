@@ -52,6 +52,45 @@ pub fn split_probes(body: Rect, probes: usize) -> (Rect, Option<Rect>) {
     )
 }
 
+/// Splits the body between the metric panes (top) and the full-width log
+/// pane (below). The log pane takes 40% (at least 8 rows, at most 24); on a
+/// short body, half — so the scheduler and admission panes go first, before
+/// the logs. Without metrics, or zoomed, the logs take it all.
+pub fn split_logs(body: Rect, logs: bool, metrics: bool, zoom_logs: bool) -> (Rect, Option<Rect>) {
+    if !logs {
+        return (body, None);
+    }
+    if !metrics || zoom_logs {
+        return (Rect { height: 0, ..body }, Some(body));
+    }
+    let h = if body.height >= 30 {
+        (body.height * 2 / 5).clamp(8, 24)
+    } else {
+        (body.height / 2).max(body.height.min(6))
+    };
+    let h = h.min(body.height);
+    (
+        Rect {
+            height: body.height - h,
+            ..body
+        },
+        Some(Rect {
+            y: body.y + body.height - h,
+            height: h,
+            ..body
+        }),
+    )
+}
+
+/// Where the log pane is at this size (for paging in `update`).
+pub fn logs_rect(state: &crate::app::State) -> Option<Rect> {
+    let area = Rect::new(0, 0, state.ui.width, state.ui.height);
+    let body = frame(area).body;
+    let (rest, _) = split_probes(body, state.probes.probes.len());
+    let zoom = state.ui.zoom && state.ui.focused == crate::app::state::LOGS_PANE;
+    split_logs(rest, state.logs.configured, state.metrics.configured, zoom).1
+}
+
 /// Splits an area into a left and a right half (the right takes the odd column).
 pub fn halves(r: Rect) -> (Rect, Rect) {
     let half = r.width / 2;

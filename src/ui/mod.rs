@@ -5,6 +5,7 @@ pub mod help;
 pub mod layout;
 pub mod panes;
 pub mod picker;
+pub mod views;
 pub mod widgets;
 
 use ratatui::layout::Rect;
@@ -19,9 +20,20 @@ pub fn draw(f: &mut Frame, state: &State) {
     let l = layout::frame(area);
     header::draw(f, l.header, state);
     footer::draw(f, l.footer, state);
-    let (metrics_area, probes_area) = layout::split_probes(l.body, state.probes.probes.len());
+    let (rest, probes_area) = layout::split_probes(l.body, state.probes.probes.len());
     if let Some(r) = probes_area {
         panes::probes::draw(f, r, &panes::probes::view(state), &state.theme, false);
+    }
+    let logs_focused = state.ui.focused == crate::app::state::LOGS_PANE;
+    let (metrics_area, logs_area) = layout::split_logs(
+        rest,
+        state.logs.configured,
+        state.metrics.configured,
+        state.ui.zoom && logs_focused,
+    );
+    if let Some(r) = logs_area {
+        let v = panes::logs::view(state, r);
+        panes::logs::draw(f, r, &v, state, logs_focused);
     }
     if metrics_area.height > 0 {
         draw_metrics(f, metrics_area, state);
@@ -32,6 +44,9 @@ pub fn draw(f: &mut Frame, state: &State) {
             View::Help { scroll } => help::draw(f, area, state, *scroll),
             View::PodPicker { index } => picker::draw(f, area, state, *index),
             View::Input { .. } => {} // drawn in the footer line
+            View::LogDetail { id, index } => views::log_detail::draw(f, area, state, *id, *index),
+            View::Patterns { index } => views::patterns::draw(f, area, state, *index),
+            View::Sampler { scroll } => views::sampler::draw(f, area, state, *scroll),
         }
     }
 }

@@ -18,6 +18,7 @@
 pub mod beam;
 pub mod go;
 pub mod http;
+pub mod logs;
 #[cfg(test)]
 mod tests;
 

@@ -1,5 +1,6 @@
 //! One pane per file. Each draws from the queries its dashboard pane names.
 pub mod admission;
+pub mod logs;
 pub mod memory;
 pub mod probes;
 pub mod restarts;

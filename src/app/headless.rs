@@ -1,0 +1,164 @@
+//! `watchfloor logs`: the log engine (backfill, tail, resume, dedupe, fill
+//! or mark, sanitise, redact) printing to stdout instead of the pane.
+//! Markers for lines that could not be delivered go to stderr in text mode
+//! and inline as `{"marker":…}` objects in jsonl. SIGINT / SIGTERM flush and
+//! exit 0; a closed stdout (`| head`) ends quietly.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use crate::cli::Output;
+use crate::sources::loki::{engine, LogLine, LogsBackend, LogsEvent, LogsPlan, Marker, TailMode};
+use crate::sources::SourceEvent;
+
+fn rfc3339(ns: i64) -> String {
+    chrono::DateTime::from_timestamp_nanos(ns)
+        .format("%Y-%m-%dT%H:%M:%S%.9fZ")
+        .to_string()
+}
+
+/// One line as text: `TIME POD LINE` (the stream's labels when no pod).
+pub fn text_line(l: &LogLine) -> String {
+    let who = match l.label("pod") {
+        Some(p) => crate::text::display(p).into_owned(),
+        None => {
+            let pairs: Vec<String> = l
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{}={}", crate::text::display(k), crate::text::display(v)))
+                .collect();
+            format!("{{{}}}", pairs.join(","))
+        }
+    };
+    format!("{} {who} {}", rfc3339(l.ts_ns), l.text)
+}
+
+/// One line as a JSON object.
+pub fn json_line(l: &LogLine) -> String {
+    let labels: BTreeMap<String, String> = l
+        .labels
+        .iter()
+        .map(|(k, v)| (crate::text::display(k).into_owned(), crate::text::display(v).into_owned()))
+        .collect();
+    let meta: BTreeMap<&str, &str> = l.meta.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut o = serde_json::json!({
+        "ts": l.ts_ns.to_string(),
+        "time": rfc3339(l.ts_ns),
+        "labels": labels,
+        "line": &*l.text,
+        "level": l.level.as_str(),
+    });
+    if !meta.is_empty() {
+        o["meta"] = serde_json::json!(meta);
+    }
+    if let Some(c) = l.cut {
+        o["cut_from_bytes"] = serde_json::json!(c);
+    }
+    o.to_string()
+}
+
+pub fn json_marker(m: &Marker) -> String {
+    serde_json::json!({"marker": {
+        "count": m.count,
+        "from": m.from_ns.to_string(),
+        "to": m.to_ns.to_string(),
+        "why": crate::text::display(&m.why),
+    }})
+    .to_string()
+}
+
+pub fn text_marker(m: &Marker) -> String {
+    format!(
+        "{} lines missing between {} and {}: {}",
+        m.count,
+        rfc3339(m.from_ns),
+        rfc3339(m.to_ns),
+        crate::text::display(&m.why)
+    )
+}
+
+/// Runs until the backfill is printed (and, following, until a signal).
+/// Returns the exit status.
+pub async fn run(
+    backend: Arc<dyn LogsBackend>,
+    plan: LogsPlan,
+    output: Output,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (tx, mut rx) = mpsc::channel::<SourceEvent>(64);
+    let handles = engine::spawn(backend, plan, tx);
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+    else {
+        return 2;
+    };
+    let mut last_error: Option<String> = None;
+    let mut status = 0;
+    loop {
+        let ev = tokio::select! {
+            ev = rx.recv() => ev,
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+        };
+        let Some(SourceEvent::Logs(ev)) = ev else {
+            break;
+        };
+        let ok = match ev {
+            LogsEvent::Lines { lines, .. } => {
+                let mut buf = String::new();
+                for l in &lines {
+                    buf.push_str(&match output {
+                        Output::Text => text_line(l),
+                        Output::Jsonl => json_line(l),
+                    });
+                    buf.push('\n');
+                }
+                out.write_all(buf.as_bytes()).is_ok()
+            }
+            LogsEvent::Marker { marker, .. } => match output {
+                Output::Text => {
+                    let _ = writeln!(err, "watchfloor: {}", text_marker(&marker));
+                    true
+                }
+                Output::Jsonl => writeln!(out, "{}", json_marker(&marker)).is_ok(),
+            },
+            LogsEvent::Status { mode, error, .. } => {
+                if let Some(e) = error {
+                    // a query the server refuses, or missing auth, before
+                    // any line: asking again will not help
+                    if e.is_permanent() && mode == TailMode::Backfill {
+                        let _ = writeln!(err, "watchfloor: loki: {e}");
+                        status = 2;
+                        break;
+                    }
+                    let e = e.to_string();
+                    if last_error.as_deref() != Some(e.as_str()) {
+                        let _ = writeln!(err, "watchfloor: loki: {e} ({}, retrying)", mode.as_str());
+                        last_error = Some(e);
+                    }
+                } else {
+                    last_error = None;
+                }
+                if mode == TailMode::Done {
+                    break;
+                }
+                true
+            }
+            _ => true,
+        };
+        if !ok {
+            break; // stdout closed (`| head`): nothing more to say
+        }
+        let _ = out.flush();
+    }
+    for h in handles {
+        h.abort();
+    }
+    let _ = out.flush();
+    let _ = err.flush();
+    status
+}

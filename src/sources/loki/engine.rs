@@ -1,0 +1,708 @@
+//! The follow engine: a tail that never silently loses or duplicates a line.
+//!
+//! 1. Backfill: the newest `backfill` lines of the window (query_range,
+//!    backward, paged).
+//! 2. Tail the WebSocket from just before the newest line seen.
+//! 3. On any disconnect (max tail duration, network, proxy, port-forward):
+//!    fill the gap with query_range forward from `newest - HORIZON`, paged,
+//!    then open the tail again. With the WebSocket refused, keep polling the
+//!    same way.
+//! 4. `dropped_entries` are fetched back by (timestamp, stream) with
+//!    query_range; what cannot be found becomes a marker (count and span).
+//!
+//! Every arrival passes one dedupe on (timestamp, stream, line), kept for the
+//! HORIZON behind the newest timestamp: re-reads start inside that horizon,
+//! and lines of different streams that share a timestamp are all kept.
+//! Lines are sanitised and redacted here, before anything stores or prints
+//! them.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use super::wire::{Dropped, Entry, Labels};
+use super::{LogsBackend, TailOpenError};
+use crate::sources::{now_ms, SourceError, SourceEvent};
+use crate::text::logline::{self, Level};
+
+/// How far behind the newest timestamp re-reads start (late lines of other
+/// streams arrive within it) and how long dedupe keys are kept.
+pub const HORIZON_NS: i64 = 10_000_000_000;
+/// Entries per query_range page (Loki's default max_entries_limit is 5000).
+pub const PAGE: usize = 2000;
+/// Entries the tail's own history may send on connect.
+const TAIL_LIMIT: usize = 1000;
+/// Longest line kept (whole in the detail view); longer lines are cut and
+/// say so.
+pub const LINE_CAP: usize = 64 * 1024;
+
+/// What to follow.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogsPlan {
+    pub gen: u64,
+    pub query: String,
+    /// Backfill from here (ns).
+    pub since_ns: i64,
+    /// Newest lines to backfill.
+    pub backfill: usize,
+    /// Keep tailing after the backfill.
+    pub follow: bool,
+    /// Poll period when the WebSocket is refused.
+    pub poll_every: Duration,
+    /// Mask secrets in lines (off only by the explicit flag).
+    pub redact: bool,
+    /// Ask the server for log volume by level every this often (None: never).
+    pub volume_every: Option<Duration>,
+    pub volume_step_secs: u64,
+}
+
+/// A line ready to store or print: sanitised, redacted, cut at LINE_CAP.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogLine {
+    pub ts_ns: i64,
+    pub labels: Labels,
+    pub text: Box<str>,
+    /// The original length in bytes when the line was cut.
+    pub cut: Option<usize>,
+    pub level: Level,
+    /// Structured metadata and parsed labels, sanitised and redacted.
+    pub meta: Box<[(String, String)]>,
+}
+
+impl LogLine {
+    pub fn from_entry(e: Entry, redact: bool) -> LogLine {
+        let p = if redact {
+            logline::prepare(e.line.as_bytes(), LINE_CAP)
+        } else {
+            logline::prepare_unredacted(e.line.as_bytes(), LINE_CAP)
+        };
+        let meta: Box<[(String, String)]> = e
+            .meta
+            .into_iter()
+            .map(|(k, v)| (clean(&k, redact), clean(&v, redact)))
+            .collect();
+        let level = meta
+            .iter()
+            .find(|(k, _)| k == "detected_level" || k == "level")
+            .map(|(_, v)| Level::from_word(v, true))
+            .filter(|l| *l != Level::Unknown)
+            .unwrap_or_else(|| logline::detect_level(&p.text));
+        LogLine {
+            ts_ns: e.ts_ns,
+            labels: e.labels,
+            text: p.text.into_boxed_str(),
+            cut: p.cut,
+            level,
+            meta,
+        }
+    }
+
+    /// A label of the stream (or of the metadata).
+    pub fn label(&self, name: &str) -> Option<&str> {
+        self.labels
+            .iter()
+            .chain(self.meta.iter())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Heap bytes held (for the ring's byte cap).
+    pub fn heap_bytes(&self) -> usize {
+        self.text.len()
+            + self
+                .meta
+                .iter()
+                .map(|(k, v)| k.len() + v.len() + 48)
+                .sum::<usize>()
+            + std::mem::size_of::<LogLine>()
+    }
+}
+
+fn clean(s: &str, redact: bool) -> String {
+    if redact {
+        crate::text::display(s).into_owned()
+    } else {
+        crate::text::sanitize(s).into_owned()
+    }
+}
+
+/// Lines the engine could not deliver: shown as a row, never silently.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Marker {
+    pub count: u64,
+    pub from_ns: i64,
+    pub to_ns: i64,
+    pub why: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TailMode {
+    Backfill,
+    /// WebSocket open.
+    Tailing,
+    /// WebSocket refused: polling query_range.
+    Polling,
+    /// Between a disconnect and the next tail.
+    Reconnecting,
+    /// Backfill done, not following.
+    Done,
+}
+
+impl TailMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TailMode::Backfill => "loading",
+            TailMode::Tailing => "tailing",
+            TailMode::Polling => "polling",
+            TailMode::Reconnecting => "reconnecting",
+            TailMode::Done => "done",
+        }
+    }
+}
+
+/// What the logs source sends.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LogsEvent {
+    /// New lines, oldest first.
+    Lines {
+        gen: u64,
+        at_ms: i64,
+        lines: Vec<LogLine>,
+    },
+    Marker {
+        gen: u64,
+        marker: Marker,
+    },
+    /// The engine's mode changed, or a request failed (it retries).
+    Status {
+        gen: u64,
+        at_ms: i64,
+        mode: TailMode,
+        error: Option<SourceError>,
+        /// Requests made so far and bytes of lines received.
+        requests: u64,
+    },
+    Volume {
+        gen: u64,
+        at_ms: i64,
+        result: Result<Option<Vec<super::MatrixSeries>>, SourceError>,
+    },
+    Patterns {
+        gen: u64,
+        at_ms: i64,
+        result: Result<Option<Vec<super::ServerPattern>>, SourceError>,
+    },
+    /// Label names or one label's values, for completion in the editor.
+    Completions {
+        gen: u64,
+        label: Option<String>,
+        values: Vec<String>,
+    },
+}
+
+impl LogsEvent {
+    pub fn gen(&self) -> u64 {
+        match self {
+            LogsEvent::Lines { gen, .. }
+            | LogsEvent::Marker { gen, .. }
+            | LogsEvent::Status { gen, .. }
+            | LogsEvent::Volume { gen, .. }
+            | LogsEvent::Patterns { gen, .. }
+            | LogsEvent::Completions { gen, .. } => *gen,
+        }
+    }
+}
+
+fn hash_of<T: Hash + ?Sized>(v: &T) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    v.hash(&mut h);
+    h.finish()
+}
+
+/// (timestamp, stream, line) keys of the last HORIZON.
+#[derive(Default)]
+pub struct Dedupe {
+    keys: HashSet<(i64, u64, u64)>,
+    newest: Option<i64>,
+    prune_at: usize,
+    streams: HashMap<usize, u64>,
+}
+
+impl Dedupe {
+    fn stream_hash(&mut self, labels: &Labels) -> u64 {
+        // streams of one answer share their Arc: hash each once
+        let ptr = Arc::as_ptr(labels) as *const u8 as usize;
+        if let Some(h) = self.streams.get(&ptr) {
+            return *h;
+        }
+        let h = hash_of(&**labels);
+        if self.streams.len() > 10_000 {
+            self.streams.clear();
+        }
+        self.streams.insert(ptr, h);
+        h
+    }
+
+    /// True when the entry was not seen before (and records it).
+    pub fn admit(&mut self, e: &Entry) -> bool {
+        let key = (e.ts_ns, self.stream_hash(&e.labels), hash_of(e.line.as_str()));
+        if !self.keys.insert(key) {
+            return false;
+        }
+        if self.newest.is_none_or(|n| e.ts_ns > n) {
+            self.newest = Some(e.ts_ns);
+        }
+        if self.keys.len() > self.prune_at.max(4096) {
+            let floor = self.newest.unwrap_or(0) - HORIZON_NS;
+            self.keys.retain(|k| k.0 >= floor);
+            self.prune_at = self.keys.len() * 2;
+        }
+        true
+    }
+
+    pub fn newest(&self) -> Option<i64> {
+        self.newest
+    }
+
+    /// Where a re-read starts: inside the horizon behind the newest line.
+    pub fn resume_from(&self, fallback: i64) -> i64 {
+        self.newest.map(|n| n - HORIZON_NS).unwrap_or(fallback)
+    }
+}
+
+fn now_ns() -> i64 {
+    now_ms() * 1_000_000
+}
+
+struct Engine {
+    backend: Arc<dyn LogsBackend>,
+    plan: LogsPlan,
+    tx: mpsc::Sender<SourceEvent>,
+    seen: Dedupe,
+    requests: u64,
+    mode: TailMode,
+}
+
+impl Engine {
+    async fn send(&self, ev: LogsEvent) -> bool {
+        self.tx.send(SourceEvent::Logs(ev)).await.is_ok()
+    }
+
+    async fn status(&mut self, mode: TailMode, error: Option<SourceError>) -> bool {
+        self.mode = mode;
+        let ev = LogsEvent::Status {
+            gen: self.plan.gen,
+            at_ms: now_ms(),
+            mode,
+            error,
+            requests: self.requests,
+        };
+        self.send(ev).await
+    }
+
+    /// Dedupes, prepares and sends entries (sorted oldest first).
+    async fn deliver(&mut self, mut entries: Vec<Entry>) -> bool {
+        entries.sort_by_key(|e| e.ts_ns);
+        let redact = self.plan.redact;
+        let lines: Vec<LogLine> = entries
+            .into_iter()
+            .filter(|e| self.seen.admit(e))
+            .map(|e| LogLine::from_entry(e, redact))
+            .collect();
+        if lines.is_empty() {
+            return true;
+        }
+        let ev = LogsEvent::Lines {
+            gen: self.plan.gen,
+            at_ms: now_ms(),
+            lines,
+        };
+        self.send(ev).await
+    }
+
+    async fn range(
+        &mut self,
+        start: i64,
+        end: i64,
+        limit: usize,
+        forward: bool,
+    ) -> Result<Vec<Entry>, SourceError> {
+        self.requests += 1;
+        let q = self.plan.query.clone();
+        self.backend
+            .query_range(&q, start, end, limit, forward)
+            .await
+    }
+
+    /// The newest `n` lines of [since, now), paging backward.
+    async fn backfill(&mut self, since: i64, n: usize) -> Result<(), SourceError> {
+        let mut end = now_ns() + 1;
+        let mut got: Vec<Entry> = Vec::new();
+        while got.len() < n {
+            let want = (n - got.len()).min(PAGE);
+            let page = self.range(since, end, want, false).await?;
+            let full = page.len() >= want;
+            let oldest = page.first().map(|e| e.ts_ns);
+            got.extend(page);
+            match oldest {
+                // the next page ends at (and includes) the oldest timestamp
+                // seen, so its twins are not lost; dedupe drops repeats
+                Some(t) if full && t + 1 < end => end = t + 1,
+                _ => break,
+            }
+        }
+        // newest n, oldest first
+        got.sort_by_key(|e| e.ts_ns);
+        let mut seen = HashSet::new();
+        got.retain(|e| seen.insert((e.ts_ns, hash_of(&*e.labels), hash_of(e.line.as_str()))));
+        let skip = got.len().saturating_sub(n);
+        let got = got.split_off(skip);
+        if !self.deliver(got).await {
+            return Err(SourceError::msg("closed"));
+        }
+        Ok(())
+    }
+
+    /// Everything in [from, now), paging forward. Returns false when the
+    /// receiver is gone.
+    async fn fill(&mut self, from: i64) -> Result<bool, SourceError> {
+        let mut start = from;
+        let end = now_ns() + 1;
+        loop {
+            let page = self.range(start, end, PAGE, true).await?;
+            let n = page.len();
+            let last = page.last().map(|e| e.ts_ns);
+            if !self.deliver(page).await {
+                return Ok(false);
+            }
+            match last {
+                Some(t) if n >= PAGE => {
+                    if t <= start {
+                        // more than a page at one timestamp: say so, move on
+                        let m = Marker {
+                            count: 0,
+                            from_ns: t,
+                            to_ns: t,
+                            why: format!("more than {PAGE} lines share one timestamp; some may be missing"),
+                        };
+                        if !self.send(LogsEvent::Marker { gen: self.plan.gen, marker: m }).await {
+                            return Ok(false);
+                        }
+                        start = t + 1;
+                    } else {
+                        start = t;
+                    }
+                }
+                _ => return Ok(true),
+            }
+        }
+    }
+
+    /// Fetches dropped entries back; returns them and a marker for the rest.
+    async fn refill(&mut self, dropped: &[Dropped]) -> (Vec<Entry>, Option<Marker>) {
+        let from = dropped.iter().map(|d| d.ts_ns).min().unwrap_or(0);
+        let to = dropped.iter().map(|d| d.ts_ns).max().unwrap_or(0);
+        let mut want: HashMap<(i64, u64), usize> = HashMap::new();
+        for d in dropped {
+            *want.entry((d.ts_ns, hash_of(&*d.labels))).or_default() += 1;
+        }
+        let mut found = Vec::new();
+        let mut start = from;
+        let mut failed = None;
+        loop {
+            match self.range(start, to + 1, PAGE, true).await {
+                Err(e) => {
+                    failed = Some(e.to_string());
+                    break;
+                }
+                Ok(page) => {
+                    let n = page.len();
+                    let last = page.last().map(|e| e.ts_ns);
+                    for e in page {
+                        if let Some(c) = want.get_mut(&(e.ts_ns, hash_of(&*e.labels))) {
+                            if *c > 0 {
+                                *c -= 1;
+                                found.push(e);
+                            }
+                        }
+                    }
+                    match last {
+                        Some(t) if n >= PAGE && t > start => start = t,
+                        _ => break,
+                    }
+                }
+            }
+        }
+        let missing: usize = want.values().sum();
+        let marker = (missing > 0).then(|| Marker {
+            count: missing as u64,
+            from_ns: from,
+            to_ns: to,
+            why: match failed {
+                Some(e) => format!("dropped by the server's tail; fetching them back failed: {e}"),
+                None => "dropped by the server's tail and no longer found".into(),
+            },
+        });
+        (found, marker)
+    }
+
+    async fn run(mut self) {
+        let gen = self.plan.gen;
+        // 1. backfill, retried until it works
+        let mut backoff = Backoff::default();
+        loop {
+            if !self.status(TailMode::Backfill, None).await {
+                return;
+            }
+            let (since, n) = (self.plan.since_ns, self.plan.backfill);
+            match self.backfill(since, n).await {
+                Ok(()) => break,
+                Err(e) => {
+                    if !self.status(TailMode::Backfill, Some(e)).await {
+                        return;
+                    }
+                    tokio::time::sleep(backoff.next()).await;
+                }
+            }
+        }
+        if !self.plan.follow {
+            let _ = self.status(TailMode::Done, None).await;
+            return;
+        }
+        // 2./3. tail, resume, or poll
+        let mut polling = false;
+        let mut backoff = Backoff::default();
+        let mut need_fill = false;
+        loop {
+            if need_fill || polling {
+                let from = self.seen.resume_from(self.plan.since_ns);
+                match self.fill(from).await {
+                    Ok(true) => {}
+                    Ok(false) => return,
+                    Err(e) => {
+                        let mode = if polling { TailMode::Polling } else { TailMode::Reconnecting };
+                        if !self.status(mode, Some(e)).await {
+                            return;
+                        }
+                        tokio::time::sleep(backoff.next()).await;
+                        continue;
+                    }
+                }
+                need_fill = false;
+            }
+            if polling {
+                if self.mode != TailMode::Polling && !self.status(TailMode::Polling, None).await {
+                    return;
+                }
+                backoff.reset();
+                tokio::time::sleep(self.plan.poll_every).await;
+                continue;
+            }
+            let start = self.seen.resume_from(now_ns() - HORIZON_NS);
+            self.requests += 1;
+            let q = self.plan.query.clone();
+            let opened = self.backend.tail(&q, start, TAIL_LIMIT).await;
+            let mut tail = match opened {
+                Ok(t) => t,
+                Err(TailOpenError::NoWebSocket(e)) => {
+                    crate::info!("logs gen {gen}: no WebSocket ({e}); polling");
+                    polling = true;
+                    if !self.status(TailMode::Polling, Some(e)).await {
+                        return;
+                    }
+                    continue;
+                }
+                Err(TailOpenError::Failed(e)) => {
+                    if !self.status(TailMode::Reconnecting, Some(e)).await {
+                        return;
+                    }
+                    tokio::time::sleep(backoff.next()).await;
+                    need_fill = true;
+                    continue;
+                }
+            };
+            if !self.status(TailMode::Tailing, None).await {
+                return;
+            }
+            let opened_at = Instant::now();
+            let why = loop {
+                match tail.next().await {
+                    None => break None,
+                    Some(Err(e)) => break Some(e),
+                    Some(Ok(msg)) => {
+                        let mut entries = msg.entries;
+                        if !msg.dropped.is_empty() {
+                            let (found, marker) = self.refill(&msg.dropped).await;
+                            entries.extend(found);
+                            if let Some(m) = marker {
+                                if !self.send(LogsEvent::Marker { gen, marker: m }).await {
+                                    return;
+                                }
+                            }
+                        }
+                        if !self.deliver(entries).await {
+                            return;
+                        }
+                    }
+                }
+            };
+            // a tail that ran a while ends normally (max tail duration): go
+            // again at once; one that keeps failing backs off
+            if opened_at.elapsed() > Duration::from_secs(10) {
+                backoff.reset();
+            }
+            if !self.status(TailMode::Reconnecting, why).await {
+                return;
+            }
+            let wait = backoff.next();
+            tokio::time::sleep(wait).await;
+            need_fill = true;
+        }
+    }
+}
+
+/// 0 s, then 0.5, 1, 2 … 30 s.
+#[derive(Default)]
+struct Backoff(u32);
+
+impl Backoff {
+    fn next(&mut self) -> Duration {
+        let d = match self.0 {
+            0 => Duration::ZERO,
+            n => Duration::from_millis((250u64 << n.min(7)).min(30_000)),
+        };
+        self.0 += 1;
+        d
+    }
+    fn reset(&mut self) {
+        self.0 = 0;
+    }
+}
+
+/// Starts the engine (and the volume poller): the source's task slot.
+pub fn spawn(
+    backend: Arc<dyn LogsBackend>,
+    plan: LogsPlan,
+    tx: mpsc::Sender<SourceEvent>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut handles = Vec::new();
+    if let Some(every) = plan.volume_every {
+        let (b, q, gen, tx2) = (backend.clone(), plan.query.clone(), plan.gen, tx.clone());
+        let window = now_ns() - plan.since_ns;
+        let step = plan.volume_step_secs;
+        handles.push(tokio::spawn(async move {
+            loop {
+                let end = now_ns();
+                let result = b.volume(&q, end - window, end, step).await;
+                let ev = LogsEvent::Volume {
+                    gen,
+                    at_ms: now_ms(),
+                    result,
+                };
+                if tx2.send(SourceEvent::Logs(ev)).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(every).await;
+            }
+        }));
+    }
+    let engine = Engine {
+        backend,
+        plan,
+        tx,
+        seen: Dedupe::default(),
+        requests: 0,
+        mode: TailMode::Backfill,
+    };
+    handles.push(tokio::spawn(engine.run()));
+    handles
+}
+
+/// One request for the patterns of the window (on demand).
+pub fn spawn_patterns(
+    backend: Arc<dyn LogsBackend>,
+    gen: u64,
+    query: String,
+    start_ns: i64,
+    tx: mpsc::Sender<SourceEvent>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let result = backend.patterns(&query, start_ns, now_ns()).await;
+        let ev = LogsEvent::Patterns {
+            gen,
+            at_ms: now_ms(),
+            result,
+        };
+        let _ = tx.send(SourceEvent::Logs(ev)).await;
+    })
+}
+
+/// Label names (label None) or one label's values, for completion.
+pub fn spawn_completions(
+    backend: Arc<dyn LogsBackend>,
+    gen: u64,
+    label: Option<String>,
+    tx: mpsc::Sender<SourceEvent>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let r = match &label {
+            None => backend.labels().await,
+            Some(l) => backend.label_values(l).await,
+        };
+        if let Ok(values) = r {
+            let ev = LogsEvent::Completions { gen, label, values };
+            let _ = tx.send(SourceEvent::Logs(ev)).await;
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e(ts: i64, stream: &str, line: &str) -> Entry {
+        Entry {
+            ts_ns: ts,
+            labels: vec![("pod".to_string(), stream.to_string())].into(),
+            line: line.into(),
+            meta: vec![],
+        }
+    }
+
+    #[test]
+    fn dedupe_keeps_twins_of_other_streams_and_drops_repeats() {
+        let mut d = Dedupe::default();
+        assert!(d.admit(&e(5, "a", "x")));
+        assert!(d.admit(&e(5, "b", "x")), "same ts and line, other stream");
+        assert!(d.admit(&e(5, "a", "y")), "same ts and stream, other line");
+        assert!(!d.admit(&e(5, "a", "x")));
+        assert_eq!(d.newest(), Some(5));
+        assert_eq!(d.resume_from(0), 5 - HORIZON_NS);
+    }
+
+    #[test]
+    fn dedupe_forgets_only_behind_the_horizon() {
+        let mut d = Dedupe::default();
+        for i in 0..10_000i64 {
+            assert!(d.admit(&e(i * 10_000_000, "a", "l")));
+        }
+        // the newest 10 s are still known
+        let newest = 9_999 * 10_000_000;
+        assert!(!d.admit(&e(newest - HORIZON_NS + 10_000_000, "a", "l")));
+        assert!(d.keys.len() < 10_000, "pruned: {}", d.keys.len());
+    }
+
+    #[test]
+    fn backoff_starts_at_once_and_caps() {
+        let mut b = Backoff::default();
+        assert_eq!(b.next(), Duration::ZERO);
+        assert_eq!(b.next(), Duration::from_millis(500));
+        for _ in 0..20 {
+            b.next();
+        }
+        assert_eq!(b.next(), Duration::from_secs(30));
+    }
+}
