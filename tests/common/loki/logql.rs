@@ -245,9 +245,8 @@ fn unescape(s: &[char]) -> Option<(char, usize)> {
         'x' => hex(2)?,
         'u' => hex(4)?,
         'U' => hex(8)?,
-        d @ '0'..='7' => {
+        '0'..='7' => {
             let t: String = s.get(..3)?.iter().collect();
-            let _ = d;
             (char::from_u32(u32::from_str_radix(&t, 8).ok()?)?, 3)
         }
         _ => return None,
