@@ -19,6 +19,7 @@ use watchfloor::config::theme::Theme;
 use watchfloor::sources::{now_ms, MetricsBackend, MetricsEvent, SourceEvent};
 
 pub mod http;
+pub mod loki;
 
 /// Whether a real dependency is here. In CI (CI=true) a missing one fails
 /// loudly; on a laptop the test prints why and skips.
