@@ -38,7 +38,10 @@ impl Headless {
             .args(args)
             .arg("--log-file")
             .arg(dir.join("wf.log"))
-            .env("WATCHFLOOR_CONFIG", dir.join("none.toml"))
+            .env("WATCHFLOOR_CONFIG", {
+                std::fs::write(dir.join("none.toml"), "").unwrap();
+                dir.join("none.toml")
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -249,10 +252,10 @@ fn the_pane_store_holds_the_same_sequence() {
     use watchfloor::sources::loki::client::LokiClient;
     use watchfloor::store::logs::LogRing;
 
-    let loki = Loki::start(LokiOptions {
+    let loki = Arc::new(Loki::start(LokiOptions {
         tail_max_duration: Some(Duration::from_secs(2)),
         ..Default::default()
-    });
+    }));
     let rt = tokio::runtime::Runtime::new().unwrap();
     let mut state = common::state(300, 1.0, "prom", "http://127.0.0.1:1");
     state.metrics.configured = false;
@@ -271,17 +274,10 @@ fn the_pane_store_holds_the_same_sequence() {
         let mut tasks = Tasks::new(backends, tx, 1.0);
         tasks.exec(update::start(&mut state));
         let pusher = {
-            let url = loki.url.clone();
-            let _ = url;
-            std::thread::spawn({
-                let loki_ptr = &loki as *const Loki as usize;
-                move || {
-                    // SAFETY-free alternative: the fake is shared by reference for
-                    // the duration of this test; it outlives the thread (joined below)
-                    let loki = unsafe { &*(loki_ptr as *const Loki) };
-                    std::thread::sleep(Duration::from_millis(300));
-                    push_numbered(loki, 5, 300);
-                }
+            let loki = loki.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(300));
+                push_numbered(&loki, 5, 300);
             })
         };
         let deadline = Instant::now() + Duration::from_secs(60);

@@ -228,27 +228,32 @@ pub struct Dedupe {
     keys: HashSet<(i64, u64, u64)>,
     newest: Option<i64>,
     prune_at: usize,
-    streams: HashMap<usize, u64>,
+}
+
+/// One shared copy of each stream's labels (Loki sends them per entry).
+#[derive(Default)]
+struct Interner(HashMap<u64, Labels>);
+
+impl Interner {
+    fn get(&mut self, labels: Labels) -> Labels {
+        let h = hash_of(&*labels);
+        if let Some(l) = self.0.get(&h) {
+            if **l == *labels {
+                return l.clone();
+            }
+        }
+        if self.0.len() > 10_000 {
+            self.0.clear();
+        }
+        self.0.insert(h, labels.clone());
+        labels
+    }
 }
 
 impl Dedupe {
-    fn stream_hash(&mut self, labels: &Labels) -> u64 {
-        // streams of one answer share their Arc: hash each once
-        let ptr = Arc::as_ptr(labels) as *const u8 as usize;
-        if let Some(h) = self.streams.get(&ptr) {
-            return *h;
-        }
-        let h = hash_of(&**labels);
-        if self.streams.len() > 10_000 {
-            self.streams.clear();
-        }
-        self.streams.insert(ptr, h);
-        h
-    }
-
     /// True when the entry was not seen before (and records it).
     pub fn admit(&mut self, e: &Entry) -> bool {
-        let key = (e.ts_ns, self.stream_hash(&e.labels), hash_of(e.line.as_str()));
+        let key = (e.ts_ns, hash_of(&*e.labels), hash_of(e.line.as_str()));
         if !self.keys.insert(key) {
             return false;
         }
@@ -282,6 +287,7 @@ struct Engine {
     plan: LogsPlan,
     tx: mpsc::Sender<SourceEvent>,
     seen: Dedupe,
+    streams: Interner,
     requests: u64,
     mode: TailMode,
 }
@@ -307,11 +313,13 @@ impl Engine {
     async fn deliver(&mut self, mut entries: Vec<Entry>) -> bool {
         entries.sort_by_key(|e| e.ts_ns);
         let redact = self.plan.redact;
-        let lines: Vec<LogLine> = entries
-            .into_iter()
-            .filter(|e| self.seen.admit(e))
-            .map(|e| LogLine::from_entry(e, redact))
-            .collect();
+        let mut lines = Vec::with_capacity(entries.len());
+        for mut e in entries {
+            if self.seen.admit(&e) {
+                e.labels = self.streams.get(e.labels);
+                lines.push(LogLine::from_entry(e, redact));
+            }
+        }
         if lines.is_empty() {
             return true;
         }
@@ -614,6 +622,7 @@ pub fn spawn(
         plan,
         tx,
         seen: Dedupe::default(),
+        streams: Interner::default(),
         requests: 0,
         mode: TailMode::Backfill,
     };
