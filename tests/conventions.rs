@@ -432,6 +432,8 @@ fn fixture() -> Fixture {
 /// test process is gone.
 struct Server {
     url: String,
+    /// The watchdog shell (it outlives nothing: it ends with this process).
+    _watchdog: std::process::Child,
 }
 
 static SERVER: OnceLock<Option<Server>> = OnceLock::new();
@@ -468,7 +470,7 @@ fn server() -> Option<&'static Server> {
                 data.display(),
                 owner = std::process::id()
             );
-            Command::new("sh")
+            let watchdog = Command::new("sh")
                 .args(["-c", &script])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -477,6 +479,7 @@ fn server() -> Option<&'static Server> {
             wait_ready(port);
             Some(Server {
                 url: format!("http://127.0.0.1:{port}"),
+                _watchdog: watchdog,
             })
         })
         .as_ref()

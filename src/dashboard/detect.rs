@@ -254,6 +254,38 @@ mod tests {
     }
 
     #[test]
+    fn promex_names_are_found_by_their_pattern() {
+        let p = Dashboard::builtins();
+        let w = wanted_names(&p);
+        assert!(w
+            .iter()
+            .any(|n| n == ".+_prom_ex_beam_memory_allocated_bytes"));
+        let i = inv(
+            &[
+                (
+                    "shop",
+                    &[
+                        "shop_prom_ex_beam_memory_allocated_bytes",
+                        "shop_prom_ex_beam_stats_process_count",
+                        "shop_prom_ex_beam_stats_run_queue_count",
+                    ],
+                ),
+                ("api", &["http_server_requests_seconds_count"]),
+            ],
+            &["instance", "job"],
+        );
+        let d = detect(&p, &i, Some("shop")).unwrap();
+        assert_eq!((d.preset.as_str(), d.score.0), ("beam", 3));
+        // a missing PromEx signal names the convention as people write it
+        assert!(
+            d.missing.iter().all(|m| !m.contains(".+")),
+            "{:?}",
+            d.missing
+        );
+        assert_eq!(detect(&p, &i, Some("api")).unwrap().preset, "http");
+    }
+
+    #[test]
     fn wanted_names_cover_every_convention() {
         let w = wanted_names(&Dashboard::builtins());
         for n in [
