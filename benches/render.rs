@@ -12,7 +12,13 @@
 //!     1 h window and 1 s refresh against a Prometheus scraping every 15 s
 //!     (WF_BENCH_RPM_SECS, default 120).
 //!
-//! WF_BENCH_ONLY=render,bytes,flood,rpm,soak picks some.
+//!  6. detection on a Prometheus holding 100,000 series over 200 jobs
+//!     (backfilled with promtool): the inventory requests and the scoring,
+//!     end to end through the real client and `detect`; and requests per
+//!     poll cycle after detection vs the same preset fixed, counted by a
+//!     proxy (WF_BENCH_DETECT_SECS, default 60).
+//!
+//! WF_BENCH_ONLY=render,bytes,flood,rpm,soak,detect picks some.
 //!
 //! Run: cargo bench --bench render
 
@@ -289,6 +295,225 @@ fn bench_requests_per_minute() {
     t.keys(&["q"]);
 }
 
+/// 100,000 series over 200 jobs, a few samples each (the last minute and
+/// the next, so an instant query now sees every series). Each job is one of
+/// the conventions the presets know (half its series carry a preset-relevant
+/// name, histogram buckets by handler) plus metrics no preset asks for.
+fn detect_fixture(jobs: usize, per_job: usize, now_s: i64) -> String {
+    use std::fmt::Write as _;
+    // (family, label name for the status) per convention
+    const KINDS: [(&str, &str); 5] = [
+        ("erlang_vm_memory_bytes_total", "kind"),
+        ("http_request_duration_seconds_bucket", "code"),
+        ("myapp_prom_ex_beam_memory_allocated_bytes", "type"),
+        ("http_server_requests_seconds_bucket", "status"),
+        ("grpc_server_handling_seconds_bucket", "grpc_code"),
+    ];
+    const LE: [&str; 10] = [
+        "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "+Inf",
+    ];
+    let times = [now_s - 60, now_s - 30, now_s, now_s + 30, now_s + 60];
+    // families hold every job's series: one block per name
+    let mut fams: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for j in 0..jobs {
+        let job = format!("svc-{j:03}");
+        let (fam, status) = KINDS[j % KINDS.len()];
+        let wanted = per_job / 2;
+        for i in 0..wanted {
+            let labels = format!(
+                "job=\"{job}\",instance=\"{job}:9000\",handler=\"/h{}\",{status}=\"{}\",le=\"{}\"",
+                i / LE.len() / 3,
+                i / LE.len() % 3,
+                LE[i % LE.len()]
+            );
+            fams.entry(fam.into()).or_default().push(labels);
+        }
+        // the companions a service of that kind exposes
+        for extra in ["go_goroutines", "process_resident_memory_bytes"] {
+            fams.entry(extra.into())
+                .or_default()
+                .push(format!("job=\"{job}\",instance=\"{job}:9000\""));
+        }
+        for i in 0..per_job - wanted - 2 {
+            fams.entry(format!("app_things_{}", i % 20))
+                .or_default()
+                .push(format!(
+                    "job=\"{job}\",instance=\"{job}:9000\",thing=\"t{i}\""
+                ));
+        }
+    }
+    let mut om = String::with_capacity(jobs * per_job * times.len() * 110);
+    for (name, series) in &fams {
+        writeln!(om, "# TYPE {name} gauge").unwrap();
+        for labels in series {
+            for (k, t) in times.iter().enumerate() {
+                writeln!(om, "{name}{{{labels}}} {} {t}", k + 1).unwrap();
+            }
+        }
+    }
+    om.push_str("# EOF\n");
+    om
+}
+
+/// Issue 7: detection time at 100k series / 200 jobs, and requests per poll
+/// cycle for an auto-detected dashboard vs the same preset fixed.
+fn bench_detect() {
+    if !common::require("prometheus") || !common::require("promtool") {
+        println!("detection: SKIPPED (prometheus/promtool not installed)");
+        return;
+    }
+    let (jobs, per_job) = (200usize, 500usize);
+    let dir = common::tempdir("bench-detect");
+    let now_s = watchfloor::sources::now_ms() / 1000;
+    let t = Instant::now();
+    let file = dir.join("data.om");
+    std::fs::write(&file, detect_fixture(jobs, per_job, now_s)).unwrap();
+    let data = dir.join("tsdb");
+    let out = Command::new("promtool")
+        .args(["tsdb", "create-blocks-from", "openmetrics"])
+        .arg(&file)
+        .arg(&data)
+        .output()
+        .expect("promtool");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_file(&file);
+    let backfill_s = t.elapsed().as_secs_f64();
+    let prom = common::Prom::start(&data, common::free_port());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let client = watchfloor::sources::prometheus::PrometheusClient::new(
+        &watchfloor::config::Endpoint::plain(&prom.url),
+    )
+    .unwrap()
+    .0;
+    let series: f64 = rt.block_on(async {
+        common::promql(&prom.url, "count({__name__=~\".+\"})", now_s as f64).await[0].1
+    });
+    let presets = Dashboard::builtins();
+    // what spawn_detect and on_inventory do: the wanted names, the inventory
+    // (one query plus label names and job values), then the scoring
+    let mut runs = Vec::new();
+    for _ in 0..5 {
+        let t0 = Instant::now();
+        let names = watchfloor::dashboard::detect::wanted_names(&presets);
+        let inv = rt.block_on(client.inventory(&names)).unwrap();
+        let t1 = Instant::now();
+        let det = watchfloor::dashboard::detect::detect(&presets, &inv, None).unwrap();
+        let t2 = Instant::now();
+        runs.push((
+            (t2 - t0).as_secs_f64(),
+            (t1 - t0).as_secs_f64(),
+            (t2 - t1).as_secs_f64(),
+            inv.jobs.len(),
+            det,
+        ));
+    }
+    let first = &runs[0];
+    let mut totals: Vec<f64> = runs.iter().map(|r| r.0).collect();
+    totals.sort_by(f64::total_cmp);
+    println!(
+        "detection, {series:.0} series over {} jobs (backfilled in {backfill_s:.1}s): first {:.3}s (inventory {:.3}s, scoring {:.4}s), median of 5 {:.3}s, max {:.3}s; chose {} for job {:?}",
+        first.3,
+        first.0,
+        first.1,
+        first.2,
+        pct(&totals, 0.5),
+        totals[totals.len() - 1],
+        first.4.preset,
+        first.4.job
+    );
+    drop(prom);
+    bench_requests_per_cycle(&rt);
+}
+
+/// Requests per poll cycle (one 15 s scrape interval) against a real
+/// Prometheus scraping itself, beam dashboard, 1 h window, 1 s refresh:
+/// detected (auto) vs fixed, both scoped to the same job, both counted
+/// by a proxy over the same steady window after their first full round.
+fn bench_requests_per_cycle(rt: &tokio::runtime::Runtime) {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use std::sync::Arc;
+    let secs: u64 = std::env::var("WF_BENCH_DETECT_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    let (data, _) = common::backfill();
+    let prom = common::Prom::start_scraping(&data, common::free_port(), "15s");
+    let counts = [Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0))];
+    let none = Arc::new(AtomicUsize::new(0));
+    let urls: Vec<String> = counts
+        .iter()
+        .map(|c| {
+            rt.block_on(common::counting_proxy(
+                prom.url.clone(),
+                none.clone(),
+                c.clone(),
+            ))
+        })
+        .collect();
+    let run = |url: String, fixed: bool, count: Arc<AtomicUsize>| async move {
+        let client = Arc::new(
+            watchfloor::sources::prometheus::PrometheusClient::new(
+                &watchfloor::config::Endpoint::plain(&url),
+            )
+            .unwrap()
+            .0,
+        );
+        let mut st = common::state(3600, 1.0, "prom", &url);
+        if fixed {
+            st.target.job = Some(common::JOB.into());
+            st.metrics.dashboard = Some(Dashboard::builtin("beam").unwrap());
+            st.metrics.choice = watchfloor::app::state::DashboardChoice::Fixed;
+        }
+        let (mut tasks, mut rx) = common::start(&mut st, client);
+        // past detection and the first full round of every query
+        common::drive(&mut st, &mut tasks, &mut rx, Duration::from_secs(30), |s| {
+            s.all_answered()
+        })
+        .await;
+        let warm = Duration::from_secs(15);
+        common::drive(&mut st, &mut tasks, &mut rx, warm, |_| false).await;
+        let n0 = count.load(SeqCst);
+        common::drive(
+            &mut st,
+            &mut tasks,
+            &mut rx,
+            Duration::from_secs(secs),
+            |_| false,
+        )
+        .await;
+        let n = count.load(SeqCst) - n0;
+        let d = st
+            .metrics
+            .detection
+            .as_ref()
+            .map(|d| format!("{} job {:?}", d.preset, d.job));
+        (n, st.metrics.queries.len(), d, st.target.job.clone())
+    };
+    let (auto, fixed) = rt.block_on(async {
+        tokio::join!(
+            run(urls[0].clone(), false, counts[0].clone()),
+            run(urls[1].clone(), true, counts[1].clone())
+        )
+    });
+    let cycles = secs as f64 / 15.0;
+    println!(
+        "requests per poll cycle (15 s scrapes, 1 s refresh, 1 h window, {secs}s window after the first round): auto-detected {:.1} ({} requests, {} queries, {} scoped to {:?}), fixed beam {:.1} ({} requests, {} queries, job {:?})",
+        auto.0 as f64 / cycles,
+        auto.0,
+        auto.1,
+        auto.2.unwrap_or_default(),
+        auto.3,
+        fixed.0 as f64 / cycles,
+        fixed.0,
+        fixed.1,
+        fixed.3
+    );
+}
+
 fn main() {
     // `cargo test --benches` passes no filter; only `cargo bench` runs the figures.
     if !std::env::args().any(|a| a == "--bench") {
@@ -310,5 +535,8 @@ fn main() {
     }
     if run("soak") {
         bench_demo_soak();
+    }
+    if run("detect") {
+        bench_detect();
     }
 }

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::model::Dashboard;
-use super::signals::{collector, metric_names};
+use super::signals::{collector, display_name, is_pattern, metric_names, name_matches};
 
 /// What a Prometheus has that matters to the presets.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -48,7 +48,9 @@ pub struct Detection {
 }
 
 /// Every metric name the presets can use: their detect lists and every
-/// name any query's conventions select. Asked for in one query.
+/// name any query's conventions select, with name patterns (`.+_suffix`,
+/// `prefix_.+`) as they are: the inventory asks for all of them in one
+/// anchored regex, so PromEx's `<app>_prom_ex_beam_*` is found too.
 pub fn wanted_names(presets: &[Dashboard]) -> Vec<String> {
     let mut out: BTreeSet<String> = BTreeSet::new();
     for d in presets {
@@ -60,6 +62,18 @@ pub fn wanted_names(presets: &[Dashboard]) -> Vec<String> {
         }
     }
     out.into_iter().collect()
+}
+
+/// The metric names of a dashboard's first convention for every query, and
+/// its detect names: what a service written for that preset exposes.
+pub fn first_convention_names(d: &Dashboard) -> BTreeSet<String> {
+    let mut out: BTreeSet<String> = d.detect.iter().cloned().collect();
+    for q in resolved(d) {
+        if let Some(e) = q.alternatives.first() {
+            out.extend(metric_names(e));
+        }
+    }
+    out
 }
 
 /// The dashboard's queries with its own variables filled in (metric names
@@ -119,7 +133,7 @@ pub fn detect(
             if scope_job.is_some_and(|j| j != job) {
                 continue;
             }
-            let score = d.detect.iter().filter(|m| names.contains(*m)).count();
+            let score = d.detect.iter().filter(|m| exposes(names, m)).count();
             let better = match best {
                 None => score > 0,
                 Some((s, o, _, _)) => score > s || (score == s && order < o && score > 0),
@@ -142,17 +156,25 @@ pub fn detect(
     })
 }
 
+/// Whether a job's names include `wanted`: the name itself, or for a
+/// pattern (`.+_prom_ex_beam_memory_allocated_bytes`) any name it matches.
+fn exposes(names: &BTreeSet<String>, wanted: &str) -> bool {
+    names.contains(wanted) || (is_pattern(wanted) && names.iter().any(|n| name_matches(wanted, n)))
+}
+
 /// How many of a dashboard's signals can be filled from what exists, and
 /// for the others what they need.
 pub fn coverage(d: &Dashboard, inv: &Inventory) -> (usize, usize, Vec<String>) {
     let have = inv.names();
+    let has =
+        |n: &str| have.contains(n) || (is_pattern(n) && have.iter().any(|h| name_matches(n, h)));
     let (mut found, mut total, mut missing) = (0, 0, Vec::new());
     for q in resolved(d) {
         total += 1;
         let ok = q.alternatives.iter().any(|e| {
             let names = metric_names(e);
             // a regex selector names nothing plainly: count it as possible
-            names.is_empty() || names.iter().all(|n| have.contains(n.as_str()))
+            names.is_empty() || names.iter().all(|n| has(n))
         });
         if ok {
             found += 1;
@@ -160,12 +182,8 @@ pub fn coverage(d: &Dashboard, inv: &Inventory) -> (usize, usize, Vec<String>) {
             let need: Vec<String> = q
                 .alternatives
                 .iter()
-                .filter_map(|e| {
-                    metric_names(e)
-                        .into_iter()
-                        .find(|n| !have.contains(n.as_str()))
-                })
-                .map(|n| format!("{n} ({})", collector(&n)))
+                .filter_map(|e| metric_names(e).into_iter().find(|n| !has(n)))
+                .map(|n| format!("{} ({})", display_name(&n), collector(&n)))
                 .collect();
             missing.push(format!("{}: {}", q.label.trim(), need.join(" or ")));
         }
@@ -233,6 +251,38 @@ mod tests {
         // without pod labels the pod is the instance
         assert_eq!(d.labels["pod_label"], "instance");
         assert!(detect(&p, &inv(&[("x", &["up"])], &[]), None).is_none());
+    }
+
+    #[test]
+    fn promex_names_are_found_by_their_pattern() {
+        let p = Dashboard::builtins();
+        let w = wanted_names(&p);
+        assert!(w
+            .iter()
+            .any(|n| n == ".+_prom_ex_beam_memory_allocated_bytes"));
+        let i = inv(
+            &[
+                (
+                    "shop",
+                    &[
+                        "shop_prom_ex_beam_memory_allocated_bytes",
+                        "shop_prom_ex_beam_stats_process_count",
+                        "shop_prom_ex_beam_stats_run_queue_count",
+                    ],
+                ),
+                ("api", &["http_server_requests_seconds_count"]),
+            ],
+            &["instance", "job"],
+        );
+        let d = detect(&p, &i, Some("shop")).unwrap();
+        assert_eq!((d.preset.as_str(), d.score.0), ("beam", 3));
+        // a missing PromEx signal names the convention as people write it
+        assert!(
+            d.missing.iter().all(|m| !m.contains(".+")),
+            "{:?}",
+            d.missing
+        );
+        assert_eq!(detect(&p, &i, Some("api")).unwrap().preset, "http");
     }
 
     #[test]

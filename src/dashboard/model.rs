@@ -45,10 +45,13 @@ pub enum Role {
     Headline,
     Chart,
     Detail,
+    /// How many series the query before it folds (aggregates or top-k's),
+    /// shown as "N folded" under its rows.
+    Folded,
 }
 
 impl Role {
-    const NAMES: [(&'static str, Role); 14] = [
+    const NAMES: [(&'static str, Role); 15] = [
         ("working_set", Role::WorkingSet),
         ("limit", Role::Limit),
         ("rss", Role::Rss),
@@ -63,6 +66,7 @@ impl Role {
         ("headline", Role::Headline),
         ("chart", Role::Chart),
         ("detail", Role::Detail),
+        ("folded", Role::Folded),
     ];
 
     pub fn parse(s: &str) -> Option<Role> {
@@ -91,7 +95,7 @@ impl Role {
             ],
             PaneKind::Scheduler => &[Role::Row],
             PaneKind::Restarts => &[Role::RestartsTotal, Role::RestartsRecent, Role::LastReason],
-            PaneKind::Admission => &[Role::Headline, Role::Chart, Role::Detail],
+            PaneKind::Admission => &[Role::Headline, Role::Chart, Role::Detail, Role::Folded],
         }
     }
 }

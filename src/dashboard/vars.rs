@@ -14,7 +14,7 @@ pub enum Var {
 /// How deep templates may nest (`$sel` naming `$namespace` …).
 const MAX_DEPTH: usize = 8;
 
-/// Replaces `$name` and `${name}` in one pass over `s`. A template variable is
+/// Replaces `$name` and `${name}` in one pass over `s` (`$$` is a `$`). A template variable is
 /// expanded where it stands (recursively, with cycle detection); a literal is
 /// copied verbatim, so a `$` inside a pod name is never read as a variable.
 /// The output is never rescanned. Unknown names are errors.
@@ -37,6 +37,12 @@ fn expand<'a>(
             let ch = s[i..].chars().next().unwrap_or('\0');
             out.push(ch);
             i += ch.len_utf8();
+            continue;
+        }
+        // `$$` is a literal `$` (PromQL's `label_replace(…, "$1", …)`)
+        if b.get(i + 1) == Some(&b'$') {
+            out.push('$');
+            i += 2;
             continue;
         }
         let (name, end) = if b.get(i + 1) == Some(&b'{') {
@@ -127,6 +133,14 @@ mod tests {
         );
         assert!(interpolate("x{$nope}", &v).unwrap_err().contains("nope"));
         assert_eq!(interpolate("cost $ 5", &v).unwrap(), "cost $ 5");
+        assert_eq!(
+            interpolate(
+                r#"label_replace(x, "c", "$${1}xx", "code", "(.).*") $$m"#,
+                &v
+            )
+            .unwrap(),
+            r#"label_replace(x, "c", "${1}xx", "code", "(.).*") $m"#
+        );
     }
 
     #[test]

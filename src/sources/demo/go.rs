@@ -304,6 +304,8 @@ impl DemoSource {
             "admission.db_p95" => Some(Answer::Quantile(0.95, s.db.to_vec())),
             "admission.pool" => Some(Answer::Ratio(s.pool_in_use, s.pool_max_open)),
             "admission.pool_wait" => rows(Sum, s.pool_waits),
+            // the workspaces whose agents report through this coderd
+            "admission.workspaces" => rows(Sum, AGENTS),
             "admission.workspaces_top" => Some(Answer::Rows(
                 SumBy,
                 BUILD_STATUSES

@@ -410,7 +410,9 @@ impl MetricsBackend for DemoSource {
     }
 
     /// The story's preset `detect` names, so detection picks that preset.
-    /// One job, "demo", exposing every metric of the story's preset.
+    /// One job, "demo", exposing the metrics of the first convention of
+    /// every query of the story's preset (the demo plays that convention;
+    /// the others, such as the HTTP names every preset knows, are absent).
     fn inventory<'a>(
         &'a self,
         _names: &'a [String],
@@ -418,7 +420,7 @@ impl MetricsBackend for DemoSource {
         Box::pin(async move {
             let d =
                 crate::dashboard::Dashboard::builtin(self.story.preset()).expect("built-in preset");
-            let names = crate::dashboard::detect::wanted_names(std::slice::from_ref(&d));
+            let names = crate::dashboard::detect::first_convention_names(&d);
             let mut inv = crate::dashboard::detect::Inventory::default();
             inv.jobs.insert("demo".into(), names.into_iter().collect());
             inv.labels = ["pod", "namespace", "container", "job"]

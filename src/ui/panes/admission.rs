@@ -1,6 +1,8 @@
 //! Admission & latency: headline rates and quantiles, a chart of the `chart`
 //! queries over the window, and per-series details (route classes, status
-//! classes, DB queue, stream buffers).
+//! classes, DB queue, stream buffers). A `folded` query says how many series
+//! the rows above it aggregate ("412 folded"), so a high-cardinality metric is
+//! never drawn one by one and never summed silently.
 
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
@@ -58,6 +60,17 @@ pub fn view(state: &State, pane: &PaneSpec, at: Option<i64>) -> AdmissionView {
         };
         if matches!(q.role, Role::Headline | Role::Chart) {
             headline.push(figure(q.label.clone(), v, q));
+        }
+        if q.role == Role::Folded {
+            let n = d.map(|d| d.sum_at(at)).unwrap_or(f64::NAN);
+            if n.is_finite() {
+                details.push(Figure {
+                    label: format!("  {}", q.label),
+                    value: format!("{} folded", crate::text::units::format_value(n, q.unit)),
+                    level: Level::Normal,
+                });
+            }
+            continue;
         }
         if !matches!(q.role, Role::Chart | Role::Detail) {
             continue;

@@ -59,6 +59,9 @@ pub struct MemoryView {
     pub chart: Vec<ChartLine>,
     pub axes: Option<chart::Axes>,
     pub missing_working_set: bool,
+    /// What stands in for the limit when it is not the container's own
+    /// (e.g. "node mem": the node's memory, when there is no limit).
+    pub limit_label: Option<String>,
 }
 
 fn first<'a>(state: &'a State, pane: &'a PaneSpec, role: Role) -> Option<&'a QueryData> {
@@ -95,6 +98,11 @@ pub fn view(state: &State, pane: &PaneSpec, at: Option<i64>) -> MemoryView {
         };
     };
     let limit_d = first(state, pane, Role::Limit);
+    let limit_label = state
+        .role_queries(&pane.id, Role::Limit)
+        .next()
+        .filter(|(q, d)| q.alt > 0 && d.is_some_and(|d| !d.series.is_empty()))
+        .map(|(q, _)| q.label.clone());
     let value = |d: Option<&QueryData>, pod: &str| d.and_then(|d| d.value_for(pod_label, pod, at));
     let mut pods: Vec<PodBar> = ws_d
         .map(|d| {
@@ -118,18 +126,24 @@ pub fn view(state: &State, pane: &PaneSpec, at: Option<i64>) -> MemoryView {
     pods.sort_by(|a, b| share(b).total_cmp(&share(a)).then(a.name.cmp(&b.name)));
     let mut v = MemoryView {
         single_label: (pods.len() == 1).then(|| ws_q.label.clone()),
+        limit_label,
         ..Default::default()
     };
     // breakdown of the chosen pod, else the one that came closest to its
-    // limit anywhere in the window (a pod that was just OOM-killed is low now)
+    // limit anywhere in the window (a pod that was just OOM-killed is low now);
+    // with no working set at all (no cAdvisor, no resident memory), the pod
+    // with the largest runtime total, so the runtime's own figures still show
+    let runtime_d = first(state, pane, Role::RuntimeTotal);
     let chosen = state
         .target
         .pod
         .clone()
-        .or_else(|| ws_d.and_then(|d| peak_pod(d, limit_d, pod_label)));
+        .or_else(|| ws_d.and_then(|d| peak_pod(d, limit_d, pod_label)))
+        .or_else(|| runtime_d.and_then(|d| peak_pod(d, None, pod_label)));
     if let Some(pod) = chosen {
         let scale = value(limit_d, &pod)
             .or_else(|| value(ws_d, &pod))
+            .or_else(|| value(runtime_d, &pod))
             .unwrap_or(1.0);
         let amount = |role: Role| {
             state
@@ -193,8 +207,10 @@ pub fn draw(f: &mut Frame, area: Rect, v: &MemoryView, t: &Theme) {
     // narrow panes drop the "/limit" text to keep the bar readable
     let narrow = w < 60;
     let lw = if narrow { 11 } else { 12 };
+    // a stand-in limit's label ("node mem") takes its room from the bar
+    let of = v.limit_label.as_ref().map_or(0, |l| l.chars().count() + 1);
     let bw = w
-        .saturating_sub(lw + if narrow { 15 } else { 24 })
+        .saturating_sub(lw + of + if narrow { 15 } else { 24 })
         .clamp(4, 40);
     let mut lines: Vec<Line> = Vec::new();
     let max_pods = if v.pods.len() == 1 {
@@ -203,7 +219,7 @@ pub fn draw(f: &mut Frame, area: Rect, v: &MemoryView, t: &Theme) {
         (area.height as usize / 3).clamp(1, 6)
     };
     for p in v.pods.iter().take(max_pods) {
-        lines.push(pod_line(p, v.single_label.as_deref(), lw, bw, narrow, t));
+        lines.push(pod_line(p, v, lw, bw, narrow, t));
     }
     if v.pods.len() > max_pods {
         let more = v.pods.len() - max_pods;
@@ -250,7 +266,7 @@ pub fn draw(f: &mut Frame, area: Rect, v: &MemoryView, t: &Theme) {
 
 fn pod_line<'a>(
     p: &PodBar,
-    single: Option<&str>,
+    v: &MemoryView,
     lw: usize,
     bw: usize,
     narrow: bool,
@@ -258,7 +274,13 @@ fn pod_line<'a>(
 ) -> Line<'a> {
     let ratio = p.limit.map(|l| p.value / l);
     let style = p.level.style(t);
-    let name = single.unwrap_or(&p.name);
+    let name = v.single_label.as_deref().unwrap_or(&p.name);
+    // a stand-in limit says what it is ("/7.6GiB node mem 21%")
+    let of = v
+        .limit_label
+        .as_deref()
+        .map(|l| format!(" {l}"))
+        .unwrap_or_default();
     let mut spans = vec![
         Span::styled(format!("{name:<lw$.lw$} "), t.text),
         Span::styled(bar(ratio.unwrap_or(0.0), bw), style),
@@ -266,10 +288,10 @@ fn pod_line<'a>(
     ];
     match (p.limit, ratio) {
         (Some(l), Some(r)) if !narrow => spans.push(Span::styled(
-            format!("/{} {}", format_bytes(l), format_ratio(r)),
+            format!("/{}{of} {}", format_bytes(l), format_ratio(r)),
             t.dim,
         )),
-        (_, Some(r)) => spans.push(Span::styled(format!(" {}", format_ratio(r)), style)),
+        (_, Some(r)) => spans.push(Span::styled(format!(" {}{of}", format_ratio(r)), style)),
         _ => {}
     }
     Line::from(spans)
