@@ -1,9 +1,13 @@
-//! Untrusted text handling: sanitising for the terminal and human units.
+//! Untrusted text handling: sanitising for the terminal, redacting secrets,
+//! human units, and log lines (preparing, level, fields, trace id).
+pub mod logfields;
+pub mod loglevel;
+pub mod logline;
+pub mod redact;
 pub mod sanitize;
 pub mod units;
 
 pub use sanitize::sanitize;
-pub mod redact;
 
 /// Untrusted text made fit for the screen, a log line or an export:
 /// sanitised (no escape sequences or controls), then redacted (no secrets).
