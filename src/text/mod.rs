@@ -3,6 +3,7 @@
 pub mod logfields;
 pub mod loglevel;
 pub mod logline;
+pub mod patterns;
 pub mod redact;
 pub mod sanitize;
 pub mod units;
