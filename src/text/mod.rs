@@ -5,6 +5,7 @@ pub mod loglevel;
 pub mod logline;
 pub mod patterns;
 pub mod redact;
+pub mod sampler;
 pub mod sanitize;
 pub mod units;
 
