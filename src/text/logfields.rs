@@ -259,8 +259,11 @@ fn unquote(s: &str, q: usize) -> Option<(String, usize)> {
 /// their original order, strings and numbers byte for byte as written
 /// (escapes stay escaped, so the output holds no control characters if the
 /// input held none). `None` when it is not valid JSON or not an object or
-/// array. It neither sanitises nor redacts: give it a [`super::logline::prepare`]d line.
+/// array, or nested deeper than 128 (indentation would grow with the
+/// square of the depth). It neither sanitises nor redacts: give it a
+/// [`super::logline::prepare`]d line.
 pub fn pretty_json(line: &str) -> Option<String> {
+    const MAX_DEPTH: usize = 128;
     let t = line.trim();
     if !(t.starts_with('{') || t.starts_with('[')) {
         return None;
@@ -298,6 +301,8 @@ pub fn pretty_json(line: &str) -> Option<String> {
                 if b.get(next) == Some(&close) {
                     out.push(close as char);
                     i = next;
+                } else if depth >= MAX_DEPTH {
+                    return None;
                 } else {
                     depth += 1;
                     newline(&mut out, depth);
@@ -529,6 +534,9 @@ mod tests {
         assert_eq!(pretty_json(r#""a""#), None);
         assert_eq!(pretty_json("{"), None);
         assert_eq!(pretty_json("level=info"), None);
+        let deep = |n| format!("{}1{}", "[".repeat(n), "]".repeat(n));
+        assert!(pretty_json(&deep(128)).is_some_and(|p| p.lines().count() == 257));
+        assert_eq!(pretty_json(&deep(129)), None);
     }
 
     #[test]

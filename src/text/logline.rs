@@ -137,6 +137,41 @@ mod tests {
         assert!(t.elapsed().as_secs() < 5, "{:?}", t.elapsed());
     }
 
+    /// Every text function on ~1 MiB hostile lines: quadratic behaviour would
+    /// take minutes here, linear takes well under a second even in debug.
+    #[test]
+    fn all_functions_linear_on_long_lines() {
+        use crate::text::{patterns, sampler};
+        let lines = [
+            format!("{}1{}", "[".repeat(300_000), "]".repeat(300_000)),
+            "a=\"\" ".repeat(150_000),
+            format!(
+                "{{\"memory\":{{\"top\":[{}]}}}}",
+                "1,".repeat(300_000) + "1"
+            ),
+            "trace trace_id= traceparent:00- ".repeat(30_000),
+            format!("[{}]", "{\"level\":\"x\"},".repeat(60_000) + "{}"),
+            "<_> . ".repeat(150_000),
+            "12:00 [ ".repeat(120_000),
+        ];
+        for line in &lines {
+            let t = std::time::Instant::now();
+            let _ = detect_level(line);
+            let _ = fields(line);
+            let _ = pretty_json(line);
+            let _ = trace_id(line, &[]);
+            let tpl = patterns::template(line);
+            let _ = patterns::matches(&tpl, &tpl);
+            let _ = sampler::parse(line);
+            assert!(
+                t.elapsed().as_secs() < 10,
+                "{:?} for {}",
+                t.elapsed(),
+                &line[..40]
+            );
+        }
+    }
+
     fn xorshift(seed: &mut u64) -> u64 {
         *seed ^= *seed << 13;
         *seed ^= *seed >> 7;
@@ -169,6 +204,7 @@ mod tests {
             let s = String::from_utf8_lossy(&line);
             let _ = detect_level(&s);
             let _ = detect_level(&p.text);
+            let _ = Level::from_word(&s, true);
             let _ = fields(&s);
             let _ = pretty_json(&s);
             if let Some(id) = trace_id(&s, &[("traceparent".into(), s.to_string())]) {
