@@ -216,35 +216,87 @@ mod tests {
     #[test]
     #[ignore = "micro-benchmark: cargo test --release --lib text::logline -- --ignored --nocapture"]
     fn bench_prepare_and_level() {
+        use crate::text::{patterns, redact};
         let base = "2026-05-01T12:00:00.123Z INFO watchfloor::sources::loki: query ok series=42 \
                     took=3.2ms url=http://loki.monitoring.svc:3100/loki/api/v1/query_range \
                     step=15s pod=api-7f9c8d-x2b status=200 bytes=51234 cache=miss trace_id=x";
-        let json = r#"{"time":"2026-05-01T12:00:00.123Z","level":"INFO","msg":"request served","method":"GET","path":"/api/v1/users/12345","status":200,"duration_ms":3.2,"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","pod":"api-7"}"#;
-        let plain: Vec<String> = (0..1000)
-            .map(|i| format!("{i:06} {base}")[..200].into())
-            .collect();
-        let jsons: Vec<String> = (0..1000)
-            .map(|i| format!("{json}{i:06}")[..200].into())
-            .collect();
-        let big = "word ".repeat(200_000);
-        for (what, lines) in [("plain", &plain), ("json", &jsons)] {
+        let json = r#""time":"2026-05-01T12:00:00.123Z","level":"INFO","msg":"request served","method":"GET","path":"/api/v1/users/12345","status":200,"duration_ms":3.2,"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}"#;
+        let make = |f: &dyn Fn(usize) -> String| -> Vec<String> {
+            (0..1000).map(|i| f(i)[..200].to_string()).collect()
+        };
+        let plain = make(&|i| format!("{i:06} {base}"));
+        let jsons = make(&|i| format!("{{\"i\":{i},{json}"));
+        let utf8 = make(&|i| format!("{i:06} café ✓ {base}"));
+        let rate = |what: &str, lines: &[String], f: &dyn Fn(&str) -> usize| {
             let start = std::time::Instant::now();
             let mut n = 0usize;
             for _ in 0..300 {
-                for l in lines {
-                    let p = super::prepare(std::hint::black_box(l.as_bytes()), 4096);
-                    n += detect_level(&p.text) as usize;
-                }
+                n += lines
+                    .iter()
+                    .map(|l| f(std::hint::black_box(l)))
+                    .sum::<usize>();
             }
-            let rate = 300_000.0 / start.elapsed().as_secs_f64();
-            println!("prepare+detect_level, 200-byte {what:<5} lines: {rate:>9.0} lines/s ({n})");
-        }
-        let start = std::time::Instant::now();
-        let p = super::prepare(big.as_bytes(), usize::MAX);
-        println!(
-            "prepare 1 MiB line, no cap: {:?} ({})",
-            start.elapsed(),
-            p.text.len()
+            let rate = 300.0 * lines.len() as f64 / start.elapsed().as_secs_f64();
+            println!("{what:<42} {rate:>10.0} lines/s ({n})");
+        };
+        let full = |l: &str| detect_level(&super::prepare(l.as_bytes(), 4096).text) as usize;
+        rate("prepare+detect_level, 200-byte plain", &plain, &full);
+        rate("prepare+detect_level, 200-byte json", &jsons, &full);
+        rate("prepare+detect_level, 200-byte non-ASCII", &utf8, &full);
+        rate("  redact only, plain", &plain, &|l| redact::redact(l).len());
+        rate("  redact only, json", &jsons, &|l| redact::redact(l).len());
+        rate("  detect_level only, plain", &plain, &|l| {
+            detect_level(l) as usize
+        });
+        rate("  detect_level only, json", &jsons, &|l| {
+            detect_level(l) as usize
+        });
+        rate("fields, json", &jsons, &|l| {
+            fields(l).map_or(0, |f| f.pairs.len())
+        });
+        rate("patterns::template, plain", &plain, &|l| {
+            patterns::template(l).len()
+        });
+        rate("patterns::template, json", &jsons, &|l| {
+            patterns::template(l).len()
+        });
+        let time = |what: &str, line: &str, cap: usize| {
+            let start = std::time::Instant::now();
+            let p = super::prepare(line.as_bytes(), cap);
+            println!(
+                "{what:<42} {:>10.2?} ({} bytes)",
+                start.elapsed(),
+                p.text.len()
+            );
+        };
+        time(
+            "prepare 1 MiB plain line, no cap",
+            &"word ".repeat(200_000),
+            usize::MAX,
+        );
+        time(
+            "prepare 1 MiB plain line, cap 4096",
+            &"word ".repeat(200_000),
+            4096,
+        );
+        let hostile = |n| "Authorization: x Cookie: a=1; ".repeat(n);
+        time(
+            "prepare 1 MiB hostile line, cap 4096",
+            &hostile(35_000),
+            4096,
+        );
+        // redact() itself on whole hostile lines: Cookie:/Authorization: scan
+        // to the end of the line at each occurrence (time and ranges grow
+        // with the square), which is why prepare redacts a bounded window
+        time(
+            "prepare 32 KiB hostile line, no cap",
+            &hostile(1_000),
+            usize::MAX,
+        );
+        time(
+            "prepare 64 KiB hostile line, no cap",
+            &hostile(2_000),
+            usize::MAX,
         );
     }
 }
