@@ -322,7 +322,7 @@ pub fn on_event(state: &mut State, ev: LogsEvent) -> (Vec<Command>, bool) {
 
 /// Clusters the retained lines into patterns (when the server has none).
 pub fn local_patterns(l: &LogsState) -> Vec<PatternRow> {
-    let mut p = crate::text::patterns::Patterns::default();
+    let mut p = crate::text::patterns::Patterns::new(crate::text::patterns::DEFAULT_CAP);
     for line in l.ring.lines() {
         p.add(&crate::text::patterns::template(&line.text), line.level, line.ts_ns);
     }

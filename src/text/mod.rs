@@ -1,12 +1,15 @@
-//! Untrusted text handling: sanitising for the terminal and human units.
+//! Untrusted text handling: sanitising for the terminal, redacting secrets,
+//! human units, and log lines (preparing, level, fields, trace id).
+pub mod logfields;
+pub mod loglevel;
+pub mod logline;
+pub mod patterns;
+pub mod redact;
 pub mod sampler;
 pub mod sanitize;
 pub mod units;
 
 pub use sanitize::sanitize;
-pub mod logline;
-pub mod patterns;
-pub mod redact;
 
 /// Untrusted text made fit for the screen, a log line or an export:
 /// sanitised (no escape sequences or controls), then redacted (no secrets).

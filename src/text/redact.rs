@@ -172,13 +172,17 @@ impl Redactor {
     /// Returns `s` with every secret masked; `Cow::Borrowed` when nothing
     /// matched. Never panics; `redact(redact(x)) == redact(x)`.
     pub fn redact<'a>(&self, s: &'a str) -> Cow<'a, str> {
-        let Some(mut out) = self.redact_once(s) else {
+        self.redact_with(s, self.shapes)
+    }
+
+    fn redact_with<'a>(&self, s: &'a str, shapes: bool) -> Cow<'a, str> {
+        let Some(mut out) = self.redact_once(s, shapes) else {
             return Cow::Borrowed(s);
         };
         // Masking can change context (a word start, a quote that no longer
         // closes), so rescan until stable; rare, and only for masked lines.
         for _ in 0..8 {
-            match self.redact_once(&out) {
+            match self.redact_once(&out, shapes) {
                 Some(next) if next != out => out = next,
                 _ => break,
             }
@@ -186,20 +190,30 @@ impl Redactor {
         Cow::Owned(out)
     }
 
+    /// Only the registered secrets and patterns, not the shapes (log lines
+    /// under `--no-redaction`: the tool's own credentials stay masked).
+    pub fn redact_registered<'a>(&self, s: &'a str) -> Cow<'a, str> {
+        self.redact_with(s, false)
+    }
+
     /// One scan; `None` when nothing matched.
-    fn redact_once(&self, s: &str) -> Option<String> {
+    fn redact_once(&self, s: &str, shapes: bool) -> Option<String> {
         let b = s.as_bytes();
-        let allowed = if self.shapes {
+        let allowed = if shapes {
             EXACT | PATTERN | WORD | COLON
         } else {
             EXACT | PATTERN
         };
         let mut out = Ranges::new();
         let mut after_alnum = 0;
+        // where the last `Authorization:` / `Cookie:` value ends: a repeat
+        // inside it was handled by that scan (and rescanning it for every
+        // repeat would be quadratic on a hostile line)
+        let mut line_until = 0;
         for (i, &c) in b.iter().enumerate() {
             let cls = self.class[c as usize];
             if cls & allowed & !after_alnum != 0 {
-                self.candidate(b, i, cls & allowed & !after_alnum, &mut out);
+                self.candidate(b, i, cls & allowed & !after_alnum, &mut out, &mut line_until);
             }
             after_alnum = (cls & ALNUM) >> 2;
         }
@@ -209,7 +223,7 @@ impl Redactor {
     /// Tries the rules the prefilter class `cls` allows at `i`. Kept out of
     /// line so the scan loop above stays in registers.
     #[inline(never)]
-    fn candidate(&self, b: &[u8], i: usize, cls: u8, out: &mut Ranges) {
+    fn candidate(&self, b: &[u8], i: usize, cls: u8, out: &mut Ranges, line_until: &mut usize) {
         if cls & EXACT != 0 {
             let c = b[i] as usize;
             let group = &self.needles[self.first[c] as usize..self.first[c + 1] as usize];
@@ -225,7 +239,7 @@ impl Redactor {
             }
         }
         if cls & WORD != 0 {
-            shapes_at(b, i, out);
+            shapes_at(b, i, out, line_until);
         }
         if cls & COLON != 0 {
             userinfo(b, i, out);
@@ -373,13 +387,14 @@ fn word_like(t: &[u8]) -> bool {
 
 /// Shape rules, tried at a word start (previous byte not alphanumeric);
 /// the first two letters pick the rule.
-fn shapes_at(s: &[u8], i: usize, out: &mut Ranges) {
+fn shapes_at(s: &[u8], i: usize, out: &mut Ranges, line_until: &mut usize) {
     let Some(&next) = s.get(i + 1) else { return };
     match (s[i].to_ascii_lowercase(), next.to_ascii_lowercase()) {
-        (b'a', b'u') => header(s, i, out),
+        (b'a', b'u') | (b'c', b'o') if i < *line_until => None,
+        (b'a', b'u') => header(s, i, out).inspect(|_| *line_until = run(s, i, not_eol)),
         (b'a' | b'p' | b't', b'p' | b'a' | b'o') | (b's', b'e') => key_value(s, i, out),
         (b'b', b'e' | b'a') => bearer(s, i, out),
-        (b'c', b'o') => cookie(s, i, out),
+        (b'c', b'o') => cookie(s, i, out).inspect(|_| *line_until = run(s, i, not_eol)),
         (b'e', b'y') => jwt(s, i, out),
         (b'a', b'k') | (b's', b'k') | (b'g', b'h' | b'i' | b'l') | (b'x', b'o') => {
             vendor(s, i, out)
@@ -608,6 +623,11 @@ pub fn set_shapes(on: bool) {
 /// Redacts `s` with the process-wide redactor.
 pub fn redact(s: &str) -> Cow<'_, str> {
     global().redact(s)
+}
+
+/// Only the registered secrets of the process-wide redactor, no shapes.
+pub fn redact_registered(s: &str) -> Cow<'_, str> {
+    global().redact_registered(s)
 }
 
 /// A URL for display: userinfo removed entirely, values of secret-looking
