@@ -162,7 +162,10 @@ fn numbers_of(lines: &[String]) -> (Vec<usize>, usize) {
     (nums, markers)
 }
 
-fn assert_exact_sequence(nums: &[usize]) {
+/// Every number once. Per stream in order, except at most `late` lines:
+/// entries the server dropped and that were fetched back after a
+/// disconnect are printed when recovered (the pane's ring sorts them in).
+fn assert_exact_sequence(nums: &[usize], late: usize) {
     let mut sorted = nums.to_vec();
     sorted.sort_unstable();
     let dups = sorted.windows(2).filter(|w| w[0] == w[1]).count();
@@ -174,7 +177,7 @@ fn assert_exact_sequence(nums: &[usize]) {
     for parity in 0..2 {
         let s: Vec<usize> = nums.iter().copied().filter(|n| n % 2 == parity).collect();
         let back = s.windows(2).filter(|w| w[0] > w[1]).count();
-        assert_eq!(back, 0, "stream {parity}: {back} lines out of order");
+        assert!(back <= late, "stream {parity}: {back} lines out of order");
     }
 }
 
@@ -219,7 +222,7 @@ fn a_followed_tail_loses_and_repeats_nothing_across_disconnects_and_dropped_entr
     let (lines, err, status) = h.stop();
     let (nums, markers) = numbers_of(&lines);
     assert!(complete, "only {} of {N} lines; stderr: {err}", nums.len());
-    assert_exact_sequence(&nums);
+    assert_exact_sequence(&nums, 300);
     assert_eq!(markers, 0, "every dropped entry was fetched back");
     assert!(opened >= 6, "the tail was reopened after each close: {opened}");
     assert_eq!(status, 0, "SIGTERM flushes and exits 0");
@@ -239,7 +242,7 @@ fn with_the_websocket_refused_polling_keeps_the_same_guarantees() {
     let (lines, err, status) = h.stop();
     let (nums, _) = numbers_of(&lines);
     assert!(complete, "only {} of {N} lines; stderr: {err}", nums.len());
-    assert_exact_sequence(&nums);
+    assert_exact_sequence(&nums, 0);
     assert_eq!(status, 0);
     assert!(err.contains("polling"), "says it fell back to polling: {err}");
     assert_eq!(loki.tails_opened(), 0);
@@ -295,9 +298,177 @@ fn the_pane_store_holds_the_same_sequence() {
             .map(|l| l.text[5..11].parse::<usize>().unwrap())
             .collect::<Vec<_>>()
     });
-    assert_exact_sequence(&got);
+    assert_exact_sequence(&got, 0);
     // the ring is in timestamp order, so the whole sequence is too
     let ts: Vec<i64> = state.logs.ring.lines().map(|l| l.ts_ns).collect();
     assert!(ts.windows(2).all(|w| w[0] <= w[1]));
     assert_eq!(state.logs.ring.missing, 0);
+}
+
+/// Lines that try to take over the terminal.
+fn push_hostile(loki: &Loki) {
+    let t = now_ns() - 5_000_000_000;
+    let lines = [
+        "osc0 \x1b]0;PWNED-TITLE-0\x07 after-osc0",
+        "osc2 \x1b]2;PWNED-TITLE-2\x1b\\ after-osc2",
+        "osc52 \x1b]52;c;cHduZWQtY2xpcGJvYXJk\x07 after-osc52",
+        "osc8 \x1b]8;;http://evil.example/\x1b\\click-me\x1b]8;;\x1b\\ after-osc8",
+        "csi \x1b[2J\x1b[H\x1b[31mRED\x1b[0m\x1b[10;10H after-csi",
+        "visible-start\rOVERWRITE-ATTEMPT after-cr",
+        "bidi \u{202E}desrever\u{202C} after-bidi \u{2066}iso\u{2069}",
+        "dcs \x1bPq#0;2;0;0;0\x1b\\ apc \x1b_payload\x1b\\ pm \x1b^x\x1b\\ after-dcs",
+        "c1 \u{9b}31m after-c1 \u{9d}0;PWNED-C1\u{9c} end",
+    ];
+    for (i, l) in lines.iter().enumerate() {
+        loki.push(&[("namespace", "hostile"), ("pod", "evil-1")], t + i as i64 * 1_000_000, l);
+    }
+    let huge = format!("huge-line {}", "x".repeat(1 << 20));
+    loki.push(&[("namespace", "hostile"), ("pod", "evil-1")], t + 20_000_000, &huge);
+    loki.push(&[("namespace", "hostile"), ("pod", "evil-1")], t + 21_000_000, "hostile-done");
+}
+
+#[test]
+fn hostile_lines_cannot_retitle_move_the_cursor_or_set_the_clipboard() {
+    if !common::require("tmux") {
+        return;
+    }
+    let loki = Loki::start(LokiOptions::default());
+    push_hostile(&loki);
+    let dir = common::tempdir("logs-hostile");
+    std::fs::write(dir.join("c.toml"), "").unwrap();
+    let _ = Command::new("tmux").args(["set-option", "-s", "set-clipboard", "on"]).status();
+    let cmd = format!(
+        "WATCHFLOOR_CONFIG={} {} --loki {} --namespace hostile --log-file {}",
+        dir.join("c.toml").display(),
+        bin(),
+        loki.url,
+        dir.join("wf.log").display()
+    );
+    let tmux = common::Tmux::start("hostile", &cmd, 200, 50, false);
+    let before_title = tmux.title();
+    let screen = tmux.wait_for("hostile-done", 20);
+    for ok in ["after-osc0", "after-osc2", "after-osc52", "click-me after-osc8", "after-csi", "after-cr", "after-bidi", "after-dcs", "after-c1"] {
+        assert!(screen.contains(ok), "`{ok}` missing:\n{screen}");
+    }
+    // a CR is a space: nothing overwrote the start of the line
+    assert!(screen.contains("visible-start OVERWRITE-ATTEMPT"), "{screen}");
+    // the 1 MiB line is cut, with a marker
+    assert!(screen.contains("[cut 1.00 MiB]") || screen.contains("[cut 1.0 MiB]"), "{screen}");
+    // the header is still on the first row: no cursor moved, no screen cleared
+    assert!(screen.lines().next().unwrap_or("").contains("watchfloor"), "{screen}");
+    assert!(!screen.contains("PWNED"), "{screen}");
+    let title = tmux.title();
+    assert!(!title.contains("PWNED"), "title changed to {title}");
+    assert_eq!(title, before_title);
+    let buffers = Command::new("tmux").args(["list-buffers"]).output().unwrap();
+    let buffers = String::from_utf8_lossy(&buffers.stdout);
+    assert!(!buffers.contains("pwned"), "OSC 52 set the clipboard: {buffers}");
+    // the detail view of the cut line says it was cut
+    tmux.keys(&["l", "k", "Enter"]);
+    let detail = tmux.wait_for("Log line", 5);
+    assert!(detail.contains("[cut: the line was 1.00 MiB") || detail.contains("[cut: the line was 1.0 MiB"), "{detail}");
+
+    // headless: not one escape byte reaches stdout
+    let out = Command::new(bin())
+        .args(["logs", r#"{namespace="hostile"}"#, "--loki", &loki.url, "--since", "5m"])
+        .env("WATCHFLOOR_CONFIG", dir.join("c.toml"))
+        .arg("--log-file")
+        .arg(dir.join("wf2.log"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("hostile-done") && text.contains("after-c1"), "{text}");
+    assert!(!out.stdout.iter().any(|&b| b == 0x1b || b == 0x07 || b == b'\r'), "control bytes in stdout");
+    assert!(!text.contains('\u{202E}') && !text.contains('\u{9b}'));
+}
+
+#[test]
+fn secrets_in_lines_are_masked_on_screen_in_once_and_in_watchfloor_logs() {
+    let loki = Loki::start(LokiOptions::default());
+    let t = now_ns() - 2_000_000_000;
+    let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJvbmNhbGwifQ.c2lnbmF0dXJlLXZhbHVl";
+    let lines = [
+        format!("auth header Authorization: Bearer {jwt} done-1"),
+        "login password=hunter2-Secret-77 done-2".to_string(),
+        "echo of our own basic password Sup3r-Loki-Pass done-3".to_string(),
+        "token ghp_abcdefghijklmnopqrstuvwxyz0123456789 done-4".to_string(),
+    ];
+    for (i, l) in lines.iter().enumerate() {
+        loki.push(&[("namespace", "sec"), ("pod", "p-1")], t + i as i64 * 1_000_000, l);
+    }
+    let secrets = ["hunter2-Secret-77", "Sup3r-Loki-Pass", jwt, "ghp_abcdefghijklmnopqrstuvwxyz0123456789"];
+    let url = loki.url.replace("http://", "http://oncall:Sup3r-Loki-Pass@");
+    let dir = common::tempdir("logs-secrets");
+    std::fs::write(dir.join("c.toml"), "").unwrap();
+    let run = |args: &[&str]| {
+        Command::new(bin())
+            .args(args)
+            .env("WATCHFLOOR_CONFIG", dir.join("c.toml"))
+            .arg("--log-file")
+            .arg(dir.join("wf.log"))
+            .output()
+            .unwrap()
+    };
+    let out = run(&["logs", r#"{namespace="sec"}"#, "--loki", &url, "--since", "5m", "--output", "jsonl"]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("done-4"), "{text}");
+    let once = run(&["--loki", &url, "--namespace", "sec", "--once", "--size", "200x40", "--color", "never"]);
+    let screen = String::from_utf8_lossy(&once.stdout).to_string();
+    assert!(once.status.success(), "{}", String::from_utf8_lossy(&once.stderr));
+    assert!(screen.contains("done-4") && screen.contains("done-1"), "{screen}");
+    let log = std::fs::read_to_string(dir.join("wf.log")).unwrap_or_default();
+    for s in secrets {
+        assert!(!text.contains(s), "`{s}` in watchfloor logs output:\n{text}");
+        assert!(!screen.contains(s), "`{s}` on screen:\n{screen}");
+        assert!(!log.contains(s), "`{s}` in the log file");
+    }
+    // --no-redaction shows shapes (password=) but never our own credentials,
+    // and the screen says so
+    let once = run(&["--no-redaction", "--loki", &url, "--namespace", "sec", "--once", "--size", "200x40", "--color", "never"]);
+    assert!(String::from_utf8_lossy(&once.stdout).contains("REDACTION OFF"));
+    let out = run(&["--no-redaction", "logs", r#"{namespace="sec"}"#, "--loki", &url, "--since", "5m"]);
+    let plain = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(plain.contains("hunter2-Secret-77"), "redaction off shows line secrets: {plain}");
+    assert!(!plain.contains("Sup3r-Loki-Pass"), "configured credentials stay masked: {plain}");
+}
+
+#[test]
+fn loki_errors_say_what_to_do() {
+    let loki = Loki::start(LokiOptions {
+        tenant: Some("team-a".into()),
+        ..Default::default()
+    });
+    loki.push(&[("job", "t")], now_ns() - 1_000_000_000, "tenant line");
+    let dir = common::tempdir("logs-errors");
+    std::fs::write(dir.join("c.toml"), "").unwrap();
+    let run = |args: &[&str]| {
+        Command::new(bin())
+            .args(args)
+            .env("WATCHFLOOR_CONFIG", dir.join("c.toml"))
+            .arg("--log-file")
+            .arg(dir.join("wf.log"))
+            .output()
+            .unwrap()
+    };
+    // no tenant: 401 "no org id", and what to set
+    let out = run(&["logs", r#"{job="t"}"#, "--loki", &loki.url]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("HTTP 401") && err.contains("no org id") && err.contains("--loki-tenant"), "{err}");
+    // with the tenant: the line
+    let out = run(&["logs", r#"{job="t"}"#, "--loki", &loki.url, "--loki-tenant", "team-a"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("tenant line"));
+    // a LogQL syntax error: Loki's position
+    let out = run(&["logs", r#"{job="t""#, "--loki", &loki.url, "--loki-tenant", "team-a"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("HTTP 400") && err.contains("parse error at line 1, col"), "{err}");
+    // nothing listening: says so after a few tries, names no URL secret
+    let out = run(&["logs", r#"{job="t"}"#, "--loki", "http://u:pw-XYZ@127.0.0.1:9"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("connection refused"), "{err}");
+    assert!(!err.contains("pw-XYZ"), "{err}");
 }

@@ -91,6 +91,7 @@ pub async fn run(
 ) -> i32 {
     use tokio::signal::unix::{signal, SignalKind};
     let (tx, mut rx) = mpsc::channel::<SourceEvent>(64);
+    let follow_plan = plan.follow;
     let handles = engine::spawn(backend, plan, tx);
     let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
     else {
@@ -98,6 +99,8 @@ pub async fn run(
     };
     let mut last_error: Option<String> = None;
     let mut status = 0;
+    let follow = follow_plan;
+    let mut backfill_failures = 0;
     loop {
         let ev = tokio::select! {
             ev = rx.recv() => ev,
@@ -130,7 +133,13 @@ pub async fn run(
                 if let Some(e) = error {
                     // a query the server refuses, or missing auth, before
                     // any line: asking again will not help
-                    if e.is_permanent() && mode == TailMode::Backfill {
+                    if mode == TailMode::Backfill {
+                        backfill_failures += 1;
+                    }
+                    // not following: a server that stays down is an error
+                    // after a few tries, not a hang
+                    let give_up = !follow && backfill_failures >= 3;
+                    if (e.is_permanent() || give_up) && mode == TailMode::Backfill {
                         let _ = writeln!(err, "watchfloor: loki: {e}");
                         status = 2;
                         break;

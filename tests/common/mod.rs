@@ -594,6 +594,11 @@ impl Tmux {
         }
     }
 
+    /// The pane's title (what OSC 0/2 would change).
+    pub fn title(&self) -> String {
+        self.display("#{pane_title}")
+    }
+
     pub fn alternate_on(&self) -> bool {
         self.display("#{alternate_on}") == "1"
     }

@@ -322,10 +322,11 @@ pub fn draw(f: &mut Frame, area: Rect, v: &LogsView, state: &State, focused: boo
                 } else {
                     ls
                 };
-                spans.extend(highlighted(text, if *matched { needle } else { None }, base, hi));
+                // before the text: a cut line is long, its end off-screen
                 if let Some(c) = cut {
-                    spans.push(Span::styled(format!(" {c}"), t.warn));
+                    spans.push(Span::styled(format!("{c} "), t.warn));
                 }
+                spans.extend(highlighted(text, if *matched { needle } else { None }, base, hi));
                 body.push(Line::from(spans));
             }
         }

@@ -43,6 +43,16 @@ pub fn draw(f: &mut Frame, area: ratatui::layout::Rect, state: &State, id: u64, 
             crate::ui::panes::logs::level_style(t, line.level),
         ),
     ])];
+    if let Some(b) = line.cut {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "[cut: the line was {}, kept {}]",
+                format_bytes(b as f64),
+                format_bytes(line.text.len() as f64)
+            ),
+            t.warn,
+        )));
+    }
     let fields = detail_fields(line);
     let key_w = fields.iter().map(|(k, ..)| k.chars().count()).max().unwrap_or(0).min(32);
     let list_h = (r.height as usize).saturating_sub(8).max(3);
