@@ -1,0 +1,243 @@
+//! The log pane through `update` and `render` (no terminal): following,
+//! paused, searching, level filter, volume chart, patterns and the detail
+//! view as snapshots, and what each key does to the query.
+
+mod common;
+
+use watchfloor::app::logs::LogsCommand;
+use watchfloor::app::run::{configure_logs, render};
+use watchfloor::app::update::{self, Command, Event};
+use watchfloor::app::views::View;
+use watchfloor::app::{Action, State};
+use watchfloor::export::buffer_to_text;
+use watchfloor::sources::demo::logs::DemoLogs;
+use watchfloor::sources::loki::{LogLine, LogsBackend, LogsEvent, TailMode};
+use watchfloor::sources::SourceEvent;
+
+/// The start of a demo cycle (seed 0): the OOM is at +96 s.
+const T0: i64 = 1_700_000_040;
+
+fn ev(st: &mut State, e: LogsEvent) -> Vec<Command> {
+    update::update(st, Event::Source(SourceEvent::Logs(e))).0
+}
+
+/// A state following the demo's logs over [T0+60, T0+100), volume from
+/// the demo's "server".
+fn state() -> State {
+    let mut st = common::state(300, 1.0, "prom", "http://127.0.0.1:1");
+    st.metrics.configured = false;
+    st.target.namespace = Some("codex-pooler".into());
+    configure_logs(&mut st, "loki", "http://loki:3100", true);
+    update::update(&mut st, Event::Resize(120, 30));
+    st.now_ms = (T0 + 100) * 1000;
+    let cmds = update::start(&mut st);
+    assert!(matches!(cmds.as_slice(), [Command::Logs(LogsCommand::Start(_))]));
+    let gen = st.logs.gen;
+    let demo = DemoLogs::new(0, "beam");
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let (entries, volume) = rt.block_on(async {
+        let q = r#"{namespace="codex-pooler"}"#;
+        let e = demo
+            .query_range(q, (T0 + 60) * 1_000_000_000, (T0 + 100) * 1_000_000_000, 5000, true)
+            .await
+            .unwrap();
+        let v = demo
+            .volume(q, (T0 - 200) * 1_000_000_000, (T0 + 100) * 1_000_000_000, 5)
+            .await
+            .unwrap();
+        (e, v)
+    });
+    let lines: Vec<LogLine> = entries.into_iter().map(|e| LogLine::from_entry(e, true)).collect();
+    let now = st.now_ms;
+    ev(&mut st, LogsEvent::Status { gen, at_ms: now, mode: TailMode::Tailing, error: None, requests: 2 });
+    ev(&mut st, LogsEvent::Lines { gen, at_ms: now, lines });
+    ev(&mut st, LogsEvent::Volume { gen, at_ms: now, result: Ok(volume) });
+    st
+}
+
+fn screen(st: &State, w: u16, h: u16) -> String {
+    buffer_to_text(&render(st, w, h))
+}
+
+fn plan_query(cmds: &[Command]) -> String {
+    cmds.iter()
+        .find_map(|c| match c {
+            Command::Logs(LogsCommand::Start(p)) => Some(p.query.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no new logs plan in {cmds:?}"))
+}
+
+fn submit(st: &mut State, text: &str) -> Vec<Command> {
+    if let Some(View::Input { editor, .. }) = st.ui.views.top_mut() {
+        editor.set_text(text);
+    }
+    update::apply(st, Action::InputSubmit)
+}
+
+fn selected_text(st: &State) -> String {
+    let id = st.logs.selected.expect("a selection");
+    let p = st.logs.ring.index_of(id).unwrap();
+    match &st.logs.ring.get(p).unwrap().row {
+        watchfloor::store::logs::Row::Line(l) => l.text.to_string(),
+        _ => panic!("a marker"),
+    }
+}
+
+#[test]
+fn following_paused_and_searching_snapshots() {
+    let mut st = state();
+    let follow = screen(&st, 120, 30);
+    assert!(follow.contains("following · tailing"), "{follow}");
+    insta::assert_snapshot!("logs_following_120x30", follow);
+    update::apply(&mut st, Action::FocusLogs);
+    for _ in 0..3 {
+        update::apply(&mut st, Action::ScrollUp);
+    }
+    let paused = screen(&st, 120, 30);
+    assert!(paused.contains("paused") && paused.contains('▶'), "{paused}");
+    insta::assert_snapshot!("logs_paused_120x30", paused);
+    // `/` from the dashboard focuses the logs and searches
+    st.ui.focused = 0;
+    update::apply(&mut st, Action::OpenSearch);
+    submit(&mut st, "rejected");
+    let newest_match = st
+        .logs
+        .ring
+        .lines()
+        .rev()
+        .find(|l| l.text.contains("rejected"))
+        .unwrap()
+        .ts_ns;
+    assert!(selected_text(&st).contains("rejected"));
+    let sel = st.logs.ring.index_of(st.logs.selected.unwrap()).unwrap();
+    assert_eq!(st.logs.ring.get(sel).map(|s| s.row.ts_ns()), Some(newest_match), "the newest match is selected");
+    let searching = screen(&st, 120, 30);
+    assert!(searching.contains("/rejected ("), "{searching}");
+    insta::assert_snapshot!("logs_searching_120x30", searching);
+    // n: the next older match; N: back
+    let first = st.logs.selected;
+    update::apply(&mut st, Action::SearchNext);
+    assert_ne!(st.logs.selected, first);
+    assert!(selected_text(&st).contains("rejected"));
+    update::apply(&mut st, Action::SearchPrev);
+    assert_eq!(st.logs.selected, first);
+    // G follows again
+    update::apply(&mut st, Action::LogsFollow);
+    assert!(st.logs.follow && st.logs.selected.is_none());
+}
+
+#[test]
+fn level_filter_volume_patterns_and_detail_snapshots() {
+    let mut st = state();
+    update::apply(&mut st, Action::FocusLogs);
+    update::apply(&mut st, Action::LevelError);
+    let errors = screen(&st, 120, 30);
+    assert!(errors.contains("≥error"), "{errors}");
+    let shown: Vec<_> = st.logs.shown_positions();
+    assert!(!shown.is_empty());
+    assert!(shown.iter().all(|&p| match &st.logs.ring.get(p).unwrap().row {
+        watchfloor::store::logs::Row::Line(l) => l.level >= watchfloor::text::logline::Level::Error,
+        _ => true,
+    }));
+    // the volume strip counts errors from the server's volume
+    assert!(errors.contains("volume ·") && !errors.contains("· 0 error"), "{errors}");
+    insta::assert_snapshot!("logs_errors_only_120x30", errors);
+    update::apply(&mut st, Action::LevelAll);
+
+    // patterns: clustered locally (the demo has no /patterns), counts first
+    let cmds = update::apply(&mut st, Action::OpenPatterns);
+    assert!(matches!(cmds.as_slice(), [Command::Logs(LogsCommand::Patterns { .. })]));
+    let patterns = screen(&st, 120, 30);
+    assert!(patterns.contains("Top patterns clustered from retained lines"), "{patterns}");
+    insta::assert_snapshot!("logs_patterns_120x30", patterns);
+    // Enter keeps only lines of that pattern: a line filter on its literal
+    let cmds = update::apply(&mut st, Action::PickerSelect);
+    let q = plan_query(&cmds);
+    assert!(q.starts_with(r#"{namespace="codex-pooler"} |= ""#), "{q}");
+    assert!(st.logs.ring.is_empty(), "a new query starts a new ring");
+}
+
+#[test]
+fn the_detail_view_filters_on_a_field() {
+    let mut st = state();
+    update::apply(&mut st, Action::FocusLogs);
+    // select the newest admission rejection
+    update::apply(&mut st, Action::OpenSearch);
+    submit(&mut st, "admission rejected");
+    update::apply(&mut st, Action::OpenDetail);
+    let detail = screen(&st, 120, 30);
+    assert!(detail.contains("route_class") && detail.contains("trace_id"), "{detail}");
+    insta::assert_snapshot!("logs_detail_120x30", detail);
+    // walk to route_class and press Enter
+    let fields = match &st.logs.ring.get(st.logs.ring.index_of(st.logs.selected.unwrap()).unwrap()).unwrap().row {
+        watchfloor::store::logs::Row::Line(l) => watchfloor::app::logs::detail_fields(l),
+        _ => unreachable!(),
+    };
+    let at = fields.iter().position(|f| f.0 == "route_class").unwrap();
+    for _ in 0..at {
+        update::apply(&mut st, Action::PickerDown);
+    }
+    let cmds = update::apply(&mut st, Action::PickerSelect);
+    assert_eq!(
+        plan_query(&cmds),
+        r#"{namespace="codex-pooler"} | json | route_class="responses""#
+    );
+    assert!(st.ui.views.top().is_none(), "the view closed");
+}
+
+#[test]
+fn the_query_follows_the_target_and_pausing_keeps_the_lines() {
+    let mut st = state();
+    let n = st.logs.ring.len();
+    // pause: the tail stops, lines stay
+    let mut st2 = st.clone();
+    let before = st2.target.clone();
+    st2.target.pinned_end_ms = Some(st2.now_ms);
+    let cmds = watchfloor::app::logs::retarget(&mut st2, &before);
+    assert_eq!(cmds, vec![Command::Logs(LogsCommand::Stop)]);
+    assert_eq!(st2.logs.ring.len(), n);
+    // a pod chosen anywhere re-targets the query, escaped
+    let before = st.target.clone();
+    st.target.pinned_end_ms = None;
+    st.target.pod = Some("app-2\"}".into());
+    let cmds = watchfloor::app::logs::retarget(&mut st, &before);
+    assert_eq!(
+        plan_query(&cmds),
+        r#"{namespace="codex-pooler", pod="app-2\"}"}"#
+    );
+    // answers of the old generation are dropped
+    let old = st.logs.gen - 1;
+    ev(&mut st, LogsEvent::Marker {
+        gen: old,
+        marker: watchfloor::sources::loki::Marker { count: 5, from_ns: 0, to_ns: 1, why: "x".into() },
+    });
+    assert_eq!(st.logs.ring.missing, 0);
+}
+
+#[test]
+fn markers_and_the_ring_cap_show_in_the_pane() {
+    let mut st = state();
+    let gen = st.logs.gen;
+    ev(&mut st, LogsEvent::Marker {
+        gen,
+        marker: watchfloor::sources::loki::Marker {
+            count: 1234,
+            from_ns: (T0 + 99) * 1_000_000_000,
+            to_ns: (T0 + 99) * 1_000_000_000 + 500_000_000,
+            why: "dropped by the server's tail and no longer found".into(),
+        },
+    });
+    st.logs.ring.max_lines = 50;
+    // one more line pushes the oldest out
+    let extra = st.logs.ring.lines().last().unwrap().clone();
+    let mut newer = extra;
+    newer.ts_ns += 1;
+    newer.text = "one more".into();
+    let now = st.now_ms;
+    ev(&mut st, LogsEvent::Lines { gen, at_ms: now, lines: vec![newer] });
+    let s = screen(&st, 120, 30);
+    assert!(s.contains("1.23k lines missing") || s.contains("1,234 lines missing"), "{s}");
+    assert!(s.contains("oldest dropped"), "{s}");
+    assert!(s.contains("1.23k missing") || s.contains("1,234 missing"), "{s}");
+}
