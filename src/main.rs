@@ -83,11 +83,13 @@ fn headless_logs(
         .unwrap_or_else(|e| fail(&format!("--since: {e}")));
     let query = match &args.query {
         Some(q) => q.clone(),
-        None => watchfloor::sources::loki::logql::selector(&watchfloor::sources::loki::logql::Scope {
-            namespace: s.namespace.as_deref(),
-            pod: s.pod.as_deref(),
-            pods: &[],
-        }),
+        None => {
+            watchfloor::sources::loki::logql::selector(&watchfloor::sources::loki::logql::Scope {
+                namespace: s.namespace.as_deref(),
+                pod: s.pod.as_deref(),
+                pods: &[],
+            })
+        }
     };
     let now_ns = watchfloor::sources::now_ms() * 1_000_000;
     let plan = watchfloor::sources::loki::LogsPlan {

@@ -170,8 +170,15 @@ fn assert_exact_sequence(nums: &[usize], late: usize) {
     sorted.sort_unstable();
     let dups = sorted.windows(2).filter(|w| w[0] == w[1]).count();
     assert_eq!(dups, 0, "{dups} duplicated lines");
-    let missing: Vec<usize> = (0..N).filter(|n| sorted.binary_search(n).is_err()).take(10).collect();
-    assert!(missing.is_empty(), "missing lines, e.g. {missing:?} ({} of {N} kept)", sorted.len());
+    let missing: Vec<usize> = (0..N)
+        .filter(|n| sorted.binary_search(n).is_err())
+        .take(10)
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "missing lines, e.g. {missing:?} ({} of {N} kept)",
+        sorted.len()
+    );
     assert_eq!(sorted.len(), N);
     // per stream, lines come in order
     for parity in 0..2 {
@@ -224,7 +231,10 @@ fn a_followed_tail_loses_and_repeats_nothing_across_disconnects_and_dropped_entr
     assert!(complete, "only {} of {N} lines; stderr: {err}", nums.len());
     assert_exact_sequence(&nums, 300);
     assert_eq!(markers, 0, "every dropped entry was fetched back");
-    assert!(opened >= 6, "the tail was reopened after each close: {opened}");
+    assert!(
+        opened >= 6,
+        "the tail was reopened after each close: {opened}"
+    );
     assert_eq!(status, 0, "SIGTERM flushes and exits 0");
 }
 
@@ -244,7 +254,10 @@ fn with_the_websocket_refused_polling_keeps_the_same_guarantees() {
     assert!(complete, "only {} of {N} lines; stderr: {err}", nums.len());
     assert_exact_sequence(&nums, 0);
     assert_eq!(status, 0);
-    assert!(err.contains("polling"), "says it fell back to polling: {err}");
+    assert!(
+        err.contains("polling"),
+        "says it fell back to polling: {err}"
+    );
     assert_eq!(loki.tails_opened(), 0);
 }
 
@@ -263,8 +276,7 @@ fn the_pane_store_holds_the_same_sequence() {
     let mut state = common::state(300, 1.0, "prom", "http://127.0.0.1:1");
     state.metrics.configured = false;
     state.target.namespace = None;
-    let (client, _) =
-        LokiClient::new(&watchfloor::config::Endpoint::plain(&loki.url)).unwrap();
+    let (client, _) = LokiClient::new(&watchfloor::config::Endpoint::plain(&loki.url)).unwrap();
     configure_logs(&mut state, "loki", &loki.url, true);
     state.logs.user_query = Some(r#"{job="seq"}"#.into());
     state.logs.ring = LogRing::new(200_000, 512 << 20);
@@ -285,7 +297,8 @@ fn the_pane_store_holds_the_same_sequence() {
         };
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline && state.logs.ring.len() < N {
-            if let Ok(Some(ev)) = tokio::time::timeout(Duration::from_millis(200), rx.recv()).await {
+            if let Ok(Some(ev)) = tokio::time::timeout(Duration::from_millis(200), rx.recv()).await
+            {
                 let (cmds, _) = update::update(&mut state, Event::Source(ev));
                 tasks.exec(cmds);
             }
@@ -320,11 +333,23 @@ fn push_hostile(loki: &Loki) {
         "c1 \u{9b}31m after-c1 \u{9d}0;PWNED-C1\u{9c} end",
     ];
     for (i, l) in lines.iter().enumerate() {
-        loki.push(&[("namespace", "hostile"), ("pod", "evil-1")], t + i as i64 * 1_000_000, l);
+        loki.push(
+            &[("namespace", "hostile"), ("pod", "evil-1")],
+            t + i as i64 * 1_000_000,
+            l,
+        );
     }
     let huge = format!("huge-line {}", "x".repeat(1 << 20));
-    loki.push(&[("namespace", "hostile"), ("pod", "evil-1")], t + 20_000_000, &huge);
-    loki.push(&[("namespace", "hostile"), ("pod", "evil-1")], t + 21_000_000, "hostile-done");
+    loki.push(
+        &[("namespace", "hostile"), ("pod", "evil-1")],
+        t + 20_000_000,
+        &huge,
+    );
+    loki.push(
+        &[("namespace", "hostile"), ("pod", "evil-1")],
+        t + 21_000_000,
+        "hostile-done",
+    );
 }
 
 #[test]
@@ -336,7 +361,9 @@ fn hostile_lines_cannot_retitle_move_the_cursor_or_set_the_clipboard() {
     push_hostile(&loki);
     let dir = common::tempdir("logs-hostile");
     std::fs::write(dir.join("c.toml"), "").unwrap();
-    let _ = Command::new("tmux").args(["set-option", "-s", "set-clipboard", "on"]).status();
+    let _ = Command::new("tmux")
+        .args(["set-option", "-s", "set-clipboard", "on"])
+        .status();
     let cmd = format!(
         "WATCHFLOOR_CONFIG={} {} --loki {} --namespace hostile --log-file {}",
         dir.join("c.toml").display(),
@@ -347,39 +374,87 @@ fn hostile_lines_cannot_retitle_move_the_cursor_or_set_the_clipboard() {
     let tmux = common::Tmux::start("hostile", &cmd, 200, 50, false);
     let before_title = tmux.title();
     let screen = tmux.wait_for("hostile-done", 20);
-    for ok in ["after-osc0", "after-osc2", "after-osc52", "click-me after-osc8", "after-csi", "after-cr", "after-bidi", "after-dcs", "after-c1"] {
+    for ok in [
+        "after-osc0",
+        "after-osc2",
+        "after-osc52",
+        "click-me after-osc8",
+        "after-csi",
+        "after-cr",
+        "after-bidi",
+        "after-dcs",
+        "after-c1",
+    ] {
         assert!(screen.contains(ok), "`{ok}` missing:\n{screen}");
     }
     // a CR is a space: nothing overwrote the start of the line
-    assert!(screen.contains("visible-start OVERWRITE-ATTEMPT"), "{screen}");
+    assert!(
+        screen.contains("visible-start OVERWRITE-ATTEMPT"),
+        "{screen}"
+    );
     // the 1 MiB line is cut, with a marker
-    assert!(screen.contains("[cut 1.00 MiB]") || screen.contains("[cut 1.0 MiB]"), "{screen}");
+    assert!(
+        screen.contains("[cut 1.00 MiB]") || screen.contains("[cut 1.0 MiB]"),
+        "{screen}"
+    );
     // the header is still on the first row: no cursor moved, no screen cleared
-    assert!(screen.lines().next().unwrap_or("").contains("watchfloor"), "{screen}");
+    assert!(
+        screen.lines().next().unwrap_or("").contains("watchfloor"),
+        "{screen}"
+    );
     assert!(!screen.contains("PWNED"), "{screen}");
     let title = tmux.title();
     assert!(!title.contains("PWNED"), "title changed to {title}");
     assert_eq!(title, before_title);
-    let buffers = Command::new("tmux").args(["list-buffers"]).output().unwrap();
+    let buffers = Command::new("tmux")
+        .args(["list-buffers"])
+        .output()
+        .unwrap();
     let buffers = String::from_utf8_lossy(&buffers.stdout);
-    assert!(!buffers.contains("pwned"), "OSC 52 set the clipboard: {buffers}");
+    assert!(
+        !buffers.contains("pwned"),
+        "OSC 52 set the clipboard: {buffers}"
+    );
     // the detail view of the cut line says it was cut
     tmux.keys(&["l", "k", "Enter"]);
     let detail = tmux.wait_for("Log line", 5);
-    assert!(detail.contains("[cut: the line was 1.00 MiB") || detail.contains("[cut: the line was 1.0 MiB"), "{detail}");
+    assert!(
+        detail.contains("[cut: the line was 1.00 MiB")
+            || detail.contains("[cut: the line was 1.0 MiB"),
+        "{detail}"
+    );
 
     // headless: not one escape byte reaches stdout
     let out = Command::new(bin())
-        .args(["logs", r#"{namespace="hostile"}"#, "--loki", &loki.url, "--since", "5m"])
+        .args([
+            "logs",
+            r#"{namespace="hostile"}"#,
+            "--loki",
+            &loki.url,
+            "--since",
+            "5m",
+        ])
         .env("WATCHFLOOR_CONFIG", dir.join("c.toml"))
         .arg("--log-file")
         .arg(dir.join("wf2.log"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("hostile-done") && text.contains("after-c1"), "{text}");
-    assert!(!out.stdout.iter().any(|&b| b == 0x1b || b == 0x07 || b == b'\r'), "control bytes in stdout");
+    assert!(
+        text.contains("hostile-done") && text.contains("after-c1"),
+        "{text}"
+    );
+    assert!(
+        !out.stdout
+            .iter()
+            .any(|&b| b == 0x1b || b == 0x07 || b == b'\r'),
+        "control bytes in stdout"
+    );
     assert!(!text.contains('\u{202E}') && !text.contains('\u{9b}'));
 }
 
@@ -395,10 +470,21 @@ fn secrets_in_lines_are_masked_on_screen_in_once_and_in_watchfloor_logs() {
         "token ghp_abcdefghijklmnopqrstuvwxyz0123456789 done-4".to_string(),
     ];
     for (i, l) in lines.iter().enumerate() {
-        loki.push(&[("namespace", "sec"), ("pod", "p-1")], t + i as i64 * 1_000_000, l);
+        loki.push(
+            &[("namespace", "sec"), ("pod", "p-1")],
+            t + i as i64 * 1_000_000,
+            l,
+        );
     }
-    let secrets = ["hunter2-Secret-77", "Sup3r-Loki-Pass", jwt, "ghp_abcdefghijklmnopqrstuvwxyz0123456789"];
-    let url = loki.url.replace("http://", "http://oncall:Sup3r-Loki-Pass@");
+    let secrets = [
+        "hunter2-Secret-77",
+        "Sup3r-Loki-Pass",
+        jwt,
+        "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+    ];
+    let url = loki
+        .url
+        .replace("http://", "http://oncall:Sup3r-Loki-Pass@");
     let dir = common::tempdir("logs-secrets");
     std::fs::write(dir.join("c.toml"), "").unwrap();
     let run = |args: &[&str]| {
@@ -410,27 +496,82 @@ fn secrets_in_lines_are_masked_on_screen_in_once_and_in_watchfloor_logs() {
             .output()
             .unwrap()
     };
-    let out = run(&["logs", r#"{namespace="sec"}"#, "--loki", &url, "--since", "5m", "--output", "jsonl"]);
-    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let out = run(&[
+        "logs",
+        r#"{namespace="sec"}"#,
+        "--loki",
+        &url,
+        "--since",
+        "5m",
+        "--output",
+        "jsonl",
+    ]);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(text.contains("done-4"), "{text}");
-    let once = run(&["--loki", &url, "--namespace", "sec", "--once", "--size", "200x40", "--color", "never"]);
+    let once = run(&[
+        "--loki",
+        &url,
+        "--namespace",
+        "sec",
+        "--once",
+        "--size",
+        "200x40",
+        "--color",
+        "never",
+    ]);
     let screen = String::from_utf8_lossy(&once.stdout).to_string();
-    assert!(once.status.success(), "{}", String::from_utf8_lossy(&once.stderr));
-    assert!(screen.contains("done-4") && screen.contains("done-1"), "{screen}");
+    assert!(
+        once.status.success(),
+        "{}",
+        String::from_utf8_lossy(&once.stderr)
+    );
+    assert!(
+        screen.contains("done-4") && screen.contains("done-1"),
+        "{screen}"
+    );
     let log = std::fs::read_to_string(dir.join("wf.log")).unwrap_or_default();
     for s in secrets {
-        assert!(!text.contains(s), "`{s}` in watchfloor logs output:\n{text}");
+        assert!(
+            !text.contains(s),
+            "`{s}` in watchfloor logs output:\n{text}"
+        );
         assert!(!screen.contains(s), "`{s}` on screen:\n{screen}");
         assert!(!log.contains(s), "`{s}` in the log file");
     }
     // --no-redaction shows shapes (password=) but never our own credentials,
     // and the screen says so
-    let once = run(&["--no-redaction", "--loki", &url, "--namespace", "sec", "--once", "--size", "200x40", "--color", "never"]);
+    let once = run(&[
+        "--no-redaction",
+        "--loki",
+        &url,
+        "--namespace",
+        "sec",
+        "--once",
+        "--size",
+        "200x40",
+        "--color",
+        "never",
+    ]);
     assert!(String::from_utf8_lossy(&once.stdout).contains("REDACTION OFF"));
-    let out = run(&["--no-redaction", "logs", r#"{namespace="sec"}"#, "--loki", &url, "--since", "5m"]);
+    let out = run(&[
+        "--no-redaction",
+        "logs",
+        r#"{namespace="sec"}"#,
+        "--loki",
+        &url,
+        "--since",
+        "5m",
+    ]);
     let plain = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(plain.contains("hunter2-Secret-77"), "redaction off shows line secrets: {plain}");
-    assert!(!plain.contains("Sup3r-Loki-Pass"), "configured credentials stay masked: {plain}");
+    assert!(
+        plain.contains("hunter2-Secret-77"),
+        "redaction off shows line secrets: {plain}"
+    );
+    assert!(
+        !plain.contains("Sup3r-Loki-Pass"),
+        "configured credentials stay masked: {plain}"
+    );
 }
 
 #[test]
@@ -455,18 +596,43 @@ fn loki_errors_say_what_to_do() {
     let out = run(&["logs", r#"{job="t"}"#, "--loki", &loki.url]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("HTTP 401") && err.contains("no org id") && err.contains("--loki-tenant"), "{err}");
+    assert!(
+        err.contains("HTTP 401") && err.contains("no org id") && err.contains("--loki-tenant"),
+        "{err}"
+    );
     // with the tenant: the line
-    let out = run(&["logs", r#"{job="t"}"#, "--loki", &loki.url, "--loki-tenant", "team-a"]);
+    let out = run(&[
+        "logs",
+        r#"{job="t"}"#,
+        "--loki",
+        &loki.url,
+        "--loki-tenant",
+        "team-a",
+    ]);
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("tenant line"));
     // a LogQL syntax error: Loki's position
-    let out = run(&["logs", r#"{job="t""#, "--loki", &loki.url, "--loki-tenant", "team-a"]);
+    let out = run(&[
+        "logs",
+        r#"{job="t""#,
+        "--loki",
+        &loki.url,
+        "--loki-tenant",
+        "team-a",
+    ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("HTTP 400") && err.contains("parse error at line 1, col"), "{err}");
+    assert!(
+        err.contains("HTTP 400") && err.contains("parse error at line 1, col"),
+        "{err}"
+    );
     // nothing listening: says so after a few tries, names no URL secret
-    let out = run(&["logs", r#"{job="t"}"#, "--loki", "http://u:pw-XYZ@127.0.0.1:9"]);
+    let out = run(&[
+        "logs",
+        r#"{job="t"}"#,
+        "--loki",
+        "http://u:pw-XYZ@127.0.0.1:9",
+    ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("connection refused"), "{err}");

@@ -31,14 +31,25 @@ fn state() -> State {
     update::update(&mut st, Event::Resize(120, 30));
     st.now_ms = (T0 + 100) * 1000;
     let cmds = update::start(&mut st);
-    assert!(matches!(cmds.as_slice(), [Command::Logs(LogsCommand::Start(_))]));
+    assert!(matches!(
+        cmds.as_slice(),
+        [Command::Logs(LogsCommand::Start(_))]
+    ));
     let gen = st.logs.gen;
     let demo = DemoLogs::new(0, "beam");
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let (entries, volume) = rt.block_on(async {
         let q = r#"{namespace="codex-pooler"}"#;
         let e = demo
-            .query_range(q, (T0 + 60) * 1_000_000_000, (T0 + 100) * 1_000_000_000, 5000, true)
+            .query_range(
+                q,
+                (T0 + 60) * 1_000_000_000,
+                (T0 + 100) * 1_000_000_000,
+                5000,
+                true,
+            )
             .await
             .unwrap();
         let v = demo
@@ -47,11 +58,37 @@ fn state() -> State {
             .unwrap();
         (e, v)
     });
-    let lines: Vec<LogLine> = entries.into_iter().map(|e| LogLine::from_entry(e, true)).collect();
+    let lines: Vec<LogLine> = entries
+        .into_iter()
+        .map(|e| LogLine::from_entry(e, true))
+        .collect();
     let now = st.now_ms;
-    ev(&mut st, LogsEvent::Status { gen, at_ms: now, mode: TailMode::Tailing, error: None, requests: 2 });
-    ev(&mut st, LogsEvent::Lines { gen, at_ms: now, lines });
-    ev(&mut st, LogsEvent::Volume { gen, at_ms: now, result: Ok(volume) });
+    ev(
+        &mut st,
+        LogsEvent::Status {
+            gen,
+            at_ms: now,
+            mode: TailMode::Tailing,
+            error: None,
+            requests: 2,
+        },
+    );
+    ev(
+        &mut st,
+        LogsEvent::Lines {
+            gen,
+            at_ms: now,
+            lines,
+        },
+    );
+    ev(
+        &mut st,
+        LogsEvent::Volume {
+            gen,
+            at_ms: now,
+            result: Ok(volume),
+        },
+    );
     st
 }
 
@@ -95,7 +132,10 @@ fn following_paused_and_searching_snapshots() {
         update::apply(&mut st, Action::ScrollUp);
     }
     let paused = screen(&st, 120, 30);
-    assert!(paused.contains("paused") && paused.contains('▶'), "{paused}");
+    assert!(
+        paused.contains("paused") && paused.contains('▶'),
+        "{paused}"
+    );
     insta::assert_snapshot!("logs_paused_120x30", paused);
     // `/` from the dashboard focuses the logs and searches
     st.ui.focused = 0;
@@ -111,7 +151,11 @@ fn following_paused_and_searching_snapshots() {
         .ts_ns;
     assert!(selected_text(&st).contains("rejected"));
     let sel = st.logs.ring.index_of(st.logs.selected.unwrap()).unwrap();
-    assert_eq!(st.logs.ring.get(sel).map(|s| s.row.ts_ns()), Some(newest_match), "the newest match is selected");
+    assert_eq!(
+        st.logs.ring.get(sel).map(|s| s.row.ts_ns()),
+        Some(newest_match),
+        "the newest match is selected"
+    );
     let searching = screen(&st, 120, 30);
     assert!(searching.contains("/rejected ("), "{searching}");
     insta::assert_snapshot!("logs_searching_120x30", searching);
@@ -136,20 +180,32 @@ fn level_filter_volume_patterns_and_detail_snapshots() {
     assert!(errors.contains("≥error"), "{errors}");
     let shown: Vec<_> = st.logs.shown_positions();
     assert!(!shown.is_empty());
-    assert!(shown.iter().all(|&p| match &st.logs.ring.get(p).unwrap().row {
-        watchfloor::store::logs::Row::Line(l) => l.level >= watchfloor::text::logline::Level::Error,
-        _ => true,
-    }));
+    assert!(shown
+        .iter()
+        .all(|&p| match &st.logs.ring.get(p).unwrap().row {
+            watchfloor::store::logs::Row::Line(l) =>
+                l.level >= watchfloor::text::logline::Level::Error,
+            _ => true,
+        }));
     // the volume strip counts errors from the server's volume
-    assert!(errors.contains("volume ·") && !errors.contains("· 0 error"), "{errors}");
+    assert!(
+        errors.contains("volume ·") && !errors.contains("· 0 error"),
+        "{errors}"
+    );
     insta::assert_snapshot!("logs_errors_only_120x30", errors);
     update::apply(&mut st, Action::LevelAll);
 
     // patterns: clustered locally (the demo has no /patterns), counts first
     let cmds = update::apply(&mut st, Action::OpenPatterns);
-    assert!(matches!(cmds.as_slice(), [Command::Logs(LogsCommand::Patterns { .. })]));
+    assert!(matches!(
+        cmds.as_slice(),
+        [Command::Logs(LogsCommand::Patterns { .. })]
+    ));
     let patterns = screen(&st, 120, 30);
-    assert!(patterns.contains("Top patterns clustered from retained lines"), "{patterns}");
+    assert!(
+        patterns.contains("Top patterns clustered from retained lines"),
+        "{patterns}"
+    );
     insta::assert_snapshot!("logs_patterns_120x30", patterns);
     // Enter keeps only lines of that pattern: a line filter on its literal
     let cmds = update::apply(&mut st, Action::PickerSelect);
@@ -167,11 +223,20 @@ fn the_detail_view_filters_on_a_field() {
     submit(&mut st, "admission rejected");
     update::apply(&mut st, Action::OpenDetail);
     let detail = screen(&st, 120, 30);
-    assert!(detail.contains("route_class") && detail.contains("trace_id"), "{detail}");
+    assert!(
+        detail.contains("route_class") && detail.contains("trace_id"),
+        "{detail}"
+    );
     insta::assert_snapshot!("logs_detail_120x30", detail);
     // walk to route_class and press Enter
-    let fields = match &st.logs.ring.get(st.logs.ring.index_of(st.logs.selected.unwrap()).unwrap()).unwrap().row {
-        watchfloor::store::logs::Row::Line(l) => watchfloor::app::logs::detail_fields(l),
+    let fields = match &st
+        .logs
+        .ring
+        .get(st.logs.ring.index_of(st.logs.selected.unwrap()).unwrap())
+        .unwrap()
+        .row
+    {
+        watchfloor::store::logs::Row::Line(l) => watchfloor::app::logs_keys::detail_fields(l),
         _ => unreachable!(),
     };
     let at = fields.iter().position(|f| f.0 == "route_class").unwrap();
@@ -208,10 +273,18 @@ fn the_query_follows_the_target_and_pausing_keeps_the_lines() {
     );
     // answers of the old generation are dropped
     let old = st.logs.gen - 1;
-    ev(&mut st, LogsEvent::Marker {
-        gen: old,
-        marker: watchfloor::sources::loki::Marker { count: 5, from_ns: 0, to_ns: 1, why: "x".into() },
-    });
+    ev(
+        &mut st,
+        LogsEvent::Marker {
+            gen: old,
+            marker: watchfloor::sources::loki::Marker {
+                count: 5,
+                from_ns: 0,
+                to_ns: 1,
+                why: "x".into(),
+            },
+        },
+    );
     assert_eq!(st.logs.ring.missing, 0);
 }
 
@@ -219,15 +292,18 @@ fn the_query_follows_the_target_and_pausing_keeps_the_lines() {
 fn markers_and_the_ring_cap_show_in_the_pane() {
     let mut st = state();
     let gen = st.logs.gen;
-    ev(&mut st, LogsEvent::Marker {
-        gen,
-        marker: watchfloor::sources::loki::Marker {
-            count: 1234,
-            from_ns: (T0 + 99) * 1_000_000_000,
-            to_ns: (T0 + 99) * 1_000_000_000 + 500_000_000,
-            why: "dropped by the server's tail and no longer found".into(),
+    ev(
+        &mut st,
+        LogsEvent::Marker {
+            gen,
+            marker: watchfloor::sources::loki::Marker {
+                count: 1234,
+                from_ns: (T0 + 99) * 1_000_000_000,
+                to_ns: (T0 + 99) * 1_000_000_000 + 500_000_000,
+                why: "dropped by the server's tail and no longer found".into(),
+            },
         },
-    });
+    );
     st.logs.ring.max_lines = 50;
     // one more line pushes the oldest out
     let extra = st.logs.ring.lines().last().unwrap().clone();
@@ -235,9 +311,22 @@ fn markers_and_the_ring_cap_show_in_the_pane() {
     newer.ts_ns += 1;
     newer.text = "one more".into();
     let now = st.now_ms;
-    ev(&mut st, LogsEvent::Lines { gen, at_ms: now, lines: vec![newer] });
+    ev(
+        &mut st,
+        LogsEvent::Lines {
+            gen,
+            at_ms: now,
+            lines: vec![newer],
+        },
+    );
     let s = screen(&st, 120, 30);
-    assert!(s.contains("1.23k lines missing") || s.contains("1,234 lines missing"), "{s}");
+    assert!(
+        s.contains("1.23k lines missing") || s.contains("1,234 lines missing"),
+        "{s}"
+    );
     assert!(s.contains("oldest dropped"), "{s}");
-    assert!(s.contains("1.23k missing") || s.contains("1,234 missing"), "{s}");
+    assert!(
+        s.contains("1.23k missing") || s.contains("1,234 missing"),
+        "{s}"
+    );
 }

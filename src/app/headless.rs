@@ -41,9 +41,18 @@ pub fn json_line(l: &LogLine) -> String {
     let labels: BTreeMap<String, String> = l
         .labels
         .iter()
-        .map(|(k, v)| (crate::text::display(k).into_owned(), crate::text::display(v).into_owned()))
+        .map(|(k, v)| {
+            (
+                crate::text::display(k).into_owned(),
+                crate::text::display(v).into_owned(),
+            )
+        })
         .collect();
-    let meta: BTreeMap<&str, &str> = l.meta.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let meta: BTreeMap<&str, &str> = l
+        .meta
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let mut o = serde_json::json!({
         "ts": l.ts_ns.to_string(),
         "time": rfc3339(l.ts_ns),
@@ -93,8 +102,10 @@ pub async fn run(
     let (tx, mut rx) = mpsc::channel::<SourceEvent>(64);
     let follow_plan = plan.follow;
     let handles = engine::spawn(backend, plan, tx);
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
-    else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         return 2;
     };
     let mut last_error: Option<String> = None;
@@ -146,7 +157,8 @@ pub async fn run(
                     }
                     let e = e.to_string();
                     if last_error.as_deref() != Some(e.as_str()) {
-                        let _ = writeln!(err, "watchfloor: loki: {e} ({}, retrying)", mode.as_str());
+                        let _ =
+                            writeln!(err, "watchfloor: loki: {e} ({}, retrying)", mode.as_str());
                         last_error = Some(e);
                     }
                 } else {

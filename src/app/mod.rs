@@ -3,6 +3,7 @@
 pub mod action;
 pub mod headless;
 pub mod logs;
+pub mod logs_keys;
 pub mod palette;
 pub mod run;
 pub mod state;

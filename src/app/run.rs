@@ -150,7 +150,11 @@ impl Tasks {
         };
         match cmd {
             C::Start(plan) => {
-                crate::info!("logs gen {}: {}", plan.gen, crate::text::display(&plan.query));
+                crate::info!(
+                    "logs gen {}: {}",
+                    plan.gen,
+                    crate::text::display(&plan.query)
+                );
                 self.logs_asks.stop();
                 self.logs
                     .replace(logs_engine::spawn(b.clone(), plan, self.tx.clone()));
@@ -164,7 +168,8 @@ impl Tasks {
                 query,
                 start_ns,
             } => {
-                let h = logs_engine::spawn_patterns(b.clone(), gen, query, start_ns, self.tx.clone());
+                let h =
+                    logs_engine::spawn_patterns(b.clone(), gen, query, start_ns, self.tx.clone());
                 self.logs_asks.0.push(h);
             }
             C::Complete { gen, label } => {

@@ -258,9 +258,10 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Command> {
         Action::ScrollDown | Action::ScrollUp | Action::PageDown | Action::PageUp => {
             let page = state.ui.height.saturating_sub(4).max(1);
             if state.ui.views.depth() == 0 && state.ui.focused == super::state::LOGS_PANE {
-                return super::logs::apply(state, action);
+                return super::logs_keys::apply(state, action);
             }
-            if let Some(View::Help { scroll } | View::Sampler { scroll }) = state.ui.views.top_mut() {
+            if let Some(View::Help { scroll } | View::Sampler { scroll }) = state.ui.views.top_mut()
+            {
                 *scroll = match action {
                     Action::ScrollDown => scroll.saturating_add(1),
                     Action::ScrollUp => scroll.saturating_sub(1),
@@ -325,7 +326,7 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Command> {
                 Some(View::LogDetail { .. } | View::Patterns { .. })
             ) =>
         {
-            return super::logs::apply(state, action);
+            return super::logs_keys::apply(state, action);
         }
         Action::PickerSelect
             if matches!(
@@ -333,7 +334,7 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Command> {
                 Some(View::LogDetail { .. } | View::Patterns { .. })
             ) =>
         {
-            return super::logs::apply(state, action);
+            return super::logs_keys::apply(state, action);
         }
         Action::PickerUp | Action::PickerDown => {
             let n = state.pods().len();
@@ -370,7 +371,7 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Command> {
                 InputPurpose::Search
                 | InputPurpose::LogQuery
                 | InputPurpose::Include
-                | InputPurpose::Exclude => super::logs::submit(state, purpose, text),
+                | InputPurpose::Exclude => super::logs_keys::submit(state, purpose, text),
                 InputPurpose::Command => match super::palette::run(state, &text) {
                     Ok((cmds, msg)) => {
                         state.ui.message = msg.map(|m| (m, false));
@@ -392,7 +393,7 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Command> {
                 Some(View::Input {
                     purpose: InputPurpose::LogQuery,
                     editor,
-                }) => super::logs::candidates(state, editor),
+                }) => super::logs_keys::candidates(state, editor),
                 _ => vec![],
             };
             if let Some(View::Input { editor, .. }) = state.ui.views.top_mut() {
@@ -441,7 +442,7 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Command> {
         | Action::LevelWarn
         | Action::LevelError
         | Action::OpenDetail
-        | Action::OpenPatterns => return super::logs::apply(state, action),
+        | Action::OpenPatterns => return super::logs_keys::apply(state, action),
     }
     vec![]
 }
@@ -466,7 +467,10 @@ pub(crate) fn pop_view(state: &mut State) {
 
 /// Focusable panes at this size: the metric panes shown, then the logs.
 fn visible(state: &State) -> Vec<usize> {
-    let mut v = match (&state.metrics.dashboard, crate::ui::layout::logs_rect(state)) {
+    let mut v = match (
+        &state.metrics.dashboard,
+        crate::ui::layout::logs_rect(state),
+    ) {
         (Some(d), Some(r)) if state.metrics.configured => {
             let metrics_h = state.ui.height.saturating_sub(r.height);
             crate::ui::layout::visible_panes(d, state.ui.width, metrics_h)

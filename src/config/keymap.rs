@@ -30,7 +30,13 @@ pub enum Mode {
 }
 
 impl Mode {
-    pub const ALL: [Mode; 5] = [Mode::Normal, Mode::Logs, Mode::Picker, Mode::Help, Mode::Input];
+    pub const ALL: [Mode; 5] = [
+        Mode::Normal,
+        Mode::Logs,
+        Mode::Picker,
+        Mode::Help,
+        Mode::Input,
+    ];
 
     /// The table name in a keymap file.
     pub fn name(self) -> &'static str {

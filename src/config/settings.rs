@@ -110,10 +110,12 @@ pub fn resolve(cli: &Cli, config: &Config) -> Result<Settings, String> {
     };
     let mut loki = match &cli.loki {
         Some(url) => {
-            let url = super::check_url(url).map_err(|p| {
-                format!("--loki `{}`: {p}", crate::text::redact::redact_url(url))
-            })?;
-            let mut ep = profile.loki.clone().unwrap_or_else(|| Endpoint::plain(&url));
+            let url = super::check_url(url)
+                .map_err(|p| format!("--loki `{}`: {p}", crate::text::redact::redact_url(url)))?;
+            let mut ep = profile
+                .loki
+                .clone()
+                .unwrap_or_else(|| Endpoint::plain(&url));
             ep.url = url.trim_end_matches('/').to_string();
             ep.origin = "--loki".into();
             Some(ep)

@@ -125,7 +125,8 @@ impl LogRing {
             let at = self.rows.partition_point(|s| s.row.ts_ns() <= ts);
             self.rows.insert(at, stored);
         }
-        while self.rows.len() > self.max_lines || (self.bytes > self.max_bytes && self.rows.len() > 1)
+        while self.rows.len() > self.max_lines
+            || (self.bytes > self.max_bytes && self.rows.len() > 1)
         {
             if let Some(old) = self.rows.pop_front() {
                 self.bytes -= old.row.bytes();

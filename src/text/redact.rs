@@ -213,7 +213,13 @@ impl Redactor {
         for (i, &c) in b.iter().enumerate() {
             let cls = self.class[c as usize];
             if cls & allowed & !after_alnum != 0 {
-                self.candidate(b, i, cls & allowed & !after_alnum, &mut out, &mut line_until);
+                self.candidate(
+                    b,
+                    i,
+                    cls & allowed & !after_alnum,
+                    &mut out,
+                    &mut line_until,
+                );
             }
             after_alnum = (cls & ALNUM) >> 2;
         }

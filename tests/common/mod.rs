@@ -425,7 +425,11 @@ pub fn start(
     backend: Arc<dyn MetricsBackend>,
 ) -> (Tasks, mpsc::Receiver<SourceEvent>) {
     let (tx, rx) = mpsc::channel(256);
-    let mut tasks = Tasks::new(watchfloor::app::run::Backends::metrics(backend), tx, state.refresh_secs);
+    let mut tasks = Tasks::new(
+        watchfloor::app::run::Backends::metrics(backend),
+        tx,
+        state.refresh_secs,
+    );
     tasks.exec(update::start(state));
     (tasks, rx)
 }

@@ -243,11 +243,20 @@ impl DemoLogs {
     fn selected(&self, f: &Filter, pod: usize) -> bool {
         let name = self.story.pods()[pod];
         f.pods.as_ref().is_none_or(|p| p.iter().any(|x| x == name))
-            && f.namespace.as_deref().is_none_or(|n| n == self.story.namespace())
+            && f.namespace
+                .as_deref()
+                .is_none_or(|n| n == self.story.namespace())
     }
 
     /// Entries in [start, end) ns, oldest first.
-    fn generate(&self, query: &str, start_ns: i64, end_ns: i64, cap: usize, newest: bool) -> Vec<Entry> {
+    fn generate(
+        &self,
+        query: &str,
+        start_ns: i64,
+        end_ns: i64,
+        cap: usize,
+        newest: bool,
+    ) -> Vec<Entry> {
         let f = parse_filter(query);
         let (a, b) = (start_ns.div_euclid(1_000_000), end_ns.div_euclid(1_000_000));
         let mut out = Vec::new();
@@ -322,7 +331,10 @@ impl LogsBackend for DemoLogs {
                     continue;
                 }
                 let bucket = ts.div_euclid(step) * step + step;
-                *by.entry(kind.level()).or_default().entry(bucket).or_default() += 1.0;
+                *by.entry(kind.level())
+                    .or_default()
+                    .entry(bucket)
+                    .or_default() += 1.0;
             }
             Ok(Some(
                 by.into_iter()
@@ -346,9 +358,7 @@ impl LogsBackend for DemoLogs {
     }
 
     fn labels(&self) -> BoxFut<'_, Result<Vec<String>, SourceError>> {
-        Box::pin(async {
-            Ok(vec!["container".into(), "namespace".into(), "pod".into()])
-        })
+        Box::pin(async { Ok(vec!["container".into(), "namespace".into(), "pod".into()]) })
     }
 
     fn label_values<'a>(&'a self, name: &'a str) -> BoxFut<'a, Result<Vec<String>, SourceError>> {
@@ -389,7 +399,9 @@ impl TailStream for DemoTail {
         Box::pin(async move {
             tokio::time::sleep(Duration::from_millis(500)).await;
             let now = crate::sources::now_ms() * 1_000_000;
-            let entries = self.logs.generate(&self.query, self.from_ns, now, 10_000, false);
+            let entries = self
+                .logs
+                .generate(&self.query, self.from_ns, now, 10_000, false);
             self.from_ns = now;
             Some(Ok(TailMessage {
                 entries,
@@ -412,21 +424,43 @@ mod tests {
         assert_eq!(a, b);
         assert!(a.len() >= 45 && a.len() <= 51, "{}", a.len());
         assert!(a.windows(2).all(|w| w[0].ts_ns <= w[1].ts_ns));
-        let only = d.generate("{pod=\"app-2\"} |= \"request\"", t0, t0 + 10_000_000_000, 1000, false);
+        let only = d.generate(
+            "{pod=\"app-2\"} |= \"request\"",
+            t0,
+            t0 + 10_000_000_000,
+            1000,
+            false,
+        );
         assert!(!only.is_empty());
-        assert!(only.iter().all(|e| e.labels.iter().any(|(k, v)| k == "pod" && v == "app-2")
-            && e.line.contains("request")));
+        assert!(only
+            .iter()
+            .all(|e| e.labels.iter().any(|(k, v)| k == "pod" && v == "app-2")
+                && e.line.contains("request")));
     }
 
     #[test]
     fn the_incident_logs_errors_with_trace_ids_and_sampler_snapshots() {
         let d = DemoLogs::new(7, "beam");
         // one whole cycle
-        let t0 = 1_700_000_040_000_000_000i64 - 1_700_000_040_000_000_000i64 % (PERIOD_SECS * 1_000_000_000);
-        let all = d.generate("{namespace=~\".+\"}", t0, t0 + PERIOD_SECS * 1_000_000_000, 100_000, false);
-        assert!(all.iter().any(|e| e.line.contains("\"level\":\"error\"") && e.line.contains("trace_id")));
-        let snaps: Vec<_> = all.iter().filter(|e| e.line.contains("memory sampler snapshot")).collect();
+        let t0 = 1_700_000_040_000_000_000i64
+            - 1_700_000_040_000_000_000i64 % (PERIOD_SECS * 1_000_000_000);
+        let all = d.generate(
+            "{namespace=~\".+\"}",
+            t0,
+            t0 + PERIOD_SECS * 1_000_000_000,
+            100_000,
+            false,
+        );
+        assert!(all
+            .iter()
+            .any(|e| e.line.contains("\"level\":\"error\"") && e.line.contains("trace_id")));
+        let snaps: Vec<_> = all
+            .iter()
+            .filter(|e| e.line.contains("memory sampler snapshot"))
+            .collect();
         assert!(snaps.len() >= 5, "{}", snaps.len());
-        assert!(snaps.iter().all(|e| crate::text::sampler::parse(&e.line).is_some()));
+        assert!(snaps
+            .iter()
+            .all(|e| crate::text::sampler::parse(&e.line).is_some()));
     }
 }

@@ -106,7 +106,13 @@ impl LokiClient {
 pub fn http_error(status: u16, body: &[u8]) -> SourceError {
     let text = String::from_utf8_lossy(body);
     let text = crate::text::display(text.trim());
-    let first: String = text.lines().next().unwrap_or("").chars().take(300).collect();
+    let first: String = text
+        .lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(300)
+        .collect();
     let looks_html = first.trim_start().starts_with('<');
     let mut message = if first.is_empty() || looks_html {
         match status {
@@ -372,9 +378,7 @@ impl TailStream for WsTail {
                 };
                 match msg {
                     tungstenite::Message::Text(t) => {
-                        return Some(
-                            wire::parse_tail(&t).map_err(|m| bad_answer(&self.host, m)),
-                        )
+                        return Some(wire::parse_tail(&t).map_err(|m| bad_answer(&self.host, m)))
                     }
                     tungstenite::Message::Binary(b) => {
                         return Some(

@@ -394,9 +394,17 @@ impl Engine {
                             count: 0,
                             from_ns: t,
                             to_ns: t,
-                            why: format!("more than {PAGE} lines share one timestamp; some may be missing"),
+                            why: format!(
+                                "more than {PAGE} lines share one timestamp; some may be missing"
+                            ),
                         };
-                        if !self.send(LogsEvent::Marker { gen: self.plan.gen, marker: m }).await {
+                        if !self
+                            .send(LogsEvent::Marker {
+                                gen: self.plan.gen,
+                                marker: m,
+                            })
+                            .await
+                        {
                             return Ok(false);
                         }
                         start = t + 1;
@@ -491,7 +499,11 @@ impl Engine {
                     Ok(true) => {}
                     Ok(false) => return,
                     Err(e) => {
-                        let mode = if polling { TailMode::Polling } else { TailMode::Reconnecting };
+                        let mode = if polling {
+                            TailMode::Polling
+                        } else {
+                            TailMode::Reconnecting
+                        };
                         if !self.status(mode, Some(e)).await {
                             return;
                         }

@@ -48,7 +48,9 @@ impl<'de> Deserialize<'de> for Ts {
                 f.write_str("a timestamp (ns string, seconds or RFC 3339)")
             }
             fn visit_str<E: de::Error>(self, s: &str) -> Result<Ts, E> {
-                parse_ts(s).map(Ts).ok_or_else(|| E::custom("bad timestamp"))
+                parse_ts(s)
+                    .map(Ts)
+                    .ok_or_else(|| E::custom("bad timestamp"))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Ts, E> {
                 Ok(Ts((v as i64).saturating_mul(1_000_000_000)))
@@ -188,7 +190,9 @@ fn streams(raw: Vec<RawStream>) -> Vec<Entry> {
 pub fn parse_query(body: &[u8]) -> Result<QueryAnswer, String> {
     let env: RawEnvelope = serde_json::from_slice(body).map_err(|e| json_error(&e))?;
     if env.status != "success" {
-        return Err(env.error.unwrap_or_else(|| format!("status {}", env.status)));
+        return Err(env
+            .error
+            .unwrap_or_else(|| format!("status {}", env.status)));
     }
     let data = env.data.ok_or("answer without data")?;
     match data.result_type.as_str() {
@@ -311,13 +315,27 @@ pub fn parse_patterns(body: &[u8]) -> Result<Vec<ServerPattern>, String> {
         .into_iter()
         .map(|p| ServerPattern {
             count: p.samples.iter().map(|s| s.1.max(0.0) as u64).sum(),
-            first_ms: p.samples.iter().map(|s| s.0 .0 / 1_000_000).min().unwrap_or(0),
-            last_ms: p.samples.iter().map(|s| s.0 .0 / 1_000_000).max().unwrap_or(0),
+            first_ms: p
+                .samples
+                .iter()
+                .map(|s| s.0 .0 / 1_000_000)
+                .min()
+                .unwrap_or(0),
+            last_ms: p
+                .samples
+                .iter()
+                .map(|s| s.0 .0 / 1_000_000)
+                .max()
+                .unwrap_or(0),
             pattern: p.pattern,
             level: p.level,
         })
         .collect();
-    out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.pattern.cmp(&b.pattern)));
+    out.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then_with(|| a.pattern.cmp(&b.pattern))
+    });
     Ok(out)
 }
 
@@ -347,7 +365,10 @@ mod tests {
                 (1700000000000000002, "a2")
             ]
         );
-        assert_eq!(&*e[0].labels, &[("namespace".into(), "n".into()), ("pod".into(), "a".into())]);
+        assert_eq!(
+            &*e[0].labels,
+            &[("namespace".into(), "n".into()), ("pod".into(), "a".into())]
+        );
     }
 
     #[test]
@@ -359,7 +380,10 @@ mod tests {
         };
         assert_eq!(
             e[0].meta,
-            vec![("trace_id".into(), "abc".into()), ("level".into(), "error".into())]
+            vec![
+                ("trace_id".into(), "abc".into()),
+                ("level".into(), "error".into())
+            ]
         );
         assert!(e[1].meta.is_empty() && e[2].meta.is_empty());
     }
@@ -371,7 +395,10 @@ mod tests {
         let QueryAnswer::Matrix(m) = parse_query(body).unwrap() else {
             panic!()
         };
-        assert_eq!(m[0].points, vec![(1700000000000, 3.0), (1700000060500, 4.0)]);
+        assert_eq!(
+            m[0].points,
+            vec![(1700000000000, 3.0), (1700000060500, 4.0)]
+        );
     }
 
     #[test]
@@ -395,8 +422,10 @@ mod tests {
             parse_query(br#"{"status":"error","error":"boom"}"#).unwrap_err(),
             "boom"
         );
-        assert!(parse_query(br#"{"status":"success","data":{"resultType":"scalar","result":[]}}"#)
-            .is_err());
+        assert!(
+            parse_query(br#"{"status":"success","data":{"resultType":"scalar","result":[]}}"#)
+                .is_err()
+        );
     }
 
     #[test]
@@ -408,6 +437,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!((p[0].pattern.as_str(), p[0].count), ("b <_>", 9));
-        assert_eq!((p[1].count, p[1].first_ms, p[1].last_ms), (5, 1700000000000, 1700000010000));
+        assert_eq!(
+            (p[1].count, p[1].first_ms, p[1].last_ms),
+            (5, 1700000000000, 1700000010000)
+        );
     }
 }

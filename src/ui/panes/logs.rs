@@ -136,14 +136,19 @@ pub fn view(state: &State, area: Rect) -> LogsView {
             },
             Row::Line(line) => RowView::Line {
                 time: clock(line.ts_ns / 1_000_000, true),
-                pod: line.label("pod").map(|p| display(p).into_owned()).unwrap_or_default(),
+                pod: line
+                    .label("pod")
+                    .map(|p| display(p).into_owned())
+                    .unwrap_or_default(),
                 container: line
                     .label("container")
                     .map(|p| display(p).into_owned())
                     .unwrap_or_default(),
                 level: line.level,
                 text: line.text.to_string(),
-                cut: line.cut.map(|b| format!("[cut {}]", format_bytes(b as f64))),
+                cut: line
+                    .cut
+                    .map(|b| format!("[cut {}]", format_bytes(b as f64))),
                 selected: selected == Some(s.id),
                 matched: l.matches(line),
             },
@@ -154,17 +159,31 @@ pub fn view(state: &State, area: Rect) -> LogsView {
         // takes), never more than columns
         let step = crate::sources::prometheus::choose_step(state.target.range_secs, 60, 1);
         let n = (state.target.range_secs / step.max(1)) as usize;
-        volume(l, state, n.clamp(1, area.width.saturating_sub(2).max(1) as usize))
+        volume(
+            l,
+            state,
+            n.clamp(1, area.width.saturating_sub(2).max(1) as usize),
+        )
     } else {
         (vec![], String::new())
     };
     let lines = l.ring.len();
     let mut counts = format!("{} lines", format_count(lines as f64));
     if l.ring.evicted > 0 {
-        counts.push_str(&format!(" ({} oldest dropped)", format_count(l.ring.evicted as f64)));
+        counts.push_str(&format!(
+            " ({} oldest dropped)",
+            format_count(l.ring.evicted as f64)
+        ));
     }
-    counts.push_str(&format!(" · {} missing", format_count(l.ring.missing as f64)));
-    let mut filters: Vec<String> = l.filters.iter().map(|f| display(&f.label()).into_owned()).collect();
+    counts.push_str(&format!(
+        " · {} missing",
+        format_count(l.ring.missing as f64)
+    ));
+    let mut filters: Vec<String> = l
+        .filters
+        .iter()
+        .map(|f| display(&f.label()).into_owned())
+        .collect();
     if let Some(min) = l.min_level {
         filters.push(format!("≥{}", min.as_str()));
     }
@@ -179,7 +198,11 @@ pub fn view(state: &State, area: Rect) -> LogsView {
     };
     let empty_note = (lines == 0).then(|| match &l.health.last_error {
         Some(e) => format!("✗ {}", display(e)),
-        None => format!("no lines yet for {} (waiting for {})", display(&l.query), l.health.name),
+        None => format!(
+            "no lines yet for {} (waiting for {})",
+            display(&l.query),
+            l.health.name
+        ),
     });
     LogsView {
         query: display(&l.query).into_owned(),
@@ -284,7 +307,11 @@ pub fn draw(f: &mut Frame, area: Rect, v: &LogsView, state: &State, focused: boo
         lines.extend(volume_lines(v, t, inner.width as usize));
     }
     if let Some(note) = &v.empty_note {
-        let style = if note.starts_with('✗') { t.crit } else { t.dim };
+        let style = if note.starts_with('✗') {
+            t.crit
+        } else {
+            t.dim
+        };
         lines.push(Line::from(Span::styled(note.clone(), style)));
     }
     let needle = state.logs.search.as_deref();
@@ -326,7 +353,12 @@ pub fn draw(f: &mut Frame, area: Rect, v: &LogsView, state: &State, focused: boo
                 if let Some(c) = cut {
                     spans.push(Span::styled(format!("{c} "), t.warn));
                 }
-                spans.extend(highlighted(text, if *matched { needle } else { None }, base, hi));
+                spans.extend(highlighted(
+                    text,
+                    if *matched { needle } else { None },
+                    base,
+                    hi,
+                ));
                 body.push(Line::from(spans));
             }
         }

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-use crate::app::logs::detail_fields;
+use crate::app::logs_keys::detail_fields;
 use crate::app::State;
 use crate::store::logs::Row;
 use crate::text::display;
@@ -21,13 +21,16 @@ pub fn draw(f: &mut Frame, area: ratatui::layout::Rect, state: &State, id: u64, 
         return;
     }
     let l = &state.logs;
-    let Some(Row::Line(line)) = l.ring.index_of(id).and_then(|p| l.ring.get(p)).map(|s| &s.row)
+    let Some(Row::Line(line)) = l
+        .ring
+        .index_of(id)
+        .and_then(|p| l.ring.get(p))
+        .map(|s| &s.row)
     else {
         f.render_widget(Clear, r);
         f.render_widget(
-            Paragraph::new("this line left the ring (oldest lines go first); Esc").block(
-                Block::default().borders(Borders::ALL).title(" Log line "),
-            ),
+            Paragraph::new("this line left the ring (oldest lines go first); Esc")
+                .block(Block::default().borders(Borders::ALL).title(" Log line ")),
             r,
         );
         return;
@@ -54,7 +57,12 @@ pub fn draw(f: &mut Frame, area: ratatui::layout::Rect, state: &State, id: u64, 
         )));
     }
     let fields = detail_fields(line);
-    let key_w = fields.iter().map(|(k, ..)| k.chars().count()).max().unwrap_or(0).min(32);
+    let key_w = fields
+        .iter()
+        .map(|(k, ..)| k.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(32);
     let list_h = (r.height as usize).saturating_sub(8).max(3);
     let first = super::first_row(index, list_h);
     let mut section = "";
@@ -84,12 +92,19 @@ pub fn draw(f: &mut Frame, area: ratatui::layout::Rect, state: &State, id: u64, 
     lines.push(Line::from(Span::styled("line", t.dim)));
     let pretty = crate::text::logline::pretty_json(&line.text);
     match pretty {
-        Some(p) => lines.extend(p.lines().map(|x| Line::from(Span::styled(x.to_string(), t.text)))),
+        Some(p) => lines.extend(
+            p.lines()
+                .map(|x| Line::from(Span::styled(x.to_string(), t.text))),
+        ),
         None => lines.push(Line::from(Span::styled(line.text.to_string(), t.text))),
     }
     if let Some(b) = line.cut {
         lines.push(Line::from(Span::styled(
-            format!("[cut: the line was {}, kept {}]", format_bytes(b as f64), format_bytes(line.text.len() as f64)),
+            format!(
+                "[cut: the line was {}, kept {}]",
+                format_bytes(b as f64),
+                format_bytes(line.text.len() as f64)
+            ),
             t.warn,
         )));
     }

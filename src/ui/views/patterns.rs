@@ -21,10 +21,14 @@ pub fn draw(f: &mut Frame, area: ratatui::layout::Rect, state: &State, index: us
     let mut source = "";
     match &state.logs.patterns {
         None => lines.push(Line::from(Span::styled("asking for patterns…", t.dim))),
-        Some(Err(e)) => lines.push(Line::from(Span::styled(format!("✗ {}", display(e)), t.crit))),
-        Some(Ok(p)) if p.is_empty() => {
-            lines.push(Line::from(Span::styled("no lines in the window yet", t.dim)))
-        }
+        Some(Err(e)) => lines.push(Line::from(Span::styled(
+            format!("✗ {}", display(e)),
+            t.crit,
+        ))),
+        Some(Ok(p)) if p.is_empty() => lines.push(Line::from(Span::styled(
+            "no lines in the window yet",
+            t.dim,
+        ))),
         Some(Ok(p)) => {
             source = if p[0].from_server {
                 "from Loki"

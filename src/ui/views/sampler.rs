@@ -12,11 +12,13 @@ use crate::text::display;
 use crate::text::units::{format_age, format_bytes, format_count};
 
 fn bytes(v: Option<u64>) -> String {
-    v.map(|b| format_bytes(b as f64)).unwrap_or_else(|| "—".into())
+    v.map(|b| format_bytes(b as f64))
+        .unwrap_or_else(|| "—".into())
 }
 
 fn count(v: Option<u64>) -> String {
-    v.map(|b| format_count(b as f64)).unwrap_or_else(|| "—".into())
+    v.map(|b| format_count(b as f64))
+        .unwrap_or_else(|| "—".into())
 }
 
 pub fn draw(f: &mut Frame, area: ratatui::layout::Rect, state: &State, scroll: u16) {
@@ -87,20 +89,29 @@ pub fn draw(f: &mut Frame, area: ratatui::layout::Rect, state: &State, scroll: u
                 count(s.process_count),
                 count(s.port_count)
             )));
-            let procs = |title: &str, list: &[crate::text::sampler::Proc], lines: &mut Vec<Line>| {
-                lines.push(Line::from(Span::styled(title.to_string(), t.title)));
-                for p in list.iter().take(10) {
-                    lines.push(Line::from(format!(
-                        "  {:<16} {:<44} {:>10}  queue {}",
-                        display(p.pid.as_deref().unwrap_or("?")),
-                        display(p.name.as_deref().unwrap_or("")),
-                        bytes(p.memory),
-                        count(p.message_queue_len)
-                    )));
-                }
-            };
-            procs("top processes by memory", &s.top_processes_by_memory, &mut lines);
-            procs("top processes by message queue", &s.top_processes_by_message_queue, &mut lines);
+            let procs =
+                |title: &str, list: &[crate::text::sampler::Proc], lines: &mut Vec<Line>| {
+                    lines.push(Line::from(Span::styled(title.to_string(), t.title)));
+                    for p in list.iter().take(10) {
+                        lines.push(Line::from(format!(
+                            "  {:<16} {:<44} {:>10}  queue {}",
+                            display(p.pid.as_deref().unwrap_or("?")),
+                            display(p.name.as_deref().unwrap_or("")),
+                            bytes(p.memory),
+                            count(p.message_queue_len)
+                        )));
+                    }
+                };
+            procs(
+                "top processes by memory",
+                &s.top_processes_by_memory,
+                &mut lines,
+            );
+            procs(
+                "top processes by message queue",
+                &s.top_processes_by_message_queue,
+                &mut lines,
+            );
             lines.push(Line::from(Span::styled("top ETS tables", t.title)));
             for e in s.top_ets_tables.iter().take(10) {
                 lines.push(Line::from(format!(
