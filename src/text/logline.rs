@@ -42,6 +42,22 @@ pub fn prepare(raw: &[u8], cap: usize) -> Prepared {
     prepare_with(raw, cap, super::redact::redact)
 }
 
+/// [`prepare`] of a line already in a `String`: the same result, reusing
+/// the allocation when nothing had to change (the common case).
+pub fn prepare_string(raw: String, cap: usize) -> Prepared {
+    if raw.len() <= cap
+        && !raw.ends_with(['\n', '\r'])
+        && raw.bytes().all(|b| (0x20..0x7f).contains(&b))
+        && matches!(super::redact::redact(&raw), Cow::Borrowed(_))
+    {
+        return Prepared {
+            text: raw,
+            cut: None,
+        };
+    }
+    prepare(raw.as_bytes(), cap)
+}
+
 /// [`prepare`] without masking secrets in the line: only for the explicit
 /// `--no-redaction` (configured credentials are still masked everywhere
 /// else). Sanitised and cut the same way.

@@ -75,7 +75,7 @@ pub struct LogLine {
 impl LogLine {
     pub fn from_entry(e: Entry, redact: bool) -> LogLine {
         let p = if redact {
-            logline::prepare(e.line.as_bytes(), LINE_CAP)
+            logline::prepare_string(e.line, LINE_CAP)
         } else {
             logline::prepare_unredacted(e.line.as_bytes(), LINE_CAP)
         };

@@ -10,8 +10,10 @@
 //! - matrix: `{"metric":{labels},"values":[[<unix secs>,"<value>"],...]}`.
 //! - tail: `{"streams":[...],"dropped_entries":[{"labels":{..},"timestamp":"<ns>"}]}`.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
@@ -126,31 +128,65 @@ impl<'de> Deserialize<'de> for Value3 {
     }
 }
 
+/// Labels as they appear in the body (borrowed unless escaped): Loki sends
+/// one stream object per entry on the tail, so labels are only copied once
+/// per distinct stream of an answer.
+type RawLabels<'a> = BTreeMap<Cow<'a, str>, Cow<'a, str>>;
+
 #[derive(Deserialize)]
-struct RawStream {
-    #[serde(default)]
-    stream: Option<BTreeMap<String, String>>,
-    #[serde(default)]
-    metric: Option<BTreeMap<String, String>>,
+struct RawStream<'a> {
+    #[serde(default, borrow)]
+    stream: Option<RawLabels<'a>>,
+    #[serde(default, borrow)]
+    metric: Option<RawLabels<'a>>,
     #[serde(default)]
     values: Vec<Value3>,
 }
 
 #[derive(Deserialize)]
-struct RawData {
+struct RawData<'a> {
     #[serde(rename = "resultType")]
     result_type: String,
-    #[serde(default)]
-    result: Vec<RawStream>,
+    #[serde(default, borrow)]
+    result: Vec<RawStream<'a>>,
 }
 
 #[derive(Deserialize)]
-struct RawEnvelope {
+struct RawEnvelope<'a> {
     status: String,
-    #[serde(default)]
-    data: Option<RawData>,
+    #[serde(default, borrow)]
+    data: Option<RawData<'a>>,
     #[serde(default)]
     error: Option<String>,
+}
+
+/// One shared `Labels` per distinct label set of an answer.
+#[derive(Default)]
+struct LabelCache(HashMap<u64, Vec<Labels>>);
+
+impl LabelCache {
+    fn get(&mut self, raw: Option<RawLabels<'_>>) -> Labels {
+        let raw = raw.unwrap_or_default();
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for (k, v) in &raw {
+            k.hash(&mut h);
+            v.hash(&mut h);
+        }
+        let slot = self.0.entry(h.finish()).or_default();
+        let same = |l: &Labels| {
+            l.len() == raw.len() && l.iter().zip(&raw).all(|((a, b), (c, d))| a == c && b == d)
+        };
+        if let Some(l) = slot.iter().find(|l| same(l)) {
+            return l.clone();
+        }
+        let l: Labels = raw
+            .into_iter()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect::<Vec<_>>()
+            .into();
+        slot.push(l.clone());
+        l
+    }
 }
 
 /// One metric series of a matrix answer: labels and (ms, value) points.
@@ -168,10 +204,11 @@ pub enum QueryAnswer {
     Matrix(Vec<MatrixSeries>),
 }
 
-fn streams(raw: Vec<RawStream>) -> Vec<Entry> {
+fn streams(raw: Vec<RawStream<'_>>) -> Vec<Entry> {
     let mut out = Vec::with_capacity(raw.iter().map(|s| s.values.len()).sum());
+    let mut cache = LabelCache::default();
     for s in raw {
-        let labels = labels_of(s.stream.unwrap_or_default());
+        let labels = cache.get(s.stream);
         for v in s.values {
             out.push(Entry {
                 ts_ns: v.ts,
@@ -186,8 +223,17 @@ fn streams(raw: Vec<RawStream>) -> Vec<Entry> {
     out
 }
 
-/// Parses a query_range (or query) body.
+/// Parses a query_range (or query) body. Invalid UTF-8 (a proxy or an old
+/// server passing raw bytes through) becomes U+FFFD instead of failing the
+/// whole answer.
 pub fn parse_query(body: &[u8]) -> Result<QueryAnswer, String> {
+    match std::str::from_utf8(body) {
+        Ok(_) => parse_query_utf8(body),
+        Err(_) => parse_query_utf8(String::from_utf8_lossy(body).as_bytes()),
+    }
+}
+
+fn parse_query_utf8(body: &[u8]) -> Result<QueryAnswer, String> {
     let env: RawEnvelope = serde_json::from_slice(body).map_err(|e| json_error(&e))?;
     if env.status != "success" {
         return Err(env
@@ -201,7 +247,7 @@ pub fn parse_query(body: &[u8]) -> Result<QueryAnswer, String> {
             data.result
                 .into_iter()
                 .map(|s| MatrixSeries {
-                    labels: labels_of(s.metric.unwrap_or_default()),
+                    labels: LabelCache::default().get(s.metric),
                     points: s
                         .values
                         .into_iter()
@@ -222,9 +268,9 @@ struct RawDropped {
 }
 
 #[derive(Deserialize)]
-struct RawTail {
-    #[serde(default)]
-    streams: Vec<RawStream>,
+struct RawTail<'a> {
+    #[serde(default, borrow)]
+    streams: Vec<RawStream<'a>>,
     #[serde(default)]
     dropped_entries: Option<Vec<RawDropped>>,
 }
@@ -413,6 +459,17 @@ mod tests {
         assert_eq!(m.dropped[0].ts_ns, 9);
         assert_eq!(m.dropped[1].ts_ns, 8);
         assert!(parse_tail(r#"{"streams":[]}"#).unwrap().dropped.is_empty());
+    }
+
+    #[test]
+    fn invalid_utf8_in_a_line_does_not_lose_the_answer() {
+        let mut body = br#"{"status":"success","data":{"resultType":"streams","result":[{"stream":{"a":"b"},"values":[["1","bad "#.to_vec();
+        body.extend_from_slice(&[0xff, 0xfe]);
+        body.extend_from_slice(br#" end"]]}]}}"#);
+        let QueryAnswer::Streams(e) = parse_query(&body).unwrap() else {
+            panic!()
+        };
+        assert_eq!(e[0].line, "bad \u{fffd}\u{fffd} end");
     }
 
     #[test]
