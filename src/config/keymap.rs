@@ -294,6 +294,16 @@ impl Keymap {
             .map(|b| b.key)
     }
 
+    /// The first key bound to `action` in `mode` (the log pane falls back
+    /// to the dashboard's keys).
+    pub fn key_in(&self, mode: Mode, action: Action) -> Option<Key> {
+        self.bindings(mode)
+            .iter()
+            .find(|b| b.action == action)
+            .map(|b| b.key)
+            .or_else(|| (mode == Mode::Logs).then(|| self.key_for(action)).flatten())
+    }
+
     pub fn builtin(name: &str) -> Option<&'static str> {
         match name {
             "default" => Some(DEFAULT),

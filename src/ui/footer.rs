@@ -23,6 +23,20 @@ const MAIN: [(Action, &str); 9] = [
     (Action::GrowWindow, "longer"),
 ];
 
+/// With the log pane focused: its keys first.
+const LOGS: [(Action, &str); 10] = [
+    (Action::ToggleHelp, "help"),
+    (Action::ScrollUp, "older"),
+    (Action::LogsFollow, "follow"),
+    (Action::OpenSearch, "search"),
+    (Action::OpenDetail, "detail"),
+    (Action::EditLogQuery, "query"),
+    (Action::LevelError, "errors"),
+    (Action::OpenPatterns, "patterns"),
+    (Action::FilterInclude, "only"),
+    (Action::FocusNext, "focus"),
+];
+
 pub fn draw(f: &mut Frame, area: Rect, state: &State) {
     let t = &state.theme;
     // a text-input view owns the footer line while it is open
@@ -45,12 +59,23 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State) {
     if state.ui.zoom {
         spans.push(Span::styled("[zoomed]  ", t.accent));
     }
-    for (action, label) in MAIN {
+    let logs_mode = state.ui.mode() == crate::config::keymap::Mode::Logs;
+    let mut keys: Vec<(Action, &str)> = if logs_mode { LOGS.to_vec() } else { MAIN.to_vec() };
+    if !logs_mode && state.logs.configured {
+        keys.insert(2, (Action::FocusLogs, "logs"));
+        keys.insert(3, (Action::OpenSearch, "search"));
+    }
+    for (action, label) in keys {
         let label = match action {
             Action::TogglePause if !state.target.is_live() => "resume",
             _ => label,
         };
-        if let Some(k) = state.keymap.key_for(action) {
+        let mode = if logs_mode {
+            crate::config::keymap::Mode::Logs
+        } else {
+            crate::config::keymap::Mode::Normal
+        };
+        if let Some(k) = state.keymap.key_in(mode, action) {
             spans.push(Span::styled(k.to_string(), t.footer_key));
             spans.push(Span::styled(format!(" {label}  "), t.footer));
         }

@@ -102,6 +102,7 @@ fn items(state: &State) -> Vec<Item> {
     for (configured, h) in [
         (state.metrics.configured, &state.metrics.health),
         (!state.probes.probes.is_empty(), &state.probes.health),
+        (state.logs.configured, &state.logs.health),
     ] {
         if configured {
             out.push(health_item(state, h));

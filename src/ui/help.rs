@@ -102,6 +102,7 @@ fn status_lines(state: &State) -> Vec<String> {
     for (configured, h) in [
         (m.configured, &m.health),
         (!state.probes.probes.is_empty(), &state.probes.health),
+        (state.logs.configured, &state.logs.health),
     ] {
         if configured {
             out.push(format!(
@@ -111,6 +112,22 @@ fn status_lines(state: &State) -> Vec<String> {
                 h.per_minute(state.now_ms),
                 crate::text::units::format_bytes(h.bytes as f64)
             ));
+        }
+    }
+    let l = &state.logs;
+    if l.configured {
+        out.push(format!(
+            "Log ring: {} lines, {} (caps {} lines, {}); {} oldest dropped; {} lines the server could not deliver.",
+            l.ring.len(),
+            crate::text::units::format_bytes(l.ring.bytes() as f64),
+            l.ring.max_lines,
+            crate::text::units::format_bytes(l.ring.max_bytes as f64),
+            l.ring.evicted,
+            l.ring.missing,
+        ));
+        out.push(format!("Log query: {} ({})", crate::text::display(&l.query), l.mode.as_str()));
+        if !l.redact {
+            out.push("REDACTION OFF: secrets in log lines are shown (--no-redaction).".into());
         }
     }
     if let Some(c) = m.clock {

@@ -299,7 +299,7 @@ impl DemoLogs {
 
 impl LogsBackend for DemoLogs {
     fn name(&self) -> &'static str {
-        "demo"
+        "logs"
     }
 
     fn query_range<'a>(
