@@ -25,11 +25,12 @@ Config: $WATCHFLOOR_CONFIG or <config dir>/watchfloor/config.toml (see README).
 Keys: ? in the app lists every key.";
 
 #[derive(Debug, Clone, Parser)]
-#[command(name = "watchfloor", version, about = "Runtime triage for on-call engineers: memory, schedulers, restarts/OOMs and admission latency from Prometheus, live in the terminal.", after_help = EXAMPLES)]
+#[command(name = "watchfloor", version, about = "Runtime triage for on-call engineers: memory, schedulers, restarts/OOMs and admission latency from Prometheus, and live logs from Loki, in the terminal.", after_help = EXAMPLES)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
-    /// Run the embedded simulated incident (no Prometheus needed).
+    /// Run the embedded simulated incident, metrics and logs (no Prometheus
+    /// or Loki needed).
     #[arg(long, global = true)]
     pub demo: bool,
     /// Profile from the config file.

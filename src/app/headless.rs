@@ -80,6 +80,13 @@ pub fn json_marker(m: &Marker) -> String {
 }
 
 pub fn text_marker(m: &Marker) -> String {
+    if m.count == 0 {
+        return format!(
+            "{} (before {})",
+            crate::text::display(&m.why),
+            rfc3339(m.to_ns)
+        );
+    }
     format!(
         "{} lines missing between {} and {}: {}",
         m.count,

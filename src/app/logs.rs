@@ -269,7 +269,12 @@ pub fn on_event(state: &mut State, ev: LogsEvent) -> (Vec<Command>, bool) {
             l.mode = mode;
             match error {
                 Some(e) => l.health.failed(at_ms, e.to_string(), e.is_permanent()),
-                None => l.health.succeeded(at_ms),
+                // a tail open (or polling, or done) is an answer; "about
+                // to try again" is not
+                None if matches!(mode, TailMode::Tailing | TailMode::Polling | TailMode::Done) => {
+                    l.health.succeeded(at_ms)
+                }
+                None => {}
             }
             (vec![], true)
         }
@@ -334,7 +339,8 @@ pub fn on_event(state: &mut State, ev: LogsEvent) -> (Vec<Command>, bool) {
 /// Clusters the retained lines into patterns (when the server has none).
 pub fn local_patterns(l: &LogsState) -> Vec<PatternRow> {
     let mut p = crate::text::patterns::Patterns::new(crate::text::patterns::DEFAULT_CAP);
-    for line in l.ring.lines() {
+    // the lines shown (the level filter applies: "top error messages")
+    for line in l.ring.lines().filter(|x| l.min_level.is_none_or(|m| x.level >= m && x.level != Level::Unknown)) {
         p.add(
             &crate::text::patterns::template(&line.text),
             line.level,

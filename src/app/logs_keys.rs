@@ -49,6 +49,28 @@ fn select(state: &mut State, pos: usize) {
         .map(|s| s.id);
 }
 
+/// The time cursor moved: select the newest shown line at or before it.
+pub fn select_at(state: &mut State, t_ms: i64) {
+    let l = &state.logs;
+    if !l.configured {
+        return;
+    }
+    let t_ns = t_ms.saturating_mul(1_000_000);
+    let shown = l.shown_positions();
+    let at = shown.partition_point(|&p| l.ring.get(p).is_some_and(|s| s.row.ts_ns() <= t_ns));
+    if let Some(&p) = shown.get(at.saturating_sub(1)) {
+        select(state, p);
+    }
+}
+
+/// Back to following the newest line.
+pub fn apply_follow(state: &mut State) {
+    let l = &mut state.logs;
+    l.follow = true;
+    l.selected = None;
+    l.anchor = None;
+}
+
 /// Moves the selection by `delta` shown rows (negative: older).
 fn step(state: &mut State, delta: isize) {
     let l = &state.logs;
@@ -216,6 +238,30 @@ pub fn apply(state: &mut State, action: super::Action) -> Vec<Command> {
     vec![]
 }
 
+/// A text every line of a pattern contains: the longest literal piece of
+/// the pattern (quoted values first: a JSON line's `msg` is quoted in the
+/// template and verbatim in the line) that a retained line of the pattern
+/// really holds.
+fn pattern_filter(l: &LogsState, pattern: &str) -> Option<String> {
+    use crate::text::patterns::template;
+    let example = l.ring.lines().find(|x| template(&x.text) == pattern);
+    let mut pieces: Vec<String> = Vec::new();
+    for q in pattern.split('"').skip(1).step_by(2) {
+        pieces.extend(q.split("<_>").map(|x| x.trim().to_string()));
+    }
+    pieces.extend(pattern.split("<_>").map(|x| x.trim().to_string()));
+    pieces.retain(|x| x.len() >= 3);
+    pieces.sort_by_key(|x| std::cmp::Reverse(x.len()));
+    match example {
+        Some(line) => pieces
+            .into_iter()
+            .find(|x| line.text.contains(x.as_str()))
+            .or_else(|| pattern_literal(pattern)),
+        // a server pattern: its literal text is the line's
+        None => pattern_literal(pattern),
+    }
+}
+
 /// Enter in the detail view (filter on the field) or patterns (filter to one).
 fn select_item(state: &mut State) -> Vec<Command> {
     use super::views::View;
@@ -245,7 +291,7 @@ fn select_item(state: &mut State) -> Vec<Command> {
         Some(View::Patterns { index }) => match &state.logs.patterns {
             Some(Ok(p)) => p
                 .get(*index)
-                .and_then(|r| pattern_literal(&r.pattern))
+                .and_then(|r| pattern_filter(&state.logs, &r.pattern))
                 .map(Filter::Include),
             _ => None,
         },

@@ -422,8 +422,16 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Command> {
                 cur + step
             };
             state.cursor_ms = (next < end).then_some(next.max(start));
+            // the log pane reads at the same moment: the line nearest the cursor
+            match state.cursor_ms {
+                Some(c) => super::logs_keys::select_at(state, c),
+                None => super::logs_keys::apply_follow(state),
+            }
         }
-        Action::CursorClear => state.cursor_ms = None,
+        Action::CursorClear => {
+            state.cursor_ms = None;
+            super::logs_keys::apply_follow(state);
+        }
         Action::FocusLogs
         | Action::LogsFollow
         | Action::LogsTop

@@ -53,7 +53,7 @@ pub fn split_probes(body: Rect, probes: usize) -> (Rect, Option<Rect>) {
 }
 
 /// Splits the body between the metric panes (top) and the full-width log
-/// pane (below). The log pane takes 40% (at least 8 rows, at most 24); on a
+/// pane (below). The log pane takes a third (at least 8 rows, at most 24); on a
 /// short body, half — so the scheduler and admission panes go first, before
 /// the logs. Without metrics, or zoomed, the logs take it all.
 pub fn split_logs(body: Rect, logs: bool, metrics: bool, zoom_logs: bool) -> (Rect, Option<Rect>) {
@@ -64,7 +64,7 @@ pub fn split_logs(body: Rect, logs: bool, metrics: bool, zoom_logs: bool) -> (Re
         return (Rect { height: 0, ..body }, Some(body));
     }
     let h = if body.height >= 30 {
-        (body.height * 2 / 5).clamp(8, 24)
+        (body.height / 3).clamp(8, 24)
     } else {
         (body.height / 2).max(body.height.min(6))
     };

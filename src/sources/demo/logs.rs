@@ -61,6 +61,27 @@ struct Filter {
     namespace: Option<String>,
     include: Vec<String>,
     exclude: Vec<String>,
+    /// `| json | name="value"` (or logfmt) label filters.
+    fields: Vec<(String, String)>,
+}
+
+/// The demo speaks only the LogQL the app writes; anything without a
+/// closed selector is refused the way Loki refuses it.
+fn check(q: &str) -> Result<(), SourceError> {
+    let q = q.trim();
+    let sel = crate::sources::loki::logql::selector_of(q);
+    if sel.is_none() {
+        let col = if q.starts_with('{') { q.chars().count() + 1 } else { 1 };
+        return Err(SourceError {
+            status: Some(400),
+            kind: None,
+            message: format!(
+                "parse error at line 1, col {col}: syntax error: unexpected {}",
+                if q.starts_with('{') { "$end, expecting } or ," } else { "IDENTIFIER" }
+            ),
+        });
+    }
+    Ok(())
 }
 
 fn quoted(s: &str) -> Option<(String, &str)> {
@@ -101,6 +122,20 @@ fn parse_filter(q: &str) -> Filter {
         if let Some((v, _)) = quoted(&q[i + 10..]) {
             f.namespace = Some(v);
         }
+    }
+    let mut at = q;
+    while let Some(i) = at.find("| json |").or_else(|| at.find("| logfmt |")) {
+        let after = &at[i..];
+        let after = after.split_once('|').map(|x| x.1).unwrap_or("");
+        let after = after.split_once('|').map(|x| x.1).unwrap_or("").trim_start();
+        if let Some((name, rest)) = after.split_once('=') {
+            if let Some((v, r)) = quoted(rest) {
+                f.fields.push((name.trim().to_string(), v));
+                at = r;
+                continue;
+            }
+        }
+        break;
     }
     let mut rest = q;
     while let Some(i) = rest.find(['|', '!']) {
@@ -266,7 +301,16 @@ impl DemoLogs {
                 return;
             }
             let line = self.text(k, pod, ts_ms, kind);
-            if f.include.iter().all(|i| line.contains(i.as_str()))
+            let fields_ok = f.fields.is_empty()
+                || crate::text::logline::fields(&line).is_some_and(|fl| {
+                    f.fields.iter().all(|(n, v)| {
+                        fl.pairs.iter().any(|(k, x)| {
+                            crate::sources::loki::logql::field_label(k) == *n && x == v
+                        })
+                    })
+                });
+            if fields_ok
+                && f.include.iter().all(|i| line.contains(i.as_str()))
                 && !f.exclude.iter().any(|x| line.contains(x.as_str()))
             {
                 out.push(Entry {
@@ -310,7 +354,10 @@ impl LogsBackend for DemoLogs {
         limit: usize,
         forward: bool,
     ) -> BoxFut<'a, Result<Vec<Entry>, SourceError>> {
-        Box::pin(async move { Ok(self.generate(query, start_ns, end_ns, limit, !forward)) })
+        Box::pin(async move {
+            check(query)?;
+            Ok(self.generate(query, start_ns, end_ns, limit, !forward))
+        })
     }
 
     fn volume<'a>(
@@ -321,6 +368,7 @@ impl LogsBackend for DemoLogs {
         step_secs: u64,
     ) -> BoxFut<'a, Result<Option<Vec<MatrixSeries>>, SourceError>> {
         Box::pin(async move {
+            check(query)?;
             let f = parse_filter(query);
             let step = step_secs.max(1) as i64 * 1000;
             let (a, b) = (start_ns / 1_000_000, end_ns / 1_000_000);
@@ -379,6 +427,7 @@ impl LogsBackend for DemoLogs {
         _limit: usize,
     ) -> BoxFut<'a, Result<Box<dyn TailStream>, TailOpenError>> {
         Box::pin(async move {
+            check(query).map_err(TailOpenError::Failed)?;
             Ok(Box::new(DemoTail {
                 logs: DemoLogs::new(self.seed, self.story.preset()),
                 query: query.to_string(),

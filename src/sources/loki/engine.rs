@@ -288,6 +288,8 @@ struct Engine {
     tx: mpsc::Sender<SourceEvent>,
     seen: Dedupe,
     streams: Interner,
+    /// Lines older than this were left out by the backfill's limit.
+    floor: i64,
     requests: u64,
     mode: TailMode,
 }
@@ -315,7 +317,7 @@ impl Engine {
         let redact = self.plan.redact;
         let mut lines = Vec::with_capacity(entries.len());
         for mut e in entries {
-            if self.seen.admit(&e) {
+            if e.ts_ns >= self.floor && self.seen.admit(&e) {
                 e.labels = self.streams.get(e.labels);
                 lines.push(LogLine::from_entry(e, redact));
             }
@@ -368,6 +370,23 @@ impl Engine {
         got.retain(|e| seen.insert((e.ts_ns, hash_of(&*e.labels), hash_of(e.line.as_str()))));
         let skip = got.len().saturating_sub(n);
         let got = got.split_off(skip);
+        // the window held more than the backfill asked for: lines older
+        // than the oldest loaded were left out on purpose; say so once, and
+        // never print them later from a re-read (they are not late lines)
+        if got.len() >= n && n > 0 {
+            if let Some(oldest) = got.first().map(|e| e.ts_ns) {
+                self.floor = oldest;
+                let m = Marker {
+                    count: 0,
+                    from_ns: since,
+                    to_ns: oldest,
+                    why: format!("older lines of the window not loaded (the newest {n} were)"),
+                };
+                if !self.send(LogsEvent::Marker { gen: self.plan.gen, marker: m }).await {
+                    return Err(SourceError::msg("closed"));
+                }
+            }
+        }
         if !self.deliver(got).await {
             return Err(SourceError::msg("closed"));
         }
@@ -635,6 +654,7 @@ pub fn spawn(
         tx,
         seen: Dedupe::default(),
         streams: Interner::default(),
+        floor: i64::MIN,
         requests: 0,
         mode: TailMode::Backfill,
     };

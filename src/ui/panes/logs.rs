@@ -67,6 +67,9 @@ pub fn window(l: &LogsState, rows: usize) -> Vec<usize> {
         _ => shown.len(),
     };
     let start = end.saturating_sub(rows);
+    // fewer rows than fit up to the anchor (a filter changed): fill the
+    // pane with newer rows rather than leave it blank
+    let end = end.max((start + rows).min(shown.len()));
     shown[start..end].to_vec()
 }
 
@@ -111,6 +114,37 @@ fn volume(l: &LogsState, state: &State, buckets: usize) -> (Vec<(u64, u64, u64)>
     (out, note.to_string())
 }
 
+/// Keys shown elsewhere on the row (time, level) or first (the message).
+const QUIET: [&str; 9] = [
+    "time", "ts", "timestamp", "@timestamp", "level", "lvl", "severity", "msg", "message",
+];
+
+/// A JSON line as `message  key=value …` (its time and level are already in
+/// the columns); anything else as it is. The detail view shows it whole.
+pub fn compact(text: &str) -> String {
+    if !text.starts_with('{') {
+        return text.to_string();
+    }
+    let Some(f) = crate::text::logline::fields(text) else {
+        return text.to_string();
+    };
+    let msg = f.get("msg").or_else(|| f.get("message")).unwrap_or("");
+    let mut out = String::with_capacity(text.len());
+    out.push_str(msg);
+    for (k, v) in &f.pairs {
+        if QUIET.contains(&k.as_str()) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str("  ");
+        }
+        out.push_str(k);
+        out.push('=');
+        out.push_str(v);
+    }
+    out
+}
+
 pub fn view(state: &State, area: Rect) -> LogsView {
     let l = &state.logs;
     let show_volume = area.height >= 8;
@@ -131,7 +165,7 @@ pub fn view(state: &State, area: Rect) -> LogsView {
                         display(&m.why)
                     )
                 } else {
-                    format!("⚠ {}", display(&m.why))
+                    format!("⚠ {} (before {})", display(&m.why), clock(m.to_ns / 1_000_000, true))
                 },
             },
             Row::Line(line) => RowView::Line {
@@ -145,7 +179,7 @@ pub fn view(state: &State, area: Rect) -> LogsView {
                     .map(|p| display(p).into_owned())
                     .unwrap_or_default(),
                 level: line.level,
-                text: line.text.to_string(),
+                text: compact(&line.text),
                 cut: line
                     .cut
                     .map(|b| format!("[cut {}]", format_bytes(b as f64))),
@@ -191,10 +225,10 @@ pub fn view(state: &State, area: Rect) -> LogsView {
         let hits = l.ring.lines().filter(|x| text_matches(&x.text, s)).count();
         filters.push(format!("/{} ({hits})", display(s)));
     }
-    let state_word = if l.follow {
-        format!("following · {}", l.mode.as_str())
-    } else {
-        format!("paused · {}", l.mode.as_str())
+    let state_word = match (state.target.pinned_end_ms, l.follow) {
+        (Some(at), _) => format!("paused at {} (space resumes)", clock(at, true)),
+        (None, true) => format!("following · {}", l.mode.as_str()),
+        (None, false) => format!("paused · {} (G follows)", l.mode.as_str()),
     };
     let empty_note = (lines == 0).then(|| match &l.health.last_error {
         Some(e) => format!("✗ {}", display(e)),
@@ -282,17 +316,16 @@ fn highlighted<'a>(text: &'a str, needle: Option<&str>, base: Style, hi: Style) 
 
 pub fn draw(f: &mut Frame, area: Rect, v: &LogsView, state: &State, focused: bool) {
     let t = &state.theme;
-    let mut title = vec![
-        Span::styled(" Logs ", t.title),
-        Span::styled(v.query.clone(), t.accent),
-        Span::styled(format!("  {}  {} ", v.state, v.counts), t.dim),
-    ];
-    if !v.filters.is_empty() {
-        title.push(Span::styled(format!(" {} ", v.filters), t.warn));
-    }
+    let mut title = vec![Span::styled(" Logs ", t.title)];
     if v.redaction_off {
         title.push(Span::styled(" REDACTION OFF ", t.oom));
     }
+    title.push(Span::styled(format!("{} ", v.state), t.dim));
+    if !v.filters.is_empty() {
+        title.push(Span::styled(format!("{} ", v.filters), t.warn));
+    }
+    title.push(Span::styled(format!("{} ", v.counts), t.dim));
+    title.push(Span::styled(v.query.clone(), t.accent));
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(if focused { t.border_focus } else { t.border })
@@ -386,7 +419,7 @@ pub fn draw(f: &mut Frame, area: Rect, v: &LogsView, state: &State, focused: boo
         lines.extend(body);
         f.render_widget(Paragraph::new(lines), inner);
     }
-    if let Some(e) = &v.error {
+    if let (Some(e), None) = (&v.error, &v.empty_note) {
         if inner.height > 3 {
             let r = Rect {
                 y: inner.y + inner.height - 1,
