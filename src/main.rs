@@ -109,9 +109,9 @@ fn headless_logs(
         .build()
         .unwrap_or_else(|e| fail(&format!("tokio runtime: {e}")));
     let status = rt.block_on(async {
-        let mut out = std::io::stdout().lock();
         let mut err = std::io::stderr().lock();
-        watchfloor::app::headless::run(backend, plan, args.output, &mut out, &mut err).await
+        let out = Box::new(std::io::stdout());
+        watchfloor::app::headless::run(backend, plan, args.output, out, &mut err).await
     });
     rt.shutdown_timeout(Duration::from_millis(200));
     status

@@ -102,10 +102,22 @@ pub async fn run(
     backend: Arc<dyn LogsBackend>,
     plan: LogsPlan,
     output: Output,
-    out: &mut dyn Write,
+    out: Box<dyn Write + Send>,
     err: &mut dyn Write,
 ) -> i32 {
     use tokio::signal::unix::{signal, SignalKind};
+    // stdout is written by a thread of its own: a reader that stops
+    // reading (`| less` scrolled back) must not keep signals from ending us
+    let (wtx, mut wrx) = mpsc::channel::<Vec<u8>>(16);
+    let writer = std::thread::spawn(move || {
+        let mut out = out;
+        while let Some(b) = wrx.blocking_recv() {
+            if out.write_all(&b).and_then(|_| out.flush()).is_err() {
+                return; // closed (`| head`): nothing more to say
+            }
+        }
+        let _ = out.flush();
+    });
     let (tx, mut rx) = mpsc::channel::<SourceEvent>(64);
     let follow_plan = plan.follow;
     let handles = engine::spawn(backend, plan, tx);
@@ -128,25 +140,40 @@ pub async fn run(
         let Some(SourceEvent::Logs(ev)) = ev else {
             break;
         };
-        let ok = match ev {
+        let out_bytes = match &ev {
             LogsEvent::Lines { lines, .. } => {
                 let mut buf = String::new();
-                for l in &lines {
+                for l in lines {
                     buf.push_str(&match output {
                         Output::Text => text_line(l),
                         Output::Jsonl => json_line(l),
                     });
                     buf.push('\n');
                 }
-                out.write_all(buf.as_bytes()).is_ok()
+                Some(buf)
             }
-            LogsEvent::Marker { marker, .. } => match output {
-                Output::Text => {
-                    let _ = writeln!(err, "watchfloor: {}", text_marker(&marker));
-                    true
-                }
-                Output::Jsonl => writeln!(out, "{}", json_marker(&marker)).is_ok(),
-            },
+            LogsEvent::Marker { marker, .. } if output == Output::Jsonl => {
+                Some(format!("{}\n", json_marker(marker)))
+            }
+            _ => None,
+        };
+        if let Some(b) = out_bytes {
+            let sent = tokio::select! {
+                r = wtx.send(b.into_bytes()) => r.is_ok(),
+                _ = term.recv() => false,
+                _ = int.recv() => false,
+            };
+            if !sent {
+                break;
+            }
+            continue;
+        }
+        let ok = match ev {
+            LogsEvent::Lines { .. } => true,
+            LogsEvent::Marker { marker, .. } => {
+                let _ = writeln!(err, "watchfloor: {}", text_marker(&marker));
+                true
+            }
             LogsEvent::Status { mode, error, .. } => {
                 if let Some(e) = error {
                     // a query the server refuses, or missing auth, before
@@ -179,14 +206,18 @@ pub async fn run(
             _ => true,
         };
         if !ok {
-            break; // stdout closed (`| head`): nothing more to say
+            break;
         }
-        let _ = out.flush();
     }
     for h in handles {
         h.abort();
     }
-    let _ = out.flush();
+    // what was handed to the writer is written (unless stdout is stuck)
+    drop(wtx);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(500);
+    while !writer.is_finished() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     let _ = err.flush();
     status
 }

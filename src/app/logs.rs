@@ -340,7 +340,10 @@ pub fn on_event(state: &mut State, ev: LogsEvent) -> (Vec<Command>, bool) {
 pub fn local_patterns(l: &LogsState) -> Vec<PatternRow> {
     let mut p = crate::text::patterns::Patterns::new(crate::text::patterns::DEFAULT_CAP);
     // the lines shown (the level filter applies: "top error messages")
-    for line in l.ring.lines().filter(|x| l.min_level.is_none_or(|m| x.level >= m && x.level != Level::Unknown)) {
+    for line in l.ring.lines().filter(|x| {
+        l.min_level
+            .is_none_or(|m| x.level >= m && x.level != Level::Unknown)
+    }) {
         p.add(
             &crate::text::patterns::template(&line.text),
             line.level,

@@ -278,13 +278,22 @@ fn select_item(state: &mut State) -> Vec<Command> {
                 });
             let Some(line) = line else { return vec![] };
             match detail_fields(line).into_iter().nth(*index) {
+                // a masked value would only match the mask
+                Some((name, value, ..)) if value.contains(crate::text::redact::MASK) => {
+                    super::update::pop_view(state);
+                    state.ui.message = Some((
+                        format!("{name} is masked: cannot filter on its value"),
+                        true,
+                    ));
+                    return vec![];
+                }
                 Some((name, value, true, logfmt)) => Some(Filter::Field {
                     name,
                     value,
                     logfmt,
                 }),
-                // a stream label: narrow the selector by a line filter on it
-                Some((_, value, false, _)) => Some(Filter::Include(value)),
+                // a stream label or metadata: a label filter
+                Some((name, value, false, _)) => Some(Filter::Label { name, value }),
                 None => None,
             }
         }

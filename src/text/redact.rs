@@ -47,7 +47,10 @@ const BASE_CLASS: [u8; 256] = {
     t
 };
 
-const KEYS: [&[u8]; 7] = [
+const KEYS: [&[u8]; 9] = [
+    // longest first: the first key that matches must be followed by its separator
+    b"aws_secret_access_key",
+    b"secret_access_key",
     b"api_key",
     b"apikey",
     b"api-key",
@@ -398,7 +401,9 @@ fn shapes_at(s: &[u8], i: usize, out: &mut Ranges, line_until: &mut usize) {
     match (s[i].to_ascii_lowercase(), next.to_ascii_lowercase()) {
         (b'a', b'u') | (b'c', b'o') if i < *line_until => None,
         (b'a', b'u') => header(s, i, out).inspect(|_| *line_until = run(s, i, not_eol)),
-        (b'a' | b'p' | b't', b'p' | b'a' | b'o') | (b's', b'e') => key_value(s, i, out),
+        (b'a' | b'p' | b't', b'p' | b'a' | b'o') | (b's', b'e') | (b'a', b'w') => {
+            key_value(s, i, out)
+        }
         (b'b', b'e' | b'a') => bearer(s, i, out),
         (b'c', b'o') => cookie(s, i, out).inspect(|_| *line_until = run(s, i, not_eol)),
         (b'e', b'y') => jwt(s, i, out),
@@ -823,6 +828,14 @@ mod tests {
             r#"{"token_type":"Bearer","secret":null}"#,
         ];
         check(&Redactor::new(), &cases);
+    }
+
+    #[test]
+    fn aws_secret_keys_are_masked() {
+        let r = Redactor::new();
+        let out = r.redact("aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY next");
+        assert!(!out.contains("wJalrXUtnFEMI"), "{out}");
+        assert!(out.ends_with(" next"), "{out}");
     }
 
     #[test]

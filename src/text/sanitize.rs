@@ -12,7 +12,10 @@ const TAB_WIDTH: usize = 4;
 /// terminals and ratatui disagree on their width, which shifts columns.
 fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200B}'..='\u{200F}'
-        | '\u{061C}' | '\u{2028}' | '\u{2029}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{00AD}')
+        | '\u{061C}' | '\u{2028}' | '\u{2029}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{00AD}'
+        // variation selectors: with the joiners gone, an emoji + VS16 is
+        // one cell to ratatui and two to the terminal
+        | '\u{FE00}'..='\u{FE0F}')
 }
 
 fn needs_work(s: &str) -> bool {

@@ -60,7 +60,11 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State) {
         spans.push(Span::styled("[zoomed]  ", t.accent));
     }
     let logs_mode = state.ui.mode() == crate::config::keymap::Mode::Logs;
-    let mut keys: Vec<(Action, &str)> = if logs_mode { LOGS.to_vec() } else { MAIN.to_vec() };
+    let mut keys: Vec<(Action, &str)> = if logs_mode {
+        LOGS.to_vec()
+    } else {
+        MAIN.to_vec()
+    };
     if !logs_mode && state.logs.configured {
         keys.insert(2, (Action::FocusLogs, "logs"));
         keys.insert(3, (Action::OpenSearch, "search"));

@@ -125,7 +125,11 @@ fn status_lines(state: &State) -> Vec<String> {
             l.ring.evicted,
             l.ring.missing,
         ));
-        out.push(format!("Log query: {} ({})", crate::text::display(&l.query), l.mode.as_str()));
+        out.push(format!(
+            "Log query: {} ({})",
+            crate::text::display(&l.query),
+            l.mode.as_str()
+        ));
         if !l.redact {
             out.push("REDACTION OFF: secrets in log lines are shown (--no-redaction).".into());
         }

@@ -71,13 +71,21 @@ fn check(q: &str) -> Result<(), SourceError> {
     let q = q.trim();
     let sel = crate::sources::loki::logql::selector_of(q);
     if sel.is_none() {
-        let col = if q.starts_with('{') { q.chars().count() + 1 } else { 1 };
+        let col = if q.starts_with('{') {
+            q.chars().count() + 1
+        } else {
+            1
+        };
         return Err(SourceError {
             status: Some(400),
             kind: None,
             message: format!(
                 "parse error at line 1, col {col}: syntax error: unexpected {}",
-                if q.starts_with('{') { "$end, expecting } or ," } else { "IDENTIFIER" }
+                if q.starts_with('{') {
+                    "$end, expecting } or ,"
+                } else {
+                    "IDENTIFIER"
+                }
             ),
         });
     }
@@ -127,7 +135,11 @@ fn parse_filter(q: &str) -> Filter {
     while let Some(i) = at.find("| json |").or_else(|| at.find("| logfmt |")) {
         let after = &at[i..];
         let after = after.split_once('|').map(|x| x.1).unwrap_or("");
-        let after = after.split_once('|').map(|x| x.1).unwrap_or("").trim_start();
+        let after = after
+            .split_once('|')
+            .map(|x| x.1)
+            .unwrap_or("")
+            .trim_start();
         if let Some((name, rest)) = after.split_once('=') {
             if let Some((v, r)) = quoted(rest) {
                 f.fields.push((name.trim().to_string(), v));

@@ -30,13 +30,42 @@ pub struct LokiClient {
     headers: HeaderMap,
     max_body: u64,
     timeout: Duration,
+    /// Why the tail WebSocket cannot be used as configured (then: polling).
+    no_ws: Option<String>,
 }
 
 impl LokiClient {
     /// Returns the client and warnings (TLS verification off).
     pub fn new(ep: &Endpoint) -> Result<(LokiClient, Vec<String>), String> {
         let (client, warnings) = build_client(ep)?;
-        let headers = request_headers(ep)?;
+        let mut headers = request_headers(ep)?;
+        // reqwest turns URL userinfo into Basic auth by itself; the
+        // WebSocket handshake needs it said
+        if ep.bearer_token.is_none() && ep.basic.is_none() {
+            if let Some(v) = url_basic_auth(&ep.url) {
+                headers.insert(reqwest::header::AUTHORIZATION, v);
+            }
+        }
+        let https = ep.url.starts_with("https:");
+        let custom_tls =
+            ep.ca_file.is_some() || ep.client_cert.is_some() || ep.insecure_skip_verify;
+        let proxy = [
+            "HTTPS_PROXY",
+            "https_proxy",
+            "HTTP_PROXY",
+            "http_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+        ]
+        .iter()
+        .any(|k| std::env::var(k).is_ok_and(|v| !v.is_empty()));
+        let no_ws = if https && custom_tls {
+            Some("the tail WebSocket does not take the endpoint's TLS settings (ca_file, client certificate, insecure_skip_verify): polling".to_string())
+        } else if proxy {
+            Some("an HTTP(S) proxy is set: polling through it".to_string())
+        } else {
+            None
+        };
         Ok((
             LokiClient {
                 base: ep.url.trim_end_matches('/').to_string(),
@@ -45,6 +74,7 @@ impl LokiClient {
                 headers,
                 max_body: ep.max_body_bytes,
                 timeout: Duration::from_secs_f64(ep.timeout_secs),
+                no_ws,
             },
             warnings,
         ))
@@ -243,6 +273,9 @@ impl LogsBackend for LokiClient {
         limit: usize,
     ) -> BoxFut<'a, Result<Box<dyn TailStream>, TailOpenError>> {
         Box::pin(async move {
+            if let Some(why) = &self.no_ws {
+                return Err(TailOpenError::NoWebSocket(SourceError::msg(why.clone())));
+            }
             let p = [
                 ("query", query.to_string()),
                 ("start", ns(start_ns)),
@@ -282,6 +315,22 @@ impl LogsBackend for LokiClient {
             }) as Box<dyn TailStream>)
         })
     }
+}
+
+/// `Authorization: Basic …` from a URL's userinfo (percent-decoded), marked
+/// sensitive; its secret forms are registered with the redactor already.
+fn url_basic_auth(url: &str) -> Option<HeaderValue> {
+    let u = reqwest::Url::parse(url).ok()?;
+    let pass = u.password()?;
+    let dec = crate::sources::http::percent_decode;
+    let raw = format!("{}:{}", dec(u.username()), dec(pass));
+    let mut v = HeaderValue::from_str(&format!(
+        "Basic {}",
+        crate::sources::http::base64(raw.as_bytes())
+    ))
+    .ok()?;
+    v.set_sensitive(true);
+    Some(v)
 }
 
 fn bad_answer(host: &str, m: String) -> SourceError {

@@ -33,6 +33,14 @@ use crate::text::logline::{self, Level};
 pub const HORIZON_NS: i64 = 10_000_000_000;
 /// Entries per query_range page (Loki's default max_entries_limit is 5000).
 pub const PAGE: usize = 2000;
+/// Pages one re-read may take (2000 × 500 = a million lines) before the
+/// tail is reopened.
+const MAX_FILL_PAGES: usize = 500;
+/// Dropped entries are fetched back at most this often (a server that drops
+/// lines is overloaded: one refill per message would add to it).
+const REFILL_EVERY: Duration = Duration::from_secs(1);
+/// Timestamps ahead of the clock do not move the resume point past now.
+const FUTURE_SLACK_NS: i64 = 0;
 /// Entries the tail's own history may send on connect.
 const TAIL_LIMIT: usize = 1000;
 /// Longest line kept (whole in the detail view); longer lines are cut and
@@ -111,7 +119,11 @@ impl LogLine {
 
     /// Heap bytes held (for the ring's byte cap).
     pub fn heap_bytes(&self) -> usize {
-        self.text.len()
+        // labels are shared between lines of a stream; counted per line
+        // anyway, so a flood of distinct (capped) label sets stays bounded
+        let labels: usize = self.labels.iter().map(|(k, v)| k.len() + v.len()).sum();
+        labels
+            + self.text.len()
             + self
                 .meta
                 .iter()
@@ -257,8 +269,11 @@ impl Dedupe {
         if !self.keys.insert(key) {
             return false;
         }
-        if self.newest.is_none_or(|n| e.ts_ns > n) {
-            self.newest = Some(e.ts_ns);
+        // a line from the future (a skewed clock) must not move the resume
+        // point or the pruning past the present
+        let t = e.ts_ns.min(now_ns() + FUTURE_SLACK_NS);
+        if self.newest.is_none_or(|n| t > n) {
+            self.newest = Some(t);
         }
         if self.keys.len() > self.prune_at.max(4096) {
             let floor = self.newest.unwrap_or(0) - HORIZON_NS;
@@ -340,11 +355,20 @@ impl Engine {
         limit: usize,
         forward: bool,
     ) -> Result<Vec<Entry>, SourceError> {
-        self.requests += 1;
         let q = self.plan.query.clone();
-        self.backend
-            .query_range(&q, start, end, limit, forward)
-            .await
+        let mut limit = limit;
+        loop {
+            self.requests += 1;
+            match self
+                .backend
+                .query_range(&q, start, end, limit, forward)
+                .await
+            {
+                // a page over the body cap (long lines): ask for fewer
+                Err(e) if e.kind.as_deref() == Some("too_large") && limit > 10 => limit /= 2,
+                r => return r,
+            }
+        }
     }
 
     /// The newest `n` lines of [since, now), paging backward.
@@ -382,7 +406,13 @@ impl Engine {
                     to_ns: oldest,
                     why: format!("older lines of the window not loaded (the newest {n} were)"),
                 };
-                if !self.send(LogsEvent::Marker { gen: self.plan.gen, marker: m }).await {
+                if !self
+                    .send(LogsEvent::Marker {
+                        gen: self.plan.gen,
+                        marker: m,
+                    })
+                    .await
+                {
                     return Err(SourceError::msg("closed"));
                 }
             }
@@ -396,12 +426,20 @@ impl Engine {
     /// Everything in [from, now), paging forward. Returns false when the
     /// receiver is gone.
     async fn fill(&mut self, from: i64) -> Result<bool, SourceError> {
-        let mut start = from;
         let end = now_ns() + 1;
-        loop {
+        // never ask for an empty or inverted range (a line from the future
+        // must not stall the re-read)
+        let mut start = from.min(end - 1);
+        for _ in 0..MAX_FILL_PAGES {
             let page = self.range(start, end, PAGE, true).await?;
             let n = page.len();
             let last = page.last().map(|e| e.ts_ns);
+            if page.iter().all(|e| e.ts_ns < start) && n > 0 {
+                // the server ignores `start`: paging would never progress
+                return Err(SourceError::msg(
+                    "the server answered lines before the range asked for; not paging further",
+                ));
+            }
             if !self.deliver(page).await {
                 return Ok(false);
             }
@@ -426,7 +464,7 @@ impl Engine {
                         {
                             return Ok(false);
                         }
-                        start = t + 1;
+                        start += 1;
                     } else {
                         start = t;
                     }
@@ -434,6 +472,7 @@ impl Engine {
                 _ => return Ok(true),
             }
         }
+        Ok(true)
     }
 
     /// Fetches dropped entries back; returns them and a marker for the rest.
@@ -511,6 +550,9 @@ impl Engine {
         let mut polling = false;
         let mut backoff = Backoff::default();
         let mut need_fill = false;
+        // dropped entries waiting to be fetched back (batched)
+        let mut pending: Vec<Dropped> = Vec::new();
+        let mut last_refill = Instant::now() - REFILL_EVERY;
         loop {
             if need_fill || polling {
                 let from = self.seen.resume_from(self.plan.since_ns);
@@ -540,7 +582,7 @@ impl Engine {
                 tokio::time::sleep(self.plan.poll_every).await;
                 continue;
             }
-            let start = self.seen.resume_from(now_ns() - HORIZON_NS);
+            let start = self.seen.resume_from(now_ns() - HORIZON_NS).min(now_ns());
             self.requests += 1;
             let q = self.plan.query.clone();
             let opened = self.backend.tail(&q, start, TAIL_LIMIT).await;
@@ -573,8 +615,11 @@ impl Engine {
                     Some(Err(e)) => break Some(e),
                     Some(Ok(msg)) => {
                         let mut entries = msg.entries;
-                        if !msg.dropped.is_empty() {
-                            let (found, marker) = self.refill(&msg.dropped).await;
+                        pending.extend(msg.dropped);
+                        if !pending.is_empty() && last_refill.elapsed() >= REFILL_EVERY {
+                            last_refill = Instant::now();
+                            let dropped = std::mem::take(&mut pending);
+                            let (found, marker) = self.refill(&dropped).await;
                             entries.extend(found);
                             if let Some(m) = marker {
                                 if !self.send(LogsEvent::Marker { gen, marker: m }).await {

@@ -81,6 +81,11 @@ pub fn selector(scope: &Scope) -> String {
 pub enum Filter {
     Include(String),
     Exclude(String),
+    /// `| name="value"` on a stream label (or structured metadata).
+    Label {
+        name: String,
+        value: String,
+    },
     /// `| json | field="value"` (or `| logfmt` for logfmt lines).
     Field {
         name: String,
@@ -95,6 +100,9 @@ impl Filter {
         match self {
             Filter::Include(t) => format!("|= {}", string_literal(t)),
             Filter::Exclude(t) => format!("!= {}", string_literal(t)),
+            Filter::Label { name, value } => {
+                format!("| {}={}", field_label(name), string_literal(value))
+            }
             Filter::Field {
                 name,
                 value,
@@ -113,7 +121,9 @@ impl Filter {
         match self {
             Filter::Include(t) => format!("+\"{t}\""),
             Filter::Exclude(t) => format!("-\"{t}\""),
-            Filter::Field { name, value, .. } => format!("{name}={value}"),
+            Filter::Label { name, value } | Filter::Field { name, value, .. } => {
+                format!("{name}={value}")
+            }
         }
     }
 }

@@ -160,6 +160,21 @@ struct RawEnvelope<'a> {
     error: Option<String>,
 }
 
+/// Labels kept per stream, and bytes kept per label name or value.
+pub const MAX_LABELS: usize = 64;
+pub const MAX_LABEL_BYTES: usize = 256;
+
+fn cap(s: Cow<'_, str>) -> String {
+    if s.len() <= MAX_LABEL_BYTES {
+        return s.into_owned();
+    }
+    let mut i = MAX_LABEL_BYTES;
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    format!("{}…", &s[..i])
+}
+
 /// One shared `Labels` per distinct label set of an answer.
 #[derive(Default)]
 struct LabelCache(HashMap<u64, Vec<Labels>>);
@@ -179,9 +194,11 @@ impl LabelCache {
         if let Some(l) = slot.iter().find(|l| same(l)) {
             return l.clone();
         }
+        // a hostile server's labels are bounded like its lines
         let l: Labels = raw
             .into_iter()
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .take(MAX_LABELS)
+            .map(|(k, v)| (cap(k), cap(v)))
             .collect::<Vec<_>>()
             .into();
         slot.push(l.clone());
@@ -470,6 +487,15 @@ mod tests {
             panic!()
         };
         assert_eq!(e[0].line, "bad \u{fffd}\u{fffd} end");
+    }
+
+    #[test]
+    fn labels_are_capped_like_lines() {
+        let big = "x".repeat(100_000);
+        let body =
+            format!(r#"{{"streams":[{{"stream":{{"big":"{big}"}},"values":[["1","l"]]}}]}}"#);
+        let m = parse_tail(&body).unwrap();
+        assert!(m.entries[0].labels[0].1.len() <= MAX_LABEL_BYTES + 3);
     }
 
     #[test]

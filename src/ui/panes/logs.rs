@@ -116,7 +116,15 @@ fn volume(l: &LogsState, state: &State, buckets: usize) -> (Vec<(u64, u64, u64)>
 
 /// Keys shown elsewhere on the row (time, level) or first (the message).
 const QUIET: [&str; 9] = [
-    "time", "ts", "timestamp", "@timestamp", "level", "lvl", "severity", "msg", "message",
+    "time",
+    "ts",
+    "timestamp",
+    "@timestamp",
+    "level",
+    "lvl",
+    "severity",
+    "msg",
+    "message",
 ];
 
 /// A JSON line as `message  key=value …` (its time and level are already in
@@ -165,7 +173,11 @@ pub fn view(state: &State, area: Rect) -> LogsView {
                         display(&m.why)
                     )
                 } else {
-                    format!("⚠ {} (before {})", display(&m.why), clock(m.to_ns / 1_000_000, true))
+                    format!(
+                        "⚠ {} (before {})",
+                        display(&m.why),
+                        clock(m.to_ns / 1_000_000, true)
+                    )
                 },
             },
             Row::Line(line) => RowView::Line {
