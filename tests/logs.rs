@@ -638,3 +638,43 @@ fn loki_errors_say_what_to_do() {
     assert!(err.contains("connection refused"), "{err}");
     assert!(!err.contains("pw-XYZ"), "{err}");
 }
+
+#[test]
+fn url_credentials_reach_the_tail_handshake() {
+    let loki = Loki::start(LokiOptions::default());
+    loki.push(&[("job", "skew")], now_ns() - 1_000_000_000, "before");
+    let url = loki.url.replace("http://", "http://oncall:Pa55-word@");
+    let args: Vec<String> = [
+        "logs", r#"{job="skew"}"#, "--loki", &url, "--since", "5m", "--follow", "--output", "jsonl",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let h = Headless::start(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(h.wait_for(1, 10), "the backfill prints the first line");
+    let t = Instant::now();
+    while loki.tails_open() == 0 && t.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // a disconnect, then lines of the present
+    loki.close_tails();
+    std::thread::sleep(Duration::from_millis(300));
+    for i in 0..50 {
+        loki.push(&[("job", "skew")], now_ns(), &format!("present {i:02}"));
+    }
+    let ok = h.wait_for(51, 15);
+    let tail_auth = loki
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/loki/api/v1/tail")
+        .map(|r| r.header("authorization").unwrap_or("").to_string())
+        .collect::<Vec<_>>();
+    let (lines, err, _) = h.stop();
+    assert!(ok, "lines after a disconnect: {} of 51; stderr: {err}", lines.len());
+    assert!(!tail_auth.is_empty());
+    assert!(
+        tail_auth.iter().all(|a| a.starts_with("Basic ")),
+        "the tail handshake carries the URL's credentials: {tail_auth:?}"
+    );
+    assert!(!err.contains("Pa55-word"));
+}
