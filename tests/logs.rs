@@ -645,7 +645,15 @@ fn url_credentials_reach_the_tail_handshake() {
     loki.push(&[("job", "skew")], now_ns() - 1_000_000_000, "before");
     let url = loki.url.replace("http://", "http://oncall:Pa55-word@");
     let args: Vec<String> = [
-        "logs", r#"{job="skew"}"#, "--loki", &url, "--since", "5m", "--follow", "--output", "jsonl",
+        "logs",
+        r#"{job="skew"}"#,
+        "--loki",
+        &url,
+        "--since",
+        "5m",
+        "--follow",
+        "--output",
+        "jsonl",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -670,7 +678,11 @@ fn url_credentials_reach_the_tail_handshake() {
         .map(|r| r.header("authorization").unwrap_or("").to_string())
         .collect::<Vec<_>>();
     let (lines, err, _) = h.stop();
-    assert!(ok, "lines after a disconnect: {} of 51; stderr: {err}", lines.len());
+    assert!(
+        ok,
+        "lines after a disconnect: {} of 51; stderr: {err}",
+        lines.len()
+    );
     assert!(!tail_auth.is_empty());
     assert!(
         tail_auth.iter().all(|a| a.starts_with("Basic ")),

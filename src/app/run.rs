@@ -67,6 +67,9 @@ pub fn initial_state(
         state.metrics.dashboard = Some(Dashboard::load(d)?.with_overrides(&s.variables));
         state.metrics.choice = DashboardChoice::Fixed;
     }
+    state.logs.ring = crate::store::logs::LogRing::new(s.logs.max_lines, s.logs.max_bytes);
+    state.logs.backfill = s.logs.backfill;
+    state.logs.user_query = s.logs.query.clone();
     state.probes.health = Health::named("probes", "");
     state.probes.interval_secs = s.refresh_secs.max(1.0);
     state.probes.probes = s

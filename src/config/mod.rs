@@ -48,6 +48,39 @@ pub struct RawProfile {
     /// Dashboard variables (metric names, label names, thresholds).
     #[serde(default)]
     pub variables: BTreeMap<String, String>,
+    /// The log pane: `[profiles.NAME.logs] query, max_lines, max_bytes, backfill`.
+    pub logs: Option<RawLogs>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLogs {
+    /// LogQL instead of the one built from the scope.
+    pub query: Option<String>,
+    pub max_lines: Option<Spanned<u64>>,
+    pub max_bytes: Option<Spanned<String>>,
+    /// Newest lines of the window loaded at start.
+    pub backfill: Option<Spanned<u64>>,
+}
+
+/// The log pane's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogsSettings {
+    pub query: Option<String>,
+    pub max_lines: usize,
+    pub max_bytes: usize,
+    pub backfill: usize,
+}
+
+impl Default for LogsSettings {
+    fn default() -> Self {
+        LogsSettings {
+            query: None,
+            max_lines: crate::store::logs::DEFAULT_MAX_LINES,
+            max_bytes: crate::store::logs::DEFAULT_MAX_BYTES,
+            backfill: 1000,
+        }
+    }
 }
 
 /// A probe as written: a name, the status that means healthy, and an
@@ -178,6 +211,7 @@ pub struct Profile {
     pub probes: Vec<crate::sources::probes::ProbeSpec>,
     pub job: Option<String>,
     pub variables: BTreeMap<String, String>,
+    pub logs: LogsSettings,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -353,7 +387,42 @@ impl Validator<'_> {
                 .collect::<Result<_, ConfigError>>()?,
             job: p.job,
             variables: p.variables,
+            logs: self.logs(p.logs)?,
         })
+    }
+
+    fn logs(&self, l: Option<RawLogs>) -> Result<LogsSettings, ConfigError> {
+        let mut out = LogsSettings::default();
+        let Some(l) = l else { return Ok(out) };
+        out.query = l.query;
+        if let Some(n) = &l.max_lines {
+            if !(100..=10_000_000).contains(n.get_ref()) {
+                return Err(self.err(
+                    n.span(),
+                    "logs.max_lines",
+                    "must be between 100 and 10000000",
+                ));
+            }
+            out.max_lines = *n.get_ref() as usize;
+        }
+        if let Some(b) = &l.max_bytes {
+            out.max_bytes = crate::text::units::parse_bytes(b.get_ref())
+                .and_then(|v| {
+                    if (1 << 20..=16u64 << 30).contains(&v) {
+                        Ok(v as usize)
+                    } else {
+                        Err("must be between 1MiB and 16GiB".into())
+                    }
+                })
+                .map_err(|p| self.err(b.span(), "logs.max_bytes", p))?;
+        }
+        if let Some(n) = &l.backfill {
+            if *n.get_ref() > 100_000 {
+                return Err(self.err(n.span(), "logs.backfill", "must be at most 100000"));
+            }
+            out.backfill = *n.get_ref() as usize;
+        }
+        Ok(out)
     }
 
     fn endpoint(&self, e: RawEndpoint, name: &str) -> Result<Endpoint, ConfigError> {
@@ -550,6 +619,20 @@ container = "app"
         let err = p("default_profile = \"nope\"\n[profiles.a]\n").unwrap_err();
         assert_eq!(err.line, Some(1));
         assert!(err.problem.contains("nope"));
+    }
+
+    #[test]
+    fn log_settings_are_checked_with_line_and_key() {
+        let c = p("[profiles.a.logs]\nmax_lines = 1000\nmax_bytes = \"8MiB\"\nbackfill = 50\n")
+            .unwrap();
+        let l = &c.select(Some("a")).unwrap().1.logs;
+        assert_eq!((l.max_lines, l.max_bytes, l.backfill), (1000, 8 << 20, 50));
+        let err = p("[profiles.a.logs]\nmax_lines = 5\n").unwrap_err();
+        assert_eq!(err.line, Some(2));
+        assert_eq!(err.key.as_deref(), Some("profiles.a.logs.max_lines"));
+        let err = p("[profiles.a.logs]\n\nmax_bytes = \"1KiB\"\n").unwrap_err();
+        assert_eq!(err.line, Some(3));
+        assert!(err.problem.contains("1MiB"), "{}", err.problem);
     }
 
     #[test]

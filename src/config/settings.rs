@@ -15,6 +15,8 @@ pub struct Settings {
     pub loki: Option<Endpoint>,
     /// Mask secrets in log lines (off only with --no-redaction).
     pub redact_logs: bool,
+    /// The log pane: query, ring caps, backfill.
+    pub logs: super::LogsSettings,
     pub traces: Option<Endpoint>,
     pub alertmanager: Option<Endpoint>,
     pub probes: Vec<crate::sources::probes::ProbeSpec>,
@@ -159,6 +161,7 @@ pub fn resolve(cli: &Cli, config: &Config) -> Result<Settings, String> {
         prometheus,
         loki,
         redact_logs: !cli.no_redaction,
+        logs: profile.logs.clone(),
         traces: profile.traces.clone(),
         alertmanager: profile.alertmanager.clone(),
         probes,

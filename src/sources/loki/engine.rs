@@ -785,7 +785,11 @@ mod tests {
     fn a_line_from_the_future_does_not_move_the_resume_point_past_now() {
         let mut d = Dedupe::default();
         let now = now_ns();
-        assert!(d.admit(&e(now + 100 * 365 * 86_400 * 1_000_000_000, "a", "skewed clock")));
+        assert!(d.admit(&e(
+            now + 100 * 365 * 86_400 * 1_000_000_000,
+            "a",
+            "skewed clock"
+        )));
         let r = d.resume_from(0);
         assert!(r <= now_ns() - HORIZON_NS + 1_000_000_000, "{r} vs {now}");
         assert!(d.admit(&e(now, "a", "present")));
