@@ -228,6 +228,37 @@ impl LogsEvent {
     }
 }
 
+/// A fast hash (FxHash's multiply-rotate) for label sets: they are few,
+/// short and compared for equality wherever a collision would matter.
+#[derive(Default)]
+struct Fx(u64);
+
+impl Hasher for Fx {
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_i64(&mut self, n: i64) {
+        self.write_u64(n as u64)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for c in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..c.len()].copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+fn labels_hash(l: &Labels) -> u64 {
+    let mut h = Fx::default();
+    (**l).hash(&mut h);
+    h.finish()
+}
+
 fn hash_of<T: Hash + ?Sized>(v: &T) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     v.hash(&mut h);
@@ -237,18 +268,18 @@ fn hash_of<T: Hash + ?Sized>(v: &T) -> u64 {
 /// (timestamp, stream, line) keys of the last HORIZON.
 #[derive(Default)]
 pub struct Dedupe {
-    keys: HashSet<(i64, u64, u64)>,
+    keys: HashSet<(i64, u64, u64), std::hash::BuildHasherDefault<Fx>>,
     newest: Option<i64>,
     prune_at: usize,
 }
 
 /// One shared copy of each stream's labels (Loki sends them per entry).
 #[derive(Default)]
-struct Interner(HashMap<u64, Labels>);
+struct Interner(HashMap<u64, Labels, std::hash::BuildHasherDefault<Fx>>);
 
 impl Interner {
     fn get(&mut self, labels: Labels) -> Labels {
-        let h = hash_of(&*labels);
+        let h = labels_hash(&labels);
         if let Some(l) = self.0.get(&h) {
             if **l == *labels {
                 return l.clone();
@@ -265,7 +296,7 @@ impl Interner {
 impl Dedupe {
     /// True when the entry was not seen before (and records it).
     pub fn admit(&mut self, e: &Entry) -> bool {
-        let key = (e.ts_ns, hash_of(&*e.labels), hash_of(e.line.as_str()));
+        let key = (e.ts_ns, labels_hash(&e.labels), hash_of(e.line.as_str()));
         if !self.keys.insert(key) {
             return false;
         }

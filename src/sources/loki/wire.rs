@@ -175,6 +175,26 @@ fn cap(s: Cow<'_, str>) -> String {
     format!("{}…", &s[..i])
 }
 
+/// FNV-1a: label sets of one answer, compared for equality after.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf29ce484222325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ b as u64).wrapping_mul(0x100000001b3);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// One shared `Labels` per distinct label set of an answer.
 #[derive(Default)]
 struct LabelCache(HashMap<u64, Vec<Labels>>);
@@ -182,7 +202,7 @@ struct LabelCache(HashMap<u64, Vec<Labels>>);
 impl LabelCache {
     fn get(&mut self, raw: Option<RawLabels<'_>>) -> Labels {
         let raw = raw.unwrap_or_default();
-        let mut h = std::collections::hash_map::DefaultHasher::new();
+        let mut h = Fnv::default();
         for (k, v) in &raw {
             k.hash(&mut h);
             v.hash(&mut h);
