@@ -118,6 +118,18 @@ fn wait_timeout(c: &mut Child, secs: u64) -> Option<i32> {
     None
 }
 
+/// Runs watchfloor to completion with an empty config and its log file in `dir`.
+fn run_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::fs::write(dir.join("c.toml"), "").unwrap();
+    Command::new(bin())
+        .args(args)
+        .env("WATCHFLOOR_CONFIG", dir.join("c.toml"))
+        .arg("--log-file")
+        .arg(dir.join("wf.log"))
+        .output()
+        .unwrap()
+}
+
 const N: usize = 100_000;
 
 /// Pushes N numbered lines over two streams; pairs of lines share a
@@ -486,16 +498,7 @@ fn secrets_in_lines_are_masked_on_screen_in_once_and_in_watchfloor_logs() {
         .url
         .replace("http://", "http://oncall:Sup3r-Loki-Pass@");
     let dir = common::tempdir("logs-secrets");
-    std::fs::write(dir.join("c.toml"), "").unwrap();
-    let run = |args: &[&str]| {
-        Command::new(bin())
-            .args(args)
-            .env("WATCHFLOOR_CONFIG", dir.join("c.toml"))
-            .arg("--log-file")
-            .arg(dir.join("wf.log"))
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| run_in(&dir, args);
     let out = run(&[
         "logs",
         r#"{namespace="sec"}"#,
@@ -582,16 +585,7 @@ fn loki_errors_say_what_to_do() {
     });
     loki.push(&[("job", "t")], now_ns() - 1_000_000_000, "tenant line");
     let dir = common::tempdir("logs-errors");
-    std::fs::write(dir.join("c.toml"), "").unwrap();
-    let run = |args: &[&str]| {
-        Command::new(bin())
-            .args(args)
-            .env("WATCHFLOOR_CONFIG", dir.join("c.toml"))
-            .arg("--log-file")
-            .arg(dir.join("wf.log"))
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| run_in(&dir, args);
     // no tenant: 401 "no org id", and what to set
     let out = run(&["logs", r#"{job="t"}"#, "--loki", &loki.url]);
     let err = String::from_utf8_lossy(&out.stderr);
