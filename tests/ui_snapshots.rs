@@ -70,7 +70,7 @@ fn help_and_picker_overlays() {
             b.desc
         );
     }
-    assert!(small.contains("show this pod"), "{small}");
+    assert!(help.contains("choose (pod, or filter)"), "{help}");
     insta::assert_snapshot!("help_80x24", small);
     // what does not fit scrolls into view
     assert!(!small.contains(":quit"), "{small}");

@@ -53,10 +53,10 @@ impl Mode {
     pub fn title(self) -> &'static str {
         match self {
             Mode::Normal => "Dashboard",
-            Mode::Picker => "Lists (pods, patterns, log detail)",
+            Mode::Picker => "Lists (pods, patterns, detail)",
             Mode::Help => "This help",
             Mode::Input => "Command line and text input",
-            Mode::Logs => "Log pane (focused; dashboard keys also work)",
+            Mode::Logs => "Log pane (+ dashboard keys)",
         }
     }
 
