@@ -366,21 +366,7 @@ fn bench_detect() {
     let dir = common::tempdir("bench-detect");
     let now_s = watchfloor::sources::now_ms() / 1000;
     let t = Instant::now();
-    let file = dir.join("data.om");
-    std::fs::write(&file, detect_fixture(jobs, per_job, now_s)).unwrap();
-    let data = dir.join("tsdb");
-    let out = Command::new("promtool")
-        .args(["tsdb", "create-blocks-from", "openmetrics"])
-        .arg(&file)
-        .arg(&data)
-        .output()
-        .expect("promtool");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let _ = std::fs::remove_file(&file);
+    let data = common::promtool_backfill(&dir, &detect_fixture(jobs, per_job, now_s));
     let backfill_s = t.elapsed().as_secs_f64();
     let prom = common::Prom::start(&data, common::free_port());
     let rt = tokio::runtime::Runtime::new().unwrap();

@@ -60,6 +60,14 @@ fn once_failure(state: &watchfloor::app::State) -> Option<String> {
             .unwrap_or_else(|| "no answer before the timeout".into());
         problems.push(format!("{} at {}: {why}", m.name, m.url));
     }
+    let l = &state.logs.health;
+    if state.logs.configured && !l.ok() {
+        let why = l
+            .last_error
+            .clone()
+            .unwrap_or_else(|| "no answer before the timeout".into());
+        problems.push(format!("{} at {}: {why}", l.name, l.url));
+    }
     for p in &state.probes.probes {
         match &p.last {
             Some(Ok(_)) => {}

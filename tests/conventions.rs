@@ -446,20 +446,8 @@ fn server() -> Option<&'static Server> {
             }
             let dir = tempdir("conventions");
             let end = now_ms() / 1000 / STEP * STEP;
-            let file = dir.join("data.om");
-            std::fs::write(&file, fixture().openmetrics(end - PAST, end + FUTURE)).unwrap();
-            let data: PathBuf = dir.join("tsdb");
-            let out = Command::new("promtool")
-                .args(["tsdb", "create-blocks-from", "openmetrics"])
-                .arg(&file)
-                .arg(&data)
-                .output()
-                .expect("run promtool");
-            assert!(
-                out.status.success(),
-                "promtool: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            let data: PathBuf =
+                common::promtool_backfill(&dir, &fixture().openmetrics(end - PAST, end + FUTURE));
             let cfg = dir.join("prometheus.yml");
             std::fs::write(&cfg, "global:\n  scrape_interval: 15s\nscrape_configs: []\n").unwrap();
             let port = free_port();

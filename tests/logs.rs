@@ -631,6 +631,26 @@ fn loki_errors_say_what_to_do() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("connection refused"), "{err}");
     assert!(!err.contains("pw-XYZ"), "{err}");
+    // --once with a dead Loki is a failure, said on stderr
+    let out = run(&[
+        "--loki",
+        "http://u:pw-XYZ@127.0.0.1:9",
+        "-n",
+        "x",
+        "--once",
+        "--once-timeout",
+        "3s",
+        "--size",
+        "100x20",
+        "--color",
+        "never",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("connection refused") && !err.contains("pw-XYZ"),
+        "{err}"
+    );
 }
 
 #[test]

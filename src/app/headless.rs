@@ -169,7 +169,6 @@ pub async fn run(
             continue;
         }
         let ok = match ev {
-            LogsEvent::Lines { .. } => true,
             LogsEvent::Marker { marker, .. } => {
                 let _ = writeln!(err, "watchfloor: {}", text_marker(&marker));
                 true

@@ -265,6 +265,12 @@ pub fn backfill_with(extra: impl Fn(&[i64]) -> String) -> (PathBuf, Story) {
     );
     om.push_str(&extra(&times));
     om.push_str("# EOF\n");
+    (promtool_backfill(&dir, &om), story)
+}
+
+/// Writes an OpenMetrics fixture into `dir` and backfills it with promtool
+/// into `dir/tsdb`; returns that data directory.
+pub fn promtool_backfill(dir: &Path, om: &str) -> PathBuf {
     let file = dir.join("data.om");
     std::fs::File::create(&file)
         .unwrap()
@@ -282,7 +288,8 @@ pub fn backfill_with(extra: impl Fn(&[i64]) -> String) -> (PathBuf, Story) {
         "promtool failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    (data, story)
+    let _ = std::fs::remove_file(&file);
+    data
 }
 
 /// A real Prometheus process on 127.0.0.1:port; killed on drop.
