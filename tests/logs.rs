@@ -147,6 +147,18 @@ fn push_numbered(loki: &Loki, disconnects: usize, drop: usize) {
             &format!("line {i:06} from {stream}"),
         );
         if i > 0 && i % per_disconnect == 0 && i / per_disconnect <= disconnects {
+            // each forced close must hit a live tail: wait for the client
+            // to have reopened after the previous one (a close while it is
+            // still re-reading would cut nothing and prove nothing)
+            let k = i / per_disconnect;
+            let t = Instant::now();
+            while loki.tails_open() == 0 && t.elapsed() < Duration::from_secs(15) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            assert!(
+                loki.tails_open() > 0,
+                "the tail was not reopened before forced close {k}"
+            );
             loki.close_tails();
         }
         if i == N / 3 {
@@ -237,6 +249,12 @@ fn a_followed_tail_loses_and_repeats_nothing_across_disconnects_and_dropped_entr
     assert!(loki.tails_open() > 0, "no tail opened");
     push_numbered(&loki, 5, 300);
     let complete = h.wait_for(N, 60);
+    // the lines after the last close may all come from the re-read; the
+    // tail opens again right after it
+    let t = Instant::now();
+    while loki.tails_opened() < 6 && t.elapsed() < Duration::from_secs(15) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let opened = loki.tails_opened();
     let (lines, err, status) = h.stop();
     let (nums, markers) = numbers_of(&lines);
