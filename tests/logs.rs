@@ -268,6 +268,44 @@ fn a_followed_tail_loses_and_repeats_nothing_across_disconnects_and_dropped_entr
     assert_eq!(status, 0, "SIGTERM flushes and exits 0");
 }
 
+/// A link that drops the tail every 300 ms (a flapping port-forward)
+/// while lines flow: each tail worked, so each resumes at once. Backing
+/// off as if the server were failing (0.5, 1, 2, 4, 8 … 30 s) would leave
+/// the tail parked for seconds and reopen it only ~5 times in 8 s.
+#[test]
+fn a_tail_that_keeps_being_cut_resumes_at_once_each_time() {
+    let loki = Loki::start(LokiOptions {
+        tail_max_duration: Some(Duration::from_millis(300)),
+        ..Default::default()
+    });
+    let args = follow_args(&loki.url);
+    let h = Headless::start(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let t = Instant::now();
+    let mut i = 0usize;
+    while t.elapsed() < Duration::from_secs(8) {
+        loki.push(
+            &[("job", "seq"), ("stream", "a")],
+            now_ns(),
+            &format!("line {i:06} from a"),
+        );
+        i += 1;
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let opened = loki.tails_opened();
+    let complete = h.wait_for(i, 10);
+    let (lines, err, _) = h.stop();
+    let (nums, _) = numbers_of(&lines);
+    assert!(complete, "only {} of {i} lines; stderr: {err}", nums.len());
+    let mut sorted = nums.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(sorted.len(), nums.len(), "no duplicate");
+    assert!(
+        opened >= 12,
+        "a tail cut every 300 ms was reopened only {opened} times in 8 s"
+    );
+}
+
 #[test]
 fn with_the_websocket_refused_polling_keeps_the_same_guarantees() {
     let loki = Loki::start(LokiOptions {

@@ -25,7 +25,7 @@ mod api;
 mod logql;
 mod tail;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -97,6 +97,8 @@ struct Entry {
 
 struct Store {
     entries: Vec<Arc<Entry>>,
+    /// (timestamp, line, stream) of every entry, for the ingester's dedupe.
+    keys: HashSet<(i64, String, BTreeMap<String, String>)>,
     drop_next: usize,
     tails: Vec<tail::Sub>,
     next_id: u64,
@@ -131,6 +133,7 @@ impl Loki {
             opts,
             store: Mutex::new(Store {
                 entries: Vec::new(),
+                keys: HashSet::new(),
                 drop_next: 0,
                 tails: Vec::new(),
                 next_id: 0,
@@ -195,11 +198,7 @@ impl Loki {
         let mut st = self.shared.store.lock().unwrap();
         let labels: BTreeMap<String, String> = own(labels).into_iter().collect();
         // the ingester drops an exact duplicate (same stream, timestamp and line)
-        if st
-            .entries
-            .iter()
-            .any(|e| e.ts == ts_ns && e.line == line && e.labels == labels)
-        {
+        if !st.keys.insert((ts_ns, line.to_string(), labels.clone())) {
             return;
         }
         let e = Arc::new(Entry {

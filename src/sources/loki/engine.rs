@@ -31,6 +31,9 @@ use crate::text::logline::{self, Level};
 /// How far behind the newest timestamp re-reads start (late lines of other
 /// streams arrive within it) and how long dedupe keys are kept.
 pub const HORIZON_NS: i64 = 10_000_000_000;
+
+/// A tail open this long counts as having worked even if no line came.
+const TAIL_HEALTHY_AFTER: Duration = Duration::from_secs(1);
 /// Entries per query_range page (Loki's default max_entries_limit is 5000).
 pub const PAGE: usize = 2000;
 /// Pages one re-read may take (2000 × 500 = a million lines) before the
@@ -640,11 +643,13 @@ impl Engine {
                 return;
             }
             let opened_at = Instant::now();
+            let mut answered = false;
             let why = loop {
                 match tail.next().await {
                     None => break None,
                     Some(Err(e)) => break Some(e),
                     Some(Ok(msg)) => {
+                        answered = true;
                         let mut entries = msg.entries;
                         pending.extend(msg.dropped);
                         if !pending.is_empty() && last_refill.elapsed() >= REFILL_EVERY {
@@ -664,9 +669,12 @@ impl Engine {
                     }
                 }
             };
-            // a tail that ran a while ends normally (max tail duration): go
-            // again at once; one that keeps failing backs off
-            if opened_at.elapsed() > Duration::from_secs(10) {
+            // a tail that worked (it answered, or stayed open a while) and
+            // then ended (max tail duration, a proxy or port-forward going
+            // away) resumes at once; only one that keeps dying unanswered
+            // backs off, so a flapping link never leaves the tail parked
+            // for 30 s
+            if answered || opened_at.elapsed() >= TAIL_HEALTHY_AFTER {
                 backoff.reset();
             }
             if !self.status(TailMode::Reconnecting, why).await {

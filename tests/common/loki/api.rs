@@ -207,25 +207,31 @@ pub(super) fn query_range(sh: &Shared, r: &Req, vis: bool) -> Result<Resp, Strin
                     sh.opts.max_entries_limit
                 ));
             }
-            let scanned = visible(sh, vis, start, end);
-            let mut rows: Vec<(Arc<Entry>, Row)> = scanned
-                .iter()
-                .filter_map(|e| {
-                    q.process(&e.labels, &e.line, &e.meta)
-                        .map(|row| (e.clone(), row))
-                })
-                .collect();
-            rows.sort_by(|(a, ra), (b, rb)| {
-                let ord =
-                    a.ts.cmp(&b.ts)
-                        .then_with(|| label_string(&ra.merged()).cmp(&label_string(&rb.merged())));
-                let ord = ord.then(a.seq.cmp(&b.seq));
-                if backward {
-                    ord.reverse()
-                } else {
-                    ord
+            let mut scanned = visible(sh, vis, start, end);
+            // walk in the query's direction and stop once `lim` rows are
+            // found and the timestamp moves on (rows of that last timestamp
+            // are then ordered by stream below, as Loki's merge does)
+            scanned.sort_by_key(|e| (e.ts, e.seq));
+            if backward {
+                scanned.reverse();
+            }
+            let mut rows: Vec<(Arc<Entry>, Row)> = Vec::new();
+            let mut read = 0;
+            for e in &scanned {
+                if rows.len() >= lim && rows.last().is_some_and(|(l, _)| l.ts != e.ts) {
+                    break;
                 }
-            });
+                read += 1;
+                if let Some(row) = q.process(&e.labels, &e.line, &e.meta) {
+                    rows.push((e.clone(), row));
+                }
+            }
+            scanned.truncate(read);
+            // (timestamp, stream, arrival); keys are unique through `seq`
+            rows.sort_by_cached_key(|(e, row)| (e.ts, label_string(&row.merged()), e.seq));
+            if backward {
+                rows.reverse();
+            }
             rows.truncate(lim);
             let cats = r.categorize();
             let mut streams: BTreeMap<String, (BTreeMap<String, String>, Vec<String>)> =
