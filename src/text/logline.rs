@@ -48,12 +48,15 @@ pub fn prepare_string(raw: String, cap: usize) -> Prepared {
     if raw.len() <= cap
         && !raw.ends_with(['\n', '\r'])
         && raw.bytes().all(|b| (0x20..0x7f).contains(&b))
-        && matches!(super::redact::redact(&raw), Cow::Borrowed(_))
     {
-        return Prepared {
-            text: raw,
-            cut: None,
+        // clean and short: the redactor's answer is the text (masking
+        // only shortens a line or grows it by less than the margin)
+        let text = match super::redact::redact(&raw) {
+            Cow::Borrowed(_) => raw,
+            Cow::Owned(masked) if masked.len() <= cap => masked,
+            Cow::Owned(_) => return prepare(raw.as_bytes(), cap),
         };
+        return Prepared { text, cut: None };
     }
     prepare(raw.as_bytes(), cap)
 }

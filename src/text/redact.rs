@@ -320,7 +320,10 @@ fn starts_ci(s: &[u8], i: usize, lit: &[u8]) -> bool {
 
 /// The first of `list` that `s` has at `i`, ignoring ASCII case.
 fn find_ci<'l>(s: &[u8], i: usize, list: &[&'l [u8]]) -> Option<&'l [u8]> {
-    list.iter().copied().find(|w| starts_ci(s, i, w))
+    let first = s.get(i)?.to_ascii_lowercase();
+    list.iter()
+        .copied()
+        .find(|w| w[0] == first && starts_ci(s, i, w))
 }
 
 fn push(out: &mut Ranges, a: usize, b: usize) {
@@ -401,9 +404,8 @@ fn shapes_at(s: &[u8], i: usize, out: &mut Ranges, line_until: &mut usize) {
     match (s[i].to_ascii_lowercase(), next.to_ascii_lowercase()) {
         (b'a', b'u') | (b'c', b'o') if i < *line_until => None,
         (b'a', b'u') => header(s, i, out).inspect(|_| *line_until = run(s, i, not_eol)),
-        (b'a' | b'p' | b't', b'p' | b'a' | b'o') | (b's', b'e') | (b'a', b'w') => {
-            key_value(s, i, out)
-        }
+        // the first two letters of the KEYS
+        (b'a', b'p' | b'w') | (b'p', b'a') | (b't', b'o') | (b's', b'e') => key_value(s, i, out),
         (b'b', b'e' | b'a') => bearer(s, i, out),
         (b'c', b'o') => cookie(s, i, out).inspect(|_| *line_until = run(s, i, not_eol)),
         (b'e', b'y') => jwt(s, i, out),
