@@ -760,3 +760,127 @@ fn url_credentials_reach_the_tail_handshake() {
     );
     assert!(!err.contains("Pa55-word"));
 }
+
+/// The LogQL editor completes label values of the streams in the current
+/// query's scope and window (Loki's `series`), and asks for the values of
+/// any other label on first Tab (`label/NAME/values`, same window).
+#[test]
+fn completion_offers_the_scope_s_values_and_asks_for_other_labels() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use watchfloor::app::run::{configure_logs, Backends, Tasks};
+    use watchfloor::app::update::{self, Event};
+    use watchfloor::app::views::View;
+    use watchfloor::app::Action;
+    use watchfloor::sources::loki::client::LokiClient;
+
+    let loki = Loki::start(LokiOptions::default());
+    let now = now_ns();
+    for (labels, ago_s) in [
+        (&[("job", "seq"), ("stream", "a"), ("team", "red")][..], 10),
+        (&[("job", "seq"), ("stream", "b"), ("team", "red")][..], 20),
+        (&[("job", "other"), ("stream", "c"), ("zone", "eu")][..], 30),
+        // before the 5-minute window: never offered
+        (
+            &[("job", "seq"), ("stream", "old"), ("zone", "us")][..],
+            1800,
+        ),
+    ] {
+        loki.push(labels, now - ago_s * 1_000_000_000, "x");
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut state = common::state(300, 1.0, "prom", "http://127.0.0.1:1");
+    state.metrics.configured = false;
+    state.target.namespace = None;
+    state.now_ms = now / 1_000_000;
+    let (client, _) = LokiClient::new(&watchfloor::config::Endpoint::plain(&loki.url)).unwrap();
+    configure_logs(&mut state, "loki", &loki.url, true);
+    state.logs.user_query = Some(r#"{job="seq"}"#.into());
+    let text = |st: &watchfloor::app::state::State| match st.ui.views.top() {
+        Some(View::Input { editor, .. }) => editor.text(),
+        _ => panic!("the editor is open"),
+    };
+    rt.block_on(async {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(256);
+        let backends = Backends {
+            metrics: None,
+            logs: Some(Arc::new(client)),
+        };
+        let mut tasks = Tasks::new(backends, tx, 1.0);
+        // answers (and the tail's events) for a while
+        async fn pump(
+            st: &mut watchfloor::app::state::State,
+            tasks: &mut Tasks,
+            rx: &mut tokio::sync::mpsc::Receiver<watchfloor::sources::SourceEvent>,
+        ) {
+            let until = Instant::now() + Duration::from_millis(700);
+            while Instant::now() < until {
+                if let Ok(Some(ev)) =
+                    tokio::time::timeout(Duration::from_millis(50), rx.recv()).await
+                {
+                    let (cmds, _) = update::update(st, Event::Source(ev));
+                    tasks.exec(cmds);
+                }
+            }
+        }
+        let key = |st: &mut watchfloor::app::state::State, tasks: &mut Tasks, c: KeyCode| {
+            let (cmds, _) = update::update(st, Event::Key(KeyEvent::new(c, KeyModifiers::NONE)));
+            tasks.exec(cmds);
+        };
+        tasks.exec(update::start(&mut state));
+        tasks.exec(update::apply(&mut state, Action::EditLogQuery));
+        pump(&mut state, &mut tasks, &mut rx).await;
+        assert_eq!(text(&state), r#"{job="seq"}"#);
+        key(&mut state, &mut tasks, KeyCode::Backspace);
+        for c in r#", stream=""#.chars() {
+            key(&mut state, &mut tasks, KeyCode::Char(c));
+        }
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            key(&mut state, &mut tasks, KeyCode::Tab);
+            seen.push(text(&state));
+        }
+        assert_eq!(
+            seen,
+            [
+                r#"{job="seq", stream="a""#,
+                r#"{job="seq", stream="b""#,
+                r#"{job="seq", stream="a""#
+            ],
+            "the streams of {{job=\"seq\"}} in the window, no more"
+        );
+        // a label outside the scope: the first Tab asks, the next completes
+        for c in r#", zone=""#.chars() {
+            key(&mut state, &mut tasks, KeyCode::Char(c));
+        }
+        let before = text(&state);
+        key(&mut state, &mut tasks, KeyCode::Tab);
+        assert_eq!(text(&state), before, "nothing to offer yet");
+        let msg = state.ui.message.clone().map(|m| m.0).unwrap_or_default();
+        assert!(msg.contains("values of zone"), "says it asks: {msg}");
+        pump(&mut state, &mut tasks, &mut rx).await;
+        key(&mut state, &mut tasks, KeyCode::Tab);
+        assert_eq!(text(&state), format!("{before}eu\""));
+        key(&mut state, &mut tasks, KeyCode::Tab);
+        assert_eq!(
+            text(&state),
+            format!("{before}eu\""),
+            "us is outside the window"
+        );
+    });
+    let reqs = loki.requests();
+    let series = reqs
+        .iter()
+        .find(|r| r.path == "/loki/api/v1/series")
+        .expect("asked for the scope's series");
+    assert_eq!(series.param("match[]"), Some(r#"{job="seq"}"#));
+    let start: i64 = series.param("start").unwrap().parse().unwrap();
+    assert!(
+        (now - start - 300_000_000_000).abs() < 2_000_000_000,
+        "the pane's 5-minute window"
+    );
+    let zone = reqs
+        .iter()
+        .find(|r| r.path == "/loki/api/v1/label/zone/values")
+        .expect("asked for zone's values");
+    assert!(zone.param("start").is_some() && zone.param("end").is_some());
+}

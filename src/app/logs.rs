@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use super::state::{Health, State};
 use super::update::Command;
+use crate::sources::loki::engine::CompletionAsk;
 use crate::sources::loki::logql::{self, Filter, Scope};
 use crate::sources::loki::{LogLine, LogsEvent, LogsPlan, MatrixSeries, TailMode};
 use crate::store::logs::{LogRing, Row};
@@ -22,10 +23,12 @@ pub enum LogsCommand {
         query: String,
         start_ns: i64,
     },
-    /// Label names (None) or one label's values, for completion.
+    /// Label names, values or the query's scope, for completion, over
+    /// the pane's window [start, end) in ns.
     Complete {
         gen: u64,
-        label: Option<String>,
+        ask: CompletionAsk,
+        window_ns: (i64, i64),
     },
 }
 
@@ -98,6 +101,8 @@ pub struct LogsState {
     /// Label names and values seen by completion.
     pub completions: BTreeMap<String, Vec<String>>,
     pub label_names: Vec<String>,
+    /// Labels whose values were asked for since the editor opened.
+    pub asked: std::collections::BTreeSet<String>,
     /// Mask secrets in lines (off only with --no-redaction).
     pub redact: bool,
     pub backfill: usize,
@@ -127,6 +132,7 @@ impl Default for LogsState {
             patterns: None,
             completions: BTreeMap::new(),
             label_names: vec![],
+            asked: Default::default(),
             redact: true,
             backfill: 1000,
             snapshots: BTreeMap::new(),
@@ -188,6 +194,16 @@ pub fn base_query(state: &State) -> String {
     })
 }
 
+/// Values kept per label (and label names) for completion.
+const COMPLETION_CAP: usize = 2000;
+
+/// The pane's window [start, end) in ns: what the plan reads and what
+/// completion asks about.
+pub fn window_ns(state: &State) -> (i64, i64) {
+    let end = state.target.end_ms(state.now_ms) * 1_000_000;
+    (end - state.target.range_secs as i64 * 1_000_000_000, end)
+}
+
 /// A new generation and plan for the logs source (the Target or the query
 /// changed). The ring starts over: its lines belong to the old query.
 pub fn plan(state: &mut State) -> Vec<Command> {
@@ -195,6 +211,7 @@ pub fn plan(state: &mut State) -> Vec<Command> {
         return vec![];
     }
     let query = logql::with_filters(&base_query(state), &state.logs.filters);
+    let (since_ns, _) = window_ns(state);
     let l = &mut state.logs;
     l.gen += 1;
     l.query = query.clone();
@@ -205,13 +222,11 @@ pub fn plan(state: &mut State) -> Vec<Command> {
     l.anchor = None;
     l.follow = true;
     l.mode = TailMode::Backfill;
-    let range_ns = state.target.range_secs as i64 * 1_000_000_000;
-    let end_ms = state.target.end_ms(state.now_ms);
     let step = crate::sources::prometheus::choose_step(state.target.range_secs, 60, 1);
     vec![Command::Logs(LogsCommand::Start(LogsPlan {
         gen: l.gen,
         query,
-        since_ns: end_ms * 1_000_000 - range_ns,
+        since_ns,
         backfill: l.backfill,
         follow: state.target.pinned_end_ms.is_none(),
         poll_every: std::time::Duration::from_secs_f64(state.refresh_secs.max(1.0)),
@@ -320,17 +335,20 @@ pub fn on_event(state: &mut State, ev: LogsEvent) -> (Vec<Command>, bool) {
             (vec![], true)
         }
         LogsEvent::Completions { label, values, .. } => {
-            let values = values
-                .into_iter()
-                .map(|v| crate::text::display(&v).into_owned())
-                .take(2000)
-                .collect();
-            match label {
-                None => l.label_names = values,
-                Some(name) => {
-                    l.completions.insert(name, values);
-                }
-            }
+            // answers of several asks (names, a scope, one label) merge
+            let into = match label {
+                None => &mut l.label_names,
+                Some(name) => l.completions.entry(name).or_default(),
+            };
+            into.extend(
+                values
+                    .into_iter()
+                    .take(COMPLETION_CAP)
+                    .map(|v| crate::text::display(&v).into_owned()),
+            );
+            into.sort_unstable();
+            into.dedup();
+            into.truncate(COMPLETION_CAP);
             (vec![], true)
         }
     }

@@ -7,7 +7,9 @@ use super::logs::{
 };
 use super::state::State;
 use super::update::Command;
-use crate::sources::loki::logql::Filter;
+use super::views::{InputPurpose, View};
+use crate::sources::loki::engine::CompletionAsk;
+use crate::sources::loki::logql::{self, Filter};
 use crate::sources::loki::LogLine;
 use crate::store::logs::Row;
 use crate::text::logline::Level;
@@ -124,7 +126,6 @@ fn replan(state: &mut State) -> Vec<Command> {
 
 /// What a log action does.
 pub fn apply(state: &mut State, action: super::Action) -> Vec<Command> {
-    use super::views::{InputPurpose, View};
     use super::Action as A;
     if !state.logs.configured {
         if action == A::OpenDetail {
@@ -162,15 +163,32 @@ pub fn apply(state: &mut State, action: super::Action) -> Vec<Command> {
         A::EditLogQuery => {
             let q = base_query(state);
             super::update::open_input(state, InputPurpose::LogQuery, &q);
-            let gen = state.logs.gen;
-            let mut cmds = vec![Command::Logs(LogsCommand::Complete { gen, label: None })];
-            for label in ["namespace", "pod", "container", "app", "job"] {
-                cmds.push(Command::Logs(LogsCommand::Complete {
-                    gen,
-                    label: Some(label.into()),
-                }));
+            // completion over the pane's window: the label names, every
+            // label's values in the current query's scope (`series`), and
+            // the namespaces (to move elsewhere); other labels' values are
+            // asked for when first completed
+            let l = &mut state.logs;
+            l.completions.clear();
+            l.label_names.clear();
+            l.asked.clear();
+            let mut asks = vec![
+                CompletionAsk::Names,
+                CompletionAsk::Values("namespace".into()),
+            ];
+            if let Some(sel) = logql::selector_of(&q) {
+                asks.push(CompletionAsk::Scope(sel.to_string()));
             }
-            return cmds;
+            let (gen, window_ns) = (state.logs.gen, super::logs::window_ns(state));
+            return asks
+                .into_iter()
+                .map(|ask| {
+                    Command::Logs(LogsCommand::Complete {
+                        gen,
+                        ask,
+                        window_ns,
+                    })
+                })
+                .collect();
         }
         A::FilterInclude => super::update::open_input(state, InputPurpose::Include, ""),
         A::FilterExclude => super::update::open_input(state, InputPurpose::Exclude, ""),
@@ -409,17 +427,68 @@ pub fn submit(
 }
 
 /// Tab in the LogQL editor: label names, or a label's values after `name="`.
-pub fn candidates(state: &State, editor: &super::views::LineEditor) -> Vec<String> {
-    let text = editor.text();
-    let before: String = text.chars().take(editor.cursor).collect();
+/// The text before the cursor split at the word being completed.
+fn completing(editor: &super::views::LineEditor) -> (String, usize) {
+    let before: String = editor.text().chars().take(editor.cursor).collect();
     let word_start = before
         .rfind(|c: char| c == '{' || c == ',' || c.is_whitespace())
         .map(|i| i + 1)
         .unwrap_or(0);
+    (before, word_start)
+}
+
+/// `name="partial` (or `=~"`): the label whose value is being typed.
+fn value_of(word: &str) -> Option<(&str, &str)> {
+    word.split_once("=\"").or_else(|| word.split_once("=~\""))
+}
+
+/// Tab on a value of a label whose values are not known yet asks the
+/// server for them (once per editor session); the next Tab completes.
+pub fn completion_asks(state: &mut State) -> Vec<Command> {
+    let Some(View::Input {
+        purpose: InputPurpose::LogQuery,
+        editor,
+    }) = state.ui.views.top()
+    else {
+        return vec![];
+    };
+    let (before, word_start) = completing(editor);
+    let Some((name, _)) = value_of(&before[word_start..]) else {
+        return vec![];
+    };
+    let l = &mut state.logs;
+    if name.is_empty() || l.completions.contains_key(name) || !l.asked.insert(name.to_string()) {
+        return vec![];
+    }
+    let ask = CompletionAsk::Values(name.to_string());
+    let gen = l.gen;
+    state.ui.message = Some((
+        format!(
+            "values of {}: asking the server, Tab again",
+            crate::text::display(name)
+        ),
+        false,
+    ));
+    let window_ns = super::logs::window_ns(state);
+    vec![Command::Logs(LogsCommand::Complete {
+        gen,
+        ask,
+        window_ns,
+    })]
+}
+
+pub fn candidates(state: &State, editor: &super::views::LineEditor) -> Vec<String> {
+    let (before, word_start) = completing(editor);
     let word = &before[word_start..];
     let l = &state.logs;
-    let prefix = &before[..word_start];
-    if let Some((name, partial)) = word.split_once("=\"").or_else(|| word.split_once("=~\"")) {
+    // the editor replaces its whitespace-delimited word: candidates start
+    // where that word does
+    let typing = before
+        .rfind(char::is_whitespace)
+        .map(|i| i + before[i..].chars().next().map_or(1, char::len_utf8))
+        .unwrap_or(0);
+    let prefix = &before[typing.min(word_start)..word_start];
+    if let Some((name, partial)) = value_of(word) {
         let op = if word.contains("=~\"") { "=~\"" } else { "=\"" };
         let Some(values) = l.completions.get(name) else {
             return vec![];

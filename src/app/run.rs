@@ -175,8 +175,13 @@ impl Tasks {
                     logs_engine::spawn_patterns(b.clone(), gen, query, start_ns, self.tx.clone());
                 self.logs_asks.0.push(h);
             }
-            C::Complete { gen, label } => {
-                let h = logs_engine::spawn_completions(b.clone(), gen, label, self.tx.clone());
+            C::Complete {
+                gen,
+                ask,
+                window_ns,
+            } => {
+                let h =
+                    logs_engine::spawn_completions(b.clone(), gen, ask, window_ns, self.tx.clone());
                 self.logs_asks.0.retain(|h| !h.is_finished());
                 self.logs_asks.0.push(h);
             }

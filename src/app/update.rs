@@ -399,6 +399,9 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Command> {
             if let Some(View::Input { editor, .. }) = state.ui.views.top_mut() {
                 editor.complete(&candidates);
             }
+            if candidates.is_empty() {
+                return super::logs_keys::completion_asks(state);
+            }
         }
         Action::InputHistoryPrev | Action::InputHistoryNext => {
             if let Some(View::Input { editor, .. }) = state.ui.views.top_mut() {

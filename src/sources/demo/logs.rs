@@ -417,11 +417,16 @@ impl LogsBackend for DemoLogs {
         Box::pin(async { Ok(None) })
     }
 
-    fn labels(&self) -> BoxFut<'_, Result<Vec<String>, SourceError>> {
+    fn labels(&self, _start_ns: i64, _end_ns: i64) -> BoxFut<'_, Result<Vec<String>, SourceError>> {
         Box::pin(async { Ok(vec!["container".into(), "namespace".into(), "pod".into()]) })
     }
 
-    fn label_values<'a>(&'a self, name: &'a str) -> BoxFut<'a, Result<Vec<String>, SourceError>> {
+    fn label_values<'a>(
+        &'a self,
+        name: &'a str,
+        _start_ns: i64,
+        _end_ns: i64,
+    ) -> BoxFut<'a, Result<Vec<String>, SourceError>> {
         Box::pin(async move {
             Ok(match name {
                 "pod" => self.story.pods().iter().map(|p| p.to_string()).collect(),
@@ -429,6 +434,36 @@ impl LogsBackend for DemoLogs {
                 "container" => vec!["app".into()],
                 _ => vec![],
             })
+        })
+    }
+
+    fn series<'a>(
+        &'a self,
+        selector: &'a str,
+        _start_ns: i64,
+        _end_ns: i64,
+    ) -> BoxFut<'a, Result<Vec<Labels>, SourceError>> {
+        Box::pin(async move {
+            check(selector)?;
+            let f = parse_filter(selector);
+            let ns = self.story.namespace();
+            if f.namespace.as_deref().is_some_and(|n| n != ns) {
+                return Ok(vec![]);
+            }
+            Ok(self
+                .story
+                .pods()
+                .iter()
+                .filter(|p| f.pods.as_ref().is_none_or(|ps| ps.iter().any(|x| x == *p)))
+                .map(|p| {
+                    labels_of(
+                        [("namespace", ns), ("pod", p), ("container", "app")]
+                            .iter()
+                            .map(|(k, v)| (k.to_string(), v.to_string()))
+                            .collect(),
+                    )
+                })
+                .collect())
         })
     }
 

@@ -13,7 +13,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use tokio_tungstenite::tungstenite;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use super::wire::{self, MatrixSeries, QueryAnswer, ServerPattern, TailMessage};
+use super::wire::{self, Labels, MatrixSeries, QueryAnswer, ServerPattern, TailMessage};
 use super::{LogsBackend, TailOpenError, TailStream};
 use crate::config::Endpoint;
 use crate::sources::http::{build_client, display_host, net_error, read_body, request_headers};
@@ -251,18 +251,42 @@ impl LogsBackend for LokiClient {
         })
     }
 
-    fn labels(&self) -> BoxFut<'_, Result<Vec<String>, SourceError>> {
+    fn labels(&self, start_ns: i64, end_ns: i64) -> BoxFut<'_, Result<Vec<String>, SourceError>> {
         Box::pin(async move {
-            let body = self.get("/loki/api/v1/labels", &[]).await?;
+            let p = [("start", ns(start_ns)), ("end", ns(end_ns))];
+            let body = self.get("/loki/api/v1/labels", &p).await?;
             wire::parse_strings(&body).map_err(|m| bad_answer(&self.host, m))
         })
     }
 
-    fn label_values<'a>(&'a self, name: &'a str) -> BoxFut<'a, Result<Vec<String>, SourceError>> {
+    fn label_values<'a>(
+        &'a self,
+        name: &'a str,
+        start_ns: i64,
+        end_ns: i64,
+    ) -> BoxFut<'a, Result<Vec<String>, SourceError>> {
         Box::pin(async move {
             let path = format!("/loki/api/v1/label/{}/values", url_segment(name));
-            let body = self.get(&path, &[]).await?;
+            let p = [("start", ns(start_ns)), ("end", ns(end_ns))];
+            let body = self.get(&path, &p).await?;
             wire::parse_strings(&body).map_err(|m| bad_answer(&self.host, m))
+        })
+    }
+
+    fn series<'a>(
+        &'a self,
+        selector: &'a str,
+        start_ns: i64,
+        end_ns: i64,
+    ) -> BoxFut<'a, Result<Vec<Labels>, SourceError>> {
+        Box::pin(async move {
+            let p = [
+                ("match[]", selector.to_string()),
+                ("start", ns(start_ns)),
+                ("end", ns(end_ns)),
+            ];
+            let body = self.get("/loki/api/v1/series", &p).await?;
+            wire::parse_series(&body).map_err(|m| bad_answer(&self.host, m))
         })
     }
 

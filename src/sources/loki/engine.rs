@@ -765,23 +765,71 @@ pub fn spawn_patterns(
     })
 }
 
-/// Label names (label None) or one label's values, for completion.
+/// What the LogQL editor's completion asks the server, over a window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CompletionAsk {
+    /// Label names.
+    Names,
+    /// One label's values.
+    Values(String),
+    /// The streams a selector matches (`series`): the values of every
+    /// label in the scope of the current query, asked once.
+    Scope(String),
+}
+
+/// Answers a completion ask with `Completions` events (one per label for
+/// a scope; the state merges them). Failures are quiet: completion is a
+/// convenience and the query itself reports the server's errors.
 pub fn spawn_completions(
     backend: Arc<dyn LogsBackend>,
     gen: u64,
-    label: Option<String>,
+    ask: CompletionAsk,
+    (start_ns, end_ns): (i64, i64),
     tx: mpsc::Sender<SourceEvent>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let r = match &label {
-            None => backend.labels().await,
-            Some(l) => backend.label_values(l).await,
+        let answers: Vec<(Option<String>, Vec<String>)> = match ask {
+            CompletionAsk::Names => match backend.labels(start_ns, end_ns).await {
+                Ok(v) => vec![(None, v)],
+                Err(_) => vec![],
+            },
+            CompletionAsk::Values(name) => {
+                match backend.label_values(&name, start_ns, end_ns).await {
+                    Ok(v) => vec![(Some(name), v)],
+                    Err(_) => vec![],
+                }
+            }
+            CompletionAsk::Scope(sel) => match backend.series(&sel, start_ns, end_ns).await {
+                Ok(series) => scope_values(&series),
+                Err(_) => vec![],
+            },
         };
-        if let Ok(values) = r {
+        for (label, values) in answers {
             let ev = LogsEvent::Completions { gen, label, values };
-            let _ = tx.send(SourceEvent::Logs(ev)).await;
+            if tx.send(SourceEvent::Logs(ev)).await.is_err() {
+                return;
+            }
         }
     })
+}
+
+/// Label names and each label's distinct values (sorted) over `series`.
+pub fn scope_values(series: &[Labels]) -> Vec<(Option<String>, Vec<String>)> {
+    let mut by: std::collections::BTreeMap<&str, std::collections::BTreeSet<&str>> =
+        Default::default();
+    for s in series {
+        for (k, v) in s.iter() {
+            by.entry(k.as_str()).or_default().insert(v.as_str());
+        }
+    }
+    let mut out = vec![(None, by.keys().map(|k| k.to_string()).collect())];
+    out.extend(by.into_iter().map(|(k, vs)| {
+        (
+            Some(k.to_string()),
+            vs.into_iter().map(str::to_string).collect(),
+        )
+    }));
+    out
 }
 
 #[cfg(test)]

@@ -57,8 +57,22 @@ pub trait LogsBackend: Send + Sync {
         start_ns: i64,
         end_ns: i64,
     ) -> BoxFut<'a, Result<Option<Vec<ServerPattern>>, SourceError>>;
-    fn labels(&self) -> BoxFut<'_, Result<Vec<String>, SourceError>>;
-    fn label_values<'a>(&'a self, name: &'a str) -> BoxFut<'a, Result<Vec<String>, SourceError>>;
+    /// Label names of the streams in [start, end).
+    fn labels(&self, start_ns: i64, end_ns: i64) -> BoxFut<'_, Result<Vec<String>, SourceError>>;
+    /// One label's values over the streams in [start, end).
+    fn label_values<'a>(
+        &'a self,
+        name: &'a str,
+        start_ns: i64,
+        end_ns: i64,
+    ) -> BoxFut<'a, Result<Vec<String>, SourceError>>;
+    /// The label sets of the streams a selector matches in [start, end).
+    fn series<'a>(
+        &'a self,
+        selector: &'a str,
+        start_ns: i64,
+        end_ns: i64,
+    ) -> BoxFut<'a, Result<Vec<Labels>, SourceError>>;
     /// Opens the tail WebSocket from `start_ns`.
     fn tail<'a>(
         &'a self,
