@@ -168,3 +168,52 @@ fn sigterm_and_sighup_restore_the_terminal() {
         assert!(!t.alternate_on(), "SIG{sig} left the alternate screen on");
     }
 }
+
+/// Every frame goes out inside a synchronized update (DEC mode 2026), so a
+/// terminal that knows the mode never shows half a frame (slow SSH links,
+/// shared screens): no drawing before the first begin or between an end
+/// and the next begin. The raw bytes are recorded by script(1) in tmux.
+#[test]
+fn frames_are_drawn_inside_synchronized_updates() {
+    if !common::require("tmux") || !common::require("script") {
+        return;
+    }
+    let raw = common::tempdir("e2e-sync").join("raw");
+    let cmd = format!(
+        "script -qfec {} {}",
+        shell_quote(&bin_cmd("")),
+        raw.display()
+    );
+    let t = Tmux::start("sync", &cmd, 120, 40, true);
+    t.wait_for("OOMKilled", 20);
+    t.keys(&["l", "j", "?"]);
+    t.wait_for("Keys", 5);
+    t.keys(&["q", "q"]);
+    t.wait_for("EXITED 0", 5);
+    let out = String::from_utf8_lossy(&std::fs::read(&raw).unwrap()).into_owned();
+    let (begin, end) = ("\x1b[?2026h", "\x1b[?2026l");
+    let frames = out.matches(begin).count();
+    assert!(frames >= 3, "{frames} synchronized frames");
+    assert_eq!(frames, out.matches(end).count(), "every begin has its end");
+    let mut parts = out.split(begin);
+    let before = parts.next().unwrap();
+    assert!(
+        !before.contains('│'),
+        "drawing before the first frame began"
+    );
+    for (i, p) in parts.enumerate() {
+        let (inside, after) = p
+            .split_once(end)
+            .unwrap_or_else(|| panic!("frame {i} never ends"));
+        assert!(!inside.is_empty());
+        assert!(
+            !after.contains('│') && !after.contains("Memory"),
+            "drawing outside a synchronized update after frame {i}: {:?}",
+            &after[..after.len().min(200)]
+        );
+    }
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}

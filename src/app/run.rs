@@ -312,12 +312,25 @@ fn log_health_changes(was: [(bool, Option<i64>); 3], state: &State) {
     }
 }
 
+/// One frame inside a synchronized update (DEC private mode 2026): the
+/// terminal shows it whole, never half old and half new, which matters
+/// over a slow SSH link and on a shared screen. Terminals without the
+/// mode ignore it.
+fn frame<B: Backend + std::io::Write>(t: &mut Terminal<B>, state: &State) -> std::io::Result<()> {
+    use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+    crossterm::queue!(t.backend_mut(), BeginSynchronizedUpdate)?;
+    let drawn = t.draw(|f| crate::ui::draw(f, state)).map(|_| ());
+    // always end the update, even after a failed draw
+    let ended = crossterm::execute!(t.backend_mut(), EndSynchronizedUpdate);
+    drawn.and(ended)
+}
+
 /// Least time between two frames caused by data (keys draw at once).
 pub const MIN_FRAME: Duration = Duration::from_millis(100);
 
 /// The interactive loop. Returns when the user quits, a signal arrives or the
 /// terminal goes away; it never fails on a write.
-pub async fn run_tui<B: Backend>(
+pub async fn run_tui<B: Backend + std::io::Write>(
     terminal: &mut Terminal<B>,
     mut state: State,
     backends: Backends,
@@ -345,7 +358,7 @@ pub async fn run_tui<B: Backend>(
             return (state, Exit::TerminalGone(format!("signal handlers: {e}")))
         }
     };
-    if let Err(e) = terminal.draw(|f| crate::ui::draw(f, &state)) {
+    if let Err(e) = frame(terminal, &state) {
         return (state, gone("draw", e));
     }
     // Redraw only when something changed, and at most every MIN_FRAME:
@@ -402,7 +415,7 @@ pub async fn run_tui<B: Backend>(
             }
         }
         if dirty_since.take().is_some() {
-            if let Err(e) = terminal.draw(|f| crate::ui::draw(f, &state)) {
+            if let Err(e) = frame(terminal, &state) {
                 break gone("draw", e);
             }
             last_draw = tokio::time::Instant::now();

@@ -596,13 +596,31 @@ impl Tmux {
         loop {
             let s = self.screen();
             if s.contains(what) {
-                return s;
+                return self.settled(s, what);
             }
             if Instant::now() > deadline {
                 panic!("`{what}` did not appear within {secs}s; screen:\n{s}");
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// A capture can land while tmux is still taking in a frame (the top
+    /// rows new, the rest from the frame before): wait for two equal
+    /// captures 50 ms apart that still hold `what` (up to 1 s).
+    fn settled(&self, mut s: String, what: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+            let next = self.screen();
+            if next == s {
+                break;
+            }
+            if next.contains(what) {
+                s = next;
+            }
+        }
+        s
     }
 
     /// The pane's title (what OSC 0/2 would change).
