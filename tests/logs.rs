@@ -858,6 +858,8 @@ fn completion_offers_the_scope_s_values_and_asks_for_other_labels() {
         let msg = state.ui.message.clone().map(|m| m.0).unwrap_or_default();
         assert!(msg.contains("values of zone"), "says it asks: {msg}");
         pump(&mut state, &mut tasks, &mut rx).await;
+        let msg = state.ui.message.clone().map(|m| m.0).unwrap_or_default();
+        assert_eq!(msg, "values of zone: Tab completes");
         key(&mut state, &mut tasks, KeyCode::Tab);
         assert_eq!(text(&state), format!("{before}eu\""));
         key(&mut state, &mut tasks, KeyCode::Tab);
@@ -865,6 +867,16 @@ fn completion_offers_the_scope_s_values_and_asks_for_other_labels() {
             text(&state),
             format!("{before}eu\""),
             "us is outside the window"
+        );
+        // a label nobody has: said so, not silence
+        for c in r#", ghost=""#.chars() {
+            key(&mut state, &mut tasks, KeyCode::Char(c));
+        }
+        key(&mut state, &mut tasks, KeyCode::Tab);
+        pump(&mut state, &mut tasks, &mut rx).await;
+        assert_eq!(
+            state.ui.message,
+            Some(("no values of ghost in the window".into(), true))
         );
     });
     let reqs = loki.requests();

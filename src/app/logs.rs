@@ -335,6 +335,18 @@ pub fn on_event(state: &mut State, ev: LogsEvent) -> (Vec<Command>, bool) {
             (vec![], true)
         }
         LogsEvent::Completions { label, values, .. } => {
+            // a label's values asked for by a Tab: say what came back (the
+            // editor's line shows it)
+            if let Some(name) = label.as_deref().filter(|n| l.asked.contains(*n)) {
+                let have = l.completions.get(name).map_or(0, Vec::len) + values.len();
+                let name = crate::text::display(name);
+                state.ui.message = Some(if have == 0 {
+                    (format!("no values of {name} in the window"), true)
+                } else {
+                    (format!("values of {name}: Tab completes"), false)
+                });
+            }
+            let l = &mut state.logs;
             // answers of several asks (names, a scope, one label) merge
             let into = match label {
                 None => &mut l.label_names,

@@ -101,11 +101,20 @@ fn input_line<'a>(state: &State, purpose: InputPurpose, e: &LineEditor) -> Line<
         .get(cur + 1..)
         .map(|r| r.iter().collect())
         .unwrap_or_default();
+    // what the last key caused (a completion asked for, nothing found),
+    // else the keys
+    let hint = match &state.ui.message {
+        Some((msg, is_err)) => Span::styled(
+            format!("   {}", crate::text::display(msg)),
+            if *is_err { t.crit } else { t.accent },
+        ),
+        None => Span::styled("   Tab complete  ↑↓ history  Enter run  Esc cancel", t.dim),
+    };
     Line::from(vec![
         Span::styled(purpose.prompt(), t.footer_key),
         Span::styled(before, t.text),
         Span::styled(at, t.text.add_modifier(Modifier::REVERSED)),
         Span::styled(after, t.text),
-        Span::styled("   Tab complete  ↑↓ history  Enter run  Esc cancel", t.dim),
+        hint,
     ])
 }
