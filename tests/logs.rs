@@ -268,21 +268,15 @@ fn a_followed_tail_loses_and_repeats_nothing_across_disconnects_and_dropped_entr
     assert_eq!(status, 0, "SIGTERM flushes and exits 0");
 }
 
-/// A link that drops the tail every 300 ms (a flapping port-forward)
-/// while lines flow: each tail worked, so each resumes at once. Backing
-/// off as if the server were failing (0.5, 1, 2, 4, 8 … 30 s) would leave
-/// the tail parked for seconds and reopen it only ~5 times in 8 s.
-#[test]
-fn a_tail_that_keeps_being_cut_resumes_at_once_each_time() {
-    let loki = Loki::start(LokiOptions {
-        tail_max_duration: Some(Duration::from_millis(300)),
-        ..Default::default()
-    });
+/// Pushes a numbered line every 50 ms for `secs` while `watchfloor logs
+/// --follow` runs against `loki`; returns (tail opens, lines pushed,
+/// numbers printed).
+fn follow_while_pushing(loki: &Loki, secs: u64) -> (usize, usize, Vec<usize>) {
     let args = follow_args(&loki.url);
     let h = Headless::start(&args.iter().map(String::as_str).collect::<Vec<_>>());
     let t = Instant::now();
     let mut i = 0usize;
-    while t.elapsed() < Duration::from_secs(8) {
+    while t.elapsed() < Duration::from_secs(secs) {
         loki.push(
             &[("job", "seq"), ("stream", "a")],
             now_ns(),
@@ -300,9 +294,38 @@ fn a_tail_that_keeps_being_cut_resumes_at_once_each_time() {
     sorted.sort_unstable();
     sorted.dedup();
     assert_eq!(sorted.len(), nums.len(), "no duplicate");
+    (opened, i, nums)
+}
+
+/// A link that drops the tail every 1.1 s (a flapping port-forward) while
+/// lines flow: each tail worked a while, so each resumes at once. Backing
+/// off as if the server were failing (0.5, 1, 2, 4 … 30 s) would leave the
+/// tail parked for seconds and reopen it only ~6 times in 12 s.
+#[test]
+fn a_tail_that_keeps_being_cut_resumes_at_once_each_time() {
+    let loki = Loki::start(LokiOptions {
+        tail_max_duration: Some(Duration::from_millis(1100)),
+        ..Default::default()
+    });
+    let (opened, ..) = follow_while_pushing(&loki, 12);
     assert!(
-        opened >= 12,
-        "a tail cut every 300 ms was reopened only {opened} times in 8 s"
+        opened >= 9,
+        "a tail cut every 1.1 s was reopened only {opened} times in 12 s"
+    );
+}
+
+/// A proxy that passes a message or two and closes the tail at once: the
+/// client backs off instead of looping (open, re-read, open …) on Loki.
+#[test]
+fn a_tail_that_dies_young_backs_off_even_when_it_answered() {
+    let loki = Loki::start(LokiOptions {
+        tail_max_duration: Some(Duration::from_millis(100)),
+        ..Default::default()
+    });
+    let (opened, ..) = follow_while_pushing(&loki, 6);
+    assert!(
+        opened <= 10,
+        "a tail closed after 100 ms was reopened {opened} times in 6 s"
     );
 }
 

@@ -643,13 +643,11 @@ impl Engine {
                 return;
             }
             let opened_at = Instant::now();
-            let mut answered = false;
             let why = loop {
                 match tail.next().await {
                     None => break None,
                     Some(Err(e)) => break Some(e),
                     Some(Ok(msg)) => {
-                        answered = true;
                         let mut entries = msg.entries;
                         pending.extend(msg.dropped);
                         if !pending.is_empty() && last_refill.elapsed() >= REFILL_EVERY {
@@ -669,12 +667,13 @@ impl Engine {
                     }
                 }
             };
-            // a tail that worked (it answered, or stayed open a while) and
-            // then ended (max tail duration, a proxy or port-forward going
-            // away) resumes at once; only one that keeps dying unanswered
-            // backs off, so a flapping link never leaves the tail parked
-            // for 30 s
-            if answered || opened_at.elapsed() >= TAIL_HEALTHY_AFTER {
+            // a tail that worked a while and then ended (max tail duration,
+            // a proxy or port-forward going away) resumes at once, so a
+            // flapping link never leaves the tail parked for 30 s; one that
+            // dies young backs off, answered or not (a proxy that passes
+            // one message and closes must not turn the client into a loop
+            // of re-reads)
+            if opened_at.elapsed() >= TAIL_HEALTHY_AFTER {
                 backoff.reset();
             }
             if !self.status(TailMode::Reconnecting, why).await {
