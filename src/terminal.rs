@@ -46,7 +46,14 @@ pub fn release<B: ratatui::backend::Backend>(mut term: ratatui::Terminal<B>) {
 /// terminal may be gone).
 pub fn restore() {
     let _ = terminal::disable_raw_mode();
-    let _ = execute!(io::stdout(), terminal::LeaveAlternateScreen, cursor::Show);
+    // a panic inside a frame leaves a synchronized update open: end it, or
+    // the terminal holds the screen until its own timeout
+    let _ = execute!(
+        io::stdout(),
+        terminal::EndSynchronizedUpdate,
+        terminal::LeaveAlternateScreen,
+        cursor::Show
+    );
 }
 
 pub struct TerminalGuard;

@@ -387,11 +387,8 @@ pub async fn run_tui<B: Backend + std::io::Write>(
         };
         if let Some(event) = event {
             let input = matches!(event, Event::Key(_) | Event::Resize(..));
-            if let Event::Resize(..) = event {
-                if let Err(e) = terminal.autoresize() {
-                    break gone("resize", e);
-                }
-            }
+            // (the terminal's own resize, with its clear, happens inside
+            // the next frame's synchronized update: Terminal::draw does it)
             let was = healths(&state).map(|(_, h)| (h.ok(), h.last_error_ms));
             let (cmds, changed) = update::update(&mut state, event);
             log_health_changes(was, &state);

@@ -564,6 +564,23 @@ impl Tmux {
         Tmux { session }
     }
 
+    /// Resizes the window (the program gets SIGWINCH).
+    pub fn resize(&self, w: u16, h: u16) {
+        let st = Command::new("tmux")
+            .args([
+                "resize-window",
+                "-t",
+                &self.session,
+                "-x",
+                &w.to_string(),
+                "-y",
+                &h.to_string(),
+            ])
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+
     pub fn keys(&self, keys: &[&str]) {
         for k in keys {
             let st = Command::new("tmux")
