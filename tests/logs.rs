@@ -801,6 +801,12 @@ fn completion_offers_the_scope_s_values_and_asks_for_other_labels() {
     for (labels, ago_s) in [
         (&[("job", "seq"), ("stream", "a"), ("team", "red")][..], 10),
         (&[("job", "seq"), ("stream", "b"), ("team", "red")][..], 20),
+        (&[("job", "seq"), ("stream", "d.e")][..], 20),
+        // would be masked on screen, and then match nothing: not offered
+        (
+            &[("job", "seq"), ("stream", "password=supersecret1")][..],
+            20,
+        ),
         (&[("job", "other"), ("stream", "c"), ("zone", "eu")][..], 30),
         // before the 5-minute window: never offered
         (
@@ -858,7 +864,7 @@ fn completion_offers_the_scope_s_values_and_asks_for_other_labels() {
             key(&mut state, &mut tasks, KeyCode::Char(c));
         }
         let mut seen = Vec::new();
-        for _ in 0..3 {
+        for _ in 0..4 {
             key(&mut state, &mut tasks, KeyCode::Tab);
             seen.push(text(&state));
         }
@@ -867,10 +873,33 @@ fn completion_offers_the_scope_s_values_and_asks_for_other_labels() {
             [
                 r#"{job="seq", stream="a""#,
                 r#"{job="seq", stream="b""#,
+                r#"{job="seq", stream="d.e""#,
                 r#"{job="seq", stream="a""#
             ],
             "the streams of {{job=\"seq\"}} in the window, no more"
         );
+        // other operators: != completes the same; =~ escapes the regex
+        let clear = |st: &mut watchfloor::app::state::State, tasks: &mut Tasks, n: usize| {
+            for _ in 0..n {
+                let (cmds, _) = update::update(
+                    st,
+                    Event::Key(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE)),
+                );
+                tasks.exec(cmds);
+            }
+        };
+        clear(&mut state, &mut tasks, r#"stream="a""#.len());
+        for c in r#"stream=~"d"#.chars() {
+            key(&mut state, &mut tasks, KeyCode::Char(c));
+        }
+        key(&mut state, &mut tasks, KeyCode::Tab);
+        assert_eq!(text(&state), r#"{job="seq", stream=~"d\\.e""#);
+        clear(&mut state, &mut tasks, r#"stream=~"d\\.e""#.len());
+        for c in r#"stream!=""#.chars() {
+            key(&mut state, &mut tasks, KeyCode::Char(c));
+        }
+        key(&mut state, &mut tasks, KeyCode::Tab);
+        assert_eq!(text(&state), r#"{job="seq", stream!="a""#);
         // a label outside the scope: the first Tab asks, the next completes
         for c in r#", zone=""#.chars() {
             key(&mut state, &mut tasks, KeyCode::Char(c));

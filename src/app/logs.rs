@@ -194,8 +194,17 @@ pub fn base_query(state: &State) -> String {
     })
 }
 
-/// Values kept per label (and label names) for completion.
-const COMPLETION_CAP: usize = 2000;
+/// Values kept per label (and label names) for completion, and labels.
+const COMPLETION_CAP: usize = 10_000;
+const COMPLETION_LABELS: usize = 500;
+
+/// A LogQL (Prometheus) label name: `[a-zA-Z_][a-zA-Z0-9_]*`.
+pub(crate) fn is_label_name(s: &str) -> bool {
+    let mut b = s.bytes();
+    b.next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
+        && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
+}
 
 /// The pane's window [start, end) in ns: what the plan reads and what
 /// completion asks about.
@@ -335,9 +344,44 @@ pub fn on_event(state: &mut State, ev: LogsEvent) -> (Vec<Command>, bool) {
             (vec![], true)
         }
         LogsEvent::Completions { label, values, .. } => {
+            let asked = label.as_deref().filter(|n| l.asked.contains(*n));
+            let values = match values {
+                Ok(v) => v,
+                Err(e) => {
+                    // told on the editor's line; the next Tab asks again
+                    if let Some(name) = asked {
+                        let name = name.to_string();
+                        l.asked.remove(&name);
+                        state.ui.message = Some((
+                            format!(
+                                "values of {}: {}",
+                                crate::text::display(&name),
+                                crate::text::display(&crate::text::redact::redact(&e))
+                            ),
+                            true,
+                        ));
+                    }
+                    return (vec![], true);
+                }
+            };
+            // only what can be typed back faithfully and shown: a valid
+            // label name; a value of sane size that the redactor leaves
+            // alone (a secret-looking value would be masked on screen and
+            // then match nothing)
+            let keep = |v: &String| match label {
+                None => is_label_name(v),
+                Some(_) => {
+                    v.len() <= crate::sources::loki::wire::MAX_LABEL_BYTES
+                        && matches!(
+                            crate::text::redact::redact(v),
+                            std::borrow::Cow::Borrowed(_)
+                        )
+                }
+            };
+            let values: Vec<String> = values.into_iter().filter(keep).collect();
             // a label's values asked for by a Tab: say what came back (the
             // editor's line shows it)
-            if let Some(name) = label.as_deref().filter(|n| l.asked.contains(*n)) {
+            if let Some(name) = asked {
                 let have = l.completions.get(name).map_or(0, Vec::len) + values.len();
                 let name = crate::text::display(name);
                 state.ui.message = Some(if have == 0 {
@@ -347,19 +391,22 @@ pub fn on_event(state: &mut State, ev: LogsEvent) -> (Vec<Command>, bool) {
                 });
             }
             let l = &mut state.logs;
+            if label.is_some()
+                && !l.completions.contains_key(label.as_deref().unwrap_or(""))
+                && l.completions.len() >= COMPLETION_LABELS
+            {
+                return (vec![], false);
+            }
             // answers of several asks (names, a scope, one label) merge
             let into = match label {
                 None => &mut l.label_names,
                 Some(name) => l.completions.entry(name).or_default(),
             };
-            into.extend(
-                values
-                    .into_iter()
-                    .take(COMPLETION_CAP)
-                    .map(|v| crate::text::display(&v).into_owned()),
-            );
+            into.extend(values);
             into.sort_unstable();
             into.dedup();
+            // sorted first, so a prefix finds its values whatever order
+            // the server sent
             into.truncate(COMPLETION_CAP);
             (vec![], true)
         }

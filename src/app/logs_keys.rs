@@ -438,8 +438,23 @@ fn completing(editor: &super::views::LineEditor) -> (String, usize) {
 }
 
 /// `name="partial` (or `=~"`): the label whose value is being typed.
-fn value_of(word: &str) -> Option<(&str, &str)> {
-    word.split_once("=\"").or_else(|| word.split_once("=~\""))
+/// Returns (label, operator, what was typed of the value).
+fn value_of(word: &str) -> Option<(&str, &'static str, &str)> {
+    let q = word.find('"')?;
+    let (head, partial) = (&word[..q], &word[q + 1..]);
+    ["!~", "=~", "!=", "="]
+        .into_iter()
+        .find_map(|op| head.strip_suffix(op).map(|name| (name, op, partial)))
+}
+
+/// A label value as typed in a matcher: a LogQL string, with the value's
+/// regex metacharacters escaped for `=~` / `!~`.
+fn matcher_value(op: &str, v: &str) -> String {
+    if op.ends_with('~') {
+        logql::string_literal(&logql::regex_escape(v))
+    } else {
+        logql::string_literal(v)
+    }
 }
 
 /// Tab on a value of a label whose values are not known yet asks the
@@ -453,11 +468,14 @@ pub fn completion_asks(state: &mut State) -> Vec<Command> {
         return vec![];
     };
     let (before, word_start) = completing(editor);
-    let Some((name, _)) = value_of(&before[word_start..]) else {
+    let Some((name, ..)) = value_of(&before[word_start..]) else {
         return vec![];
     };
     let l = &mut state.logs;
-    if name.is_empty() || l.completions.contains_key(name) || !l.asked.insert(name.to_string()) {
+    if !super::logs::is_label_name(name)
+        || l.completions.contains_key(name)
+        || !l.asked.insert(name.to_string())
+    {
         return vec![];
     }
     let ask = CompletionAsk::Values(name.to_string());
@@ -488,20 +506,15 @@ pub fn candidates(state: &State, editor: &super::views::LineEditor) -> Vec<Strin
         .map(|i| i + before[i..].chars().next().map_or(1, char::len_utf8))
         .unwrap_or(0);
     let prefix = &before[typing.min(word_start)..word_start];
-    if let Some((name, partial)) = value_of(word) {
-        let op = if word.contains("=~\"") { "=~\"" } else { "=\"" };
+    if let Some((name, op, partial)) = value_of(word) {
         let Some(values) = l.completions.get(name) else {
             return vec![];
         };
         return values
             .iter()
-            .filter(|v| v.starts_with(partial))
-            .map(|v| {
-                format!(
-                    "{prefix}{name}{op}{}\"",
-                    v.replace('\\', "\\\\").replace('"', "\\\"")
-                )
-            })
+            .map(|v| matcher_value(op, v))
+            .filter(|lit| lit[1..].starts_with(partial))
+            .map(|lit| format!("{prefix}{name}{op}{lit}"))
             .collect();
     }
     l.label_names

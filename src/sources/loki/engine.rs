@@ -211,10 +211,11 @@ pub enum LogsEvent {
         result: Result<Option<Vec<super::ServerPattern>>, SourceError>,
     },
     /// Label names or one label's values, for completion in the editor.
+    /// Label names (label None) or one label's values; Err: the ask failed.
     Completions {
         gen: u64,
         label: Option<String>,
-        values: Vec<String>,
+        values: Result<Vec<String>, String>,
     },
 }
 
@@ -787,19 +788,22 @@ pub fn spawn_completions(
     tx: mpsc::Sender<SourceEvent>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let answers: Vec<(Option<String>, Vec<String>)> = match ask {
+        type Answer = (Option<String>, Result<Vec<String>, String>);
+        let answers: Vec<Answer> = match ask {
             CompletionAsk::Names => match backend.labels(start_ns, end_ns).await {
-                Ok(v) => vec![(None, v)],
+                Ok(v) => vec![(None, Ok(v))],
                 Err(_) => vec![],
             },
+            // the one ask a key press waits for: its failure is told
             CompletionAsk::Values(name) => {
-                match backend.label_values(&name, start_ns, end_ns).await {
-                    Ok(v) => vec![(Some(name), v)],
-                    Err(_) => vec![],
-                }
+                let r = backend.label_values(&name, start_ns, end_ns).await;
+                vec![(Some(name), r.map_err(|e| e.to_string()))]
             }
             CompletionAsk::Scope(sel) => match backend.series(&sel, start_ns, end_ns).await {
-                Ok(series) => scope_values(&series),
+                Ok(series) => scope_values(&series)
+                    .into_iter()
+                    .map(|(l, v)| (l, Ok(v)))
+                    .collect(),
                 Err(_) => vec![],
             },
         };
