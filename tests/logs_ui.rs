@@ -330,3 +330,39 @@ fn markers_and_the_ring_cap_show_in_the_pane() {
         "{s}"
     );
 }
+
+/// At 80 columns a long query scrolls in the editor's line: the cursor and
+/// what is typed stay in view, `…` marks hidden text at either end.
+#[test]
+fn a_long_query_scrolls_in_the_editor_line() {
+    let mut st = state();
+    update::apply(&mut st, Action::FocusLogs);
+    update::apply(&mut st, Action::EditLogQuery);
+    let q = r#"{namespace="codex-pooler", pod=~"app-1|app-2|app-3", container="app"} |= "request completed" | json | status="500""#;
+    let last = |st: &State| {
+        screen(st, 80, 24)
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .to_string()
+    };
+    if let Some(View::Input { editor, .. }) = st.ui.views.top_mut() {
+        editor.set_text(q);
+    }
+    let line = last(&st);
+    assert!(line.starts_with("logql> …"), "{line:?}");
+    assert!(
+        line.contains(r#"status="500""#),
+        "the end is in view: {line:?}"
+    );
+    // at the start, the start shows and the rest is marked
+    if let Some(View::Input { editor, .. }) = st.ui.views.top_mut() {
+        editor.cursor = 0;
+    }
+    let line = last(&st);
+    assert!(
+        line.starts_with(r#"logql> {namespace="codex-pooler""#),
+        "{line:?}"
+    );
+    assert!(line.trim_end().ends_with('…'), "{line:?}");
+}

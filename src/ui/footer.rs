@@ -41,7 +41,10 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State) {
     let t = &state.theme;
     // a text-input view owns the footer line while it is open
     if let Some(View::Input { purpose, editor }) = state.ui.views.top() {
-        f.render_widget(Paragraph::new(input_line(state, *purpose, editor)), area);
+        f.render_widget(
+            Paragraph::new(input_line(state, *purpose, editor, area.width as usize)),
+            area,
+        );
         return;
     }
     let mut spans = vec![Span::raw(" ")];
@@ -88,10 +91,34 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State) {
 }
 
 /// `:pod app-1▏`: the prompt, the text (sanitised), the cursor as a reversed cell.
-fn input_line<'a>(state: &State, purpose: InputPurpose, e: &LineEditor) -> Line<'a> {
+/// Text longer than the line scrolls so the cursor stays in view, with `…`
+/// where text is hidden; the hint goes first when space runs short.
+fn input_line<'a>(state: &State, purpose: InputPurpose, e: &LineEditor, width: usize) -> Line<'a> {
     let t = &state.theme;
-    let text: Vec<char> = crate::text::display(&e.text()).chars().collect();
-    let cur = e.cursor.min(text.len());
+    let all: Vec<char> = crate::text::display(&e.text()).chars().collect();
+    let cur = e.cursor.min(all.len());
+    // room for the text and the cursor cell (one column per char: the
+    // sanitiser leaves no wide or zero-width surprises that matter here)
+    let room = width
+        .saturating_sub(purpose.prompt().chars().count() + 1)
+        .max(8);
+    let (from, to) = if all.len() < room {
+        (0, all.len())
+    } else {
+        // keep a little context right of the cursor
+        let from = (cur + 1 + (room / 4).min(all.len() - cur)).saturating_sub(room);
+        (from, (from + room).min(all.len()))
+    };
+    let mut text: Vec<char> = all[from..to].to_vec();
+    if from > 0 {
+        text[0] = '…';
+    }
+    if to < all.len() {
+        if let Some(last) = text.last_mut() {
+            *last = '…';
+        }
+    }
+    let cur = cur - from;
     let before: String = text[..cur].iter().collect();
     let at: String = text
         .get(cur)
