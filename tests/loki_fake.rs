@@ -74,7 +74,17 @@ async fn tail(loki: &Loki, query: &str, start_ns: i64) -> Ws {
             .replace('"', "%22")
             .replace('=', "%3D")
     );
-    tokio_tungstenite::connect_async(url).await.unwrap().0
+    let before = loki.tails_opened();
+    let ws = tokio_tungstenite::connect_async(url).await.unwrap().0;
+    // the client has the 101 a moment before the server has registered
+    // the tail (and counted it)
+    for _ in 0..200 {
+        if loki.tails_opened() > before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    ws
 }
 
 /// The next text message as JSON (pings skipped), within 2 s.
