@@ -133,6 +133,11 @@ pub struct LogsArgs {
     pub limit: usize,
     #[arg(long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
+    /// After a disconnect, re-read from this far behind the newest line
+    /// (lines written late, e.g. by a retrying shipper); default 5m or the
+    /// profile's logs.reread.
+    #[arg(long, value_name = "DURATION")]
+    pub reread: Option<String>,
 }
 
 /// Parses "200x50".

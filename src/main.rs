@@ -99,6 +99,20 @@ fn headless_logs(
             })
         }
     };
+    let reread = match &args.reread {
+        Some(r) => watchfloor::text::units::parse_duration(r)
+            .ok()
+            .filter(|d| (1.0..=86_400.0).contains(d))
+            .unwrap_or_else(|| {
+                fail(&format!(
+                    "--reread `{r}`: expected a duration from 1s to 1d"
+                ))
+            }),
+        None => s.logs.reread_secs,
+    };
+    if !s.redact_logs {
+        say("--no-redaction: secrets in log lines are printed as they are (credentials from the config stay masked)");
+    }
     let now_ns = watchfloor::sources::now_ms() * 1_000_000;
     let plan = watchfloor::sources::loki::LogsPlan {
         gen: 1,
@@ -110,6 +124,7 @@ fn headless_logs(
         redact: s.redact_logs,
         volume_every: None,
         volume_step_secs: 60,
+        reread_ns: (reread * 1e9) as i64,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -79,6 +79,7 @@ fn state() -> State {
             gen,
             at_ms: now,
             lines,
+            skewed: 0,
         },
     );
     ev(
@@ -317,9 +318,12 @@ fn markers_and_the_ring_cap_show_in_the_pane() {
             gen,
             at_ms: now,
             lines: vec![newer],
+            skewed: 1,
         },
     );
     let s = screen(&st, 120, 30);
+    // a line stamped ahead of the clock is stored and counted in the title
+    assert!(s.contains("1 future-stamped"), "{s}");
     assert!(
         s.contains("1.23k lines missing") || s.contains("1,234 lines missing"),
         "{s}"

@@ -96,6 +96,55 @@ pub fn text_marker(m: &Marker) -> String {
     )
 }
 
+/// A repeated error is printed once, then counted: a tail that reconnects
+/// a hundred times says so in one line, not a hundred. The count is said
+/// when another error comes, once a minute while it goes on, and at exit.
+#[derive(Default)]
+pub struct Repeats {
+    last: Option<String>,
+    count: u64,
+    said_at: Option<std::time::Instant>,
+}
+
+impl Repeats {
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+    /// What to print for this occurrence of `e`, if anything.
+    pub fn see(&mut self, e: String, now: std::time::Instant) -> Option<String> {
+        if self.last.as_deref() == Some(e.as_str()) {
+            self.count += 1;
+            if self
+                .said_at
+                .is_some_and(|t| now.duration_since(t) >= Self::EVERY)
+            {
+                self.said_at = Some(now);
+                return self.flush_keep();
+            }
+            return None;
+        }
+        let before = self.flush();
+        self.last = Some(e.clone());
+        self.said_at = Some(now);
+        Some(match before {
+            Some(b) => format!("{b}\nwatchfloor: loki: {e}"),
+            None => e,
+        })
+    }
+
+    fn flush_keep(&mut self) -> Option<String> {
+        let n = std::mem::take(&mut self.count);
+        let e = self.last.as_ref()?;
+        (n > 0).then(|| format!("{e} (again {n}×)"))
+    }
+
+    /// The pending count of the last error, if any (at exit).
+    pub fn flush(&mut self) -> Option<String> {
+        let s = self.flush_keep();
+        self.last = None;
+        s
+    }
+}
+
 /// Runs until the backfill is printed (and, following, until a signal).
 /// Returns the exit status.
 pub async fn run(
@@ -127,7 +176,7 @@ pub async fn run(
     ) else {
         return 2;
     };
-    let mut last_error: Option<String> = None;
+    let mut repeats = Repeats::default();
     let mut status = 0;
     let follow = follow_plan;
     let mut backfill_failures = 0;
@@ -188,14 +237,10 @@ pub async fn run(
                         status = 2;
                         break;
                     }
-                    let e = e.to_string();
-                    if last_error.as_deref() != Some(e.as_str()) {
-                        let _ =
-                            writeln!(err, "watchfloor: loki: {e} ({}, retrying)", mode.as_str());
-                        last_error = Some(e);
+                    let e = format!("{e} ({}, retrying)", mode.as_str());
+                    if let Some(say) = repeats.see(e, std::time::Instant::now()) {
+                        let _ = writeln!(err, "watchfloor: loki: {say}");
                     }
-                } else {
-                    last_error = None;
                 }
                 if mode == TailMode::Done {
                     break;
@@ -211,6 +256,9 @@ pub async fn run(
     for h in handles {
         h.abort();
     }
+    if let Some(say) = repeats.flush() {
+        let _ = writeln!(err, "watchfloor: loki: {say}");
+    }
     // what was handed to the writer is written (unless stdout is stuck)
     drop(wtx);
     let deadline = std::time::Instant::now() + std::time::Duration::from_millis(500);
@@ -219,4 +267,41 @@ pub async fn run(
     }
     let _ = err.flush();
     status
+}
+
+#[cfg(test)]
+mod repeat_tests {
+    use super::Repeats;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn a_repeated_error_is_said_once_then_counted() {
+        let mut r = Repeats::default();
+        let t = Instant::now();
+        let e = || "tail to loki:3100: closed (reconnecting, retrying)".to_string();
+        assert_eq!(r.see(e(), t).as_deref(), Some(e().as_str()));
+        for i in 1..105 {
+            assert_eq!(r.see(e(), t + Duration::from_millis(i * 100)), None, "{i}");
+        }
+        // a minute on, the count is said (and starts over)
+        let said = r.see(e(), t + Duration::from_secs(61)).unwrap();
+        assert!(said.ends_with("(again 105×)"), "{said}");
+        r.see(e(), t + Duration::from_secs(62));
+        // another error says the pending count first
+        let said = r
+            .see("HTTP 503: down".into(), t + Duration::from_secs(63))
+            .unwrap();
+        assert!(
+            said.contains("(again 1×)") && said.ends_with("HTTP 503: down"),
+            "{said}"
+        );
+        assert_eq!(r.flush(), None);
+        assert!(r
+            .see("HTTP 503: down".into(), t + Duration::from_secs(64))
+            .is_some());
+        assert!(r
+            .see("HTTP 503: down".into(), t + Duration::from_secs(65))
+            .is_none());
+        assert_eq!(r.flush().as_deref(), Some("HTTP 503: down (again 1×)"));
+    }
 }

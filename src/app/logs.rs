@@ -106,6 +106,10 @@ pub struct LogsState {
     /// Mask secrets in lines (off only with --no-redaction).
     pub redact: bool,
     pub backfill: usize,
+    /// How far behind the newest line a re-read after a disconnect starts.
+    pub reread_secs: f64,
+    /// Lines of this query stamped ahead of the clock (a skewed node).
+    pub skewed: u64,
     /// Latest memory-sampler snapshot per pod (ts, snapshot).
     pub snapshots: BTreeMap<String, (i64, crate::text::sampler::Snapshot)>,
 }
@@ -135,6 +139,8 @@ impl Default for LogsState {
             asked: Default::default(),
             redact: true,
             backfill: 1000,
+            reread_secs: crate::sources::loki::engine::DEFAULT_REREAD_SECS,
+            skewed: 0,
             snapshots: BTreeMap::new(),
         }
     }
@@ -225,6 +231,7 @@ pub fn plan(state: &mut State) -> Vec<Command> {
     l.gen += 1;
     l.query = query.clone();
     l.ring.clear();
+    l.skewed = 0;
     l.volume = None;
     l.patterns = None;
     l.selected = None;
@@ -242,6 +249,7 @@ pub fn plan(state: &mut State) -> Vec<Command> {
         redact: l.redact,
         volume_every: Some(std::time::Duration::from_secs(30)),
         volume_step_secs: step,
+        reread_ns: (l.reread_secs * 1e9) as i64,
     }))]
 }
 
@@ -252,7 +260,13 @@ pub fn on_event(state: &mut State, ev: LogsEvent) -> (Vec<Command>, bool) {
         return (vec![], false);
     }
     match ev {
-        LogsEvent::Lines { at_ms, lines, .. } => {
+        LogsEvent::Lines {
+            at_ms,
+            lines,
+            skewed,
+            ..
+        } => {
+            l.skewed += skewed;
             let bytes: usize = lines.iter().map(|x| x.text.len()).sum();
             l.health.bytes += bytes as u64;
             l.health.succeeded(at_ms);

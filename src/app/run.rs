@@ -69,6 +69,7 @@ pub fn initial_state(
     }
     state.logs.ring = crate::store::logs::LogRing::new(s.logs.max_lines, s.logs.max_bytes);
     state.logs.backfill = s.logs.backfill;
+    state.logs.reread_secs = s.logs.reread_secs;
     state.logs.user_query = s.logs.query.clone();
     state.probes.health = Health::named("probes", "");
     state.probes.interval_secs = s.refresh_secs.max(1.0);

@@ -61,6 +61,8 @@ pub struct RawLogs {
     pub max_bytes: Option<Spanned<String>>,
     /// Newest lines of the window loaded at start.
     pub backfill: Option<Spanned<u64>>,
+    /// How far back a re-read after a disconnect starts (late lines).
+    pub reread: Option<Spanned<String>>,
 }
 
 /// The log pane's settings.
@@ -70,6 +72,8 @@ pub struct LogsSettings {
     pub max_lines: usize,
     pub max_bytes: usize,
     pub backfill: usize,
+    /// Seconds behind the newest line a re-read after a disconnect starts.
+    pub reread_secs: f64,
 }
 
 impl Default for LogsSettings {
@@ -79,6 +83,7 @@ impl Default for LogsSettings {
             max_lines: crate::store::logs::DEFAULT_MAX_LINES,
             max_bytes: crate::store::logs::DEFAULT_MAX_BYTES,
             backfill: 1000,
+            reread_secs: crate::sources::loki::engine::DEFAULT_REREAD_SECS,
         }
     }
 }
@@ -422,6 +427,9 @@ impl Validator<'_> {
             }
             out.backfill = *n.get_ref() as usize;
         }
+        if let Some(r) = self.duration_in(&l.reread, "logs.reread", 1.0, 86_400.0)? {
+            out.reread_secs = r;
+        }
         Ok(out)
     }
 
@@ -434,6 +442,15 @@ impl Validator<'_> {
         );
         let url = check_url(e.url.get_ref())
             .map_err(|p| self.err(e.url.span(), &format!("{name}.url"), p))?;
+        if reqwest::Url::parse(&url).is_ok_and(|u| u.password().is_some()) {
+            return Err(self.err(
+                e.url.span(),
+                &format!("{name}.url"),
+                "inline secrets are not accepted: the URL holds a password; remove it from \
+                 the URL and write `basic_user = \"NAME\"` and `basic_password = \"env:NAME\"` \
+                 (or `file:/path/to/secret`) instead",
+            ));
+        }
         let timeout = self
             .duration(&e.timeout, &format!("{name}.timeout"))?
             .unwrap_or(10.0);
@@ -598,6 +615,19 @@ container = "app"
         assert!(msg.contains("/etc/wf/config.toml"), "{msg}");
         assert!(msg.contains("env:NAME"), "{msg}");
         assert!(!msg.contains("abc123secret"), "{msg}");
+    }
+
+    #[test]
+    fn an_inline_url_password_is_refused_with_line_and_key() {
+        let err = p("[profiles.prod.loki]\nurl = \"https://bob:hunter2pass@loki.example\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 2"), "{err}");
+        assert!(err.contains("profiles.prod.loki.url"), "{err}");
+        assert!(err.contains("basic_password = \"env:NAME\""), "{err}");
+        assert!(!err.contains("hunter2pass"), "{err}");
+        // a user name alone is not a secret
+        p("[profiles.prod.loki]\nurl = \"https://bob@loki.example\"\n").unwrap();
     }
 
     #[test]

@@ -81,11 +81,61 @@ pub fn request_headers(ep: &Endpoint) -> Result<HeaderMap, String> {
     headers(ep).map_err(|e| with_origin(ep, &e))
 }
 
+/// How a client treats a 3xx answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redirects {
+    /// Follow redirects within the endpoint's origin (scheme, host and port
+    /// all equal), up to 10; a redirect anywhere else is returned as it came
+    /// (and [`read_body`] turns it into an error): the configured headers
+    /// (API keys, tenant) never reach another origin.
+    SameOrigin,
+    /// Never follow: the answer is the 3xx itself (probes report it).
+    None,
+}
+
+/// The redirect policy: same-origin hops only. reqwest drops
+/// `Authorization` on a host change but keeps every other default header,
+/// so a cross-origin hop is refused here, before any request is made.
+fn redirect_policy(r: Redirects) -> reqwest::redirect::Policy {
+    match r {
+        Redirects::None => reqwest::redirect::Policy::none(),
+        Redirects::SameOrigin => reqwest::redirect::Policy::custom(|attempt| {
+            let first = attempt.previous().first().map(|u| u.origin());
+            if attempt.previous().len() > 10 {
+                attempt.error("more than 10 redirects")
+            } else if first.is_some_and(|o| o != attempt.url().origin()) {
+                attempt.stop()
+            } else {
+                attempt.follow()
+            }
+        }),
+    }
+}
+
 fn build(ep: &Endpoint) -> Result<(reqwest::Client, Vec<String>), String> {
+    build_with(ep, Redirects::SameOrigin)
+}
+
+/// [`build_client`] with a given redirect rule (probes never follow).
+pub fn build_client_with(
+    ep: &Endpoint,
+    redirects: Redirects,
+) -> Result<(reqwest::Client, Vec<String>), String> {
+    build_with(ep, redirects).map_err(|e| with_origin(ep, &e))
+}
+
+fn build_with(
+    ep: &Endpoint,
+    redirects: Redirects,
+) -> Result<(reqwest::Client, Vec<String>), String> {
     let headers = headers(ep)?;
     let mut warnings = Vec::new();
     let mut b = reqwest::Client::builder()
         .default_headers(headers)
+        .redirect(redirect_policy(redirects))
+        // never tell another server where the request came from (the URL
+        // holds the query, and may hold a token)
+        .referer(false)
         .timeout(Duration::from_secs_f64(ep.timeout_secs))
         .connect_timeout(Duration::from_secs_f64(ep.timeout_secs.min(5.0)))
         .gzip(true)
@@ -169,6 +219,9 @@ pub async fn read_body(
     host: &str,
 ) -> Result<Body, SourceError> {
     let status = resp.status().as_u16();
+    if resp.status().is_redirection() {
+        return Err(redirect_error(&resp));
+    }
     let content_type = resp
         .headers()
         .get(reqwest::header::CONTENT_TYPE)
@@ -200,6 +253,39 @@ pub async fn read_body(
         content_type,
         bytes,
     })
+}
+
+/// A 3xx answer that was not followed: where it pointed (host and port
+/// only: the Location may carry a token), never followed.
+pub fn redirect_error(resp: &reqwest::Response) -> SourceError {
+    let to = redirect_target(resp.url(), resp.headers());
+    SourceError {
+        status: Some(resp.status().as_u16()),
+        kind: Some("redirect".into()),
+        message: format!("redirected to {to}, not followed"),
+    }
+}
+
+/// `scheme://host:port` a 3xx points to (relative locations resolved
+/// against `base`), or a word saying it had none.
+pub fn redirect_target(base: &reqwest::Url, headers: &reqwest::header::HeaderMap) -> String {
+    let Some(loc) = headers
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return "nowhere (no Location)".into();
+    };
+    match base.join(loc) {
+        Ok(u) => {
+            let host = display_host(u.as_str());
+            if u.scheme() != base.scheme() {
+                format!("{}://{host}", u.scheme())
+            } else {
+                host
+            }
+        }
+        Err(_) => "an unparsable Location".into(),
+    }
 }
 
 /// `host:port` of a URL for messages: never the userinfo, path or query.

@@ -35,7 +35,7 @@ impl SourceError {
     /// refuses, missing credentials): shown, and retried slowly.
     pub fn is_permanent(&self) -> bool {
         matches!(self.status, Some(400 | 401 | 403 | 404 | 405 | 422))
-            || matches!(self.kind.as_deref(), Some("bad_data"))
+            || matches!(self.kind.as_deref(), Some("bad_data" | "redirect"))
     }
 
     pub fn msg(message: impl Into<String>) -> SourceError {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use super::http::{build_client, display_host, net_error, read_body};
+use super::http::{build_client_with, display_host, net_error, redirect_target, Redirects};
 use super::{now_ms, SourceError, SourceEvent};
 use crate::config::Endpoint;
 
@@ -74,7 +74,9 @@ pub fn spawn(plan: ProbePlan, tx: mpsc::Sender<SourceEvent>) -> Vec<tokio::task:
             let (spec, tx, gen) = (spec.clone(), tx.clone(), plan.gen);
             let every = Duration::from_secs_f64(plan.interval_secs.max(0.5));
             tokio::spawn(async move {
-                let client = match build_client(&spec.endpoint) {
+                // a probe reports the answer it got: a readyz that
+                // redirects to a login page is not healthy
+                let client = match build_client_with(&spec.endpoint, Redirects::None) {
                     Ok((c, _)) => Arc::new(c),
                     Err(e) => {
                         let ev = ProbeEvent {
@@ -113,38 +115,57 @@ async fn probe(
     host: &str,
 ) -> Result<ProbeOk, SourceError> {
     let t0 = Instant::now();
-    let resp = client
+    let mut resp = client
         .get(&spec.endpoint.url)
         .send()
         .await
         .map_err(|e| net_error(&e, host))?;
-    let body = read_body(resp, MAX_PROBE_BODY, host).await?;
+    let status = resp.status().as_u16();
+    let location = resp
+        .status()
+        .is_redirection()
+        .then(|| redirect_target(resp.url(), resp.headers()));
+    // the status is what counts: read at most the cap (for the first line
+    // of an error page), then stop and drop the connection
+    let mut head = Vec::new();
+    while head.len() < MAX_PROBE_BODY as usize {
+        match resp.chunk().await {
+            Ok(Some(c)) => {
+                head.extend_from_slice(&c[..c.len().min(MAX_PROBE_BODY as usize - head.len())])
+            }
+            Ok(None) => break,
+            Err(e) => return Err(net_error(&e, host)),
+        }
+    }
+    drop(resp);
     let latency_ms = t0.elapsed().as_millis() as u64;
-    if body.status == spec.expect {
-        Ok(ProbeOk {
-            status: body.status,
-            latency_ms,
-        })
-    } else {
-        // the first line of the body says why (sanitised and redacted on display)
-        let text = String::from_utf8_lossy(&body.bytes);
-        let first: String = text
-            .lines()
-            .next()
-            .unwrap_or("")
-            .chars()
-            .take(120)
-            .collect();
-        Err(SourceError {
-            status: Some(body.status),
-            kind: Some(format!("expected {}", spec.expect)),
-            message: if first.trim().is_empty() {
+    if status == spec.expect {
+        return Ok(ProbeOk { status, latency_ms });
+    }
+    let message = match location {
+        Some(to) => format!("redirected to {to}, not followed"),
+        None => {
+            // the first line of the body says why (sanitised and redacted on display)
+            let text = String::from_utf8_lossy(&head);
+            let first: String = text
+                .lines()
+                .next()
+                .unwrap_or("")
+                .chars()
+                .take(120)
+                .collect();
+            if first.trim().is_empty() {
                 format!("{latency_ms} ms")
             } else {
                 first
-            },
-        })
-    }
+            }
+        }
+    };
+    Err(SourceError {
+        status: Some(status),
+        kind: Some(format!("expected {}", spec.expect)),
+        message,
+    })
 }
 
 #[cfg(test)]

@@ -330,7 +330,7 @@ impl LogsBackend for LokiClient {
                         self.host
                     ))))
                 }
-                Ok(Err(e)) => return Err(ws_open_error(e, &self.host)),
+                Ok(Err(e)) => return Err(ws_open_error(e, &self.host, &self.base)),
                 Ok(Ok(x)) => x,
             };
             Ok(Box::new(WsTail {
@@ -374,8 +374,20 @@ fn url_segment(s: &str) -> String {
     out
 }
 
-fn ws_open_error(e: tungstenite::Error, host: &str) -> TailOpenError {
+fn ws_open_error(e: tungstenite::Error, host: &str, base: &str) -> TailOpenError {
     match e {
+        // a redirect is never followed: the handshake carries the
+        // credentials and tenant (the same rule as every HTTP request)
+        tungstenite::Error::Http(resp) if resp.status().is_redirection() => {
+            let to = reqwest::Url::parse(base)
+                .map(|b| crate::sources::http::redirect_target(&b, resp.headers()))
+                .unwrap_or_else(|_| "elsewhere".into());
+            TailOpenError::NoWebSocket(SourceError {
+                status: Some(resp.status().as_u16()),
+                kind: Some("redirect".into()),
+                message: format!("tail redirected to {to}, not followed"),
+            })
+        }
         tungstenite::Error::Http(resp) => {
             let status = resp.status().as_u16();
             let body = resp.body().as_deref().unwrap_or(&[]);

@@ -4,15 +4,20 @@
 //!    backward, paged).
 //! 2. Tail the WebSocket from just before the newest line seen.
 //! 3. On any disconnect (max tail duration, network, proxy, port-forward):
-//!    fill the gap with query_range forward from `newest - HORIZON`, paged,
-//!    then open the tail again. With the WebSocket refused, keep polling the
-//!    same way.
+//!    re-read with query_range forward from `newest - reread` (default 5
+//!    min: Loki accepts out-of-order writes and shippers retry batches, so
+//!    lines stamped minutes ago can still arrive), paged, then open the tail
+//!    again. With the WebSocket refused, keep polling the same way.
 //! 4. `dropped_entries` are fetched back by (timestamp, stream) with
 //!    query_range; what cannot be found becomes a marker (count and span).
+//! 5. A line that arrives on the tail older than the re-read window turns
+//!    every disconnect since its timestamp into a marker: lines as late
+//!    written during that disconnect could not be checked.
 //!
 //! Every arrival passes one dedupe on (timestamp, stream, line), kept for the
-//! HORIZON behind the newest timestamp: re-reads start inside that horizon,
-//! and lines of different streams that share a timestamp are all kept.
+//! re-read window behind the newest timestamp and bounded in count whatever
+//! the timestamps ([`Dedupe`]); lines of different streams that share a
+//! timestamp are all kept.
 //! Lines are sanitised and redacted here, before anything stores or prints
 //! them.
 
@@ -28,8 +33,8 @@ use super::{LogsBackend, TailOpenError};
 use crate::sources::{now_ms, SourceError, SourceEvent};
 use crate::text::logline::{self, Level};
 
-/// How far behind the newest timestamp re-reads start (late lines of other
-/// streams arrive within it) and how long dedupe keys are kept.
+/// How far behind the newest timestamp a reopened tail's own history
+/// starts (the re-read before it covered the rest); the shortest re-read.
 pub const HORIZON_NS: i64 = 10_000_000_000;
 
 /// A tail open this long counts as having worked even if no line came.
@@ -68,6 +73,9 @@ pub struct LogsPlan {
     /// Ask the server for log volume by level every this often (None: never).
     pub volume_every: Option<Duration>,
     pub volume_step_secs: u64,
+    /// After a disconnect, re-read from this far behind the newest line
+    /// (lines written late arrive inside it; dedupe absorbs the overlap).
+    pub reread_ns: i64,
 }
 
 /// A line ready to store or print: sanitised, redacted, cut at LINE_CAP.
@@ -186,6 +194,9 @@ pub enum LogsEvent {
         gen: u64,
         at_ms: i64,
         lines: Vec<LogLine>,
+        /// Of these, lines stamped ahead of the clock (stored at their own
+        /// time, counted in the pane's title).
+        skewed: u64,
     },
     Marker {
         gen: u64,
@@ -269,12 +280,142 @@ fn hash_of<T: Hash + ?Sized>(v: &T) -> u64 {
     h.finish()
 }
 
-/// (timestamp, stream, line) keys of the last HORIZON.
-#[derive(Default)]
+/// (timestamp, stream and line) keys of the re-read window, with the
+/// second each arrived.
+///
+/// Bounded whatever the timestamps: keys behind `newest - reread` go; keys
+/// from the future (a skewed clock) go `reread` after they arrived (a
+/// re-read never reaches past now, so they cannot come back before their
+/// time); and past [`MAX_DEDUPE_KEYS`] the oldest timestamps go, and the
+/// re-read window shrinks to what is still known (so a re-read never
+/// repeats a line it can no longer recognise).
 pub struct Dedupe {
-    keys: HashSet<(i64, u64, u64), std::hash::BuildHasherDefault<Fx>>,
+    keys: HashMap<(i64, u64), u32, std::hash::BuildHasherDefault<Fx>>,
     newest: Option<i64>,
+    reread_ns: i64,
+    /// Keys below this timestamp were forgotten for the cap.
+    forgot_before: i64,
     prune_at: usize,
+    started: Instant,
+    hasher: std::hash::RandomState,
+    /// Lines stamped ahead of the clock (more than [`SKEW_TOLERANCE_NS`]).
+    pub skewed: u64,
+}
+
+/// Most dedupe keys held (24 B each plus the table: about 25 MiB at most).
+pub const MAX_DEDUPE_KEYS: usize = 500_000;
+/// At most this share of the keys may come from the future.
+const MAX_FUTURE_KEYS: usize = MAX_DEDUPE_KEYS / 4;
+/// A line stamped further than this ahead of the clock counts as skewed.
+pub const SKEW_TOLERANCE_NS: i64 = 2_000_000_000;
+/// Default re-read window after a disconnect (`logs.reread`).
+pub const DEFAULT_REREAD_SECS: f64 = 300.0;
+
+impl Default for Dedupe {
+    fn default() -> Self {
+        Dedupe::new((DEFAULT_REREAD_SECS * 1e9) as i64)
+    }
+}
+
+impl Dedupe {
+    pub fn new(reread_ns: i64) -> Dedupe {
+        Dedupe {
+            keys: HashMap::default(),
+            newest: None,
+            reread_ns: reread_ns.max(HORIZON_NS),
+            forgot_before: i64::MIN,
+            prune_at: 4096,
+            started: Instant::now(),
+            hasher: std::hash::RandomState::new(),
+            skewed: 0,
+        }
+    }
+
+    /// True when the entry was not seen before (and records it).
+    pub fn admit(&mut self, e: &Entry) -> bool {
+        let arrival = self.started.elapsed().as_secs() as u32;
+        self.admit_at(e, now_ns(), arrival)
+    }
+
+    /// [`admit`](Self::admit) at a given clock (ns) and arrival second.
+    pub fn admit_at(&mut self, e: &Entry, now: i64, arrival: u32) -> bool {
+        let key = (e.ts_ns, key_hash(&self.hasher, &e.labels, &e.line));
+        if self.keys.insert(key, arrival).is_some() {
+            return false;
+        }
+        if e.ts_ns > now.saturating_add(SKEW_TOLERANCE_NS) {
+            self.skewed += 1;
+        }
+        // a line from the future (a skewed clock) must not move the resume
+        // point or the pruning past the present
+        let t = e.ts_ns.min(now + FUTURE_SLACK_NS);
+        if self.newest.is_none_or(|n| t > n) {
+            self.newest = Some(t);
+        }
+        if self.keys.len() > self.prune_at {
+            self.prune(now, arrival);
+        }
+        true
+    }
+
+    fn prune(&mut self, now: i64, arrival: u32) {
+        let floor = self
+            .newest
+            .unwrap_or(i64::MIN)
+            .saturating_sub(self.reread_ns);
+        let keep_secs = (self.reread_ns / 1_000_000_000).max(1) as u32;
+        let expired = arrival.saturating_sub(keep_secs);
+        self.keys
+            .retain(|k, at| k.0 >= floor && (k.0 <= now || *at >= expired));
+        // a flood from the future: keep its newest arrivals only
+        let future = self.keys.keys().filter(|k| k.0 > now).count();
+        if future > MAX_FUTURE_KEYS {
+            let mut ats: Vec<u32> = self
+                .keys
+                .iter()
+                .filter(|(k, _)| k.0 > now)
+                .map(|(_, a)| *a)
+                .collect();
+            let cut = ats.len() - MAX_FUTURE_KEYS / 2;
+            let (_, &mut at_cut, _) = ats.select_nth_unstable(cut);
+            self.keys.retain(|k, a| k.0 <= now || *a > at_cut);
+        }
+        // too many present lines in the window: forget the oldest, and
+        // re-read no further back than what is still known
+        if self.keys.len() > MAX_DEDUPE_KEYS {
+            let mut ts: Vec<i64> = self.keys.keys().map(|k| k.0).collect();
+            let cut = ts.len() - MAX_DEDUPE_KEYS / 2;
+            let (_, &mut ts_cut, _) = ts.select_nth_unstable(cut);
+            self.keys.retain(|k, _| k.0 > ts_cut);
+            self.forgot_before = self.forgot_before.max(ts_cut + 1);
+        }
+        self.prune_at = (self.keys.len() * 2).clamp(4096, MAX_DEDUPE_KEYS + 1);
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    pub fn newest(&self) -> Option<i64> {
+        self.newest
+    }
+
+    /// How far back a re-read reaches.
+    pub fn reread_ns(&self) -> i64 {
+        self.reread_ns
+    }
+
+    /// Where a re-read starts: the re-read window behind the newest line
+    /// (never before what dedupe still recognises).
+    pub fn resume_from(&self, fallback: i64) -> i64 {
+        self.newest
+            .map(|n| n.saturating_sub(self.reread_ns).max(self.forgot_before))
+            .unwrap_or(fallback)
+    }
 }
 
 /// One shared copy of each stream's labels (Loki sends them per entry).
@@ -297,34 +438,24 @@ impl Interner {
     }
 }
 
-impl Dedupe {
-    /// True when the entry was not seen before (and records it).
-    pub fn admit(&mut self, e: &Entry) -> bool {
-        let key = (e.ts_ns, labels_hash(&e.labels), hash_of(e.line.as_str()));
-        if !self.keys.insert(key) {
-            return false;
-        }
-        // a line from the future (a skewed clock) must not move the resume
-        // point or the pruning past the present
-        let t = e.ts_ns.min(now_ns() + FUTURE_SLACK_NS);
-        if self.newest.is_none_or(|n| t > n) {
-            self.newest = Some(t);
-        }
-        if self.keys.len() > self.prune_at.max(4096) {
-            let floor = self.newest.unwrap_or(0) - HORIZON_NS;
-            self.keys.retain(|k| k.0 >= floor);
-            self.prune_at = self.keys.len() * 2;
-        }
-        true
-    }
+/// One 64-bit key of a stream's labels and a line: SipHash with this
+/// process's random keys, so nobody who writes log lines can craft one that
+/// collides with another line and hides it.
+fn key_hash(rs: &std::hash::RandomState, l: &Labels, line: &str) -> u64 {
+    use std::hash::BuildHasher;
+    let mut h = rs.build_hasher();
+    h.write_u64(labels_hash(l));
+    line.hash(&mut h);
+    h.finish()
+}
 
-    pub fn newest(&self) -> Option<i64> {
-        self.newest
-    }
-
-    /// Where a re-read starts: inside the horizon behind the newest line.
-    pub fn resume_from(&self, fallback: i64) -> i64 {
-        self.newest.map(|n| n - HORIZON_NS).unwrap_or(fallback)
+/// `95s` → "1m35s", whole units for messages.
+fn fmt_secs(s: i64) -> String {
+    match s {
+        s if s < 60 => format!("{s}s"),
+        s if s % 60 == 0 && s < 3600 => format!("{}m", s / 60),
+        s if s < 3600 => format!("{}m{}s", s / 60, s % 60),
+        s => format!("{}h{}m", s / 3600, (s % 3600) / 60),
     }
 }
 
@@ -342,7 +473,14 @@ struct Engine {
     floor: i64,
     requests: u64,
     mode: TailMode,
+    /// When the tail last went away (ns), until the re-read after it ran.
+    disconnected_at: Option<i64>,
+    /// Recent disconnects (start, end ns) not yet marked as unchecked.
+    gaps: std::collections::VecDeque<(i64, i64)>,
 }
+
+/// Disconnects remembered for the late-line check.
+const MAX_GAPS: usize = 64;
 
 impl Engine {
     async fn send(&self, ev: LogsEvent) -> bool {
@@ -365,11 +503,28 @@ impl Engine {
     async fn deliver(&mut self, mut entries: Vec<Entry>) -> bool {
         entries.sort_by_key(|e| e.ts_ns);
         let redact = self.plan.redact;
+        let skewed_before = self.seen.skewed;
+        // a line older than a re-read would reach back from the newest
+        // line seen is later than the window
+        let reach = self
+            .seen
+            .newest()
+            .map(|n| n.saturating_sub(self.seen.reread_ns()));
+        let mut latest_late: Option<i64> = None;
         let mut lines = Vec::with_capacity(entries.len());
         for mut e in entries {
             if e.ts_ns >= self.floor && self.seen.admit(&e) {
+                if reach.is_some_and(|r| e.ts_ns < r) {
+                    latest_late = latest_late.max(Some(e.ts_ns));
+                }
                 e.labels = self.streams.get(e.labels);
                 lines.push(LogLine::from_entry(e, redact));
+            }
+        }
+        if let Some(ts) = latest_late {
+            let newest = self.seen.newest().unwrap_or(ts);
+            if !self.mark_unchecked_gaps(ts, newest).await {
+                return false;
             }
         }
         if lines.is_empty() {
@@ -379,8 +534,56 @@ impl Engine {
             gen: self.plan.gen,
             at_ms: now_ms(),
             lines,
+            skewed: self.seen.skewed - skewed_before,
         };
         self.send(ev).await
+    }
+
+    /// A line `newest - ts` late, past the re-read window, just arrived: lines
+    /// as late written while the tail was away were before the re-read's
+    /// start and cannot have been read back. Every disconnect after `ts`
+    /// becomes a marker (once), never a silent loss.
+    async fn mark_unchecked_gaps(&mut self, ts: i64, newest: i64) -> bool {
+        let late = fmt_secs((newest - ts) / 1_000_000_000);
+        let window = fmt_secs(self.seen.reread_ns() / 1_000_000_000);
+        let (marked, kept): (Vec<_>, Vec<_>) = self.gaps.drain(..).partition(|g| g.1 > ts);
+        self.gaps = kept.into();
+        for (from_ns, to_ns) in marked {
+            let m = Marker {
+                count: 0,
+                from_ns,
+                to_ns,
+                why: format!(
+                    "a line arrived {late} late, past the {window} re-read window: lines as late written during this reconnect could not be checked"
+                ),
+            };
+            if !self
+                .send(LogsEvent::Marker {
+                    gen: self.plan.gen,
+                    marker: m,
+                })
+                .await
+            {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The tail went away (ends, fails to open): a gap starts.
+    fn disconnected(&mut self) {
+        self.disconnected_at.get_or_insert(now_ns());
+    }
+
+    /// The re-read after a disconnect ran: the gap is closed and
+    /// remembered for the late-line check.
+    fn reconnected(&mut self) {
+        if let Some(from) = self.disconnected_at.take() {
+            if self.gaps.len() >= MAX_GAPS {
+                self.gaps.pop_front();
+            }
+            self.gaps.push_back((from, now_ns()));
+        }
     }
 
     async fn range(
@@ -590,7 +793,10 @@ impl Engine {
         let mut last_refill = Instant::now() - REFILL_EVERY;
         loop {
             if need_fill || polling {
-                let from = self.seen.resume_from(self.plan.since_ns);
+                let from = self
+                    .seen
+                    .resume_from(self.plan.since_ns)
+                    .max(self.plan.since_ns);
                 match self.fill(from).await {
                     Ok(true) => {}
                     Ok(false) => return,
@@ -608,6 +814,7 @@ impl Engine {
                     }
                 }
                 need_fill = false;
+                self.reconnected();
             }
             if polling {
                 if self.mode != TailMode::Polling && !self.status(TailMode::Polling, None).await {
@@ -617,7 +824,9 @@ impl Engine {
                 tokio::time::sleep(self.plan.poll_every).await;
                 continue;
             }
-            let start = self.seen.resume_from(now_ns() - HORIZON_NS).min(now_ns());
+            // the re-read just covered the window: the tail's own history
+            // only needs the moment since
+            let start = self.seen.newest().map_or(now_ns(), |n| n.min(now_ns())) - HORIZON_NS;
             self.requests += 1;
             let q = self.plan.query.clone();
             let opened = self.backend.tail(&q, start, TAIL_LIMIT).await;
@@ -632,6 +841,7 @@ impl Engine {
                     continue;
                 }
                 Err(TailOpenError::Failed(e)) => {
+                    self.disconnected();
                     if !self.status(TailMode::Reconnecting, Some(e)).await {
                         return;
                     }
@@ -677,6 +887,7 @@ impl Engine {
             if opened_at.elapsed() >= TAIL_HEALTHY_AFTER {
                 backoff.reset();
             }
+            self.disconnected();
             if !self.status(TailMode::Reconnecting, why).await {
                 return;
             }
@@ -734,13 +945,15 @@ pub fn spawn(
     }
     let engine = Engine {
         backend,
+        seen: Dedupe::new(plan.reread_ns),
         plan,
         tx,
-        seen: Dedupe::default(),
         streams: Interner::default(),
         floor: i64::MIN,
         requests: 0,
         mode: TailMode::Backfill,
+        disconnected_at: None,
+        gaps: Default::default(),
     };
     handles.push(tokio::spawn(engine.run()));
     handles
@@ -850,25 +1063,80 @@ mod tests {
 
     #[test]
     fn dedupe_keeps_twins_of_other_streams_and_drops_repeats() {
-        let mut d = Dedupe::default();
+        let mut d = Dedupe::new(60 * SEC);
         assert!(d.admit(&e(5, "a", "x")));
         assert!(d.admit(&e(5, "b", "x")), "same ts and line, other stream");
         assert!(d.admit(&e(5, "a", "y")), "same ts and stream, other line");
         assert!(!d.admit(&e(5, "a", "x")));
         assert_eq!(d.newest(), Some(5));
-        assert_eq!(d.resume_from(0), 5 - HORIZON_NS);
+        assert_eq!(d.resume_from(0), 5 - 60 * SEC);
+    }
+
+    const SEC: i64 = 1_000_000_000;
+
+    #[test]
+    fn dedupe_forgets_only_behind_the_reread_window() {
+        let mut d = Dedupe::new(300 * SEC);
+        let t0 = 1_000_000 * SEC;
+        // 20,000 lines over 20 minutes
+        for i in 0..20_000i64 {
+            assert!(d.admit_at(&e(t0 + i * 60_000_000, "a", "l"), t0 + i * 60_000_000, 0));
+        }
+        let newest = t0 + 19_999 * 60_000_000;
+        // a line 4 min behind the newest is still known: a re-read repeats nothing
+        assert!(!d.admit_at(&e(newest - 240 * SEC, "a", "l"), newest, 0));
+        assert!(d.len() < 12_000, "pruned: {}", d.len());
+        assert_eq!(d.resume_from(0), newest - 300 * SEC);
     }
 
     #[test]
-    fn dedupe_forgets_only_behind_the_horizon() {
-        let mut d = Dedupe::default();
-        for i in 0..10_000i64 {
-            assert!(d.admit(&e(i * 10_000_000, "a", "l")));
+    fn future_stamped_keys_expire_by_arrival_and_are_counted() {
+        let mut d = Dedupe::new(60 * SEC);
+        let now = 1_000_000 * SEC;
+        let future = now + 70 * 365 * 86_400 * SEC;
+        // a skewed node floods for an hour: one line every 10 ms
+        for i in 0..360_000i64 {
+            let arrival = (i / 100) as u32;
+            assert!(d.admit_at(
+                &e(future + i, "skewed", "from 2096"),
+                now + i * 10_000_000,
+                arrival
+            ));
         }
-        // the newest 10 s are still known
-        let newest = 9_999 * 10_000_000;
-        assert!(!d.admit(&e(newest - HORIZON_NS + 10_000_000, "a", "l")));
-        assert!(d.keys.len() < 10_000, "pruned: {}", d.keys.len());
+        assert_eq!(d.skewed, 360_000);
+        // at most a re-read window of arrivals (6,000 lines) stays, plus
+        // what arrived before the next prune
+        assert!(d.len() <= 2 * 6_000 + 4096, "keys: {}", d.len());
+        // the present is untouched
+        let t = now + 3_600 * SEC;
+        assert!(d.admit_at(&e(t, "a", "now"), t, 3_600));
+        assert!(!d.admit_at(&e(t, "a", "now"), t, 3_600));
+        assert_eq!(d.skewed, 360_000, "a present line is not skewed");
+    }
+
+    #[test]
+    fn dedupe_keys_are_capped_and_the_reread_shrinks_to_what_is_known() {
+        let mut d = Dedupe::new(3_600 * SEC);
+        let t0 = 1_000_000 * SEC;
+        // 1.2 M distinct lines inside the window
+        let n = 1_200_000i64;
+        for i in 0..n {
+            d.admit_at(
+                &e(t0 + i * 1_000_000, "a", &i.to_string()),
+                t0 + n * 1_000_000,
+                0,
+            );
+        }
+        assert!(d.len() <= MAX_DEDUPE_KEYS, "keys: {}", d.len());
+        // a re-read never starts before what is still recognised
+        let from = d.resume_from(0);
+        assert!(from > t0 + 3 * n / 5 * 1_000_000, "{from}");
+        let i = (from - t0 + 999_999) / 1_000_000;
+        assert!(!d.admit_at(
+            &e(t0 + i * 1_000_000, "a", &i.to_string()),
+            t0 + n * 1_000_000,
+            0
+        ));
     }
 
     #[test]

@@ -225,6 +225,12 @@ pub fn view(state: &State, area: Rect) -> LogsView {
         " · {} missing",
         format_count(l.ring.missing as f64)
     ));
+    if l.skewed > 0 {
+        counts.push_str(&format!(
+            " · {} future-stamped",
+            format_count(l.skewed as f64)
+        ));
+    }
     let mut filters: Vec<String> = l
         .filters
         .iter()
