@@ -32,6 +32,8 @@ pub struct Response {
     pub status: u16,
     pub content_type: String,
     pub body: Vec<u8>,
+    /// Extra headers (Location of a redirect, …).
+    pub headers: Vec<(String, String)>,
 }
 
 impl Response {
@@ -40,7 +42,15 @@ impl Response {
             status,
             content_type: content_type.into(),
             body: body.into(),
+            headers: vec![],
         }
+    }
+
+    /// A redirect to `location`.
+    pub fn redirect(status: u16, location: &str) -> Response {
+        let mut r = Response::new(status, "text/html", "<a>moved</a>");
+        r.headers.push(("location".into(), location.into()));
+        r
     }
 
     pub fn json(status: u16, body: impl Into<Vec<u8>>) -> Response {
@@ -124,8 +134,13 @@ pub async fn serve(h: Handler) -> String {
                     return;
                 };
                 let r = h(req).await;
+                let extra: String = r
+                    .headers
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {v}\r\n"))
+                    .collect();
                 let head = format!(
-                    "HTTP/1.1 {} X\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    "HTTP/1.1 {} X\r\ncontent-type: {}\r\ncontent-length: {}\r\n{extra}connection: close\r\n\r\n",
                     r.status,
                     r.content_type,
                     r.body.len()
