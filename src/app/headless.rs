@@ -177,6 +177,7 @@ pub async fn run(
         return 2;
     };
     let mut repeats = Repeats::default();
+    let mut skewed_total = 0u64;
     let mut status = 0;
     let follow = follow_plan;
     let mut backfill_failures = 0;
@@ -189,6 +190,15 @@ pub async fn run(
         let Some(SourceEvent::Logs(ev)) = ev else {
             break;
         };
+        if let LogsEvent::Lines { skewed, .. } = &ev {
+            if *skewed > 0 && skewed_total == 0 {
+                let _ = writeln!(
+                    err,
+                    "watchfloor: lines stamped ahead of the clock arrive (a node's clock is skewed?): printed at their own time, counted"
+                );
+            }
+            skewed_total += skewed;
+        }
         let out_bytes = match &ev {
             LogsEvent::Lines { lines, .. } => {
                 let mut buf = String::new();
@@ -258,6 +268,12 @@ pub async fn run(
     }
     if let Some(say) = repeats.flush() {
         let _ = writeln!(err, "watchfloor: loki: {say}");
+    }
+    if skewed_total > 0 {
+        let _ = writeln!(
+            err,
+            "watchfloor: {skewed_total} lines were stamped ahead of the clock"
+        );
     }
     // what was handed to the writer is written (unless stdout is stuck)
     drop(wtx);

@@ -46,6 +46,10 @@ pub struct LokiOptions {
     pub patterns: bool,
     /// max_entries_limit_per_query.
     pub max_entries_limit: usize,
+    /// false: the tail sends an entry as soon as it is pushed, even one
+    /// stamped ahead of the clock (a Loki-compatible server or a proxy that
+    /// does not hold them as Loki's tailer does until their time).
+    pub tail_holds_future: bool,
 }
 
 impl Default for LokiOptions {
@@ -57,6 +61,7 @@ impl Default for LokiOptions {
             volume: true,
             patterns: true,
             max_entries_limit: 5000,
+            tail_holds_future: true,
         }
     }
 }
@@ -110,6 +115,8 @@ struct Shared {
     requests: Mutex<Vec<LokiRequest>>,
     opened: AtomicUsize,
     open: AtomicUsize,
+    /// Until then every request (tail upgrades too) gets a 503.
+    failing_until: Mutex<Option<std::time::Instant>>,
 }
 
 pub struct Loki {
@@ -141,6 +148,7 @@ impl Loki {
             requests: Mutex::new(Vec::new()),
             opened: AtomicUsize::new(0),
             open: AtomicUsize::new(0),
+            failing_until: Mutex::new(None),
         });
         let (url_tx, url_rx) = std::sync::mpsc::channel();
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -227,6 +235,12 @@ impl Loki {
         }
     }
 
+    /// For `d` from now every request, tail upgrades included, is answered
+    /// 503 as a Loki behind a restarting gateway is.
+    pub fn fail_for(&self, d: Duration) {
+        *self.shared.failing_until.lock().unwrap() = Some(std::time::Instant::now() + d);
+    }
+
     /// Tail WebSockets accepted so far.
     pub fn tails_opened(&self) -> usize {
         self.shared.opened.load(Ordering::SeqCst)
@@ -305,6 +319,7 @@ fn reason(status: u16) -> &'static str {
         400 => "Bad Request",
         401 => "Unauthorized",
         404 => "Not Found",
+        503 => "Service Unavailable",
         _ => "Error",
     }
 }
@@ -440,6 +455,14 @@ async fn connection(sh: Arc<Shared>, mut sock: TcpStream) {
         || label_values_name(p).is_some();
     if p == "/ready" {
         return write_resp(&mut sock, text(200, "ready\n")).await;
+    }
+    let failing = sh
+        .failing_until
+        .lock()
+        .unwrap()
+        .is_some_and(|t| std::time::Instant::now() < t);
+    if failing {
+        return write_resp(&mut sock, text(503, "no healthy upstream\n")).await;
     }
     if !known {
         return write_resp(&mut sock, not_found()).await;

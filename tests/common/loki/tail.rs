@@ -159,6 +159,7 @@ pub async fn serve(sh: Arc<Shared>, mut sock: TcpStream, r: Req, visible: bool) 
         r.categorize(),
         delay * 1_000_000_000,
         sh.opts.tail_max_duration,
+        sh.opts.tail_holds_future,
     )
     .await;
 }
@@ -170,6 +171,7 @@ async fn run(
     cats: bool,
     delay_ns: i64,
     max: Option<Duration>,
+    hold: bool,
 ) {
     // the tailer releases an entry once now > timestamp + delay_for
     let mut pending: Vec<(Arc<Entry>, Row)> = history;
@@ -200,7 +202,11 @@ async fn run(
             _ = flush.tick() => {
                 let now = now_ns();
                 pending.sort_by_key(|(e, _)| (e.ts, e.seq));
-                let ready = pending.iter().take(100).take_while(|(e, _)| now > e.ts + delay_ns).count();
+                let ready = pending
+                    .iter()
+                    .take(if hold { 100 } else { 5000 })
+                    .take_while(|(e, _)| !hold || now > e.ts + delay_ns)
+                    .count();
                 if ready == 0 {
                     continue;
                 }
