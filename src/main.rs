@@ -223,6 +223,7 @@ fn main() {
     if let Some((b, url)) = &logs {
         run::configure_logs(&mut state, b.name(), url, s.redact_logs);
     }
+    let logs_configured = logs.is_some();
     let backends = Backends {
         metrics: backend.map(|b| b.0),
         logs: logs.map(|l| l.0),
@@ -238,6 +239,9 @@ fn main() {
         .build()
         .unwrap_or_else(|e| fail(&format!("tokio runtime: {e}")));
     if cli.once {
+        if !s.redact_logs && logs_configured {
+            say("--no-redaction: secrets in log lines are not masked (the printed frame is still redacted; credentials from the config stay masked)");
+        }
         let size = match &cli.size {
             Some(sz) => parse_size(sz).unwrap_or_else(|e| fail(&e)),
             None => crossterm::terminal::size().unwrap_or((120, 40)),
