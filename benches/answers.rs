@@ -21,13 +21,15 @@ const BOUND: usize = 4 * CAP;
 /// The body size: 31 MiB, under the cap.
 const BODY: usize = 31 * MIB;
 
-const KINDS: [&str; 6] = [
+const KINDS: [&str; 8] = [
     "targets",
     "streams",
     "labels",
     "series",
     "matrix",
     "prometheus label values",
+    "prometheus label-heavy vector",
+    "prometheus inventory",
 ];
 
 /// `head`, then `item(i)` joined by commas until the body is `BODY` long
@@ -108,6 +110,30 @@ fn build(kind: &str) -> (Vec<u8>, &'static str) {
             }),
             "millions of short names",
         ),
+        // one series whose labels are millions of tiny pairs
+        "prometheus label-heavy vector" => (
+            body(
+                r#"{"status":"success","data":{"resultType":"vector","result":[{"value":[1,"1"],"metric":{"#,
+                "}}]}}",
+                |i| format!(r#""l{i}":"""#),
+            ),
+            "1 series, millions of labels",
+        ),
+        // the inventory's `count by (job, __name__)`, answered with far
+        // more series than any real server has
+        "prometheus inventory" => (
+            body(
+                r#"{"status":"success","data":{"resultType":"vector","result":["#,
+                "]}}",
+                |i| {
+                    format!(
+                        r#"{{"metric":{{"job":"j{}","__name__":"m{i}"}},"value":[1,"1"]}}"#,
+                        i % 100
+                    )
+                },
+            ),
+            "(job, name) series",
+        ),
         other => panic!("unknown kind {other}"),
     }
 }
@@ -115,7 +141,7 @@ fn build(kind: &str) -> (Vec<u8>, &'static str) {
 /// Parses with the production function; returns what was kept.
 fn parse(kind: &str, b: &[u8]) -> String {
     let n = parse_n(kind, b);
-    if kind == "streams" {
+    if kind == "streams" || kind == "prometheus inventory" {
         return n;
     }
     format!("{n} kept")
@@ -132,6 +158,12 @@ fn parse_n(kind: &str, b: &[u8]) -> String {
             .series
             .len()
             .to_string(),
+        "prometheus label-heavy vector" => prometheus::parse_envelope(200, b)
+            .unwrap()
+            .series
+            .len()
+            .to_string(),
+        "prometheus inventory" => inventory(b),
         "prometheus label values" => {
             let (v, _) =
                 watchfloor::sources::prom_parse::parse_strings(200, None, b, 200_000).unwrap();
@@ -139,6 +171,17 @@ fn parse_n(kind: &str, b: &[u8]) -> String {
         }
         _ => unreachable!(),
     }
+}
+
+/// What `PrometheusClient::inventory` does with its answer.
+fn inventory(b: &[u8]) -> String {
+    let max = prometheus::MAX_INVENTORY_SERIES;
+    let p = watchfloor::sources::prom_parse::parse_body(200, None, b, max).unwrap();
+    format!(
+        "{} kept, {} counted and left out",
+        p.fetched.series.len(),
+        p.dropped_series
+    )
 }
 
 /// What `LokiClient::query_range` does with `--limit 100` (backward).
