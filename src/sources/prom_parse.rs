@@ -14,6 +14,11 @@ use crate::store::{Labels, Series};
 
 /// Most points kept per series (Prometheus refuses more than 11,000 per query).
 const MAX_POINTS: usize = 11_000;
+/// Most labels kept per series (the smallest names), and label pairs kept
+/// per answer: a series past that budget is dropped (counted), so tiny labels
+/// by the million cannot take ten times the body in maps.
+const MAX_SERIES_LABELS: usize = 128;
+const MAX_LABEL_PAIRS: usize = 200_000;
 /// Most warnings (and infos) kept per answer.
 const MAX_WARNINGS: usize = 20;
 /// Longest API error, warning or resultType text kept, in chars.
@@ -698,6 +703,7 @@ impl<'de> Visitor<'de> for ResultSeed {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Elems, A::Error> {
         let mut el = Elems::default();
         let mut i = 0usize;
+        let mut budget = MAX_LABEL_PAIRS;
         loop {
             if el.any_series && i >= self.0 {
                 if seq.next_element::<IgnoredAny>()?.is_none() {
@@ -705,7 +711,7 @@ impl<'de> Visitor<'de> for ResultSeed {
                 }
                 el.dropped += 1;
             } else {
-                match seq.next_element_seed(ElemSeed(i < self.0))? {
+                match seq.next_element_seed(ElemSeed(i < self.0, &mut budget))? {
                     None => break,
                     Some(Elem::Series(s)) if el.pair.is_empty() => {
                         el.any_series = true;
@@ -728,17 +734,18 @@ impl<'de> Visitor<'de> for ResultSeed {
     }
 }
 
-/// One element of `result`; the flag says whether a series is kept.
-struct ElemSeed(bool);
+/// One element of `result`; the flag says whether a series is kept, the
+/// count is what is left of the answer's label pairs.
+struct ElemSeed<'b>(bool, &'b mut usize);
 
-impl<'de> DeserializeSeed<'de> for ElemSeed {
+impl<'de> DeserializeSeed<'de> for ElemSeed<'_> {
     type Value = Elem;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Elem, D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for ElemSeed {
+impl<'de> Visitor<'de> for ElemSeed<'_> {
     type Value = Elem;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("series objects or a [time, value] sample in \"result\"")
@@ -762,9 +769,16 @@ impl<'de> Visitor<'de> for ElemSeed {
         }
         let mut labels = Labels::new();
         let mut points = Vec::new();
+        let mut over_budget = false;
         while let Some(key) = map.next_key()? {
             match key {
-                SeriesKey::Metric => labels = map.next_value::<LabelSet>()?.0,
+                SeriesKey::Metric => {
+                    labels = map.next_value::<LabelSet>()?.0;
+                    match self.1.checked_sub(labels.len()) {
+                        Some(left) => *self.1 = left,
+                        None => over_budget = true,
+                    }
+                }
                 SeriesKey::Values => {
                     let what = "\"values\" as a list of [time, value] samples";
                     points = map.next_value_seed(capped::<Sample>(MAX_POINTS, what))?.0;
@@ -775,6 +789,9 @@ impl<'de> Visitor<'de> for ElemSeed {
                 }
             }
         }
+        if over_budget {
+            return Ok(Elem::Series(None));
+        }
         Ok(Elem::Series(Some(Series::new(
             labels,
             points.into_iter().map(|s| (s.0, s.1)),
@@ -782,7 +799,8 @@ impl<'de> Visitor<'de> for ElemSeed {
     }
 }
 
-/// The `metric` object, raw.
+/// The `metric` object, raw, with at most `MAX_SERIES_LABELS` labels: the
+/// smallest names, a repeated name keeping its last value.
 struct LabelSet(Labels);
 
 impl<'de> Deserialize<'de> for LabelSet {
@@ -798,8 +816,16 @@ impl<'de> Deserialize<'de> for LabelSet {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LabelSet, A::Error> {
                 let mut l = Labels::new();
-                while let Some((k, v)) = map.next_entry::<String, String>()? {
-                    l.insert(k, v);
+                while let Some(k) = map.next_key::<String>()? {
+                    let full = l.len() >= MAX_SERIES_LABELS;
+                    if full && l.last_key_value().is_some_and(|(last, _)| *last < k) {
+                        map.next_value::<IgnoredAny>()?;
+                        continue;
+                    }
+                    l.insert(k, map.next_value::<String>()?);
+                    if l.len() > MAX_SERIES_LABELS {
+                        l.pop_last();
+                    }
                 }
                 Ok(LabelSet(l))
             }
@@ -1052,6 +1078,35 @@ mod tests {
             w.join(",")
         );
         assert_eq!(ok(&body).fetched.warnings.len(), MAX_WARNINGS);
+    }
+
+    #[test]
+    fn label_sets_are_bounded_while_parsed() {
+        // one series with more labels than kept: the smallest names
+        let labels: Vec<String> = (0..MAX_SERIES_LABELS + 30)
+            .rev()
+            .map(|i| format!(r#""l{i:04}":"v""#))
+            .collect();
+        let body = format!(
+            r#"{{"status":"success","data":{{"resultType":"vector","result":[{{"metric":{{{}}},"value":[1,"1"]}}]}}}}"#,
+            labels.join(",")
+        );
+        let p = ok(&body);
+        let l = &p.fetched.series[0].labels;
+        assert_eq!(l.len(), MAX_SERIES_LABELS);
+        assert!(l.contains_key("l0000") && !l.contains_key(&format!("l{MAX_SERIES_LABELS:04}")));
+        // past the answer's label budget, series are dropped and counted
+        let per = MAX_SERIES_LABELS;
+        let n = MAX_LABEL_PAIRS / per + 5;
+        let one: Vec<String> = (0..per).map(|i| format!(r#""l{i}":"v""#)).collect();
+        let one = format!(r#"{{"metric":{{{}}},"value":[1,"1"]}}"#, one.join(","));
+        let body = format!(
+            r#"{{"status":"success","data":{{"resultType":"vector","result":[{}]}}}}"#,
+            vec![one; n].join(",")
+        );
+        let p = parse_body(200, None, body.as_bytes(), usize::MAX).unwrap();
+        assert_eq!(p.fetched.series.len(), MAX_LABEL_PAIRS / per);
+        assert_eq!(p.dropped_series, 5);
     }
 
     #[test]

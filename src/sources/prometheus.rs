@@ -165,49 +165,215 @@ impl PrometheusClient {
 /// among healthy targets and the newest scrape of those. None when the API
 /// has no targets (Thanos, Mimir and VictoriaMetrics often do not) or none
 /// is being scraped.
+///
+/// Parsed typed and folded as it is read: only `data.activeTargets[]`'s
+/// `health`, `scrapeInterval` and `lastScrape` are looked at (borrowed),
+/// everything else is skipped with `IgnoredAny`, and no list of targets is
+/// built, so a huge answer costs no more memory than its body.
 pub fn parse_targets(body: &[u8]) -> Option<SampleClock> {
-    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let targets = v.get("data")?.get("activeTargets")?.as_array()?;
-    let mut best: Option<SampleClock> = None;
-    for t in targets {
-        if t.get("health").and_then(|h| h.as_str()) != Some("up") {
-            continue;
-        }
-        let iv = t
-            .get("scrapeInterval")
-            .and_then(|i| i.as_str())
-            .and_then(|i| crate::text::units::parse_duration(i).ok())
-            .map(|s| (s * 1000.0) as i64)
-            .filter(|&ms| ms > 0);
-        let last = t
-            .get("lastScrape")
-            .and_then(|l| l.as_str())
-            .and_then(|l| chrono::DateTime::parse_from_rfc3339(l).ok())
-            .map(|d| d.timestamp_millis());
-        let (Some(interval_ms), Some(last_ms)) = (iv, last) else {
-            continue;
-        };
-        best = Some(match best {
-            None => SampleClock {
-                interval_ms,
-                last_ms,
-            },
-            Some(b) if interval_ms < b.interval_ms => SampleClock {
-                interval_ms,
-                last_ms,
-            },
-            Some(b) if interval_ms == b.interval_ms => SampleClock {
-                interval_ms,
-                last_ms: b.last_ms.max(last_ms),
-            },
-            Some(b) => b,
-        });
+    let t: targets::Body = serde_json::from_slice(body).ok()?;
+    t.data?.active_targets?.0
+}
+
+mod targets {
+    use std::borrow::Cow;
+    use std::fmt;
+
+    use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+    use serde::Deserialize;
+
+    use crate::sources::SampleClock;
+
+    #[derive(Deserialize)]
+    pub struct Body {
+        #[serde(default)]
+        pub data: Option<Data>,
     }
-    best
+
+    #[derive(Deserialize)]
+    pub struct Data {
+        #[serde(default, rename = "activeTargets")]
+        pub active_targets: Option<Clock>,
+    }
+
+    /// The targets folded into the clock while the list is read.
+    pub struct Clock(pub Option<SampleClock>);
+
+    impl<'de> Deserialize<'de> for Clock {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Clock, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = Clock;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a list of targets")
+                }
+                fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Clock, A::Error> {
+                    let mut best: Option<SampleClock> = None;
+                    while let Some(t) = seq.next_element::<Target>()? {
+                        if let Some(c) = t.clock() {
+                            best = Some(match best {
+                                Some(b) if c.interval_ms > b.interval_ms => b,
+                                Some(b) if c.interval_ms == b.interval_ms => SampleClock {
+                                    interval_ms: b.interval_ms,
+                                    last_ms: b.last_ms.max(c.last_ms),
+                                },
+                                _ => c,
+                            });
+                        }
+                    }
+                    Ok(Clock(best))
+                }
+            }
+            d.deserialize_seq(V)
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(field_identifier, rename_all = "camelCase")]
+    enum Key {
+        Health,
+        ScrapeInterval,
+        LastScrape,
+        #[serde(other)]
+        Other,
+    }
+
+    /// One target: the three fields used, borrowed when they are strings
+    /// (anything else reads as absent, as `Value::as_str` did).
+    #[derive(Default)]
+    struct Target<'a> {
+        health: Option<Cow<'a, str>>,
+        interval: Option<Cow<'a, str>>,
+        last: Option<Cow<'a, str>>,
+    }
+
+    impl Target<'_> {
+        fn clock(&self) -> Option<SampleClock> {
+            if self.health.as_deref() != Some("up") {
+                return None;
+            }
+            let interval_ms = self
+                .interval
+                .as_deref()
+                .and_then(|i| crate::text::units::parse_duration(i).ok())
+                .map(|s| (s * 1000.0) as i64)
+                .filter(|&ms| ms > 0)?;
+            let last_ms = self
+                .last
+                .as_deref()
+                .and_then(|l| chrono::DateTime::parse_from_rfc3339(l).ok())
+                .map(|d| d.timestamp_millis())?;
+            Some(SampleClock {
+                interval_ms,
+                last_ms,
+            })
+        }
+    }
+
+    impl<'de: 'a, 'a> Deserialize<'de> for Target<'a> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V<'a>(std::marker::PhantomData<&'a ()>);
+            impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+                type Value = Target<'a>;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a target")
+                }
+                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Target<'a>, A::Error> {
+                    let mut t = Target::default();
+                    while let Some(key) = map.next_key()? {
+                        let slot = match key {
+                            Key::Health => &mut t.health,
+                            Key::ScrapeInterval => &mut t.interval,
+                            Key::LastScrape => &mut t.last,
+                            Key::Other => {
+                                map.next_value::<IgnoredAny>()?;
+                                continue;
+                            }
+                        };
+                        *slot = map.next_value::<Lenient>()?.0;
+                    }
+                    Ok(t)
+                }
+                // a target that is not an object counts for nothing
+                fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Target<'a>, A::Error> {
+                    while seq.next_element::<IgnoredAny>()?.is_some() {}
+                    Ok(Target::default())
+                }
+                fn visit_str<E: de::Error>(self, _: &str) -> Result<Target<'a>, E> {
+                    Ok(Target::default())
+                }
+                fn visit_bool<E: de::Error>(self, _: bool) -> Result<Target<'a>, E> {
+                    Ok(Target::default())
+                }
+                fn visit_i64<E: de::Error>(self, _: i64) -> Result<Target<'a>, E> {
+                    Ok(Target::default())
+                }
+                fn visit_u64<E: de::Error>(self, _: u64) -> Result<Target<'a>, E> {
+                    Ok(Target::default())
+                }
+                fn visit_f64<E: de::Error>(self, _: f64) -> Result<Target<'a>, E> {
+                    Ok(Target::default())
+                }
+                fn visit_unit<E: de::Error>(self) -> Result<Target<'a>, E> {
+                    Ok(Target::default())
+                }
+            }
+            d.deserialize_any(V(std::marker::PhantomData))
+        }
+    }
+
+    /// A string (borrowed unless escaped), or None for any other value,
+    /// which is skipped unread.
+    struct Lenient<'a>(Option<Cow<'a, str>>);
+
+    impl<'de: 'a, 'a> Deserialize<'de> for Lenient<'a> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V<'a>(std::marker::PhantomData<&'a ()>);
+            impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+                type Value = Lenient<'a>;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("any value")
+                }
+                fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Lenient<'a>, E> {
+                    Ok(Lenient(Some(Cow::Borrowed(v))))
+                }
+                fn visit_str<E: de::Error>(self, v: &str) -> Result<Lenient<'a>, E> {
+                    Ok(Lenient(Some(Cow::Owned(v.to_owned()))))
+                }
+                fn visit_bool<E: de::Error>(self, _: bool) -> Result<Lenient<'a>, E> {
+                    Ok(Lenient(None))
+                }
+                fn visit_i64<E: de::Error>(self, _: i64) -> Result<Lenient<'a>, E> {
+                    Ok(Lenient(None))
+                }
+                fn visit_u64<E: de::Error>(self, _: u64) -> Result<Lenient<'a>, E> {
+                    Ok(Lenient(None))
+                }
+                fn visit_f64<E: de::Error>(self, _: f64) -> Result<Lenient<'a>, E> {
+                    Ok(Lenient(None))
+                }
+                fn visit_unit<E: de::Error>(self) -> Result<Lenient<'a>, E> {
+                    Ok(Lenient(None))
+                }
+                fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Lenient<'a>, A::Error> {
+                    while seq.next_element::<IgnoredAny>()?.is_some() {}
+                    Ok(Lenient(None))
+                }
+                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Lenient<'a>, A::Error> {
+                    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                    Ok(Lenient(None))
+                }
+            }
+            d.deserialize_any(V(std::marker::PhantomData))
+        }
+    }
 }
 
 /// Most label values read from one answer (metric names for detection).
 pub const MAX_LABEL_VALUES: usize = 200_000;
+/// Most (job, name) series read for the inventory: a series map costs some
+/// 700 bytes for 55 in the body, so 200,000 of them would be 4× a 32 MiB cap.
+pub const MAX_INVENTORY_SERIES: usize = 50_000;
 
 impl MetricsBackend for PrometheusClient {
     fn name(&self) -> &'static str {
@@ -251,7 +417,7 @@ impl MetricsBackend for PrometheusClient {
                 b.status,
                 b.content_type.as_deref(),
                 &b.bytes,
-                MAX_LABEL_VALUES,
+                MAX_INVENTORY_SERIES,
             )?;
             let mut inv = Inventory::default();
             for s in parsed.fetched.series {
@@ -368,6 +534,93 @@ mod tests {
         assert_eq!(c.next_after(t + 20_000), t + 30_000);
         assert!(parse_targets(br#"{"status":"success","data":{"activeTargets":[]}}"#).is_none());
         assert!(parse_targets(b"<html>").is_none());
+    }
+
+    /// The parse before it was typed (a whole `serde_json::Value`), kept to
+    /// compare with.
+    fn targets_via_value(body: &[u8]) -> Option<SampleClock> {
+        let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+        let mut best: Option<SampleClock> = None;
+        for t in v.get("data")?.get("activeTargets")?.as_array()? {
+            if t.get("health").and_then(|h| h.as_str()) != Some("up") {
+                continue;
+            }
+            let iv = t
+                .get("scrapeInterval")
+                .and_then(|i| i.as_str())
+                .and_then(|i| crate::text::units::parse_duration(i).ok())
+                .map(|s| (s * 1000.0) as i64)
+                .filter(|&ms| ms > 0);
+            let last = t
+                .get("lastScrape")
+                .and_then(|l| l.as_str())
+                .and_then(|l| chrono::DateTime::parse_from_rfc3339(l).ok())
+                .map(|d| d.timestamp_millis());
+            let (Some(interval_ms), Some(last_ms)) = (iv, last) else {
+                continue;
+            };
+            best = Some(match best {
+                Some(b) if interval_ms > b.interval_ms => b,
+                Some(b) if interval_ms == b.interval_ms => SampleClock {
+                    interval_ms,
+                    last_ms: b.last_ms.max(last_ms),
+                },
+                _ => SampleClock {
+                    interval_ms,
+                    last_ms,
+                },
+            });
+        }
+        best
+    }
+
+    #[test]
+    fn typed_targets_give_the_same_clock_and_ignore_huge_unknown_fields() {
+        let zeros = format!("[{}0]", "0,".repeat(1 << 20));
+        let bodies = [
+            r#"{"status":"success","data":{"activeTargets":[
+              {"health":"up","scrapeInterval":"30s","lastScrape":"2026-11-22T01:00:00Z"},
+              {"health":"up","scrapeInterval":"10s","lastScrape":"2026-11-22T01:00:01.250Z","labels":{"job":"a"}},
+              {"health":"up","scrapeInterval":"10s","lastScrape":"2026-11-22T01:00:00Z"},
+              {"health":"unknown","scrapeInterval":"1s","lastScrape":"2026-11-22T01:00:09Z"}]}}"#
+                .to_string(),
+            // odd values read as absent, odd targets count for nothing
+            r#"{"data":{"activeTargets":[7,null,"x",[1],{"health":["up"]},
+              {"health":"up","scrapeInterval":15,"lastScrape":"2026-11-22T01:00:00Z"},
+              {"health":"up","scrapeInterval":"0s","lastScrape":"2026-11-22T01:00:00Z"},
+              {"health":"up","scrapeInterval":"bogus","lastScrape":"yesterday"},
+              {"health":"up","scrapeInterval":"1m","lastScrape":"2026-11-22T01:00:00Z","health":"down"},
+              {"health":"\u0075p","scrapeInterval":"2m","lastScrape":"2026-11-22T01:00:00Z"}]}}"#
+                .to_string(),
+            r#"{"status":"success","data":{"activeTargets":null}}"#.to_string(),
+            r#"{"status":"success","data":{"droppedTargets":[]}}"#.to_string(),
+            r#"{"status":"success","data":null}"#.to_string(),
+            r#"{"status":"success","data":{"activeTargets":{}}}"#.to_string(),
+            r#"[1,2]"#.to_string(),
+            // a huge unknown field, at the top, in data and in a target
+            format!(
+                r#"{{"junk":{zeros},"data":{{"more":{zeros},"activeTargets":[
+                  {{"discoveredLabels":{zeros},"health":"up","scrapeInterval":"15s","lastScrape":"2026-11-22T01:00:03Z","lastError":{zeros}}}]}}}}"#
+            ),
+        ];
+        for b in &bodies {
+            assert_eq!(
+                parse_targets(b.as_bytes()),
+                targets_via_value(b.as_bytes()),
+                "{}",
+                &b[..b.len().min(200)]
+            );
+        }
+        assert_eq!(
+            parse_targets(bodies[0].as_bytes()).unwrap().interval_ms,
+            10_000
+        );
+        assert_eq!(
+            parse_targets(bodies[1].as_bytes()).unwrap().interval_ms,
+            120_000
+        );
+        let huge = parse_targets(bodies[7].as_bytes()).unwrap();
+        assert_eq!(huge.interval_ms, 15_000);
     }
 
     #[test]

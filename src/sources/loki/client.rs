@@ -196,7 +196,15 @@ impl LogsBackend for LokiClient {
                 ),
             ];
             let body = self.get("/loki/api/v1/query_range", &p).await?;
-            match wire::parse_query(&body).map_err(|m| bad_answer(&self.host, m))? {
+            let (answer, left_out) = wire::parse_query_limited(&body, limit, forward)
+                .map_err(|m| bad_answer(&self.host, m))?;
+            if left_out > 0 {
+                crate::info!(
+                    "loki {}: query_range answered {left_out} entries beyond the limit of {limit}; not kept",
+                    self.host
+                );
+            }
+            match answer {
                 QueryAnswer::Streams(e) => Ok(e),
                 QueryAnswer::Matrix(_) => Err(SourceError::msg(
                     "a metric query where a log query was expected",
