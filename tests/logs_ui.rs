@@ -71,6 +71,7 @@ fn state() -> State {
             mode: TailMode::Tailing,
             error: None,
             requests: 2,
+            note: None,
         },
     );
     ev(

@@ -108,6 +108,9 @@ pub struct LogsState {
     pub backfill: usize,
     /// How far behind the newest line a re-read after a disconnect starts.
     pub reread_secs: f64,
+    /// Why the engine is in its mode, when that is no error ("tail
+    /// refused: HTTP 404" while polling).
+    pub note: Option<String>,
     /// Lines of this query stamped ahead of the clock (a skewed node).
     pub skewed: u64,
     /// Latest memory-sampler snapshot per pod (ts, snapshot).
@@ -141,6 +144,7 @@ impl Default for LogsState {
             backfill: 1000,
             reread_secs: crate::sources::loki::engine::DEFAULT_REREAD_SECS,
             skewed: 0,
+            note: None,
             snapshots: BTreeMap::new(),
         }
     }
@@ -297,8 +301,10 @@ pub fn on_event(state: &mut State, ev: LogsEvent) -> (Vec<Command>, bool) {
             mode,
             error,
             requests,
+            note,
             ..
         } => {
+            l.note = note;
             let new = requests.saturating_sub(l.health.requests);
             for _ in 0..new.min(1000) {
                 l.health.count(at_ms, 0);

@@ -38,6 +38,16 @@ impl SourceError {
             || matches!(self.kind.as_deref(), Some("bad_data" | "redirect"))
     }
 
+    /// The status and kind only when there is one ("HTTP 404"), else the
+    /// message cut to 60 characters: for a note beside a mode.
+    pub fn short(&self) -> String {
+        match self.status {
+            Some(st) => format!("HTTP {st}"),
+            None => crate::text::display(&self.message.chars().take(60).collect::<String>())
+                .into_owned(),
+        }
+    }
+
     pub fn msg(message: impl Into<String>) -> SourceError {
         SourceError {
             status: None,

@@ -99,13 +99,17 @@ fn items(state: &State) -> Vec<Item> {
             short: vec![Span::styled("dash ✗ ", t.crit)],
         });
     }
-    for (configured, h) in [
-        (state.metrics.configured, &state.metrics.health),
-        (!state.probes.probes.is_empty(), &state.probes.health),
-        (state.logs.configured, &state.logs.health),
+    let logs_note = match (&state.logs.note, state.logs.mode) {
+        (Some(n), crate::sources::loki::TailMode::Polling) => Some(format!("polling ({n})")),
+        _ => None,
+    };
+    for (configured, h, note) in [
+        (state.metrics.configured, &state.metrics.health, None),
+        (!state.probes.probes.is_empty(), &state.probes.health, None),
+        (state.logs.configured, &state.logs.health, logs_note),
     ] {
         if configured {
-            out.push(health_item(state, h));
+            out.push(health_item(state, h, note));
         }
     }
     for w in &state.warnings {
@@ -127,11 +131,15 @@ fn items(state: &State) -> Vec<Item> {
 }
 
 /// One source's health: `prom ✓`, `prom ✗ <error> (12s ago)`, `prom …`.
-fn health_item(state: &State, h: &Health) -> Item {
+fn health_item(state: &State, h: &Health, note: Option<String>) -> Item {
     let t = &state.theme;
     let (long, short) = if h.ok() {
         let s = Span::styled(format!("{} ✓  ", h.name), t.header);
-        (vec![s.clone()], vec![s])
+        let long = match note {
+            Some(n) => Span::styled(format!("{} ✓ {}  ", h.name, sanitize(&n)), t.header),
+            None => s.clone(),
+        };
+        (vec![long], vec![s])
     } else if let Some(e) = &h.last_error {
         let age = h
             .last_error_ms

@@ -36,8 +36,10 @@ use tokio::net::TcpStream;
 pub struct LokiOptions {
     /// Some(t): requests need `X-Scope-OrgID` (else 401 "no org id\n"); another tenant sees no data.
     pub tenant: Option<String>,
-    /// false: /loki/api/v1/tail answers 400 like a proxy that will not upgrade.
+    /// false: /loki/api/v1/tail answers `tail_refusal` (400 like a proxy that
+    /// will not upgrade, 404 like a gateway that does not route it).
     pub websocket: bool,
+    pub tail_refusal: u16,
     /// Every tail is closed (1011, as Loki) after this long.
     pub tail_max_duration: Option<Duration>,
     /// /loki/api/v1/index/volume exists (else 404, as an older Loki).
@@ -57,6 +59,7 @@ impl Default for LokiOptions {
         LokiOptions {
             tenant: None,
             websocket: true,
+            tail_refusal: 400,
             tail_max_duration: None,
             volume: true,
             patterns: true,
@@ -468,7 +471,11 @@ async fn connection(sh: Arc<Shared>, mut sock: TcpStream) {
         return write_resp(&mut sock, not_found()).await;
     }
     if p == "/loki/api/v1/tail" && !sh.opts.websocket {
-        return write_resp(&mut sock, text(400, "Bad Request\n")).await;
+        let r = match sh.opts.tail_refusal {
+            404 => not_found(),
+            s => text(s, "Bad Request\n"),
+        };
+        return write_resp(&mut sock, r).await;
     }
     // dskit's AuthenticateUser: http.Error(w, "no org id", 401)
     let org = req.header("X-Scope-OrgID").map(str::to_string);

@@ -210,6 +210,9 @@ pub enum LogsEvent {
         error: Option<SourceError>,
         /// Requests made so far and bytes of lines received.
         requests: u64,
+        /// Why the mode is what it is when that is not an error (the tail
+        /// refused, so polling): shown beside the mode.
+        note: Option<String>,
     },
     Volume {
         gen: u64,
@@ -477,6 +480,10 @@ struct Engine {
     disconnected_at: Option<i64>,
     /// Recent disconnects (start, end ns) not yet marked as unchecked.
     gaps: std::collections::VecDeque<(i64, i64)>,
+    /// The last status sent carried an error.
+    failing: bool,
+    /// Why the engine polls (the tail refused), for the header.
+    note: Option<String>,
 }
 
 /// Disconnects remembered for the late-line check.
@@ -489,12 +496,14 @@ impl Engine {
 
     async fn status(&mut self, mode: TailMode, error: Option<SourceError>) -> bool {
         self.mode = mode;
+        self.failing = error.is_some();
         let ev = LogsEvent::Status {
             gen: self.plan.gen,
             at_ms: now_ms(),
             mode,
             error,
             requests: self.requests,
+            note: self.note.clone(),
         };
         self.send(ev).await
     }
@@ -817,7 +826,10 @@ impl Engine {
                 self.reconnected();
             }
             if polling {
-                if self.mode != TailMode::Polling && !self.status(TailMode::Polling, None).await {
+                // a poll that worked clears an earlier failure
+                if (self.mode != TailMode::Polling || self.failing)
+                    && !self.status(TailMode::Polling, None).await
+                {
                     return;
                 }
                 backoff.reset();
@@ -835,7 +847,11 @@ impl Engine {
                 Err(TailOpenError::NoWebSocket(e)) => {
                     crate::info!("logs gen {gen}: no WebSocket ({e}); polling");
                     polling = true;
-                    if !self.status(TailMode::Polling, Some(e)).await {
+                    // polling is a working mode, not a failure: the reason
+                    // is a note beside it (the header says "polling (tail
+                    // refused: HTTP 404)"); failed polls are errors
+                    self.note = Some(format!("tail refused: {}", e.short()));
+                    if !self.status(TailMode::Polling, None).await {
                         return;
                     }
                     continue;
@@ -954,6 +970,8 @@ pub fn spawn(
         mode: TailMode::Backfill,
         disconnected_at: None,
         gaps: Default::default(),
+        failing: false,
+        note: None,
     };
     handles.push(tokio::spawn(engine.run()));
     handles

@@ -245,8 +245,8 @@ pub fn view(state: &State, area: Rect) -> LogsView {
     }
     let state_word = match (state.target.pinned_end_ms, l.follow) {
         (Some(at), _) => format!("paused at {} (space resumes)", clock(at, true)),
-        (None, true) => format!("following · {}", l.mode.as_str()),
-        (None, false) => format!("paused · {} (G follows)", l.mode.as_str()),
+        (None, true) => format!("following · {}{}", l.mode.as_str(), note(l)),
+        (None, false) => format!("paused · {}{} (G follows)", l.mode.as_str(), note(l)),
     };
     let empty_note = (lines == 0).then(|| match &l.health.last_error {
         Some(e) => format!("✗ {}", display(e)),
@@ -488,4 +488,14 @@ fn volume_lines(v: &LogsView, t: &Theme, width: usize) -> Vec<Line<'static>> {
         top_line.push(Span::styled(legend, t.dim));
     }
     vec![Line::from(top_line), Line::from(bottom)]
+}
+
+/// " (tail refused: HTTP 404)" beside the mode, when the engine says why.
+fn note(l: &crate::app::logs::LogsState) -> String {
+    match &l.note {
+        Some(n) if l.mode == crate::sources::loki::TailMode::Polling => {
+            format!(" ({})", display(n))
+        }
+        _ => String::new(),
+    }
 }
