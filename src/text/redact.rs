@@ -55,8 +55,6 @@ const BASE_CLASS: [u8; 256] = {
 };
 
 const KEYS: [&[u8]; 14] = [
-    // a key that is a prefix of another comes after it: the first key that
-    // matches must be followed by its separator
     b"aws_secret_access_key",
     b"secret_access_key",
     b"api_key",
@@ -135,6 +133,9 @@ pub struct Redactor {
     needles: Vec<Box<[u8]>>,
     /// `needles[first[b]..first[b + 1]]` are the needles starting with byte `b`.
     first: [u32; 257],
+    /// Bit `a << 8 | b` is set when a needle starts with the bytes `a b`: a
+    /// second-byte filter before the needles are tried.
+    pairs: [u64; 1024],
     /// Lower-cased configured prefixes.
     patterns: Vec<Box<[u8]>>,
     class: [u8; 256],
@@ -153,6 +154,7 @@ impl Redactor {
         Redactor {
             needles: Vec::new(),
             first: [0; 257],
+            pairs: [0; 1024],
             patterns: Vec::new(),
             class: BASE_CLASS,
             shapes: true,
@@ -219,12 +221,22 @@ impl Redactor {
         self.needles
             .sort_by(|a, b| a[0].cmp(&b[0]).then(b.len().cmp(&a.len())));
         self.class = BASE_CLASS;
+        self.pairs = [0; 1024];
+        let mut pair = |a: u8, b: u8| {
+            let k = usize::from(a) << 8 | usize::from(b);
+            self.pairs[k >> 6] |= 1 << (k & 63);
+        };
         for n in &self.needles {
             self.class[n[0] as usize] |= EXACT;
+            match n.get(1) {
+                Some(&second) => pair(n[0], second),
+                None => (0..=255).for_each(|b| pair(n[0], b)),
+            }
         }
         if !self.needles.is_empty() {
             // a `\u00XX` escape may stand for a needle's first byte
             self.class[b'\\' as usize] |= EXACT;
+            pair(b'\\', b'u');
         }
         for p in &self.patterns {
             self.class[p[0] as usize] |= PATTERN;
@@ -275,8 +287,9 @@ impl Redactor {
         let mut scan = Scan::default();
         for (i, &c) in b.iter().enumerate() {
             let cls = self.class[c as usize];
-            if cls & allowed & !after_alnum != 0 {
-                self.candidate(b, i, cls & allowed & !after_alnum, &mut out, &mut scan);
+            let hit = cls & allowed & !after_alnum;
+            if hit != 0 && (hit != EXACT || self.may_start_needle(b, i)) {
+                self.candidate(b, i, hit, &mut out, &mut scan);
             }
             after_alnum = (cls & ALNUM) >> 2;
         }
@@ -311,6 +324,18 @@ impl Redactor {
         }
         if cls & COLON != 0 {
             userinfo(b, i, out);
+        }
+    }
+
+    /// Whether the two bytes at `i` can start a needle; a blank or a `\` next
+    /// (a needle spaced out or escaped) always can.
+    fn may_start_needle(&self, b: &[u8], i: usize) -> bool {
+        match b.get(i + 1) {
+            Some(&n) if !is_ws(n) && n != b'\\' => {
+                let k = usize::from(b[i]) << 8 | usize::from(n);
+                self.pairs[k >> 6] >> (k & 63) & 1 != 0
+            }
+            _ => true,
         }
     }
 
@@ -473,7 +498,10 @@ fn value_at(s: &[u8], j: usize, limit: usize, plain: impl Fn(u8) -> bool) -> (us
     let close = match s.get(j) {
         Some(b'\\') if s.get(j + 1) == Some(&b'"') => {
             let e = s[j + 2..].windows(2).position(|w| w == b"\\\"");
-            return (j + 2, e.map_or(run(s, j + 2, not_eol), |p| j + 2 + p));
+            return (
+                j + 2,
+                e.map_or_else(|| run(s, j + 2, not_eol), |p| j + 2 + p),
+            );
         }
         Some(b'"') => b'"',
         Some(b'\'') => b'\'',
@@ -621,8 +649,14 @@ fn header(s: &[u8], i: usize, out: &mut Ranges) -> Option<()> {
 /// `password=…`, `"api_key": "…"`, `access_token=…` and friends. After a bare
 /// `:` a plain word is prose ("oauth token: unexpected status"), not a value.
 fn key_value(s: &[u8], i: usize, out: &mut Ranges) -> Option<()> {
-    let key = find_ci(s, i, &KEYS)?;
-    let (j, sep) = separator(s, i + key.len(), true)?;
+    // A key is followed by its separator, so it is the whole name here:
+    // check the separator first (most words have none), then the name.
+    let end = run(s, i, |c| {
+        c.is_ascii_alphanumeric() || c == b'_' || c == b'-'
+    });
+    let (j, sep) = separator(s, end, true)?;
+    let name = &s[i..end];
+    want(KEYS.iter().any(|k| k.eq_ignore_ascii_case(name)))?;
     let (a, b) = value_at(s, j, s.len(), |c| !is_ws(c) && !b"&;,\"'".contains(&c));
     let word = s[a..b].strip_suffix(b"}").unwrap_or(&s[a..b]);
     want(!(sep == b':' && a == j && word_like(word)))?;
@@ -1181,6 +1215,38 @@ mod tests {
             r#"lone "\ud83e" and "\udd80" and "\u00zz" and "\u0053" "\\\u"#,
         ];
         check(&r, &cases);
+    }
+
+    /// ~1 MiB hostile lines for the new rules: quadratic behaviour would
+    /// take minutes, linear well under a second.
+    #[test]
+    fn new_rules_linear_on_long_lines() {
+        let r = with(&["S3cr3t~T0ken?>Val"]);
+        let lines = [
+            "-----BEGIN PRIVATE KEY-----".repeat(40_000),
+            "x -----BEGIN RSA PRIVATE KEY-----".repeat(30_000),
+            "-----BEGIN PRIVATE KEY-----a-----END ".repeat(30_000),
+            r#""auth":"\"auth\":\""#.repeat(50_000),
+            // (was quadratic before: the end of the line was computed eagerly
+            // for every escaped-quote value)
+            r#"{\"password\":\"x\"} "#.repeat(50_000),
+            r"\u0053\u0033\u0063".repeat(50_000),
+            "UzNjcjN0flQwa2VuPz5WYW".repeat(40_000),
+            format!("sk_live_{}", "a".repeat(1 << 20)),
+            "hf_".repeat(300_000),
+            "client-key-data: pwd= credentials: ".repeat(30_000),
+        ];
+        for line in &lines {
+            let t = std::time::Instant::now();
+            let once = r.redact(line);
+            assert_eq!(r.redact(&once), once);
+            assert!(
+                t.elapsed().as_secs() < 2,
+                "{:?} for {}",
+                t.elapsed(),
+                &line[..40]
+            );
+        }
     }
 
     #[test]
