@@ -123,6 +123,8 @@ struct Scan {
     line_until: usize,
     /// Where the last PEM body ends (its footer, or the end of the text).
     pem_until: usize,
+    /// Where the last YAML block value ends.
+    block_until: usize,
 }
 
 /// Masks registered secrets and secret-looking shapes. Deliberately not
@@ -543,7 +545,7 @@ fn shapes_at(s: &[u8], i: usize, out: &mut Ranges, scan: &mut Scan) {
         | (b'p', b'a' | b'r' | b'w')
         | (b't', b'o')
         | (b's', b'e')
-        | (b'c', b'l' | b'r') => key_value(s, i, out),
+        | (b'c', b'l' | b'r') => key_value(s, i, out, scan),
         (b'b', b'e') => pem(s, i, out, &mut scan.pem_until).or_else(|| bearer(s, i, out)),
         (b'b', b'a') => bearer(s, i, out),
         (b'e', b'y') => jwt(s, i, out),
@@ -647,8 +649,9 @@ fn header(s: &[u8], i: usize, out: &mut Ranges) -> Option<()> {
 }
 
 /// `password=…`, `"api_key": "…"`, `access_token=…` and friends. After a bare
-/// `:` a plain word is prose ("oauth token: unexpected status"), not a value.
-fn key_value(s: &[u8], i: usize, out: &mut Ranges) -> Option<()> {
+/// `:` a plain word is prose ("oauth token: unexpected status"), not a value;
+/// a YAML block indicator (`token: |`) means the value is on the lines below.
+fn key_value(s: &[u8], i: usize, out: &mut Ranges, scan: &mut Scan) -> Option<()> {
     // A key is followed by its separator, so it is the whole name here:
     // check the separator first (most words have none), then the name.
     let end = run(s, i, |c| {
@@ -658,9 +661,51 @@ fn key_value(s: &[u8], i: usize, out: &mut Ranges) -> Option<()> {
     let name = &s[i..end];
     want(KEYS.iter().any(|k| k.eq_ignore_ascii_case(name)))?;
     let (a, b) = value_at(s, j, s.len(), |c| !is_ws(c) && !b"&;,\"'".contains(&c));
+    if sep == b':' && a == j && matches!(&s[a..b], b"|" | b">" | b"|-" | b">-" | b"|+" | b">+") {
+        return yaml_block(s, i, b, out, &mut scan.block_until);
+    }
     let word = s[a..b].strip_suffix(b"}").unwrap_or(&s[a..b]);
     want(!(sep == b':' && a == j && word_like(word)))?;
     push(out, a, b);
+    Some(())
+}
+
+/// A YAML block scalar (`token: |`, `client-key-data: >-`): the value is on
+/// the lines below, indented deeper than the key's line; they are masked.
+/// `until` is where the last block ended: a key inside it was masked with it
+/// (and walking the lines again for every such key would be quadratic).
+fn yaml_block(
+    s: &[u8],
+    key: usize,
+    after: usize,
+    out: &mut Ranges,
+    until: &mut usize,
+) -> Option<()> {
+    want(key >= *until)?;
+    let line = s[..key]
+        .iter()
+        .rposition(|&c| c == b'\n')
+        .map_or(0, |p| p + 1);
+    let indent = run(s, line, |c| c == b' ') - line;
+    let eol = skip_blank(s, after);
+    let eol = eol + usize::from(s.get(eol) == Some(&b'\r'));
+    want(s.get(eol) == Some(&b'\n'))?;
+    let (mut first, mut last) = (None, eol);
+    let mut at = eol + 1;
+    while at < s.len() {
+        let text = run(s, at, |c| c == b' ');
+        let end = run(s, at, not_eol);
+        if end > text && text - at <= indent {
+            break;
+        }
+        if end > text {
+            first.get_or_insert(text);
+            last = end;
+        }
+        at = end + 1;
+    }
+    *until = last;
+    push(out, first?, last);
     Some(())
 }
 
@@ -1137,6 +1182,10 @@ mod tests {
             // kubeconfig
             "    client-certificate-data: LS0tLS1CRUdJTiBDRVJU\n    client-key-data: «LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQo=»\n",
             "    token: «ZXlKaGJHY2lPaUpTVXpJMU5pSXNJbXRwWkNJNklpSjkuZXlKcGMzTWlPaUpy»\n",
+            // YAML block scalars: the value is on the lines below
+            "  user:\n    token: |\n      «ZXlKaGJHY2lPaUpTVXpJMU5pSXNJbXRw\n      aW5nIHRoZSBzZWNvbmQgbGluZQ»\n  name: x\n",
+            "client-key-data: >-\r\n  «LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVk»\r\nnext: 1",
+            "- token: |+\n\n   «abc»\n- name: y\ntoken: >\nnot: indented",
             "users:\n- name: sa\n  user:\n    token: «eyJhbGciOiJSUzI1NiIsImtpZCI6IkJGZ3UifQ.eyJpc3MiOiJrdWJlcm5ldGVzL3NhIn0.c2lnbmF0dXJl»\n",
             // docker config
             r#"{"auths":{"registry.example.com":{"auth":"«dXNlcjpwYXNzd29yZA==»"}}}"#,
@@ -1235,6 +1284,11 @@ mod tests {
             format!("sk_live_{}", "a".repeat(1 << 20)),
             "hf_".repeat(300_000),
             "client-key-data: pwd= credentials: ".repeat(30_000),
+            "token: |\n  x\n".repeat(80_000),
+            // each block holds all the keys below it
+            (0..3000)
+                .map(|k| format!("{}token: |\n", " ".repeat(k)))
+                .collect(),
         ];
         for line in &lines {
             let t = std::time::Instant::now();
