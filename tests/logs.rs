@@ -469,7 +469,7 @@ fn hostile_lines_cannot_retitle_move_the_cursor_or_set_the_clipboard() {
         "after-osc0",
         "after-osc2",
         "after-osc52",
-        "click-me after-osc8",
+        "click-me� after-osc8",
         "after-csi",
         "after-cr",
         "after-bidi",

@@ -182,6 +182,10 @@ mod tests {
             format!("[{}]", "{\"level\":\"x\"},".repeat(60_000) + "{}"),
             "<_> . ".repeat(150_000),
             "12:00 [ ".repeat(120_000),
+            // control-string introducers with no terminator (the sanitiser
+            // looks a bounded window ahead and remembers how far it looked)
+            "\u{9d}".repeat(500_000),
+            "\x1b]0;".repeat(250_000),
         ];
         for line in &lines {
             let t = std::time::Instant::now();
@@ -192,6 +196,8 @@ mod tests {
             let tpl = patterns::template(line);
             let _ = patterns::matches(&tpl, &tpl);
             let _ = sampler::parse(line);
+            let _ = super::super::sanitize(line);
+            let _ = prepare(line.as_bytes(), 4096);
             assert!(
                 t.elapsed().as_secs() < 10,
                 "{:?} for {}",

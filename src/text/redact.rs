@@ -2,13 +2,18 @@
 //! stdout/stderr, the log file or an export.
 //!
 //! * **Exact values** registered at start (tokens, passwords, header values)
-//!   are masked wherever they occur: verbatim, percent-encoded, JSON-escaped,
-//!   or with ASCII whitespace inserted between their characters (wrapped
-//!   error bodies, `\r\n` inside).
+//!   are masked wherever they occur: verbatim, lower-cased, percent-encoded
+//!   (once or twice), JSON-escaped (also any mix of `\u00XX` escapes and
+//!   literal characters), HTML-escaped, base64-encoded (standard or URL-safe,
+//!   alone or inside a longer base64 string such as `user:token`), or with
+//!   ASCII whitespace inserted between their characters (wrapped error
+//!   bodies, `\r\n` inside).
 //! * **Shapes** (on by default) catch secrets echoed back by backends:
-//!   `Bearer <tok>`, `Authorization:` headers, JWTs, `password=…`-style pairs,
-//!   cookies, URL userinfo and well-known vendor token prefixes. Labels are
-//!   kept so the reader knows what was there.
+//!   `Bearer <tok>`, `Authorization:` headers, JWTs, `password=…`-style pairs
+//!   (also `private_key`, kubeconfig `client-key-data`/`token`, docker
+//!   config `"auth"`), PEM private-key blocks, cookies, URL userinfo and
+//!   well-known vendor token formats. Labels are kept so the reader knows
+//!   what was there.
 //!
 //! Everything happens in one byte scan behind a 256-entry prefilter table, so
 //! text without candidates costs a table lookup per byte and is returned
@@ -30,7 +35,9 @@ const ALNUM: u8 = 16; // ASCII alphanumeric: `>> 2` turns it into "no WORD at th
 /// Prefilter for the shapes; exact/pattern bits are added per instance.
 const BASE_CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
-    let trig = b"abcegpstxABCEGPSTX";
+    // first letters of the shape keywords and vendor prefixes (`rk_live_`,
+    // `hf_`, `npm_` are lower-case only)
+    let trig = b"abceghnprstxABCEGPSTX";
     let mut k = 0;
     while k < 256 {
         if (k as u8).is_ascii_alphanumeric() {
@@ -47,8 +54,7 @@ const BASE_CLASS: [u8; 256] = {
     t
 };
 
-const KEYS: [&[u8]; 9] = [
-    // longest first: the first key that matches must be followed by its separator
+const KEYS: [&[u8]; 14] = [
     b"aws_secret_access_key",
     b"secret_access_key",
     b"api_key",
@@ -57,21 +63,69 @@ const KEYS: [&[u8]; 9] = [
     b"token",
     b"password",
     b"passwd",
+    b"passphrase",
+    b"pwd",
     b"secret",
+    b"private_key",
+    b"client-key-data",
+    b"credentials",
 ];
-const VENDOR: [&[u8]; 6] = [
-    b"ghp_",
-    b"gho_",
-    b"github_pat_",
-    b"glpat-",
-    b"xoxb-",
-    b"xoxp-",
+
+/// What follows a vendor prefix.
+#[derive(Clone, Copy, PartialEq)]
+enum Chars {
+    /// `[A-Za-z0-9_-]`
+    B64url,
+    /// `[A-Za-z0-9]`
+    Alnum,
+    /// `[A-Z0-9]`
+    UpperDigit,
+}
+
+/// Vendor token formats: prefix, then `min..=max` characters of the set
+/// (the lengths of the real formats, so words and pod names do not match).
+const VENDOR: [(&[u8], usize, usize, Chars); 17] = [
+    (b"github_pat_", 10, usize::MAX, Chars::B64url),
+    (b"ghp_", 10, usize::MAX, Chars::B64url),
+    (b"gho_", 10, usize::MAX, Chars::B64url),
+    // GitHub App installation and user-to-server tokens: 36 alphanumerics
+    (b"ghs_", 36, 251, Chars::Alnum),
+    (b"ghu_", 36, 251, Chars::Alnum),
+    (b"glpat-", 10, usize::MAX, Chars::B64url),
+    (b"xoxb-", 10, usize::MAX, Chars::B64url),
+    (b"xoxp-", 10, usize::MAX, Chars::B64url),
+    // Stripe secret and restricted keys: 24 or more alphanumerics
+    (b"sk_live_", 24, usize::MAX, Chars::Alnum),
+    (b"sk_test_", 24, usize::MAX, Chars::Alnum),
+    (b"rk_live_", 24, usize::MAX, Chars::Alnum),
+    (b"rk_test_", 24, usize::MAX, Chars::Alnum),
+    // Hugging Face (34 letters today), npm (36)
+    (b"hf_", 30, usize::MAX, Chars::Alnum),
+    (b"npm_", 36, 36, Chars::Alnum),
+    // Google API keys: 39 characters in all
+    (b"AIza", 35, 35, Chars::B64url),
+    (b"AKIA", 16, 16, Chars::UpperDigit),
+    // OpenAI-style: must also hold an upper-case letter (spares `sk-worker-…`)
+    (b"sk-", 20, usize::MAX, Chars::B64url),
 ];
 const COOKIE_ATTRS: &str = "path domain expires max-age samesite secure httponly partitioned";
 const URL_SECRET_PARAMS: &str =
     "token access_token api_key apikey key password secret auth sig signature";
 
 type Ranges = Vec<(usize, usize)>;
+
+/// What one scan remembers so that no rule rescans the same text for every
+/// repeat on a hostile line.
+#[derive(Default)]
+struct Scan {
+    /// Where the last `Authorization:` / `Cookie:` value ends: a repeat
+    /// inside it was handled by that rule.
+    line_until: usize,
+    /// Where the last PEM body ends (its footer, or the end of the text).
+    pem_until: usize,
+    /// Where the last YAML block value ends.
+    block_until: usize,
+}
 
 /// Masks registered secrets and secret-looking shapes. Deliberately not
 /// `Debug`: its contents are the secrets.
@@ -81,6 +135,9 @@ pub struct Redactor {
     needles: Vec<Box<[u8]>>,
     /// `needles[first[b]..first[b + 1]]` are the needles starting with byte `b`.
     first: [u32; 257],
+    /// Bit `a << 8 | b` is set when a needle starts with the bytes `a b`: a
+    /// second-byte filter before the needles are tried.
+    pairs: [u64; 1024],
     /// Lower-cased configured prefixes.
     patterns: Vec<Box<[u8]>>,
     class: [u8; 256],
@@ -99,6 +156,7 @@ impl Redactor {
         Redactor {
             needles: Vec::new(),
             first: [0; 257],
+            pairs: [0; 1024],
             patterns: Vec::new(),
             class: BASE_CLASS,
             shapes: true,
@@ -107,24 +165,29 @@ impl Redactor {
 
     /// Registers an exact secret (trimmed). Values with fewer than 4
     /// non-whitespace characters are ignored, as are values containing the
-    /// mask character. The raw value, its percent-encoded forms (form style
-    /// as reqwest writes a query, and RFC 3986) and its JSON-escaped forms
-    /// (with and without `\/`) are all masked.
+    /// mask character. The raw value, its lower-cased form, its
+    /// percent-encoded forms (form style as reqwest writes a query, and RFC
+    /// 3986; also encoded twice), its JSON- and HTML-escaped forms and its
+    /// base64 forms are all masked; `\uXXXX` escapes are read by the matcher.
     pub fn add_secret(&mut self, value: &str) {
         let v = value.trim();
         if v.contains('•') || v.chars().filter(|c| !c.is_ascii_whitespace()).count() < 4 {
             return;
         }
-        let forms = [
+        let mut forms = vec![
             v.to_string(),
+            v.to_ascii_lowercase(),
             percent(v, true),
             percent(v, false),
+            percent(v, true).replace('%', "%25"),
+            percent(v, false).replace('%', "%25"),
             json(v, false),
             json(v, true),
             go_json(v),
             html(v, false),
             html(v, true),
         ];
+        forms.extend(base64_forms(v.as_bytes()));
         for form in forms {
             let n: Box<[u8]> = form.bytes().filter(|&b| !is_ws(b)).collect();
             if !self.needles.contains(&n) {
@@ -160,8 +223,22 @@ impl Redactor {
         self.needles
             .sort_by(|a, b| a[0].cmp(&b[0]).then(b.len().cmp(&a.len())));
         self.class = BASE_CLASS;
+        self.pairs = [0; 1024];
+        let mut pair = |a: u8, b: u8| {
+            let k = usize::from(a) << 8 | usize::from(b);
+            self.pairs[k >> 6] |= 1 << (k & 63);
+        };
         for n in &self.needles {
             self.class[n[0] as usize] |= EXACT;
+            match n.get(1) {
+                Some(&second) => pair(n[0], second),
+                None => (0..=255).for_each(|b| pair(n[0], b)),
+            }
+        }
+        if !self.needles.is_empty() {
+            // a `\u00XX` escape may stand for a needle's first byte
+            self.class[b'\\' as usize] |= EXACT;
+            pair(b'\\', b'u');
         }
         for p in &self.patterns {
             self.class[p[0] as usize] |= PATTERN;
@@ -209,20 +286,12 @@ impl Redactor {
         };
         let mut out = Ranges::new();
         let mut after_alnum = 0;
-        // where the last `Authorization:` / `Cookie:` value ends: a repeat
-        // inside it was handled by that scan (and rescanning it for every
-        // repeat would be quadratic on a hostile line)
-        let mut line_until = 0;
+        let mut scan = Scan::default();
         for (i, &c) in b.iter().enumerate() {
             let cls = self.class[c as usize];
-            if cls & allowed & !after_alnum != 0 {
-                self.candidate(
-                    b,
-                    i,
-                    cls & allowed & !after_alnum,
-                    &mut out,
-                    &mut line_until,
-                );
+            let hit = cls & allowed & !after_alnum;
+            if hit != 0 && (hit != EXACT || self.may_start_needle(b, i)) {
+                self.candidate(b, i, hit, &mut out, &mut scan);
             }
             after_alnum = (cls & ALNUM) >> 2;
         }
@@ -232,12 +301,17 @@ impl Redactor {
     /// Tries the rules the prefilter class `cls` allows at `i`. Kept out of
     /// line so the scan loop above stays in registers.
     #[inline(never)]
-    fn candidate(&self, b: &[u8], i: usize, cls: u8, out: &mut Ranges, line_until: &mut usize) {
+    fn candidate(&self, b: &[u8], i: usize, cls: u8, out: &mut Ranges, scan: &mut Scan) {
         if cls & EXACT != 0 {
-            let c = b[i] as usize;
-            let group = &self.needles[self.first[c] as usize..self.first[c + 1] as usize];
-            // Longest first: the first hit here covers the others.
-            if let Some(end) = group.iter().find_map(|n| match_spaced(b, i, n)) {
+            // Longest first: the first hit in a group covers the others.
+            let mut hit = self.group(b[i]).iter().find_map(|n| match_spaced(b, i, n));
+            if hit.is_none() && b[i] == b'\\' {
+                // `\u0041…`: the needles starting with the escaped byte
+                if let Some((ch, _, _)) = unescape(b, i) {
+                    hit = self.group(ch[0]).iter().find_map(|n| match_spaced(b, i, n));
+                }
+            }
+            if let Some(end) = hit {
                 out.push((i, end));
             }
         }
@@ -248,11 +322,29 @@ impl Redactor {
             }
         }
         if cls & WORD != 0 {
-            shapes_at(b, i, out, line_until);
+            shapes_at(b, i, out, scan);
         }
         if cls & COLON != 0 {
             userinfo(b, i, out);
         }
+    }
+
+    /// Whether the two bytes at `i` can start a needle; a blank or a `\` next
+    /// (a needle spaced out or escaped) always can.
+    fn may_start_needle(&self, b: &[u8], i: usize) -> bool {
+        match b.get(i + 1) {
+            Some(&n) if !is_ws(n) && n != b'\\' => {
+                let k = usize::from(b[i]) << 8 | usize::from(n);
+                self.pairs[k >> 6] >> (k & 63) & 1 != 0
+            }
+            _ => true,
+        }
+    }
+
+    /// The needles starting with byte `c`.
+    fn group(&self, c: u8) -> &[Box<[u8]>] {
+        let c = c as usize;
+        &self.needles[self.first[c] as usize..self.first[c + 1] as usize]
     }
 }
 
@@ -337,20 +429,53 @@ fn want(cond: bool) -> Option<()> {
 }
 
 /// Matches needle `n` (which has no whitespace) at `i`, allowing runs of
-/// ASCII whitespace between its bytes; returns the end of the matched span.
+/// ASCII whitespace between its bytes and reading a JSON `\uXXXX` escape as
+/// the character it stands for (any mix of escaped and literal characters);
+/// returns the end of the matched span.
 fn match_spaced(s: &[u8], i: usize, n: &[u8]) -> Option<usize> {
     if s[i..].starts_with(n) {
         return Some(i + n.len());
     }
-    let mut j = i;
-    for (k, &c) in n.iter().enumerate() {
+    let (mut j, mut k) = (i, 0);
+    while k < n.len() {
         if k > 0 {
             j = run(s, j, is_ws);
         }
-        want(s.get(j) == Some(&c))?;
-        j += 1;
+        if s.get(j) == Some(&b'\\') {
+            if let Some((ch, len, used)) = unescape(s, j) {
+                if n[k..].starts_with(&ch[..len]) {
+                    (j, k) = (j + used, k + len);
+                    continue;
+                }
+            }
+        }
+        want(s.get(j) == Some(&n[k]))?;
+        (j, k) = (j + 1, k + 1);
     }
     Some(j)
+}
+
+/// The JSON escape `\uXXXX` (or a surrogate pair `\uD83E\uDD80`) at `j`: the
+/// UTF-8 bytes of its character, their count, and the escape's length.
+fn unescape(s: &[u8], j: usize) -> Option<([u8; 4], usize, usize)> {
+    let hex4 = |at: usize| -> Option<u32> {
+        let e = s.get(at..at + 6)?;
+        want(e.starts_with(b"\\u"))?;
+        e[2..]
+            .iter()
+            .try_fold(0u32, |acc, &c| Some(acc * 16 + char::from(c).to_digit(16)?))
+    };
+    let hi = hex4(j)?;
+    let (code, used) = match hi {
+        0xD800..=0xDBFF => {
+            let lo = hex4(j + 6).filter(|lo| (0xDC00..=0xDFFF).contains(lo))?;
+            (0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00), 12)
+        }
+        _ => (hi, 6),
+    };
+    let mut buf = [0u8; 4];
+    let len = char::from_u32(code)?.encode_utf8(&mut buf).len();
+    Some((buf, len, used))
 }
 
 /// After a key: skips its closing quote (`"`, `'`, `\"`), blanks, and a `:`
@@ -375,7 +500,10 @@ fn value_at(s: &[u8], j: usize, limit: usize, plain: impl Fn(u8) -> bool) -> (us
     let close = match s.get(j) {
         Some(b'\\') if s.get(j + 1) == Some(&b'"') => {
             let e = s[j + 2..].windows(2).position(|w| w == b"\\\"");
-            return (j + 2, e.map_or(run(s, j + 2, not_eol), |p| j + 2 + p));
+            return (
+                j + 2,
+                e.map_or_else(|| run(s, j + 2, not_eol), |p| j + 2 + p),
+            );
         }
         Some(b'"') => b'"',
         Some(b'\'') => b'\'',
@@ -399,21 +527,89 @@ fn word_like(t: &[u8]) -> bool {
 
 /// Shape rules, tried at a word start (previous byte not alphanumeric);
 /// the first two letters pick the rule.
-fn shapes_at(s: &[u8], i: usize, out: &mut Ranges, line_until: &mut usize) {
+fn shapes_at(s: &[u8], i: usize, out: &mut Ranges, scan: &mut Scan) {
     let Some(&next) = s.get(i + 1) else { return };
     match (s[i].to_ascii_lowercase(), next.to_ascii_lowercase()) {
-        (b'a', b'u') | (b'c', b'o') if i < *line_until => None,
-        (b'a', b'u') => header(s, i, out).inspect(|_| *line_until = run(s, i, not_eol)),
+        (b'a', b'u') if i < scan.line_until => json_auth(s, i, out),
+        (b'a', b'u') => match header(s, i, out) {
+            Some(()) => {
+                scan.line_until = run(s, i, not_eol);
+                Some(())
+            }
+            None => json_auth(s, i, out),
+        },
+        (b'c', b'o') if i < scan.line_until => None,
+        (b'c', b'o') => cookie(s, i, out).map(|()| scan.line_until = run(s, i, not_eol)),
         // the first two letters of the KEYS
-        (b'a', b'p' | b'w') | (b'p', b'a') | (b't', b'o') | (b's', b'e') => key_value(s, i, out),
-        (b'b', b'e' | b'a') => bearer(s, i, out),
-        (b'c', b'o') => cookie(s, i, out).inspect(|_| *line_until = run(s, i, not_eol)),
+        (b'a', b'p' | b'w')
+        | (b'p', b'a' | b'r' | b'w')
+        | (b't', b'o')
+        | (b's', b'e')
+        | (b'c', b'l' | b'r') => key_value(s, i, out, scan),
+        (b'b', b'e') => pem(s, i, out, &mut scan.pem_until).or_else(|| bearer(s, i, out)),
+        (b'b', b'a') => bearer(s, i, out),
         (b'e', b'y') => jwt(s, i, out),
-        (b'a', b'k') | (b's', b'k') | (b'g', b'h' | b'i' | b'l') | (b'x', b'o') => {
-            vendor(s, i, out)
-        }
+        // the first two letters of the VENDOR prefixes
+        (b'a', b'k' | b'i')
+        | (b's' | b'r', b'k')
+        | (b'g', b'h' | b'i' | b'l')
+        | (b'x', b'o')
+        | (b'h', b'f')
+        | (b'n', b'p') => vendor(s, i, out),
         _ => None,
     };
+}
+
+/// The body of a PEM private key, tried at the `B` of `-----BEGIN … PRIVATE
+/// KEY-----` (`RSA`, `EC`, `DSA`, `OPENSSH`, `ENCRYPTED` or none): masked up
+/// to the `-----END` footer, or to the end of the text without one. The
+/// header, the footer and the line breaks next to them (real ones or a JSON
+/// string's `\n`) are kept. `until` is where the last body ended: a header
+/// inside it was masked already (and searching again for the footer from
+/// every header would be quadratic).
+fn pem(s: &[u8], i: usize, out: &mut Ranges, until: &mut usize) -> Option<()> {
+    let at = |j: usize, lit: &[u8]| s.get(j..).is_some_and(|t| t.starts_with(lit));
+    want(i >= 5 && i >= *until && &s[i - 5..i] == b"-----" && at(i, b"BEGIN "))?;
+    let mut j = i + 6;
+    // the key type: at most two upper-case words
+    for _ in 0..2 {
+        if at(j, b"PRIVATE KEY") {
+            break;
+        }
+        let w = run(s, j, |c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        want(w > j && s.get(w) == Some(&b' '))?;
+        j = w + 1;
+    }
+    want(at(j, b"PRIVATE KEY-----"))?;
+    let body = j + 16;
+    let end = s[body..]
+        .windows(8)
+        .position(|w| w == b"-----END")
+        .map_or(s.len(), |p| body + p);
+    *until = end;
+    let is_break = |t: &[u8]| t == b"\\n" || t == b"\\r";
+    let (mut a, mut b) = (body, end);
+    while a < b && (is_ws(s[a]) || (a + 2 <= b && is_break(&s[a..a + 2]))) {
+        a += if is_ws(s[a]) { 1 } else { 2 };
+    }
+    while b > a && (is_ws(s[b - 1]) || (b >= a + 2 && is_break(&s[b - 2..b]))) {
+        b -= if is_ws(s[b - 1]) { 1 } else { 2 };
+    }
+    push(out, a, b);
+    Some(())
+}
+
+/// A docker config's `"auth": "…"` (base64 of `user:password`), only as a
+/// quoted JSON key (`"auth"` or `\"auth\"`) with a quoted value, so prose
+/// such as "auth failed" is untouched.
+fn json_auth(s: &[u8], i: usize, out: &mut Ranges) -> Option<()> {
+    want(i > 0 && s[i - 1] == b'"' && starts_ci(s, i, b"auth"))?;
+    want(s.get(i + 4) == Some(&b'"') || starts_ci(s, i + 4, b"\\\""))?;
+    let (j, _) = separator(s, i + 4, false)?;
+    want(s.get(j) == Some(&b'"') || starts_ci(s, j, b"\\\""))?;
+    let (a, b) = value_at(s, j, s.len(), not_eol);
+    push(out, a, b);
+    Some(())
 }
 
 /// `Bearer <tok>` / `Basic <b64>` anywhere: token68 of at least 8 chars that
@@ -453,14 +649,63 @@ fn header(s: &[u8], i: usize, out: &mut Ranges) -> Option<()> {
 }
 
 /// `password=…`, `"api_key": "…"`, `access_token=…` and friends. After a bare
-/// `:` a plain word is prose ("oauth token: unexpected status"), not a value.
-fn key_value(s: &[u8], i: usize, out: &mut Ranges) -> Option<()> {
-    let key = find_ci(s, i, &KEYS)?;
-    let (j, sep) = separator(s, i + key.len(), true)?;
+/// `:` a plain word is prose ("oauth token: unexpected status"), not a value;
+/// a YAML block indicator (`token: |`) means the value is on the lines below.
+fn key_value(s: &[u8], i: usize, out: &mut Ranges, scan: &mut Scan) -> Option<()> {
+    // A key is followed by its separator, so it is the whole name here:
+    // check the separator first (most words have none), then the name.
+    let end = run(s, i, |c| {
+        c.is_ascii_alphanumeric() || c == b'_' || c == b'-'
+    });
+    let (j, sep) = separator(s, end, true)?;
+    let name = &s[i..end];
+    want(KEYS.iter().any(|k| k.eq_ignore_ascii_case(name)))?;
     let (a, b) = value_at(s, j, s.len(), |c| !is_ws(c) && !b"&;,\"'".contains(&c));
+    if sep == b':' && a == j && matches!(&s[a..b], b"|" | b">" | b"|-" | b">-" | b"|+" | b">+") {
+        return yaml_block(s, i, b, out, &mut scan.block_until);
+    }
     let word = s[a..b].strip_suffix(b"}").unwrap_or(&s[a..b]);
     want(!(sep == b':' && a == j && word_like(word)))?;
     push(out, a, b);
+    Some(())
+}
+
+/// A YAML block scalar (`token: |`, `client-key-data: >-`): the value is on
+/// the lines below, indented deeper than the key's line; they are masked.
+/// `until` is where the last block ended: a key inside it was masked with it
+/// (and walking the lines again for every such key would be quadratic).
+fn yaml_block(
+    s: &[u8],
+    key: usize,
+    after: usize,
+    out: &mut Ranges,
+    until: &mut usize,
+) -> Option<()> {
+    want(key >= *until)?;
+    let line = s[..key]
+        .iter()
+        .rposition(|&c| c == b'\n')
+        .map_or(0, |p| p + 1);
+    let indent = run(s, line, |c| c == b' ') - line;
+    let eol = skip_blank(s, after);
+    let eol = eol + usize::from(s.get(eol) == Some(&b'\r'));
+    want(s.get(eol) == Some(&b'\n'))?;
+    let (mut first, mut last) = (None, eol);
+    let mut at = eol + 1;
+    while at < s.len() {
+        let text = run(s, at, |c| c == b' ');
+        let end = run(s, at, not_eol);
+        if end > text && text - at <= indent {
+            break;
+        }
+        if end > text {
+            first.get_or_insert(text);
+            last = end;
+        }
+        at = end + 1;
+    }
+    *until = last;
+    push(out, first?, last);
     Some(())
 }
 
@@ -477,25 +722,20 @@ fn jwt(s: &[u8], i: usize, out: &mut Ranges) -> Option<()> {
     Some(())
 }
 
-/// GitHub, GitLab, Slack and `sk-` API keys (the latter must contain an
-/// upper-case letter, which spares pod names like `sk-worker-…`), AWS key ids.
+/// Vendor tokens ([`VENDOR`]): GitHub, GitLab, Slack, Stripe, Hugging Face,
+/// npm, Google and AWS key ids, and `sk-` API keys (which must contain an
+/// upper-case letter, sparing pod names like `sk-worker-…`).
 fn vendor(s: &[u8], i: usize, out: &mut Ranges) -> Option<()> {
     let t = &s[i..];
-    let (body, min, max) = match VENDOR.iter().find(|p| t.starts_with(p)) {
-        Some(p) => (i + p.len(), 10, usize::MAX),
-        None if t.starts_with(b"AKIA") => (i + 4, 16, 16),
-        None if t.starts_with(b"sk-") => (i + 3, 20, usize::MAX),
-        None => return None,
+    let &(p, min, max, chars) = VENDOR.iter().find(|v| t.starts_with(v.0))?;
+    let body = i + p.len();
+    let end = match chars {
+        Chars::B64url => run(s, body, is_b64url),
+        Chars::Alnum => run(s, body, |c| c.is_ascii_alphanumeric()),
+        Chars::UpperDigit => run(s, body, |c| c.is_ascii_uppercase() || c.is_ascii_digit()),
     };
-    let end = if max == 16 {
-        run(s, body, |c| c.is_ascii_uppercase() || c.is_ascii_digit())
-    } else {
-        run(s, body, is_b64url)
-    };
-    want(
-        (min..=max).contains(&(end - body)) && !s.get(end).is_some_and(u8::is_ascii_alphanumeric),
-    )?;
-    want(!t.starts_with(b"sk-") || s[body..end].iter().any(u8::is_ascii_uppercase))?;
+    want((min..=max).contains(&(end - body)) && !s.get(end).is_some_and(|&c| is_b64url(c)))?;
+    want(p != b"sk-" || s[body..end].iter().any(u8::is_ascii_uppercase))?;
     push(out, i, end);
     Some(())
 }
@@ -590,6 +830,43 @@ fn go_json(v: &str) -> String {
         .replace('<', "\\u003c")
         .replace('>', "\\u003e")
         .replace('&', "\\u0026")
+}
+
+/// The base64 encodings of `v` worth looking for: standard and URL-safe,
+/// each whole (padded and not) and, for `v` inside a longer encoded string
+/// (`base64("user:" + v)`), the characters that depend on `v` alone at each
+/// of the three byte alignments, when there are at least 8 of them.
+fn base64_forms(v: &[u8]) -> Vec<String> {
+    const STD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let encode = |data: &[u8], abc: &[u8; 64]| -> String {
+        let bits = |k: usize| u32::from(data.get(k).copied().unwrap_or(0));
+        (0..(data.len() * 8).div_ceil(6))
+            .map(|m| {
+                let (byte, shift) = (m * 6 / 8, m * 6 % 8);
+                let w = (bits(byte) << 8) | bits(byte + 1);
+                char::from(abc[((w >> (10 - shift)) & 63) as usize])
+            })
+            .collect()
+    };
+    let mut forms = Vec::new();
+    for abc in [STD, URL] {
+        let whole = encode(v, abc);
+        if whole.len() >= 8 {
+            let pad = "=".repeat((4 - whole.len() % 4) % 4);
+            forms.push(format!("{whole}{pad}"));
+            forms.push(whole);
+        }
+        for k in 0..3 {
+            // character m covers bits [6m, 6m + 6) of (k bytes, then v)
+            let data: Vec<u8> = std::iter::repeat_n(0, k).chain(v.iter().copied()).collect();
+            let (lo, hi) = ((8 * k).div_ceil(6), 8 * (k + v.len()) / 6);
+            if hi >= lo + 8 {
+                forms.push(encode(&data, abc)[lo..hi].to_string());
+            }
+        }
+    }
+    forms
 }
 
 /// HTML-escaped, with `'` as `&#39;` or (`hex`) `&#x27;`, as servers write pages.
@@ -874,6 +1151,156 @@ mod tests {
             "pod sk-worker-deployment-7f9c8d-abcde ghp_short AKIA AKIAIOSFODNN7EXAMPLEX",
         ];
         check(&Redactor::new(), &cases);
+    }
+
+    #[test]
+    fn pem_private_key_blocks() {
+        let cases = [
+            "-----BEGIN RSA PRIVATE KEY-----\n«MIIEpAIBAAKCAQEA0Z3VS5JJcds3\nxfn/ygWyF8PbnGy0AHB7»\n-----END RSA PRIVATE KEY-----\nnext",
+            "-----BEGIN PRIVATE KEY-----\r\n«MIIEvQIBADANBgkqhkiG9w0BAQEFAASC»\r\n-----END PRIVATE KEY-----",
+            "-----BEGIN EC PRIVATE KEY-----«MHcCAQEEIBb»-----END EC PRIVATE KEY-----",
+            "-----BEGIN DSA PRIVATE KEY----- «MIIBuwIBAAKBgQ» -----END DSA PRIVATE KEY-----",
+            "key: -----BEGIN ENCRYPTED PRIVATE KEY-----\n«MIIFHzBJBgkqhkiG»\n-----END ENCRYPTED PRIVATE KEY-----",
+            // no footer: masked to the end of the text
+            "-----BEGIN OPENSSH PRIVATE KEY-----\n«b3BlbnNzaC1rZXktdjEAAAAABG5vbmU\nAAAAB»",
+            // newlines as `\n` inside a JSON string
+            r#"{"key":"-----BEGIN PRIVATE KEY-----\n«MIIEvQIBADANBg\nkqhkiG9w0BAQ»\n-----END PRIVATE KEY-----\n","n":1}"#,
+            r#"{"k":"-----BEGIN RSA PRIVATE KEY-----\n«MIIEpAIBAA»\n-----END RSA PRIVATE KEY-----\n"} {"k":"-----BEGIN PRIVATE KEY-----\n«MIIEvQ"}»"#,
+            // not private keys
+            "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUe\n-----END CERTIFICATE-----",
+            "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYI\n-----END PUBLIC KEY-----",
+            "BEGIN PRIVATE KEY----- x; -----BEGIN PRIVATE KEY; -----BEGIN  PRIVATE KEY----- y",
+        ];
+        check(&Redactor::new(), &cases);
+    }
+
+    #[test]
+    fn credential_files_keys() {
+        let cases = [
+            // a service account JSON: the key, not its id
+            r#"{"type": "service_account", "private_key_id": "4f2a9c", "private_key": "«-----BEGIN PRIVATE KEY-----\nMIIEvQIBADAN\n-----END PRIVATE KEY-----\n»", "client_email": "sa@p.iam.gserviceaccount.com"}"#,
+            // kubeconfig
+            "    client-certificate-data: LS0tLS1CRUdJTiBDRVJU\n    client-key-data: «LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQo=»\n",
+            "    token: «ZXlKaGJHY2lPaUpTVXpJMU5pSXNJbXRwWkNJNklpSjkuZXlKcGMzTWlPaUpy»\n",
+            // YAML block scalars: the value is on the lines below
+            "  user:\n    token: |\n      «ZXlKaGJHY2lPaUpTVXpJMU5pSXNJbXRw\n      aW5nIHRoZSBzZWNvbmQgbGluZQ»\n  name: x\n",
+            "client-key-data: >-\r\n  «LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVk»\r\nnext: 1",
+            "- token: |+\n\n   «abc»\n- name: y\ntoken: >\nnot: indented",
+            "users:\n- name: sa\n  user:\n    token: «eyJhbGciOiJSUzI1NiIsImtpZCI6IkJGZ3UifQ.eyJpc3MiOiJrdWJlcm5ldGVzL3NhIn0.c2lnbmF0dXJl»\n",
+            // docker config
+            r#"{"auths":{"registry.example.com":{"auth":"«dXNlcjpwYXNzd29yZA==»"}}}"#,
+            r#"{\"auths\":{\"r\":{\"auth\": \"«dXNlcjpw»\"}}}"#,
+            "ssh-add: passphrase=«s3cr3t-phrase»; exit 1",
+            "Server=db;Uid=app;Pwd=«p4ss-w0rd»;Database=x",
+            "credentials=«/var/run/creds.json» CREDENTIALS: «AbC123xyz»",
+            r#"{"credentials": "«e30=»", "passphrase": "«x y»", "pwd": "«z»"}"#,
+            // prose, and a key that only starts like one
+            "auth failed for bob; {\"msg\":\"auth failed\"} \"auth\" header missing; auth: required",
+            "check your credentials; bad passphrase: incorrect; pwd is /home/app; pwd: unknown",
+            r#"{"private_key_id": "4f2a9c", "auths": {}, "credentials_file": "/x"}"#,
+        ];
+        check(&Redactor::new(), &cases);
+    }
+
+    #[test]
+    fn more_vendor_tokens() {
+        let cases = [
+            "«sk_live_4eC39HqLyjWDarjtT1zdp7dc» «sk_test_51H8x2aLkdIwHu7ixY4m8ZWcX»",
+            "key=«rk_live_51H8x2aLkdIwHu7ixY4m8ZWcXp» «rk_test_4eC39HqLyjWDarjtT1zdp7dc»",
+            "«ghs_16C7e42F292c6912E7710c838347Ae178B4a» «ghu_16C7e42F292c6912E7710c838347Ae178B4a»",
+            "HF_TOKEN=«hf_AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGh»",
+            "//registry.npmjs.org/:_authToken=«npm_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789»",
+            "?key=«AIzaSyA-1234567890abcdefghijklmnop_qrst»&x=1",
+            // ordinary words, short or long look-alikes, pod names
+            "sk_live_short rk_test_runner ghs_abc ghu_16C7e42F292c6912E7710c838347Ae178B4 hf_model",
+            "npm_config_cache=/tmp npm_AbCdEfGhIjKlMnOpQrStUvWxYz01234567890 AIzaShort",
+            "AIzaSyA-1234567890abcdefghijklmnop_qrstu hf-inference-7f9c8d-x2b rk-live-7f9c8d ghs-app",
+            "huggingface hf_hub_download npm_lifecycle_event=install redis-master-0 node-7f9c8d",
+        ];
+        check(&Redactor::new(), &cases);
+    }
+
+    #[test]
+    fn registered_secret_base64() {
+        let r = with(&["S3cr3t~T0ken?>Val"]);
+        let cases = [
+            // alone, padded or not
+            "auth «UzNjcjN0flQwa2VuPz5WYWw=» end",
+            "auth=«UzNjcjN0flQwa2VuPz5WYWw»&x",
+            // inside a longer string at each byte alignment, standard and URL-safe
+            // (the whole unpadded form also matches here: the next byte's top
+            // bits are zero, as the encoder's fill)
+            "«UzNjcjN0flQwa2VuPz5WYWw»K «UzNjcjN0flQwa2VuPz5WYW»yK",
+            "eF«MzY3IzdH5UMGtlbj8+VmFs»Cg== eF«MzY3IzdH5UMGtlbj8-VmFs»Cg",
+            "dTp«TM2NyM3R+VDBrZW4/PlZhb»Ao= dTp«TM2NyM3R-VDBrZW4_PlZhb»Ao=",
+            "creds dXNlcjp«TM2NyM3R+VDBrZW4/PlZhb»Ao=",
+            "YWJjZF«MzY3IzdH5UMGtlbj8+VmFs»Cg== dXM6«UzNjcjN0flQwa2VuPz5WYWw»K",
+            // wrapped at a line break
+            "«UzNjcjN0flQw\na2VuPz5WYWw=»",
+            // one character off: not the secret
+            "UzNjcjN0flQwa2VuPz5WYmw= dTpTM2NyM3R+VDBrZW4/PlZib",
+        ];
+        check(&r, &cases);
+        // shorter than 8 stable characters: no base64 form (too many false hits)
+        let r = with(&["ab12"]);
+        check(&r, &["YWIxMg== YWIxMg"]);
+    }
+
+    #[test]
+    fn registered_secret_case_percent_and_json_escapes() {
+        let r = with(&["S3cr3t~T0ken?>Val", "pässwörd-9", "key🦀crab"]);
+        let cases = [
+            "lower «s3cr3t~t0ken?>val» end",
+            // percent-encoded twice (RFC 3986 and form style)
+            "next=%2Flogin%3Ftok%3D«S3cr3t~T0ken%253F%253EVal»",
+            "?u=«S3cr3t%257ET0ken%253F%253EVal»&x=1",
+            // JSON with `\u00XX` escapes: any mix, the first one escaped too
+            r#"{"t":"«S3cr3t\u007eT0ken\u003f>Val»"}"#,
+            r#"{"t":"«\u0053\u0033\u0063\u0072\u0033\u0074\u007e\u0054\u0030\u006b\u0065\u006e\u003f\u003e\u0056\u0061\u006c»"}"#,
+            r#"{"t":"«\u0053\u0033cr3t~T0ken?\u003EVal»"}"#,
+            r#"{"p":"«p\u00e4ssw\u00F6rd-9»","k":"«key\ud83e\udd80crab»"}"#,
+            // not the secret: a different escaped char, a broken escape
+            r#"{"t":"S3cr3t\u007fT0ken?>Val","u":"S3cr3t\u07eT0ken?>Val","v":"\u0053\u0033"}"#,
+            r#"lone "\ud83e" and "\udd80" and "\u00zz" and "\u0053" "\\\u"#,
+        ];
+        check(&r, &cases);
+    }
+
+    /// ~1 MiB hostile lines for the new rules: quadratic behaviour would
+    /// take minutes, linear well under a second.
+    #[test]
+    fn new_rules_linear_on_long_lines() {
+        let r = with(&["S3cr3t~T0ken?>Val"]);
+        let lines = [
+            "-----BEGIN PRIVATE KEY-----".repeat(40_000),
+            "x -----BEGIN RSA PRIVATE KEY-----".repeat(30_000),
+            "-----BEGIN PRIVATE KEY-----a-----END ".repeat(30_000),
+            r#""auth":"\"auth\":\""#.repeat(50_000),
+            // (was quadratic before: the end of the line was computed eagerly
+            // for every escaped-quote value)
+            r#"{\"password\":\"x\"} "#.repeat(50_000),
+            r"\u0053\u0033\u0063".repeat(50_000),
+            "UzNjcjN0flQwa2VuPz5WYW".repeat(40_000),
+            format!("sk_live_{}", "a".repeat(1 << 20)),
+            "hf_".repeat(300_000),
+            "client-key-data: pwd= credentials: ".repeat(30_000),
+            "token: |\n  x\n".repeat(80_000),
+            // each block holds all the keys below it
+            (0..3000)
+                .map(|k| format!("{}token: |\n", " ".repeat(k)))
+                .collect(),
+        ];
+        for line in &lines {
+            let t = std::time::Instant::now();
+            let once = r.redact(line);
+            assert_eq!(r.redact(&once), once);
+            assert!(
+                t.elapsed().as_secs() < 2,
+                "{:?} for {}",
+                t.elapsed(),
+                &line[..40]
+            );
+        }
     }
 
     #[test]
