@@ -305,54 +305,19 @@ fn fmt_size(n: usize) -> String {
 /// become spaces), trims, and keeps at most `max` chars (the last one an ellipsis).
 fn clean(s: &str, max: usize) -> String {
     // secrets are masked before anything is cut: a cut secret would no
-    // longer match, and its first half would be shown
-    let s = &*crate::text::redact::redact(s);
-    fn skip_csi(it: &mut std::iter::Peekable<std::str::Chars<'_>>) {
-        it.by_ref().find(|c| ('\u{40}'..='\u{7e}').contains(c));
-    }
-    fn skip_string(it: &mut std::iter::Peekable<std::str::Chars<'_>>) {
-        while let Some(c) = it.next() {
-            if c == '\u{7}' || c == '\u{9c}' {
-                break;
-            }
-            if c == '\u{1b}' {
-                it.next_if_eq(&'\\');
-                break;
-            }
-        }
-    }
+    // longer match, and its first half would be shown; the one sanitiser
+    // (whole sequences out, a stray introducer alone, tabs and newlines as
+    // spaces) then makes it fit for the screen
+    let s = crate::text::redact::redact(s);
+    let s = crate::text::sanitize(&s);
     let mut out = String::new();
-    let mut n = 0;
-    let mut it = s.trim().chars().peekable();
-    while let Some(c) = it.next() {
-        let c = match c {
-            '\u{1b}' => {
-                match it.next() {
-                    Some('[') => skip_csi(&mut it),
-                    Some(']' | 'P' | 'X' | '^' | '_') => skip_string(&mut it),
-                    _ => {}
-                }
-                continue;
-            }
-            '\u{9b}' => {
-                skip_csi(&mut it);
-                continue;
-            }
-            '\u{90}' | '\u{98}' | '\u{9d}' | '\u{9e}' | '\u{9f}' => {
-                skip_string(&mut it);
-                continue;
-            }
-            '\t' | '\n' | '\r' => ' ',
-            c if c.is_control() => continue,
-            c => c,
-        };
+    for (n, c) in s.trim().chars().enumerate() {
         if n == max {
             out.pop();
             out.push('…');
             break;
         }
         out.push(c);
-        n += 1;
     }
     out.trim_end().to_string()
 }
@@ -1129,7 +1094,11 @@ mod tests {
         assert_eq!(e.to_string(), "HTTP 400 bad_data: parse error at char 5");
         let e =
             err(b"{\"status\":\"error\",\"error\":\"a\\u001b]0;x\\u0007b\\u001b[1mc\\nd\\u0085\"}");
-        assert_eq!((e.kind, e.message.as_str()), (None, "abc d"));
+        // the title sequence goes whole and leaves a mark; colour codes silently
+        assert_eq!((e.kind, e.message.as_str()), (None, "a�bc d"));
+        // a stray C1 introducer (mojibake) drops only itself
+        let e = err(br#"{"status":"error","error":"said \u00f0\u009f\u0098\u0080 then DELETED"}"#);
+        assert_eq!(e.message, "said ð then DELETED");
         assert_eq!(err(br#"{"status":"error"}"#).message, "unknown error");
     }
 
@@ -1188,7 +1157,7 @@ mod tests {
             Some("text/plain"),
             b"Service Unavailable\x1b]0;x\x07\n",
         );
-        assert_eq!(e.to_string(), "HTTP 503: Service Unavailable");
+        assert_eq!(e.to_string(), "HTTP 503: Service Unavailable�");
         let e = err_ct(
             502,
             None,

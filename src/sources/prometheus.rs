@@ -486,7 +486,7 @@ mod tests {
         assert_eq!(e.status, Some(400));
         assert_eq!(e.to_string(), "HTTP 400 bad_data: parse error at char 5");
         let e = parse_envelope(503, b"Service Unavailable\x1b]0;x\x07\n").unwrap_err();
-        assert_eq!(e.to_string(), "HTTP 503: Service Unavailable");
+        assert_eq!(e.to_string(), "HTTP 503: Service Unavailable�");
         let e = parse_envelope(200, br#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"x"]]}]}}"#).unwrap_err();
         assert!(e.message.contains("bad sample value"));
     }
