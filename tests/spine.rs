@@ -5,6 +5,7 @@
 mod common;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use watchfloor::app::logs::LogsCommand;
 use watchfloor::app::update::{self, Command, Event, MetricsCommand};
 use watchfloor::app::views::View;
 use watchfloor::app::State;
@@ -366,4 +367,191 @@ fn the_time_cursor_moves_by_steps_and_panes_read_values_there() {
     );
     press(&mut st, &[key(KeyCode::End)]);
     assert_eq!(st.cursor_ms, None);
+}
+
+/// An answer for `memory.working_set` of generation `gen` with one series
+/// per (job, pod).
+fn answer_jobs(gen: u64, series: &[(&str, &str)]) -> Event {
+    let series = series
+        .iter()
+        .map(|(job, pod)| {
+            let labels: Labels = [
+                ("job".to_string(), job.to_string()),
+                ("pod".to_string(), pod.to_string()),
+            ]
+            .into_iter()
+            .collect();
+            Series::new(labels, [(T * 1000, 1.0)])
+        })
+        .collect();
+    Event::Source(SourceEvent::Metrics(MetricsEvent::Query {
+        gen,
+        alt: 0,
+        key: "memory.working_set".into(),
+        incremental: false,
+        start_ms: T * 1000 - 300_000,
+        until_ms: T * 1000,
+        at_ms: T * 1000,
+        result: Ok(Fetched {
+            series,
+            ..Default::default()
+        }),
+    }))
+}
+
+/// The log queries among commands.
+fn log_queries(cmds: &[Command]) -> Vec<String> {
+    cmds.iter()
+        .filter_map(|c| match c {
+            Command::Logs(LogsCommand::Start(p)) => Some(p.query.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn with_logs() -> State {
+    let mut st = fresh();
+    watchfloor::app::run::configure_logs(&mut st, "loki", "http://loki", true);
+    update::start(&mut st);
+    st
+}
+
+/// `:job x` re-targets the metrics (their store starts over) and the logs:
+/// the log query still names the job's pods, which the scope learned from
+/// earlier answers. It used to read the just-emptied store and lose them.
+#[test]
+fn the_log_query_keeps_the_job_s_pods_after_job() {
+    let mut st = with_logs();
+    let gen = st.metrics.gen;
+    update::update(
+        &mut st,
+        answer_jobs(
+            gen,
+            &[
+                ("api", "api-7d9f8b-x2k4q"),
+                ("api", "api-7d9f8b-p8m2z"),
+                ("db", "db-0"),
+            ],
+        ),
+    );
+    let cmds = press(
+        &mut st,
+        &[
+            ch(':'),
+            ch('j'),
+            ch('o'),
+            ch('b'),
+            ch(' '),
+            ch('a'),
+            ch('p'),
+            ch('i'),
+            key(KeyCode::Enter),
+        ],
+    );
+    let q = log_queries(&cmds);
+    assert_eq!(q.len(), 1, "{cmds:?}");
+    assert!(
+        q[0].contains("api-7d9f8b-x2k4q") && q[0].contains("api-7d9f8b-p8m2z"),
+        "{}",
+        q[0]
+    );
+    assert!(!q[0].contains("db-0"), "{}", q[0]);
+}
+
+/// A job whose pods are not known yet: the log query starts without a pod
+/// clause and narrows, with one new plan, when the first answer names them
+/// (as after detection scopes to a job); answers that teach nothing new
+/// start nothing.
+#[test]
+fn the_log_query_narrows_when_the_job_s_pods_become_known() {
+    let mut st = with_logs();
+    let cmds = press(
+        &mut st,
+        &[
+            ch(':'),
+            ch('j'),
+            ch('o'),
+            ch('b'),
+            ch(' '),
+            ch('w'),
+            key(KeyCode::Enter),
+        ],
+    );
+    let q = log_queries(&cmds);
+    assert_eq!(q.len(), 1);
+    assert!(!q[0].contains("pod"), "{}", q[0]);
+    let gen = st.metrics.gen;
+    let (cmds, _) = update::update(&mut st, answer_jobs(gen, &[("w", "w-1"), ("w", "w-2")]));
+    let q = log_queries(&cmds);
+    assert_eq!(q.len(), 1, "{cmds:?}");
+    assert!(q[0].contains("w-1") && q[0].contains("w-2"), "{}", q[0]);
+    let (cmds, _) = update::update(&mut st, answer_jobs(gen, &[("w", "w-1"), ("w", "w-2")]));
+    assert!(log_queries(&cmds).is_empty(), "{cmds:?}");
+}
+
+/// With every source configured, each key that changes the target gives
+/// exactly one new metrics plan and one new log command (a plan, or a stop
+/// when pausing); probes do not follow the target.
+#[test]
+fn every_source_is_retargeted_once_per_target_change() {
+    let cases: Vec<(Vec<Event>, &str)> = vec![
+        (vec![ch(']')], "grow window"),
+        (vec![ch(' ')], "pause"),
+        (
+            vec![
+                ch(':'),
+                ch('p'),
+                ch('o'),
+                ch('d'),
+                ch(' '),
+                ch('x'),
+                key(KeyCode::Enter),
+            ],
+            ":pod x",
+        ),
+        (
+            vec![
+                ch(':'),
+                ch('j'),
+                ch('o'),
+                ch('b'),
+                ch(' '),
+                ch('j'),
+                key(KeyCode::Enter),
+            ],
+            ":job j",
+        ),
+        (
+            vec![
+                ch(':'),
+                ch('n'),
+                ch('s'),
+                ch(' '),
+                ch('n'),
+                key(KeyCode::Enter),
+            ],
+            ":ns n",
+        ),
+    ];
+    for (keys, what) in cases {
+        let mut st = with_logs();
+        st.probes.probes.push(watchfloor::app::state::ProbeStatus {
+            spec: watchfloor::sources::probes::ProbeSpec::from_url("http://127.0.0.1:1/readyz"),
+            last: None,
+            last_at_ms: None,
+            changed_at_ms: None,
+            history: Default::default(),
+        });
+        let cmds = press(&mut st, &keys);
+        let metrics = plans(&cmds).len();
+        let logs = cmds
+            .iter()
+            .filter(|c| matches!(c, Command::Logs(LogsCommand::Start(_) | LogsCommand::Stop)))
+            .count();
+        let probes = cmds
+            .iter()
+            .filter(|c| matches!(c, Command::Probes(_)))
+            .count();
+        assert_eq!((metrics, logs, probes), (1, 1, 0), "{what}: {cmds:?}");
+    }
 }

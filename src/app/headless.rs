@@ -178,6 +178,7 @@ pub async fn run(
     };
     let mut repeats = Repeats::default();
     let mut skewed_total = 0u64;
+    let mut said_note: Option<String> = None;
     let mut status = 0;
     let follow = follow_plan;
     let mut backfill_failures = 0;
@@ -232,7 +233,18 @@ pub async fn run(
                 let _ = writeln!(err, "watchfloor: {}", text_marker(&marker));
                 true
             }
-            LogsEvent::Status { mode, error, .. } => {
+            LogsEvent::Status {
+                mode, error, note, ..
+            } => {
+                // polling is no error, but say once why it polls
+                if mode == TailMode::Polling && note.is_some() && note != said_note {
+                    let _ = writeln!(
+                        err,
+                        "watchfloor: loki: polling ({})",
+                        crate::text::display(note.as_deref().unwrap_or(""))
+                    );
+                    said_note = note.clone();
+                }
                 if let Some(e) = error {
                     // a query the server refuses, or missing auth, before
                     // any line: asking again will not help

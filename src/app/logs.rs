@@ -192,10 +192,11 @@ pub fn base_query(state: &State) -> String {
     if let Some(q) = &state.logs.user_query {
         return q.clone();
     }
-    let pods = if state.target.pod.is_none() && state.target.job.is_some() {
-        state.answered_pods()
-    } else {
-        vec![]
+    // a job's pods from the scope (never from the metrics store, which a
+    // re-target empties before this runs)
+    let pods = match (&state.target.pod, &state.target.job) {
+        (None, Some(job)) => state.scope.pods_of(job),
+        _ => vec![],
     };
     logql::selector(&Scope {
         namespace: state.target.namespace.as_deref(),
@@ -471,6 +472,19 @@ pub fn pattern_literal(pattern: &str) -> Option<String> {
 /// The Target changed. Pausing keeps the lines and stops the tail;
 /// resuming, or a new scope or window, starts over (a pod chosen anywhere
 /// re-targets the query built from the Target).
+/// The scope learned pods of the job in view: the query built from the
+/// target narrows to them (once they are known), with a new plan.
+pub fn on_scope(state: &mut State) -> Vec<Command> {
+    let l = &state.logs;
+    if !l.configured || l.user_query.is_some() || l.mode == TailMode::Done {
+        return vec![];
+    }
+    if logql::with_filters(&base_query(state), &l.filters) == l.query {
+        return vec![];
+    }
+    plan(state)
+}
+
 pub fn retarget(state: &mut State, before: &super::Target) -> Vec<Command> {
     if !state.logs.configured {
         return vec![];

@@ -117,6 +117,40 @@ pub struct MetricsState {
     pub jobs: Vec<String>,
 }
 
+/// What the sources have seen exists: the jobs and the pods of each job,
+/// fed by whichever source sees them. A re-target never clears it, so a
+/// source's plan reads it instead of another source's data (which a
+/// re-target may just have emptied).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Scope {
+    pub pods_by_job: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// Jobs remembered in the scope.
+const MAX_SCOPE_JOBS: usize = 1000;
+
+impl Scope {
+    /// Records that `pod` belongs to `job`; true when it was new.
+    pub fn learn(&mut self, job: &str, pod: &str) -> bool {
+        if job.is_empty() || pod.is_empty() {
+            return false;
+        }
+        if !self.pods_by_job.contains_key(job) && self.pods_by_job.len() >= MAX_SCOPE_JOBS {
+            return false;
+        }
+        let pods = self.pods_by_job.entry(job.to_string()).or_default();
+        pods.len() < MAX_PICKER_PODS && pods.insert(pod.to_string())
+    }
+
+    /// The pods seen for `job`, sorted.
+    pub fn pods_of(&self, job: &str) -> Vec<String> {
+        self.pods_by_job
+            .get(job)
+            .map(|p| p.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
 /// One probe's latest result and its recent history (for flapping).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProbeStatus {
@@ -181,6 +215,8 @@ pub struct State {
     pub metrics: MetricsState,
     pub probes: ProbesState,
     pub logs: super::logs::LogsState,
+    /// What exists, as the sources have seen it.
+    pub scope: Scope,
     pub ui: UiState,
     pub theme: Theme,
     pub keymap: Keymap,
@@ -224,6 +260,7 @@ impl State {
             },
             probes: ProbesState::default(),
             logs: Default::default(),
+            scope: Scope::default(),
             ui: UiState {
                 views: ViewStack::default(),
                 message: None,

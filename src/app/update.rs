@@ -76,7 +76,16 @@ pub fn update(state: &mut State, event: Event) -> (Vec<Command>, bool) {
             state.now_ms = now;
             (vec![], changed)
         }
-        Event::Source(SourceEvent::Metrics(ev)) => on_metrics(state, ev),
+        Event::Source(SourceEvent::Metrics(ev)) => {
+            let learned = state.scope.clone();
+            let (mut cmds, changed) = on_metrics(state, ev);
+            // the job in view has pods the log query does not name yet
+            let job = state.target.job.clone();
+            if job.is_some_and(|j| state.scope.pods_of(&j) != learned.pods_of(&j)) {
+                cmds.extend(super::logs::on_scope(state));
+            }
+            (cmds, changed)
+        }
         Event::Source(SourceEvent::Probes(ev)) => on_probe(state, ev),
         Event::Source(SourceEvent::Logs(ev)) => super::logs::on_event(state, ev),
         Event::Signal => {
@@ -529,6 +538,18 @@ fn on_metrics(state: &mut State, ev: MetricsEvent) -> (Vec<Command>, bool) {
             ..
         } => {
             let window_start = until_ms - state.target.range_secs as i64 * 1000;
+            if let Ok(f) = &result {
+                let (job_l, pod_l) = (
+                    state.label("job").to_string(),
+                    state.label("pod").to_string(),
+                );
+                for s in &f.series {
+                    if let (Some(j), Some(p)) = (s.labels.get(&job_l), s.labels.get(&pod_l)) {
+                        state.scope.learn(j, p);
+                    }
+                }
+            }
+            let m = &mut state.metrics;
             let bytes = result.as_ref().map(|f| f.bytes as u64).unwrap_or(0);
             m.health.count(at_ms, bytes);
             let entry = m.store.entry(&key);
