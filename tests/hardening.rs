@@ -535,3 +535,36 @@ fn narrow_headers_keep_live_and_health() {
         "{screen}"
     );
 }
+
+/// The production path: answers come gzip-encoded (reqwest asks for it), so
+/// no Content-Length says how big the decoded body is. A small gzip body
+/// that inflates past the cap is refused while it is read, never held.
+#[test]
+fn a_gzip_answer_inflating_past_the_cap_is_refused_while_streaming() {
+    let dir = tempdir("gzip-bomb");
+    let raw = dir.join("body.json");
+    std::fs::write(&raw, flood_body(5_000, 1_700_000_000)).unwrap();
+    let gz = Command::new("gzip").arg("-c").arg(&raw).output().expect("gzip");
+    assert!(gz.status.success());
+    let body = gz.stdout;
+    let raw_len = std::fs::metadata(&raw).unwrap().len();
+    assert!(raw_len > 512 * 1024 && (body.len() as u64) < 256 * 1024, "{raw_len} → {}", body.len());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let url = serve(handler(move |r: Request| {
+            let body = body.clone();
+            async move {
+                assert!(r.header("accept-encoding").is_some_and(|v| v.contains("gzip")));
+                let mut resp = Response::json(200, body);
+                resp.headers.push(("content-encoding".into(), "gzip".into()));
+                resp
+            }
+        }))
+        .await;
+        let mut ep = Endpoint::plain(&url);
+        ep.max_body_bytes = 256 * 1024;
+        let c = PrometheusClient::new(&ep).unwrap().0;
+        let e = c.instant("up", 0).await.unwrap_err().to_string();
+        assert!(e.contains("larger than the 256 KiB body cap"), "{e}");
+    });
+}
