@@ -544,19 +544,30 @@ fn a_gzip_answer_inflating_past_the_cap_is_refused_while_streaming() {
     let dir = tempdir("gzip-bomb");
     let raw = dir.join("body.json");
     std::fs::write(&raw, flood_body(5_000, 1_700_000_000)).unwrap();
-    let gz = Command::new("gzip").arg("-c").arg(&raw).output().expect("gzip");
+    let gz = Command::new("gzip")
+        .arg("-c")
+        .arg(&raw)
+        .output()
+        .expect("gzip");
     assert!(gz.status.success());
     let body = gz.stdout;
     let raw_len = std::fs::metadata(&raw).unwrap().len();
-    assert!(raw_len > 512 * 1024 && (body.len() as u64) < 256 * 1024, "{raw_len} → {}", body.len());
+    assert!(
+        raw_len > 512 * 1024 && (body.len() as u64) < 256 * 1024,
+        "{raw_len} → {}",
+        body.len()
+    );
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let url = serve(handler(move |r: Request| {
             let body = body.clone();
             async move {
-                assert!(r.header("accept-encoding").is_some_and(|v| v.contains("gzip")));
+                assert!(r
+                    .header("accept-encoding")
+                    .is_some_and(|v| v.contains("gzip")));
                 let mut resp = Response::json(200, body);
-                resp.headers.push(("content-encoding".into(), "gzip".into()));
+                resp.headers
+                    .push(("content-encoding".into(), "gzip".into()));
                 resp
             }
         }))

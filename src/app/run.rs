@@ -329,6 +329,24 @@ fn frame<B: Backend + std::io::Write>(t: &mut Terminal<B>, state: &State) -> std
 /// Least time between two frames caused by data (keys draw at once).
 pub const MIN_FRAME: Duration = Duration::from_millis(100);
 
+/// Source events applied after one event before the loop looks at keys
+/// and the frame again, and the time such a batch may take.
+pub const MAX_DRAIN: usize = 256;
+pub const MAX_DRAIN_TIME: Duration = Duration::from_millis(20);
+
+/// Hands what is already waiting to `apply`, at most [`MAX_DRAIN`] events
+/// and [`MAX_DRAIN_TIME`]; returns how many it took.
+pub fn drain_some<T>(rx: &mut mpsc::Receiver<T>, mut apply: impl FnMut(T)) -> usize {
+    let started = std::time::Instant::now();
+    let mut n = 0;
+    while n < MAX_DRAIN && started.elapsed() < MAX_DRAIN_TIME {
+        let Ok(d) = rx.try_recv() else { break };
+        apply(d);
+        n += 1;
+    }
+    n
+}
+
 /// The interactive loop. Returns when the user quits, a signal arrives or the
 /// terminal goes away; it never fails on a write.
 pub async fn run_tui<B: Backend + std::io::Write>(
@@ -396,14 +414,18 @@ pub async fn run_tui<B: Backend + std::io::Write>(
             if tasks.exec(cmds) || state.quit {
                 break signal_no.map(Exit::Signal).unwrap_or(Exit::Quit);
             }
-            // apply whatever else is already waiting before drawing
-            while let Ok(d) = rx.try_recv() {
+            // apply what else is already waiting before drawing, but no
+            // more than a bounded batch: a tail or watcher flood must not
+            // starve keys, resizes and frames
+            drain_some(&mut rx, |d| {
+                let was = healths(&state).map(|(_, h)| (h.ok(), h.last_error_ms));
                 let (cmds, c) = update::update(&mut state, Event::Source(d));
+                log_health_changes(was, &state);
                 tasks.exec(cmds);
                 if c && dirty_since.is_none() {
                     dirty_since = Some(tokio::time::Instant::now());
                 }
-            }
+            });
             if changed && dirty_since.is_none() {
                 dirty_since = Some(tokio::time::Instant::now());
             }
@@ -459,4 +481,29 @@ pub fn render(state: &State, width: u16, height: u16) -> ratatui::buffer::Buffer
     let mut term = Terminal::new(TestBackend::new(width, height)).expect("test backend");
     term.draw(|f| crate::ui::draw(f, state)).expect("draw");
     term.backend().buffer().clone()
+}
+
+#[cfg(test)]
+mod drain_tests {
+    use super::*;
+
+    #[test]
+    fn a_flood_is_drained_in_bounded_batches() {
+        let (tx, mut rx) = mpsc::channel::<u32>(2000);
+        for i in 0..1000 {
+            tx.try_send(i).unwrap();
+        }
+        let mut seen = Vec::new();
+        assert_eq!(drain_some(&mut rx, |d| seen.push(d)), MAX_DRAIN);
+        assert_eq!(seen, (0..MAX_DRAIN as u32).collect::<Vec<_>>());
+        // the time bound: a slow apply stops the batch early
+        let n = drain_some(&mut rx, |_| std::thread::sleep(MAX_DRAIN_TIME / 4));
+        assert!((1..=5).contains(&n), "{n}");
+        // the rest is still there, in order
+        let mut rest = Vec::new();
+        while let Ok(d) = rx.try_recv() {
+            rest.push(d);
+        }
+        assert_eq!(rest.len(), 1000 - MAX_DRAIN - n);
+    }
 }
