@@ -555,3 +555,58 @@ fn every_source_is_retargeted_once_per_target_change() {
         assert_eq!((metrics, logs, probes), (1, 1, 0), "{what}: {cmds:?}");
     }
 }
+
+/// `--once` waits for every query to settle: a query whose first metric
+/// convention answered nothing is not "no series" until every alternative
+/// was asked (or one has data).
+#[test]
+fn a_query_is_settled_only_when_an_alternative_has_data_or_all_are_empty() {
+    let st0 = fresh();
+    assert!(st0.all_answered(), "the demo answers every query");
+    let q = st0
+        .metrics
+        .queries
+        .iter()
+        .find(|q| q.alternatives.len() > 1)
+        .expect("a query with alternatives")
+        .clone();
+    let n = q.alternatives.len();
+    let empty = |gen: u64, alt: usize, series: Vec<Series>| {
+        Event::Source(SourceEvent::Metrics(MetricsEvent::Query {
+            gen,
+            alt,
+            key: q.key.clone(),
+            incremental: false,
+            start_ms: T * 1000 - 300_000,
+            until_ms: T * 1000,
+            at_ms: T * 1000,
+            result: Ok(Fetched {
+                series,
+                ..Default::default()
+            }),
+        }))
+    };
+    // every alternative empty, one after the other
+    let mut st = st0.clone();
+    let gen = st.metrics.gen;
+    for alt in 0..n {
+        assert!(
+            alt == 0 || !st.all_answered(),
+            "settled after {alt} of {n} empty alternatives"
+        );
+        update::update(&mut st, empty(gen, alt, vec![]));
+    }
+    assert!(st.all_answered(), "every alternative answered empty");
+    // the first empty, the second with data
+    let mut st = st0.clone();
+    update::update(&mut st, empty(gen, 0, vec![]));
+    assert!(!st.all_answered(), "only the first convention was asked");
+    let labels: Labels = [("pod".to_string(), "app-1".to_string())]
+        .into_iter()
+        .collect();
+    update::update(
+        &mut st,
+        empty(gen, 1, vec![Series::new(labels, [(T * 1000, 1.0)])]),
+    );
+    assert!(st.all_answered());
+}

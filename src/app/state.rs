@@ -307,14 +307,20 @@ impl State {
             .unwrap_or(which)
     }
 
-    /// Whether every query has been answered at least once (data or error).
+    /// Whether every query has settled: it has data, or failed, or every
+    /// one of its alternatives (metric conventions) answered with nothing.
+    /// A query whose first convention came back empty is not settled: the
+    /// next one is asked at once, and "no series; needs …" would be wrong.
     pub fn all_answered(&self) -> bool {
         !self.metrics.queries.is_empty()
             && self.metrics.queries.iter().all(|q| {
-                self.metrics
-                    .store
-                    .get(&q.key)
-                    .is_some_and(|d| d.last_ok.is_some() || d.error.is_some())
+                self.metrics.store.get(&q.key).is_some_and(|d| {
+                    let n = q.alternatives.len().clamp(1, 64);
+                    let all = if n == 64 { u64::MAX } else { (1u64 << n) - 1 };
+                    d.error.is_some()
+                        || (d.last_ok.is_some()
+                            && (!d.series.is_empty() || d.empty_alts & all == all))
+                })
             })
     }
 

@@ -561,6 +561,11 @@ fn on_metrics(state: &mut State, ev: MetricsEvent) -> (Vec<Command>, bool) {
                             q.use_alt(alt);
                         }
                     }
+                    if f.series.is_empty() {
+                        entry.empty_alts |= 1u64 << alt.min(63);
+                    } else {
+                        entry.empty_alts = 0;
+                    }
                     if incremental {
                         entry.merge(f.series, f.dropped, until_ms, window_start);
                     } else {

@@ -82,6 +82,9 @@ pub struct QueryData {
     pub warnings: Vec<String>,
     /// Series left out because the query returned more than MAX_SERIES.
     pub truncated_series: usize,
+    /// Alternatives (bit per index) that answered with no series since
+    /// the last answer that had some: all set means none has data.
+    pub empty_alts: u64,
 }
 
 impl QueryData {
