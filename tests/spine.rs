@@ -610,3 +610,49 @@ fn a_query_is_settled_only_when_an_alternative_has_data_or_all_are_empty() {
     );
     assert!(st.all_answered());
 }
+
+/// Tab walks the panes that are drawn: with probes at the bottom and no
+/// log source, at 80x20 the admission pane does not fit, and Tab must never
+/// focus it (key handling used to compute a layout without the probes).
+#[test]
+fn tab_never_focuses_a_pane_that_is_not_drawn() {
+    for (w, h, logs) in [
+        (80u16, 20u16, false),
+        (80, 24, false),
+        (80, 24, true),
+        (120, 30, true),
+        (200, 50, false),
+    ] {
+        let mut st = fresh();
+        if logs {
+            watchfloor::app::run::configure_logs(&mut st, "loki", "http://loki", true);
+        }
+        st.probes.probes.push(watchfloor::app::state::ProbeStatus {
+            spec: watchfloor::sources::probes::ProbeSpec::from_url("http://127.0.0.1:1/readyz"),
+            last: None,
+            last_at_ms: None,
+            changed_at_ms: None,
+            history: Default::default(),
+        });
+        update::update(&mut st, Event::Resize(w, h));
+        let d = st.metrics.dashboard.clone().unwrap();
+        let mut focused = std::collections::BTreeSet::new();
+        for _ in 0..8 {
+            press(&mut st, &[key(KeyCode::Tab)]);
+            let f = st.ui.focused;
+            focused.insert(f);
+            let screen =
+                watchfloor::export::buffer_to_text(&watchfloor::app::run::render(&st, w, h));
+            let title = if f == watchfloor::app::state::LOGS_PANE {
+                "Logs".to_string()
+            } else {
+                d.panes[f].title.clone()
+            };
+            assert!(
+                screen.contains(&title),
+                "{w}x{h}: Tab focused `{title}`, which is not on screen:\n{screen}"
+            );
+        }
+        assert!(focused.len() >= 2, "{w}x{h}: Tab moves: {focused:?}");
+    }
+}

@@ -16,8 +16,8 @@ use crate::text::logline::Level;
 
 /// Rows of lines the log pane shows at the current size.
 fn page(state: &State) -> usize {
-    crate::ui::layout::logs_rect(state)
-        .map(|r| crate::ui::panes::logs::body_rows(r.height, r.height >= 8))
+    super::layout::logs_rect(state)
+        .map(|r| super::layout::log_body_rows(r.height, r.height >= 8))
         .unwrap_or(10)
         .max(1)
 }

@@ -2,6 +2,7 @@
 //! command line, and the event loop.
 pub mod action;
 pub mod headless;
+pub mod layout;
 pub mod logs;
 pub mod logs_keys;
 pub mod palette;

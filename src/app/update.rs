@@ -485,20 +485,14 @@ pub(crate) fn pop_view(state: &mut State) {
     pop(state)
 }
 
-/// Focusable panes at this size: the metric panes shown, then the logs.
+/// Focusable panes: the metric panes drawn at this size, then the logs
+/// (the same layout `draw` uses, so Tab never lands on a pane not drawn;
+/// while zoomed, the panes behind the zoom).
 fn visible(state: &State) -> Vec<usize> {
-    let mut v = match (
-        &state.metrics.dashboard,
-        crate::ui::layout::logs_rect(state),
-    ) {
-        (Some(d), Some(r)) if state.metrics.configured => {
-            let metrics_h = state.ui.height.saturating_sub(r.height);
-            crate::ui::layout::visible_panes(d, state.ui.width, metrics_h)
-        }
-        (Some(d), None) => crate::ui::layout::visible_panes(d, state.ui.width, state.ui.height),
-        _ => vec![],
-    };
-    if state.logs.configured {
+    let area = ratatui::layout::Rect::new(0, 0, state.ui.width, state.ui.height);
+    let l = super::layout::screen_zoomed(state, area, false);
+    let mut v: Vec<usize> = l.panes.iter().map(|(i, _)| *i).collect();
+    if l.logs.is_some() {
         v.push(super::state::LOGS_PANE);
     }
     v

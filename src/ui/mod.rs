@@ -2,7 +2,7 @@
 pub mod footer;
 pub mod header;
 pub mod help;
-pub mod layout;
+pub use crate::app::layout;
 pub mod panes;
 pub mod picker;
 pub mod views;
@@ -17,26 +17,19 @@ use crate::app::State;
 
 pub fn draw(f: &mut Frame, state: &State) {
     let area = f.area();
-    let l = layout::frame(area);
+    let l = layout::screen(state, area);
     header::draw(f, l.header, state);
     footer::draw(f, l.footer, state);
-    let (rest, probes_area) = layout::split_probes(l.body, state.probes.probes.len());
-    if let Some(r) = probes_area {
+    if let Some(r) = l.probes {
         panes::probes::draw(f, r, &panes::probes::view(state), &state.theme, false);
     }
     let logs_focused = state.ui.focused == crate::app::state::LOGS_PANE;
-    let (metrics_area, logs_area) = layout::split_logs(
-        rest,
-        state.logs.configured,
-        state.metrics.configured,
-        state.ui.zoom && logs_focused,
-    );
-    if let Some(r) = logs_area {
+    if let Some(r) = l.logs {
         let v = panes::logs::view(state, r);
         panes::logs::draw(f, r, &v, state, logs_focused);
     }
-    if metrics_area.height > 0 {
-        draw_metrics(f, metrics_area, state);
+    if l.metrics.height > 0 {
+        draw_metrics(f, l.metrics, &l.panes, state);
     }
     // views above the dashboard, bottom to top
     for v in state.ui.views.iter() {
@@ -52,7 +45,7 @@ pub fn draw(f: &mut Frame, state: &State) {
 }
 
 /// The metric panes, or why there are none yet.
-fn draw_metrics(f: &mut Frame, body: Rect, state: &State) {
+fn draw_metrics(f: &mut Frame, body: Rect, panes: &[(usize, Rect)], state: &State) {
     let m = &state.metrics;
     let note = |f: &mut Frame, msg: String, bad: bool| {
         let style = if bad {
@@ -94,7 +87,7 @@ fn draw_metrics(f: &mut Frame, body: Rect, state: &State) {
         };
         return note(f, msg, h.last_error.is_some());
     };
-    for (idx, rect) in layout::pane_rects(d, body, state.ui.zoom.then_some(state.ui.focused)) {
+    for &(idx, rect) in panes {
         panes::draw(f, rect, state, &d.panes[idx], idx == state.ui.focused);
     }
 }

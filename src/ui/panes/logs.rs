@@ -55,7 +55,7 @@ pub struct LogsView {
 
 /// Lines of text the pane's body can show, for its height.
 pub fn body_rows(height: u16, volume: bool) -> usize {
-    (height as usize).saturating_sub(2 + if volume { 2 } else { 0 })
+    crate::app::layout::log_body_rows(height, volume)
 }
 
 /// Ring positions to show, oldest first: the newest rows when following,

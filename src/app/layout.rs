@@ -1,5 +1,9 @@
 //! Screen layout: header, body of panes, footer. Small terminals drop the
 //! least important panes (highest `priority`) instead of drawing garbage.
+//!
+//! One computation, [`screen`], pure over the state and the size: `draw`
+//! lays the panes out where it says, and key handling (Tab, paging) asks it
+//! what is on screen, so a key can never focus a pane that is not drawn.
 
 use ratatui::layout::Rect;
 
@@ -82,13 +86,69 @@ pub fn split_logs(body: Rect, logs: bool, metrics: bool, zoom_logs: bool) -> (Re
     )
 }
 
+/// Where everything goes on a screen of `area`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScreenLayout {
+    pub header: Rect,
+    pub footer: Rect,
+    pub probes: Option<Rect>,
+    pub logs: Option<Rect>,
+    /// The metric panes' area (height 0 when the logs are zoomed).
+    pub metrics: Rect,
+    /// The metric panes drawn, by index into the dashboard's panes.
+    pub panes: Vec<(usize, Rect)>,
+}
+
+/// The layout of the whole screen for this state at `area`.
+pub fn screen(state: &crate::app::State, area: Rect) -> ScreenLayout {
+    screen_zoomed(state, area, state.ui.zoom)
+}
+
+/// [`screen`] as if zoom were `zoom`.
+pub fn screen_zoomed(state: &crate::app::State, area: Rect, zoom: bool) -> ScreenLayout {
+    let l = frame(area);
+    let (rest, probes) = split_probes(l.body, state.probes.probes.len());
+    let logs_focused = state.ui.focused == crate::app::state::LOGS_PANE;
+    let (metrics, logs) = split_logs(
+        rest,
+        state.logs.configured,
+        state.metrics.configured,
+        zoom && logs_focused,
+    );
+    let m = &state.metrics;
+    let panes = match &m.dashboard {
+        Some(d) if m.configured && m.dashboard_error.is_none() && metrics.height > 0 => {
+            pane_rects(d, metrics, zoom.then_some(state.ui.focused))
+                .into_iter()
+                .filter(|(_, r)| r.height > 0 && r.width > 0)
+                .collect()
+        }
+        _ => vec![],
+    };
+    ScreenLayout {
+        header: l.header,
+        footer: l.footer,
+        probes,
+        logs,
+        metrics,
+        panes,
+    }
+}
+
+/// [`screen`] at the terminal's size as the state knows it.
+pub fn current(state: &crate::app::State) -> ScreenLayout {
+    screen(state, Rect::new(0, 0, state.ui.width, state.ui.height))
+}
+
 /// Where the log pane is at this size (for paging in `update`).
 pub fn logs_rect(state: &crate::app::State) -> Option<Rect> {
-    let area = Rect::new(0, 0, state.ui.width, state.ui.height);
-    let body = frame(area).body;
-    let (rest, _) = split_probes(body, state.probes.probes.len());
-    let zoom = state.ui.zoom && state.ui.focused == crate::app::state::LOGS_PANE;
-    split_logs(rest, state.logs.configured, state.metrics.configured, zoom).1
+    current(state).logs
+}
+
+/// Rows of log lines in a log pane `height` tall (border and, when shown,
+/// the volume strip taken off).
+pub fn log_body_rows(height: u16, volume: bool) -> usize {
+    (height as usize).saturating_sub(2 + if volume { 2 } else { 0 })
 }
 
 /// Splits an area into a left and a right half (the right takes the odd column).
