@@ -1204,3 +1204,46 @@ fn a_refused_tail_polls_with_the_source_healthy() {
     assert!(!text.contains("loki ✗"), "{text}");
     assert!(text.contains("polling (tail refused: HTTP 404)"), "{text}");
 }
+
+/// The re-read after a disconnect never reaches below what the backfill
+/// left out on purpose (`--limit`): it used to start at `newest - reread`
+/// and page through lines it then threw away (at high rates, up to its
+/// page budget, leaving the real gap unread).
+#[test]
+fn the_reread_stays_above_the_backfill_floor() {
+    let loki = Loki::start(LokiOptions::default());
+    let base = now_ns() - 120_000_000_000;
+    for i in 0..3000 {
+        loki.push(
+            &[("job", "seq"), ("stream", "a")],
+            base + i * 40_000_000,
+            &format!("line {i:06} from a"),
+        );
+    }
+    let args = follow_args(&loki.url); // --limit 10
+    let h = Headless::start(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(wait_until(10, || loki.tails_open() > 0), "no tail opened");
+    assert!(h.wait_for(10, 15));
+    let floor = base + 2990 * 40_000_000;
+    loki.close_tails();
+    assert!(
+        wait_until(15, || loki.tails_opened() >= 2 && loki.tails_open() > 0),
+        "the tail came back"
+    );
+    let (lines, err, _) = h.stop();
+    let (nums, _) = numbers_of(&lines);
+    assert!(
+        nums.iter().all(|&n| n >= 2990),
+        "a line below the floor was printed: {nums:?} {err}"
+    );
+    let below: Vec<String> = loki
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/loki/api/v1/query_range")
+        .filter_map(|r| r.param("start").and_then(|s| s.parse::<i64>().ok()))
+        .filter(|&s| s < floor && s > base)
+        .map(|s| format!("{} s below", (floor - s) / 1_000_000_000))
+        .collect();
+    // the backfill itself asks from the window's start (`--since`), before `base`
+    assert!(below.is_empty(), "re-reads below the floor: {below:?}");
+}

@@ -41,6 +41,10 @@ pub const HORIZON_NS: i64 = 10_000_000_000;
 const TAIL_HEALTHY_AFTER: Duration = Duration::from_secs(1);
 /// Entries per query_range page (Loki's default max_entries_limit is 5000).
 pub const PAGE: usize = 2000;
+/// While polling, how often the re-read window is swept for late lines.
+const POLL_SWEEP_EVERY: Duration = Duration::from_secs(60);
+/// Pages a late-line sweep may take (100,000 lines) after a disconnect.
+const LATE_SWEEP_PAGES: usize = 50;
 /// Pages one re-read may take (2000 × 500 = a million lines) before the
 /// tail is reopened.
 const MAX_FILL_PAGES: usize = 500;
@@ -309,6 +313,8 @@ pub struct Dedupe {
 pub const MAX_DEDUPE_KEYS: usize = 500_000;
 /// At most this share of the keys may come from the future.
 const MAX_FUTURE_KEYS: usize = MAX_DEDUPE_KEYS / 4;
+/// Loki accepts lines this far ahead of its clock (creation_grace_period).
+pub const FUTURE_GRACE_NS: i64 = 600_000_000_000;
 /// A line stamped further than this ahead of the clock counts as skewed.
 pub const SKEW_TOLERANCE_NS: i64 = 2_000_000_000;
 /// Default re-read window after a disconnect (`logs.reread`).
@@ -368,8 +374,12 @@ impl Dedupe {
             .saturating_sub(self.reread_ns);
         let keep_secs = (self.reread_ns / 1_000_000_000).max(1) as u32;
         let expired = arrival.saturating_sub(keep_secs);
+        // a key stamped ahead of the clock but within Loki's grace (10 min)
+        // comes back in a re-read once its time has come: kept by its
+        // timestamp; only keys further ahead expire by arrival
+        let far = now.saturating_add(FUTURE_GRACE_NS);
         self.keys
-            .retain(|k, at| k.0 >= floor && (k.0 <= now || *at >= expired));
+            .retain(|k, at| k.0 >= floor && (k.0 <= far || *at >= expired));
         // a flood from the future: keep its newest arrivals only
         let future = self.keys.keys().filter(|k| k.0 > now).count();
         if future > MAX_FUTURE_KEYS {
@@ -670,8 +680,24 @@ impl Engine {
         Ok(())
     }
 
-    /// Everything in [from, now), paging forward. Returns false when the
-    /// receiver is gone.
+    /// Sends a marker row; false when the receiver is gone.
+    async fn mark(&self, from_ns: i64, to_ns: i64, why: String) -> bool {
+        let marker = Marker {
+            count: 0,
+            from_ns,
+            to_ns,
+            why,
+        };
+        self.send(LogsEvent::Marker {
+            gen: self.plan.gen,
+            marker,
+        })
+        .await
+    }
+
+    /// Everything in [from, now), paging forward, at most
+    /// [`MAX_FILL_PAGES`] pages: what that leaves unread is a marker, never
+    /// a silent gap. Returns false when the receiver is gone.
     async fn fill(&mut self, from: i64) -> Result<bool, SourceError> {
         let end = now_ns() + 1;
         // never ask for an empty or inverted range (a line from the future
@@ -694,21 +720,10 @@ impl Engine {
                 Some(t) if n >= PAGE => {
                     if t <= start {
                         // more than a page at one timestamp: say so, move on
-                        let m = Marker {
-                            count: 0,
-                            from_ns: t,
-                            to_ns: t,
-                            why: format!(
-                                "more than {PAGE} lines share one timestamp; some may be missing"
-                            ),
-                        };
-                        if !self
-                            .send(LogsEvent::Marker {
-                                gen: self.plan.gen,
-                                marker: m,
-                            })
-                            .await
-                        {
+                        let why = format!(
+                            "more than {PAGE} lines share one timestamp; some may be missing"
+                        );
+                        if !self.mark(t, t, why).await {
                             return Ok(false);
                         }
                         start += 1;
@@ -719,7 +734,41 @@ impl Engine {
                 _ => return Ok(true),
             }
         }
-        Ok(true)
+        let why = format!(
+            "the re-read stopped after {MAX_FILL_PAGES} pages ({} lines): the rest of this span was not read back",
+            MAX_FILL_PAGES * PAGE
+        );
+        Ok(self.mark(start, end, why).await)
+    }
+
+    /// Late lines: [from, to) read backward (the most recent first, where
+    /// late lines are most likely), at most [`LATE_SWEEP_PAGES`] pages; what
+    /// the budget leaves unchecked is a marker. Dedupe drops what was seen.
+    async fn sweep_late(&mut self, from: i64, to: i64) -> Result<bool, SourceError> {
+        let mut end = to;
+        for _ in 0..LATE_SWEEP_PAGES {
+            if end <= from {
+                return Ok(true);
+            }
+            let page = self.range(from, end, PAGE, false).await?;
+            let full = page.len() >= PAGE;
+            let oldest = page.first().map(|e| e.ts_ns);
+            if !self.deliver(page).await {
+                return Ok(false);
+            }
+            match oldest {
+                // the next page ends at (and includes) the oldest timestamp
+                // seen, so its twins are not lost; dedupe drops repeats
+                Some(t) if full && t + 1 < end => end = t + 1,
+                Some(t) if full => end = t,
+                _ => return Ok(true),
+            }
+        }
+        let why = format!(
+            "not checked for late lines (more than {} lines in the re-read window): raise logs.reread's budget or narrow the query",
+            LATE_SWEEP_PAGES * PAGE
+        );
+        Ok(self.mark(from, end, why).await)
     }
 
     /// Fetches dropped entries back; returns them and a marker for the rest.
@@ -800,13 +849,25 @@ impl Engine {
         // dropped entries waiting to be fetched back (batched)
         let mut pending: Vec<Dropped> = Vec::new();
         let mut last_refill = Instant::now() - REFILL_EVERY;
+        // while polling, late lines are swept for this often
+        let mut last_sweep = Instant::now();
         loop {
             if need_fill || polling {
-                let from = self
-                    .seen
-                    .resume_from(self.plan.since_ns)
-                    .max(self.plan.since_ns);
-                match self.fill(from).await {
+                // the gap itself: from just before the newest line seen
+                // (never below what the backfill left out on purpose)
+                let newest = self.seen.newest();
+                let floor = self.plan.since_ns.max(self.floor);
+                let gap_from = newest.map_or(floor, |n| n - HORIZON_NS).max(floor);
+                let mut r = self.fill(gap_from).await;
+                // then, after a real disconnect, lines written late while
+                // the tail was away: the re-read window behind it
+                let sweep = need_fill || last_sweep.elapsed() >= POLL_SWEEP_EVERY;
+                if sweep && matches!(r, Ok(true)) && newest.is_some() {
+                    last_sweep = Instant::now();
+                    let late_from = self.seen.resume_from(floor).max(floor);
+                    r = self.sweep_late(late_from, gap_from).await;
+                }
+                match r {
                     Ok(true) => {}
                     Ok(false) => return,
                     Err(e) => {
@@ -1130,6 +1191,25 @@ mod tests {
         assert!(d.admit_at(&e(t, "a", "now"), t, 3_600));
         assert!(!d.admit_at(&e(t, "a", "now"), t, 3_600));
         assert_eq!(d.skewed, 360_000, "a present line is not skewed");
+    }
+
+    /// A node 7 minutes ahead (Loki accepts up to 10): its keys outlive
+    /// the re-read window's arrival expiry, so when their time comes and a
+    /// re-read brings them back, they are not printed twice.
+    #[test]
+    fn keys_a_few_minutes_ahead_are_kept_until_their_time() {
+        let mut d = Dedupe::new(60 * SEC);
+        let now = 1_000_000 * SEC;
+        let ahead = now + 420 * SEC;
+        assert!(d.admit_at(&e(ahead, "skewed", "early"), now, 0));
+        // ten minutes of present lines, one a second, force prunes
+        for i in 0..600i64 {
+            for k in 0..10 {
+                d.admit_at(&e(now + i * SEC + k, "a", "l"), now + i * SEC, i as u32);
+            }
+        }
+        // its time came (now + 420 s) and passed; a re-read brings it back
+        assert!(!d.admit_at(&e(ahead, "skewed", "early"), now + 450 * SEC, 450));
     }
 
     #[test]
