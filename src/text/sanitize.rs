@@ -77,13 +77,21 @@ pub fn sanitize(s: &str) -> Cow<'_, str> {
     let mut col = 0usize;
     // no string terminator starts before this (from any later introducer)
     let mut scanned = 0usize;
+    // where a C1 string's search met an ESC that is no terminator
+    let mut aborted = usize::MAX;
     let mut i = 0;
     while let Some(c) = s[i..].chars().next() {
         let next = i + c.len_utf8();
         let drop = match c {
             '\u{1b}' => escape(b, i, &mut scanned),
             '\u{9b}' => silent(csi(b, next)),
-            '\u{9d}' | '\u{90}' | '\u{98}' | '\u{9e}' | '\u{9f}' => string(b, next, &mut scanned),
+            // a C1 string introducer is taken for one only when what follows
+            // looks like a real one (OSC `N;`, DCS params and a final byte):
+            // in logs these are mostly mojibake (an emoji or “” read as
+            // Latin-1), and the text after them must stay
+            '\u{9d}' if osc_shape(b, next) => c1_string(b, next, &mut scanned, &mut aborted),
+            '\u{90}' if dcs_shape(b, next) => c1_string(b, next, &mut scanned, &mut aborted),
+            '\u{9d}' | '\u{90}' | '\u{98}' | '\u{9e}' | '\u{9f}' => silent(next),
             '\t' => {
                 let n = TAB_WIDTH - (col % TAB_WIDTH);
                 out.extend(std::iter::repeat_n(' ', n));
@@ -169,6 +177,48 @@ fn csi(b: &[u8], p: usize) -> usize {
 /// when a terminator (BEL, ST, or an ESC, which starts the next sequence)
 /// is found within [`STRING_WINDOW`] bytes, else only its introducer.
 /// `scanned` remembers how far the text is known to hold no terminator.
+/// OSC's shape: a number, then `;` (`0;title`, `8;;url`, `52;c;…`).
+fn osc_shape(b: &[u8], p: usize) -> bool {
+    let k = run(b, p, 8, |x| x.is_ascii_digit());
+    k > p && b.get(k) == Some(&b';')
+}
+
+/// DCS's shape: parameters, intermediates, then a final byte (`q` sixel,
+/// `$q`, `+q`, `1000p`).
+fn dcs_shape(b: &[u8], p: usize) -> bool {
+    let k = run(b, p, 32, |x| (0x30..=0x3f).contains(&x));
+    let k = run(b, k, 4, |x| (0x20..=0x2f).contains(&x));
+    matches!(b.get(k), Some(0x40..=0x7e))
+}
+
+/// A string opened by a C1 character: as [`string`], but another sequence
+/// starting before any terminator (a colour code after mojibake) means it
+/// was no string: only the introducer goes, the text stays. `aborted`
+/// remembers where such an ESC was met, so later introducers before it are
+/// answered without searching again (linear).
+fn c1_string(b: &[u8], p: usize, scanned: &mut usize, aborted: &mut usize) -> Drop {
+    if p <= *aborted && *aborted != usize::MAX && *aborted <= (*scanned).max(p) {
+        return silent(p);
+    }
+    let d = string(b, p, scanned);
+    if d.mark && ended_by_escape(b, d.end) {
+        *aborted = d.end;
+        *scanned = (*scanned).max(d.end);
+        return silent(p);
+    }
+    d
+}
+
+/// Whether a string that [`string`] dropped up to `end` ended at an ESC
+/// that is no ST (BEL, `ESC \` and U+009C end it at the byte before `end`).
+fn ended_by_escape(b: &[u8], end: usize) -> bool {
+    let before = end.checked_sub(2).map(|i| &b[i..end]);
+    b.get(end) == Some(&0x1b)
+        && b.get(end - 1) != Some(&0x07)
+        && before != Some(b"\x1b\\")
+        && before != Some(&[0xc2, 0x9c])
+}
+
 fn string(b: &[u8], p: usize, scanned: &mut usize) -> Drop {
     let limit = (p + STRING_WINDOW).min(b.len());
     let from = p.max(*scanned).min(limit);
@@ -274,8 +324,26 @@ mod tests {
         assert_eq!(sanitize("a\x1bP"), "a");
         // the text after it is still sanitised
         assert_eq!(sanitize("a\u{9e}b\u{9b}1mc\u{202e}d\te"), "abcd    e");
-        // (an ESC ends a string: a PM up to the ESC goes whole)
-        assert_eq!(sanitize("a\u{9e}b\x1b[1mc"), "a�c");
+        // a C1 PM (mojibake, mostly) drops only itself, and another
+        // sequence before any terminator means no string either
+        assert_eq!(sanitize("a\u{9e}b\x1b[1mc"), "abc");
+        // (an explicit ESC-form string still ends at the next ESC, whole)
+        assert_eq!(sanitize("a\x1b_b\x1b[1mc"), "a�c");
+        // the review's line: coloured, with an emoji read as Latin-1
+        assert_eq!(
+            sanitize("\x1b[32mINFO\x1b[0m user said ð\u{9f}\u{98}\u{80} then DELETED ALL ROWS in prod \x1b[31mdone\x1b[0m"),
+            "INFO user said ð then DELETED ALL ROWS in prod done"
+        );
+        // ” … “ read as Latin-1: U+009D … U+009C is no OSC (no `N;`)
+        assert_eq!(
+            sanitize("she said \u{e2}\u{80}\u{9d}stop\u{e2}\u{80}\u{9c} twice"),
+            "she said \u{e2}stop\u{e2} twice"
+        );
+        // an OSC-shaped C1 string cut by a colour code: only the introducer goes
+        assert_eq!(sanitize("a\u{9d}0;t\x1b[1mb"), "a0;tb");
+        // many such introducers before one ESC stay linear and all kept
+        let many = format!("{}\x1b[1mz", "\u{9d}1;x".repeat(1 << 16));
+        assert_eq!(sanitize(&many), format!("{}z", "1;x".repeat(1 << 16)));
     }
 
     #[test]
