@@ -102,10 +102,10 @@ fn headless_logs(
     let reread = match &args.reread {
         Some(r) => watchfloor::text::units::parse_duration(r)
             .ok()
-            .filter(|d| (1.0..=86_400.0).contains(d))
+            .filter(|d| (10.0..=86_400.0).contains(d))
             .unwrap_or_else(|| {
                 fail(&format!(
-                    "--reread `{r}`: expected a duration from 1s to 1d"
+                    "--reread `{r}`: expected a duration from 10s to 1d"
                 ))
             }),
         None => s.logs.reread_secs,

@@ -1093,7 +1093,7 @@ fn a_flood_from_the_future_is_printed_counted_and_bounded() {
         ..Default::default()
     });
     let mut args = follow_args(&loki.url);
-    args.extend(["--reread".to_string(), "5s".to_string()]);
+    args.extend(["--reread".to_string(), "10s".to_string()]);
     let h = Headless::start(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(wait_until(10, || loki.tails_open() > 0), "no tail opened");
     let future = now_ns()

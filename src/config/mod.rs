@@ -442,14 +442,8 @@ impl Validator<'_> {
         );
         let url = check_url(e.url.get_ref())
             .map_err(|p| self.err(e.url.span(), &format!("{name}.url"), p))?;
-        if reqwest::Url::parse(&url).is_ok_and(|u| u.password().is_some()) {
-            return Err(self.err(
-                e.url.span(),
-                &format!("{name}.url"),
-                "inline secrets are not accepted: the URL holds a password; remove it from \
-                 the URL and write `basic_user = \"NAME\"` and `basic_password = \"env:NAME\"` \
-                 (or `file:/path/to/secret`) instead",
-            ));
+        if let Some(problem) = inline_url_secret(&url) {
+            return Err(self.err(e.url.span(), &format!("{name}.url"), problem));
         }
         let timeout = self
             .duration(&e.timeout, &format!("{name}.timeout"))?
@@ -517,6 +511,28 @@ impl Validator<'_> {
             origin,
         })
     }
+}
+
+/// Credentials written into a config URL (userinfo, or a query parameter
+/// named like a secret): refused like every other inline secret. The
+/// message names where to put them instead (worded so the redactor leaves
+/// the hint readable).
+fn inline_url_secret(url: &str) -> Option<&'static str> {
+    let u = reqwest::Url::parse(url).ok()?;
+    if u.password().is_some() || !u.username().is_empty() {
+        return Some(
+            "inline secrets are not accepted: the URL holds credentials (user:password@ or a \
+             token@); remove them and set basic_user plus basic_password, or bearer_token, \
+             each as env:NAME or file:/path/to/secret",
+        );
+    }
+    if u.query_pairs().any(|(k, _)| crate::text::redact::is_secret_param(&k)) {
+        return Some(
+            "inline secrets are not accepted: a query parameter of the URL looks like a \
+             credential; put it in [….headers] or bearer_token as env:NAME or file:/path instead",
+        );
+    }
+    None
 }
 
 /// Checks an endpoint URL: http(s), parses, has a host. Returns it without a
@@ -624,10 +640,19 @@ container = "app"
             .to_string();
         assert!(err.contains("line 2"), "{err}");
         assert!(err.contains("profiles.prod.loki.url"), "{err}");
-        assert!(err.contains("basic_password = \"env:NAME\""), "{err}");
         assert!(!err.contains("hunter2pass"), "{err}");
-        // a user name alone is not a secret
-        p("[profiles.prod.loki]\nurl = \"https://bob@loki.example\"\n").unwrap();
+        // the hint survives the redactor that every error passes through
+        let shown = crate::text::display(&err);
+        assert!(shown.contains("basic_password, or bearer_token, each as env:NAME"), "{shown}");
+        // a bare token as the user, and a token in the query, too
+        for url in ["https://ghp_abcdefghijklmnop1234@loki.example", "https://loki.example/?api_key=InlineKey123"] {
+            let err = p(&format!("[profiles.prod.loki]\nurl = \"{url}\"\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("inline secrets are not accepted"), "{err}");
+            assert!(!err.contains("InlineKey123") && !err.contains("ghp_abc"), "{err}");
+        }
+        p("[profiles.prod.loki]\nurl = \"https://loki.example/?orgId=3\"\n").unwrap();
     }
 
     #[test]

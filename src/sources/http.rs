@@ -219,7 +219,8 @@ pub async fn read_body(
     host: &str,
 ) -> Result<Body, SourceError> {
     let status = resp.status().as_u16();
-    if resp.status().is_redirection() {
+    // 304 Not Modified is no redirect (nothing conditional is asked)
+    if resp.status().is_redirection() && status != 304 {
         return Err(redirect_error(&resp));
     }
     let content_type = resp

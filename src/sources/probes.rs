@@ -121,9 +121,7 @@ async fn probe(
         .await
         .map_err(|e| net_error(&e, host))?;
     let status = resp.status().as_u16();
-    let location = resp
-        .status()
-        .is_redirection()
+    let location = (resp.status().is_redirection() && status != 304)
         .then(|| redirect_target(resp.url(), resp.headers()));
     // the status is what counts: read at most the cap (for the first line
     // of an error page), then stop and drop the connection

@@ -954,6 +954,11 @@ fn redact_url_with(r: &Redactor, url: &str) -> String {
     r.redact(&out).into_owned()
 }
 
+/// Whether a URL query parameter named `name` holds a credential.
+pub fn is_secret_param(name: &str) -> bool {
+    secret_param(name)
+}
+
 /// `token`, `X-Amz-Signature`, `refresh_token`, `x-api-key`, … (any case).
 fn secret_param(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
