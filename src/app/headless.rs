@@ -97,51 +97,46 @@ pub fn text_marker(m: &Marker) -> String {
 }
 
 /// A repeated error is printed once, then counted: a tail that reconnects
-/// a hundred times says so in one line, not a hundred. The count is said
-/// when another error comes, once a minute while it goes on, and at exit.
+/// a hundred times says so in a line or two, not a hundred, even when two
+/// errors alternate (a reset, then a 503). Each error's count is said once
+/// a minute while it goes on, and at exit.
 #[derive(Default)]
 pub struct Repeats {
-    last: Option<String>,
-    count: u64,
-    said_at: Option<std::time::Instant>,
+    /// (error, repeats not yet said, when it was last said), newest last.
+    seen: Vec<(String, u64, std::time::Instant)>,
 }
 
 impl Repeats {
     const EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+    const KEEP: usize = 8;
 
     /// What to print for this occurrence of `e`, if anything.
     pub fn see(&mut self, e: String, now: std::time::Instant) -> Option<String> {
-        if self.last.as_deref() == Some(e.as_str()) {
-            self.count += 1;
-            if self
-                .said_at
-                .is_some_and(|t| now.duration_since(t) >= Self::EVERY)
-            {
-                self.said_at = Some(now);
-                return self.flush_keep();
+        if let Some(x) = self.seen.iter_mut().find(|x| x.0 == e) {
+            x.1 += 1;
+            if now.duration_since(x.2) < Self::EVERY {
+                return None;
             }
-            return None;
+            x.2 = now;
+            let n = std::mem::take(&mut x.1);
+            return Some(format!("{e} (again {n}×)"));
         }
-        let before = self.flush();
-        self.last = Some(e.clone());
-        self.said_at = Some(now);
-        Some(match before {
-            Some(b) => format!("{b}\nwatchfloor: loki: {e}"),
-            None => e,
-        })
+        if self.seen.len() >= Self::KEEP {
+            self.seen.remove(0);
+        }
+        self.seen.push((e.clone(), 0, now));
+        Some(e)
     }
 
-    fn flush_keep(&mut self) -> Option<String> {
-        let n = std::mem::take(&mut self.count);
-        let e = self.last.as_ref()?;
-        (n > 0).then(|| format!("{e} (again {n}×)"))
-    }
-
-    /// The pending count of the last error, if any (at exit).
+    /// The counts not yet said (at exit), one line each.
     pub fn flush(&mut self) -> Option<String> {
-        let s = self.flush_keep();
-        self.last = None;
-        s
+        let lines: Vec<String> = self
+            .seen
+            .drain(..)
+            .filter(|x| x.1 > 0)
+            .map(|(e, n, _)| format!("{e} (again {n}×)"))
+            .collect();
+        (!lines.is_empty()).then(|| lines.join("\nwatchfloor: loki: "))
     }
 }
 
@@ -306,30 +301,30 @@ mod repeat_tests {
     fn a_repeated_error_is_said_once_then_counted() {
         let mut r = Repeats::default();
         let t = Instant::now();
-        let e = || "tail to loki:3100: closed (reconnecting, retrying)".to_string();
-        assert_eq!(r.see(e(), t).as_deref(), Some(e().as_str()));
+        let reset = || "tail to loki:3100: closed (reconnecting, retrying)".to_string();
+        let down = || "HTTP 503: no healthy upstream (reconnecting, retrying)".to_string();
+        assert_eq!(r.see(reset(), t).as_deref(), Some(reset().as_str()));
+        assert_eq!(r.see(down(), t).as_deref(), Some(down().as_str()));
+        // alternating, 104 more times each within the minute: nothing
         for i in 1..105 {
-            assert_eq!(r.see(e(), t + Duration::from_millis(i * 100)), None, "{i}");
+            let at = t + Duration::from_millis(i * 500);
+            assert_eq!(r.see(reset(), at), None, "{i}");
+            assert_eq!(r.see(down(), at), None, "{i}");
         }
-        // a minute on, the count is said (and starts over)
-        let said = r.see(e(), t + Duration::from_secs(61)).unwrap();
+        // a minute on, each count is said once (and starts over)
+        let said = r.see(reset(), t + Duration::from_secs(61)).unwrap();
         assert!(said.ends_with("(again 105×)"), "{said}");
-        r.see(e(), t + Duration::from_secs(62));
-        // another error says the pending count first
-        let said = r
-            .see("HTTP 503: down".into(), t + Duration::from_secs(63))
-            .unwrap();
+        assert_eq!(r.see(reset(), t + Duration::from_secs(62)), None);
+        // at exit, what was not said yet
+        let left = r.flush().unwrap();
         assert!(
-            said.contains("(again 1×)") && said.ends_with("HTTP 503: down"),
-            "{said}"
+            left.contains("closed (reconnecting, retrying) (again 1×)"),
+            "{left}"
+        );
+        assert!(
+            left.contains("no healthy upstream (reconnecting, retrying) (again 104×)"),
+            "{left}"
         );
         assert_eq!(r.flush(), None);
-        assert!(r
-            .see("HTTP 503: down".into(), t + Duration::from_secs(64))
-            .is_some());
-        assert!(r
-            .see("HTTP 503: down".into(), t + Duration::from_secs(65))
-            .is_none());
-        assert_eq!(r.flush().as_deref(), Some("HTTP 503: down (again 1×)"));
     }
 }

@@ -526,7 +526,9 @@ fn inline_url_secret(url: &str) -> Option<&'static str> {
              each as env:NAME or file:/path/to/secret",
         );
     }
-    if u.query_pairs().any(|(k, _)| crate::text::redact::is_secret_param(&k)) {
+    if u.query_pairs()
+        .any(|(k, _)| crate::text::redact::is_secret_param(&k))
+    {
         return Some(
             "inline secrets are not accepted: a query parameter of the URL looks like a \
              credential; put it in [….headers] or bearer_token as env:NAME or file:/path instead",
@@ -643,14 +645,23 @@ container = "app"
         assert!(!err.contains("hunter2pass"), "{err}");
         // the hint survives the redactor that every error passes through
         let shown = crate::text::display(&err);
-        assert!(shown.contains("basic_password, or bearer_token, each as env:NAME"), "{shown}");
+        assert!(
+            shown.contains("basic_password, or bearer_token, each as env:NAME"),
+            "{shown}"
+        );
         // a bare token as the user, and a token in the query, too
-        for url in ["https://ghp_abcdefghijklmnop1234@loki.example", "https://loki.example/?api_key=InlineKey123"] {
+        for url in [
+            "https://ghp_abcdefghijklmnop1234@loki.example",
+            "https://loki.example/?api_key=InlineKey123",
+        ] {
             let err = p(&format!("[profiles.prod.loki]\nurl = \"{url}\"\n"))
                 .unwrap_err()
                 .to_string();
             assert!(err.contains("inline secrets are not accepted"), "{err}");
-            assert!(!err.contains("InlineKey123") && !err.contains("ghp_abc"), "{err}");
+            assert!(
+                !err.contains("InlineKey123") && !err.contains("ghp_abc"),
+                "{err}"
+            );
         }
         p("[profiles.prod.loki]\nurl = \"https://loki.example/?orgId=3\"\n").unwrap();
     }
