@@ -689,6 +689,22 @@ fn yaml_block(
     let indent = run(s, line, |c| c == b' ') - line;
     let eol = skip_blank(s, after);
     let eol = eol + usize::from(s.get(eol) == Some(&b'\r'));
+    if s.get(eol).is_some_and(|&c| c != b'\n') {
+        // the block flattened onto one line (a log line's newlines became
+        // spaces): the words after the indicator, up to the next `key:`
+        let (mut at, mut last) = (eol, None);
+        for _ in 0..64 {
+            let end = run(s, at, |c| !is_ws(c));
+            if end == at || s[end - 1] == b':' {
+                break;
+            }
+            last = Some(end);
+            at = run(s, end, is_ws);
+        }
+        *until = last?;
+        push(out, eol, last?);
+        return Some(());
+    }
     want(s.get(eol) == Some(&b'\n'))?;
     let (mut first, mut last) = (None, eol);
     let mut at = eol + 1;
@@ -1190,6 +1206,9 @@ mod tests {
             // YAML block scalars: the value is on the lines below
             "  user:\n    token: |\n      «ZXlKaGJHY2lPaUpTVXpJMU5pSXNJbXRw\n      aW5nIHRoZSBzZWNvbmQgbGluZQ»\n  name: x\n",
             "client-key-data: >-\r\n  «LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVk»\r\nnext: 1",
+            // the same block flattened onto one line, as a log line is
+            // after the sanitiser turns its newlines into spaces
+            "client-key-data: |   «LS0tLS1CRUdJTiBSU0Eg   UFJJVkFURSBLRVk»   next: 1",
             "- token: |+\n\n   «abc»\n- name: y\ntoken: >\nnot: indented",
             "users:\n- name: sa\n  user:\n    token: «eyJhbGciOiJSUzI1NiIsImtpZCI6IkJGZ3UifQ.eyJpc3MiOiJrdWJlcm5ldGVzL3NhIn0.c2lnbmF0dXJl»\n",
             // docker config
