@@ -371,3 +371,50 @@ fn a_long_query_scrolls_in_the_editor_line() {
     );
     assert!(line.trim_end().ends_with('…'), "{line:?}");
 }
+
+/// A skewed node's lines sort after the present: while following, the
+/// bottom row stays the newest line of the present (the future ones are
+/// counted in the title), instead of the pane filling with them.
+#[test]
+fn following_keeps_the_present_at_the_bottom_when_lines_come_from_the_future() {
+    let mut st = state();
+    let gen = st.logs.gen;
+    let now = st.now_ms;
+    let newest = st
+        .logs
+        .ring
+        .lines()
+        .last()
+        .map(|l| l.text.to_string())
+        .expect("demo lines");
+    let future: Vec<LogLine> = (0..40)
+        .map(|i| {
+            LogLine::from_entry(
+                watchfloor::sources::loki::Entry {
+                    ts_ns: (now + 3_600_000) * 1_000_000 + i,
+                    labels: vec![("pod".to_string(), "skewed-node".to_string())].into(),
+                    line: format!("an hour ahead {i}"),
+                    meta: vec![],
+                },
+                true,
+            )
+        })
+        .collect();
+    ev(
+        &mut st,
+        LogsEvent::Lines {
+            gen,
+            at_ms: now,
+            lines: future,
+            skewed: 40,
+        },
+    );
+    let s = screen(&st, 120, 30);
+    assert!(s.contains("40 future-stamped"), "{s}");
+    assert!(
+        s.contains("request completed"),
+        "the present is on screen:\n{s}"
+    );
+    assert!(!s.contains("an hour ahead"), "{s}");
+    let _ = newest;
+}

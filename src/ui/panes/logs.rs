@@ -60,10 +60,26 @@ pub fn body_rows(height: u16, volume: bool) -> usize {
 
 /// Ring positions to show, oldest first: the newest rows when following,
 /// else the rows ending at the anchor.
-pub fn window(l: &LogsState, rows: usize) -> Vec<usize> {
+///
+/// Following, the bottom row is the newest line of the present: lines
+/// stamped ahead of the clock (a skewed node) sort after it and would
+/// otherwise fill the pane; they are counted in the title and reached by
+/// scrolling down.
+pub fn window(l: &LogsState, rows: usize, now_ms: i64) -> Vec<usize> {
     let shown = l.shown_positions();
     let end = match (l.follow, l.anchor.and_then(|a| l.ring.index_of(a))) {
         (false, Some(a)) => shown.partition_point(|&p| p <= a),
+        _ if l.skewed > 0 => {
+            let present = (now_ms * 1_000_000)
+                .saturating_add(crate::sources::loki::engine::SKEW_TOLERANCE_NS);
+            let n =
+                shown.partition_point(|&p| l.ring.get(p).is_some_and(|s| s.row.ts_ns() <= present));
+            if n == 0 {
+                shown.len()
+            } else {
+                n
+            }
+        }
         _ => shown.len(),
     };
     let start = end.saturating_sub(rows);
@@ -157,7 +173,7 @@ pub fn view(state: &State, area: Rect) -> LogsView {
     let l = &state.logs;
     let show_volume = area.height >= 8;
     let n = body_rows(area.height, show_volume);
-    let positions = window(l, n);
+    let positions = window(l, n, state.now_ms);
     let mut rows = Vec::with_capacity(positions.len());
     let selected = if l.follow { None } else { l.selected };
     for p in positions {
