@@ -492,8 +492,44 @@ struct Engine {
     gaps: std::collections::VecDeque<(i64, i64)>,
     /// The last status sent carried an error.
     failing: bool,
+    /// Streams inside a private key written one line per entry.
+    pem: PemStreams,
     /// Why the engine polls (the tail refused), for the header.
     note: Option<String>,
+}
+
+/// A private key logged one line per entry (container stdout is stored a
+/// line an entry): the redactor masks what follows a BEGIN within its own
+/// entry, so the next entries of that stream are masked here, whole, up to
+/// and including the END line (at most [`PEM_MAX_LINES`], then it gives up).
+#[derive(Default)]
+struct PemStreams(HashMap<u64, usize>);
+
+/// Lines of one key block masked before the block is taken as never ending.
+const PEM_MAX_LINES: usize = 200;
+
+impl PemStreams {
+    fn mask(&mut self, stream: u64, line: &mut LogLine) {
+        let t = &line.text;
+        if let Some(n) = self.0.get_mut(&stream) {
+            let end = t.contains("-----END") && t.contains("PRIVATE KEY");
+            *n += 1;
+            if end || *n > PEM_MAX_LINES {
+                self.0.remove(&stream);
+            }
+            if !end || !t.trim_start().starts_with("-----END") {
+                line.text = crate::text::redact::MASK.into();
+                line.cut = None;
+            }
+            return;
+        }
+        if t.contains("-----BEGIN") && t.contains("PRIVATE KEY-----") && !t.contains("-----END") {
+            if self.0.len() >= 1000 {
+                self.0.clear();
+            }
+            self.0.insert(stream, 0);
+        }
+    }
 }
 
 /// Disconnects remembered for the late-line check.
@@ -537,7 +573,12 @@ impl Engine {
                     latest_late = latest_late.max(Some(e.ts_ns));
                 }
                 e.labels = self.streams.get(e.labels);
-                lines.push(LogLine::from_entry(e, redact));
+                let key = redact.then(|| labels_hash(&e.labels));
+                let mut line = LogLine::from_entry(e, redact);
+                if let Some(k) = key {
+                    self.pem.mask(k, &mut line);
+                }
+                lines.push(line);
             }
         }
         if let Some(ts) = latest_late {
@@ -1033,6 +1074,7 @@ pub fn spawn(
         gaps: Default::default(),
         failing: false,
         note: None,
+        pem: PemStreams::default(),
     };
     handles.push(tokio::spawn(engine.run()));
     handles
@@ -1249,6 +1291,34 @@ mod tests {
         let r = d.resume_from(0);
         assert!(r <= now_ns() - HORIZON_NS + 1_000_000_000, "{r} vs {now}");
         assert!(d.admit(&e(now, "a", "present")));
+    }
+
+    #[test]
+    fn a_private_key_logged_a_line_an_entry_is_masked_up_to_its_end() {
+        let mut p = PemStreams::default();
+        let lines = [
+            "-----BEGIN RSA PRIVATE KEY-----",
+            "MIIEowIBAAKCAQEAx3k9Jm5fZq2",
+            "b3BlbnNzaC1rZXktdjEAAAAABG5",
+            "-----END RSA PRIVATE KEY-----",
+            "server started",
+        ];
+        let out: Vec<String> = lines
+            .iter()
+            .map(|t| {
+                let mut l = LogLine::from_entry(e(1, "a", t), true);
+                p.mask(7, &mut l);
+                l.text.to_string()
+            })
+            .collect();
+        assert!(
+            out[0].starts_with("-----BEGIN RSA PRIVATE KEY-----"),
+            "{out:?}"
+        );
+        assert_eq!(out[1], crate::text::redact::MASK);
+        assert_eq!(out[2], crate::text::redact::MASK);
+        assert_eq!(out[3], "-----END RSA PRIVATE KEY-----");
+        assert_eq!(out[4], "server started", "the block ended");
     }
 
     #[test]
