@@ -404,6 +404,14 @@ fn answer_jobs(gen: u64, series: &[(&str, &str)]) -> Event {
     }))
 }
 
+/// `:` + a command line + Enter, as keys.
+fn command(line: &str) -> Vec<Event> {
+    std::iter::once(ch(':'))
+        .chain(line.chars().map(ch))
+        .chain(std::iter::once(key(KeyCode::Enter)))
+        .collect()
+}
+
 /// The log queries among commands.
 fn log_queries(cmds: &[Command]) -> Vec<String> {
     cmds.iter()
@@ -440,20 +448,7 @@ fn the_log_query_keeps_the_job_s_pods_after_job() {
             ],
         ),
     );
-    let cmds = press(
-        &mut st,
-        &[
-            ch(':'),
-            ch('j'),
-            ch('o'),
-            ch('b'),
-            ch(' '),
-            ch('a'),
-            ch('p'),
-            ch('i'),
-            key(KeyCode::Enter),
-        ],
-    );
+    let cmds = press(&mut st, &command("job api"));
     let q = log_queries(&cmds);
     assert_eq!(q.len(), 1, "{cmds:?}");
     assert!(
@@ -471,18 +466,7 @@ fn the_log_query_keeps_the_job_s_pods_after_job() {
 #[test]
 fn the_log_query_narrows_when_the_job_s_pods_become_known() {
     let mut st = with_logs();
-    let cmds = press(
-        &mut st,
-        &[
-            ch(':'),
-            ch('j'),
-            ch('o'),
-            ch('b'),
-            ch(' '),
-            ch('w'),
-            key(KeyCode::Enter),
-        ],
-    );
+    let cmds = press(&mut st, &command("job w"));
     let q = log_queries(&cmds);
     assert_eq!(q.len(), 1);
     assert!(!q[0].contains("pod"), "{}", q[0]);
