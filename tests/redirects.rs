@@ -313,3 +313,37 @@ fn a_probe_with_a_large_body_reports_its_status() {
     assert!(ok, "{text}");
     assert!(!text.contains("too_large"), "{text}");
 }
+
+/// A probe whose 200 is followed by a body that never ends is healthy: the
+/// status is the answer, the body is not waited for.
+#[test]
+fn a_probe_whose_body_stalls_after_the_status_is_healthy() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for s in listener.incoming() {
+            let Ok(mut s) = s else { return };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 1000000\r\n\r\nstarted");
+                // then nothing, until the client goes away
+                let _ = s.read(&mut buf);
+            });
+        }
+    });
+    let dir = tempdir("probe-stall");
+    let cfg = dir.join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!("[profiles.p]\n[[profiles.p.probes]]\nname = \"stall\"\nurl = \"http://{addr}/healthz\"\ntimeout = \"2s\"\n"),
+    )
+    .unwrap();
+    let (ok, text) = run(
+        &["--once", "--size", "200x50", "--once-timeout", "5s"],
+        &cfg,
+    );
+    assert!(ok, "{text}");
+    assert!(!text.contains("timed out"), "{text}");
+}

@@ -121,6 +121,14 @@ async fn probe(
         .await
         .map_err(|e| net_error(&e, host))?;
     let status = resp.status().as_u16();
+    if status == spec.expect {
+        // the status is the answer: the body is not waited for (one that
+        // stalls after a 200 is still a 200, at the headers' latency)
+        return Ok(ProbeOk {
+            status,
+            latency_ms: t0.elapsed().as_millis() as u64,
+        });
+    }
     let location = (resp.status().is_redirection() && status != 304)
         .then(|| redirect_target(resp.url(), resp.headers()));
     // the status is what counts: read at most the cap (for the first line
@@ -132,14 +140,13 @@ async fn probe(
                 head.extend_from_slice(&c[..c.len().min(MAX_PROBE_BODY as usize - head.len())])
             }
             Ok(None) => break,
-            Err(e) => return Err(net_error(&e, host)),
+            // the status arrived: a body that stalls or breaks after it
+            // does not change what the endpoint answered
+            Err(_) => break,
         }
     }
     drop(resp);
     let latency_ms = t0.elapsed().as_millis() as u64;
-    if status == spec.expect {
-        return Ok(ProbeOk { status, latency_ms });
-    }
     let message = match location {
         Some(to) => format!("redirected to {to}, not followed"),
         None => {
