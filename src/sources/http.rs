@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 
-use super::SourceError;
+use super::{ErrorKind, SourceError};
 use crate::config::Endpoint;
 use crate::text::redact;
 use crate::text::units::format_bytes;
@@ -230,7 +230,7 @@ pub async fn read_body(
         .map(|s| crate::text::sanitize(s).into_owned());
     let too_big = |n: u64| SourceError {
         status: Some(status),
-        kind: Some("too_large".into()),
+        kind: ErrorKind::TooLarge,
         message: format!(
             "answer larger than the {} body cap ({} so far): narrow the query or raise max_body",
             format_bytes(cap as f64),
@@ -262,7 +262,7 @@ pub fn redirect_error(resp: &reqwest::Response) -> SourceError {
     let to = redirect_target(resp.url(), resp.headers());
     SourceError {
         status: Some(resp.status().as_u16()),
-        kind: Some("redirect".into()),
+        kind: ErrorKind::Redirect,
         message: format!("redirected to {to}, not followed"),
     }
 }

@@ -168,7 +168,7 @@ async fn probe(
     };
     Err(SourceError {
         status: Some(status),
-        kind: Some(format!("expected {}", spec.expect)),
+        kind: super::ErrorKind::Unexpected(spec.expect),
         message,
     })
 }

@@ -9,7 +9,7 @@ use std::marker::PhantomData;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-use super::{Fetched, SourceError};
+use super::{ErrorKind, Fetched, SourceError};
 use crate::store::{Labels, Series};
 
 /// Most points kept per series (Prometheus refuses more than 11,000 per query).
@@ -94,7 +94,7 @@ pub fn parse_strings(
 fn bad(status: u16, message: String) -> SourceError {
     SourceError {
         status: Some(status),
-        kind: Some("bad_response".into()),
+        kind: ErrorKind::BadAnswer,
         message,
     }
 }
@@ -113,7 +113,7 @@ fn parse_envelope(
 ) -> Result<Success, SourceError> {
     let fail = |message: String| SourceError {
         status: Some(status),
-        kind: None,
+        kind: ErrorKind::Unspecified,
         message,
     };
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
@@ -389,13 +389,17 @@ impl Envelope {
         match self.status.as_deref() {
             None => Err(SourceError {
                 status: Some(status),
-                kind: None,
+                kind: ErrorKind::Unspecified,
                 message: NO_STATUS.into(),
             }),
             Some("success") => Ok(()),
             Some(_) => Err(SourceError {
                 status: Some(status),
-                kind: self.error_type.clone().filter(|k| !k.is_empty()),
+                kind: self
+                    .error_type
+                    .clone()
+                    .filter(|k| !k.is_empty())
+                    .map_or(ErrorKind::Unspecified, ErrorKind::Api),
                 message: self.error.clone().unwrap_or_else(|| "unknown error".into()),
             }),
         }
@@ -912,7 +916,7 @@ mod tests {
     }
     fn bad_shape(body: &str) -> String {
         let e = err(body.as_bytes());
-        assert_eq!(e.kind.as_deref(), Some("bad_response"), "{body}: {e}");
+        assert_eq!(e.kind, ErrorKind::BadAnswer, "{body}: {e}");
         e.message
     }
     fn points(s: &Series) -> Vec<(i64, f64)> {
@@ -1090,12 +1094,15 @@ mod tests {
     fn api_error_envelope() {
         let body = br#"{"status":"error","errorType":"bad_data","error":"parse error at char 5"}"#;
         let e = err_ct(400, Some("application/json"), body);
-        assert_eq!(e.kind.as_deref(), Some("bad_data"));
+        assert_eq!(e.kind, ErrorKind::Api("bad_data".into()));
         assert_eq!(e.to_string(), "HTTP 400 bad_data: parse error at char 5");
         let e =
             err(b"{\"status\":\"error\",\"error\":\"a\\u001b]0;x\\u0007b\\u001b[1mc\\nd\\u0085\"}");
         // the title sequence goes whole and leaves a mark; colour codes silently
-        assert_eq!((e.kind, e.message.as_str()), (None, "a�bc d"));
+        assert_eq!(
+            (e.kind, e.message.as_str()),
+            (ErrorKind::Unspecified, "a�bc d")
+        );
         // a stray C1 introducer (mojibake) drops only itself
         let e = err(br#"{"status":"error","error":"said \u00f0\u009f\u0098\u0080 then DELETED"}"#);
         assert_eq!(e.message, "said ð then DELETED");
@@ -1214,8 +1221,8 @@ mod tests {
         }
         let e = err(br#"{"status":"success"}"#);
         assert_eq!(
-            (e.kind.as_deref(), e.message.as_str()),
-            (Some("bad_response"), "success without data")
+            (e.kind, e.message.as_str()),
+            (ErrorKind::BadAnswer, "success without data")
         );
         assert_eq!(
             bad_shape(r#"{"status":"success","data":null}"#),

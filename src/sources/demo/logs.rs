@@ -78,7 +78,7 @@ fn check(q: &str) -> Result<(), SourceError> {
         };
         return Err(SourceError {
             status: Some(400),
-            kind: None,
+            kind: crate::sources::ErrorKind::Unspecified,
             message: format!(
                 "parse error at line 1, col {col}: syntax error: unexpected {}",
                 if q.starts_with('{') {

@@ -162,7 +162,7 @@ pub fn http_error(status: u16, body: &[u8]) -> SourceError {
     }
     SourceError {
         status: Some(status),
-        kind: None,
+        kind: crate::sources::ErrorKind::Unspecified,
         message,
     }
 }
@@ -392,7 +392,7 @@ fn ws_open_error(e: tungstenite::Error, host: &str, base: &str) -> TailOpenError
                 .unwrap_or_else(|_| "elsewhere".into());
             TailOpenError::NoWebSocket(SourceError {
                 status: Some(resp.status().as_u16()),
-                kind: Some("redirect".into()),
+                kind: crate::sources::ErrorKind::Redirect,
                 message: format!("tail redirected to {to}, not followed"),
             })
         }

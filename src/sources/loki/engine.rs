@@ -663,7 +663,7 @@ impl Engine {
                 .await
             {
                 // a page over the body cap (long lines): ask for fewer
-                Err(e) if e.kind.as_deref() == Some("too_large") && limit > 10 => limit /= 2,
+                Err(e) if e.kind == crate::sources::ErrorKind::TooLarge && limit > 10 => limit /= 2,
                 r => return r,
             }
         }
