@@ -140,7 +140,7 @@ fn following_paused_and_searching_snapshots() {
     );
     insta::assert_snapshot!("logs_paused_120x30", paused);
     // `/` from the dashboard focuses the logs and searches
-    st.ui.focused = 0;
+    st.ui.focused = watchfloor::app::state::Focus::Pane(0);
     update::apply(&mut st, Action::OpenSearch);
     submit(&mut st, "rejected");
     let newest_match = st

@@ -6,6 +6,7 @@ mod common;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use watchfloor::app::logs::LogsCommand;
+use watchfloor::app::state::Focus;
 use watchfloor::app::update::{self, Command, Event, MetricsCommand};
 use watchfloor::app::views::View;
 use watchfloor::app::State;
@@ -235,18 +236,22 @@ fn pause_lets_no_older_answer_in_and_keeps_the_data() {
 #[test]
 fn esc_pops_one_view_at_a_time_and_restores_focus() {
     let mut st = fresh();
-    st.ui.focused = 2;
+    st.ui.focused = Focus::Pane(2);
     press(&mut st, &[ch('p'), key(KeyCode::Down)]);
     assert_eq!(st.ui.mode(), Mode::Picker);
     // help over the picker; the picker's place is kept underneath
     press(&mut st, &[ch('?')]);
     assert_eq!(st.ui.views.depth(), 2);
     assert_eq!(st.ui.mode(), Mode::Help);
-    st.ui.focused = 0; // something moved focus underneath
+    st.ui.focused = Focus::Pane(0); // something moved focus underneath
     press(&mut st, &[key(KeyCode::Esc)]);
     assert_eq!(st.ui.mode(), Mode::Picker);
     assert_eq!(st.ui.views.top(), Some(&View::PodPicker { index: 1 }));
-    assert_eq!(st.ui.focused, 2, "help restored the focus it found");
+    assert_eq!(
+        st.ui.focused,
+        Focus::Pane(2),
+        "help restored the focus it found"
+    );
     press(&mut st, &[key(KeyCode::Esc)]);
     assert_eq!(st.ui.mode(), Mode::Normal);
     assert_eq!(st.ui.views.depth(), 0);
@@ -598,10 +603,9 @@ fn tab_never_focuses_a_pane_that_is_not_drawn() {
             focused.insert(f);
             let screen =
                 watchfloor::export::buffer_to_text(&watchfloor::app::run::render(&st, w, h));
-            let title = if f == watchfloor::app::state::LOGS_PANE {
-                "Logs".to_string()
-            } else {
-                d.panes[f].title.clone()
+            let title = match f {
+                Focus::Logs => "Logs".to_string(),
+                Focus::Pane(i) => d.panes[i].title.clone(),
             };
             assert!(
                 screen.contains(&title),

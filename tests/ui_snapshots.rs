@@ -46,7 +46,7 @@ fn each_pane_zoomed() {
         .enumerate()
     {
         assert_eq!(st.metrics.dashboard.as_ref().unwrap().panes[i].id, *id);
-        st.ui.focused = i;
+        st.ui.focused = watchfloor::app::state::Focus::Pane(i);
         st.ui.zoom = true;
         insta::assert_snapshot!(format!("pane_{id}_80x24"), screen(&st, 80, 24));
         insta::assert_snapshot!(format!("pane_{id}_200x50"), screen(&st, 200, 50));

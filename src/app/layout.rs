@@ -108,7 +108,7 @@ pub fn screen(state: &crate::app::State, area: Rect) -> ScreenLayout {
 pub fn screen_zoomed(state: &crate::app::State, area: Rect, zoom: bool) -> ScreenLayout {
     let l = frame(area);
     let (rest, probes) = split_probes(l.body, state.probes.probes.len());
-    let logs_focused = state.ui.focused == crate::app::state::LOGS_PANE;
+    let logs_focused = state.ui.focused == crate::app::state::Focus::Logs;
     let (metrics, logs) = split_logs(
         rest,
         state.logs.configured,
@@ -118,7 +118,7 @@ pub fn screen_zoomed(state: &crate::app::State, area: Rect, zoom: bool) -> Scree
     let m = &state.metrics;
     let panes = match &m.dashboard {
         Some(d) if m.configured && m.dashboard_error.is_none() && metrics.height > 0 => {
-            pane_rects(d, metrics, zoom.then_some(state.ui.focused))
+            pane_rects(d, metrics, state.ui.focused.pane().filter(|_| zoom))
                 .into_iter()
                 .filter(|(_, r)| r.height > 0 && r.width > 0)
                 .collect()

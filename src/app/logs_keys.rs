@@ -134,9 +134,9 @@ pub fn apply(state: &mut State, action: super::Action) -> Vec<Command> {
         state.ui.message = Some(("no log source: pass --loki URL (or --demo)".into(), true));
         return vec![];
     }
-    let logs_focus = state.ui.focused == super::state::LOGS_PANE;
+    let logs_focus = state.ui.focused == super::state::Focus::Logs;
     match action {
-        A::FocusLogs => state.ui.focused = super::state::LOGS_PANE,
+        A::FocusLogs => state.ui.focused = super::state::Focus::Logs,
         A::ScrollUp => step(state, -1),
         A::ScrollDown => step(state, 1),
         A::PageUp => step(state, -(page(state) as isize)),
@@ -155,7 +155,7 @@ pub fn apply(state: &mut State, action: super::Action) -> Vec<Command> {
         A::ToggleWrap => state.logs.wrap = !state.logs.wrap,
         A::ToggleColumns => state.logs.columns = state.logs.columns.next(),
         A::OpenSearch => {
-            state.ui.focused = super::state::LOGS_PANE;
+            state.ui.focused = super::state::Focus::Logs;
             let cur = state.logs.search.clone().unwrap_or_default();
             super::update::open_input(state, InputPurpose::Search, &cur);
         }
@@ -343,7 +343,7 @@ fn open_sampler(state: &mut State) -> Vec<Command> {
         .metrics
         .dashboard
         .as_ref()
-        .and_then(|d| d.panes.get(state.ui.focused))
+        .and_then(|d| d.panes.get(state.ui.focused.pane()?))
         .is_some_and(|p| p.kind == crate::dashboard::PaneKind::Memory);
     if focused_memory {
         super::update::push_view(state, super::views::View::Sampler { scroll: 0 });

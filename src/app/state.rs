@@ -181,8 +181,8 @@ pub struct UiState {
     pub message: Option<(String, bool)>,
     /// Text-input histories, per purpose.
     pub history: BTreeMap<InputPurpose, Vec<String>>,
-    /// Index into the dashboard's panes, or LOGS_PANE.
-    pub focused: usize,
+    /// The pane with the focus.
+    pub focused: Focus,
     pub zoom: bool,
     pub width: u16,
     pub height: u16,
@@ -192,14 +192,29 @@ impl UiState {
     /// The key mode of the view on top.
     pub fn mode(&self) -> Mode {
         match self.views.mode() {
-            Mode::Normal if self.focused == LOGS_PANE => Mode::Logs,
+            Mode::Normal if self.focused == Focus::Logs => Mode::Logs,
             m => m,
         }
     }
 }
 
-/// `focused` when the log pane has the focus.
-pub const LOGS_PANE: usize = usize::MAX;
+/// Which pane has the focus: a metric pane (by index into the dashboard's
+/// panes) or the log pane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Focus {
+    Pane(usize),
+    Logs,
+}
+
+impl Focus {
+    /// The metric pane's index, if a metric pane has the focus.
+    pub fn pane(self) -> Option<usize> {
+        match self {
+            Focus::Pane(i) => Some(i),
+            Focus::Logs => None,
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct State {
@@ -265,7 +280,7 @@ impl State {
                 views: ViewStack::default(),
                 message: None,
                 history: BTreeMap::new(),
-                focused: 0,
+                focused: Focus::Pane(0),
                 zoom: false,
                 width: 200,
                 height: 50,

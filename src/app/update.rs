@@ -266,7 +266,7 @@ pub fn apply(state: &mut State, action: Action) -> Vec<Command> {
         }
         Action::ScrollDown | Action::ScrollUp | Action::PageDown | Action::PageUp => {
             let page = state.ui.height.saturating_sub(4).max(1);
-            if state.ui.views.depth() == 0 && state.ui.focused == super::state::LOGS_PANE {
+            if state.ui.views.depth() == 0 && state.ui.focused == super::state::Focus::Logs {
                 return super::logs_keys::apply(state, action);
             }
             if let Some(View::Help { scroll } | View::Sampler { scroll }) = state.ui.views.top_mut()
@@ -488,12 +488,16 @@ pub(crate) fn pop_view(state: &mut State) {
 /// Focusable panes: the metric panes drawn at this size, then the logs
 /// (the same layout `draw` uses, so Tab never lands on a pane not drawn;
 /// while zoomed, the panes behind the zoom).
-fn visible(state: &State) -> Vec<usize> {
+fn visible(state: &State) -> Vec<super::state::Focus> {
     let area = ratatui::layout::Rect::new(0, 0, state.ui.width, state.ui.height);
     let l = super::layout::screen_zoomed(state, area, false);
-    let mut v: Vec<usize> = l.panes.iter().map(|(i, _)| *i).collect();
+    let mut v: Vec<_> = l
+        .panes
+        .iter()
+        .map(|(i, _)| super::state::Focus::Pane(*i))
+        .collect();
     if l.logs.is_some() {
-        v.push(super::state::LOGS_PANE);
+        v.push(super::state::Focus::Logs);
     }
     v
 }
@@ -610,7 +614,7 @@ fn on_inventory(state: &mut State, inv: crate::dashboard::detect::Inventory) -> 
     let m = &mut state.metrics;
     m.dashboard = Some(chosen.with_overrides(&labels).with_overrides(&m.user_vars));
     m.detection = det;
-    state.ui.focused = 0;
+    state.ui.focused = super::state::Focus::Pane(0);
     // several jobs: scope to the chosen one, so unrelated jobs are never summed
     if state.target.job.is_none() && inv.jobs.len() > 1 {
         if let Some(j) = job {

@@ -23,7 +23,7 @@ pub fn draw(f: &mut Frame, state: &State) {
     if let Some(r) = l.probes {
         panes::probes::draw(f, r, &panes::probes::view(state), &state.theme, false);
     }
-    let logs_focused = state.ui.focused == crate::app::state::LOGS_PANE;
+    let logs_focused = state.ui.focused == crate::app::state::Focus::Logs;
     if let Some(r) = l.logs {
         let v = panes::logs::view(state, r);
         panes::logs::draw(f, r, &v, state, logs_focused);
@@ -88,6 +88,12 @@ fn draw_metrics(f: &mut Frame, body: Rect, panes: &[(usize, Rect)], state: &Stat
         return note(f, msg, h.last_error.is_some());
     };
     for &(idx, rect) in panes {
-        panes::draw(f, rect, state, &d.panes[idx], idx == state.ui.focused);
+        panes::draw(
+            f,
+            rect,
+            state,
+            &d.panes[idx],
+            state.ui.focused.pane() == Some(idx),
+        );
     }
 }
