@@ -19,7 +19,7 @@ pub struct Settings {
     pub logs: super::LogsSettings,
     pub traces: Option<Endpoint>,
     pub alertmanager: Option<Endpoint>,
-    pub probes: Vec<crate::sources::probes::ProbeSpec>,
+    pub probes: Vec<super::ProbeSpec>,
     pub namespace: Option<String>,
     pub job: Option<String>,
     pub pod: Option<String>,
@@ -131,7 +131,7 @@ pub fn resolve(cli: &Cli, config: &Config) -> Result<Settings, String> {
     for url in &cli.probes {
         let url = super::check_url(url)
             .map_err(|p| format!("--probe `{}`: {p}", crate::text::redact::redact_url(url)))?;
-        probes.push(crate::sources::probes::ProbeSpec::from_url(&url));
+        probes.push(super::ProbeSpec::from_url(&url));
     }
     let nothing = prometheus.is_none()
         && probes.is_empty()

@@ -291,14 +291,7 @@ pub fn redirect_target(base: &reqwest::Url, headers: &reqwest::header::HeaderMap
 
 /// `host:port` of a URL for messages: never the userinfo, path or query.
 pub fn display_host(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(u) => match (u.host_str(), u.port_or_known_default()) {
-            (Some(h), Some(p)) => format!("{h}:{p}"),
-            (Some(h), None) => h.to_string(),
-            _ => "?".into(),
-        },
-        Err(_) => "?".into(),
-    }
+    crate::config::host_port(url)
 }
 
 /// A transport error in words an on-call engineer reads at a glance: the

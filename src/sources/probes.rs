@@ -9,35 +9,8 @@ use tokio::sync::mpsc;
 
 use super::http::{build_client_with, display_host, net_error, redirect_target, Redirects};
 use super::{now_ms, SourceError, SourceEvent};
-use crate::config::Endpoint;
 
-/// One configured probe.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProbeSpec {
-    pub name: String,
-    pub endpoint: Endpoint,
-    /// The status that means healthy.
-    pub expect: u16,
-}
-
-impl ProbeSpec {
-    /// `--probe URL`: named after its host and path, expecting 200.
-    pub fn from_url(url: &str) -> ProbeSpec {
-        let name = match reqwest::Url::parse(url) {
-            Ok(u) => format!(
-                "{}{}",
-                display_host(url),
-                if u.path() == "/" { "" } else { u.path() }
-            ),
-            Err(_) => url.to_string(),
-        };
-        ProbeSpec {
-            name,
-            endpoint: Endpoint::plain(url),
-            expect: 200,
-        }
-    }
-}
+pub use crate::config::ProbeSpec;
 
 /// What one probe saw.
 #[derive(Debug, Clone, PartialEq)]

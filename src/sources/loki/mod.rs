@@ -4,6 +4,8 @@
 //! pane and the headless `watchfloor logs`.
 
 pub mod client;
+pub mod completion;
+pub mod dedupe;
 pub mod engine;
 pub mod logql;
 pub mod wire;
