@@ -11,8 +11,8 @@
 use std::hint::black_box;
 use std::process::Command;
 
-use watchfloor::sources::loki::wire;
-use watchfloor::sources::prometheus;
+use watchfloor::features::logs::client::wire;
+use watchfloor::features::metrics::client::prometheus;
 
 const MIB: usize = 1 << 20;
 /// The default body cap, and the bound: 4× the cap.
@@ -165,8 +165,10 @@ fn parse_n(kind: &str, b: &[u8]) -> String {
             .to_string(),
         "prometheus inventory" => inventory(b),
         "prometheus label values" => {
-            let (v, _) =
-                watchfloor::sources::prom_parse::parse_strings(200, None, b, 200_000).unwrap();
+            let (v, _) = watchfloor::features::metrics::client::prom_parse::parse_strings(
+                200, None, b, 200_000,
+            )
+            .unwrap();
             v.len().to_string()
         }
         _ => unreachable!(),
@@ -176,7 +178,8 @@ fn parse_n(kind: &str, b: &[u8]) -> String {
 /// What `PrometheusClient::inventory` does with its answer.
 fn inventory(b: &[u8]) -> String {
     let max = prometheus::MAX_INVENTORY_SERIES;
-    let p = watchfloor::sources::prom_parse::parse_body(200, None, b, max).unwrap();
+    let p =
+        watchfloor::features::metrics::client::prom_parse::parse_body(200, None, b, max).unwrap();
     format!(
         "{} kept, {} counted and left out",
         p.fetched.series.len(),

@@ -16,9 +16,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
-use watchfloor::sources::loki::engine::Dedupe;
-use watchfloor::sources::loki::wire::parse_tail;
-use watchfloor::sources::loki::LogLine;
+use watchfloor::features::logs::client::wire::parse_tail;
+use watchfloor::features::logs::client::LogLine;
+use watchfloor::features::logs::engine::Dedupe;
 use watchfloor::store::logs::{LogRing, Row};
 
 struct Counting;
@@ -129,10 +129,10 @@ fn bench_ingest() {
     );
     // the line pipeline alone (the wire already parsed): lines built
     // first, outside the clock
-    let labels: watchfloor::sources::loki::Labels =
+    let labels: watchfloor::features::logs::client::Labels =
         vec![("pod".to_string(), "app-1".to_string())].into();
     let entries: Vec<_> = (0..total)
-        .map(|i| watchfloor::sources::loki::Entry {
+        .map(|i| watchfloor::features::logs::client::Entry {
             ts_ns: i as i64,
             labels: labels.clone(),
             line: line(i),
@@ -154,7 +154,7 @@ fn bench_ingest() {
 fn bench_memory() {
     let n = 100_000;
     let raw: usize = (0..n).map(|i| line(i).len()).sum();
-    let labels: watchfloor::sources::loki::Labels = vec![
+    let labels: watchfloor::features::logs::client::Labels = vec![
         ("container".to_string(), "app".to_string()),
         ("namespace".to_string(), "codex-pooler".to_string()),
         ("pod".to_string(), "app-1".to_string()),
@@ -164,7 +164,7 @@ fn bench_memory() {
     let before = LIVE.load(Ordering::Relaxed);
     for i in 0..n {
         let l = line(i);
-        let e = watchfloor::sources::loki::Entry {
+        let e = watchfloor::features::logs::client::Entry {
             ts_ns: i as i64,
             labels: labels.clone(),
             line: l,

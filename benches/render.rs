@@ -32,8 +32,8 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use watchfloor::app::State;
 use watchfloor::dashboard::Dashboard;
-use watchfloor::sources::poller::fetch_range;
-use watchfloor::sources::MetricsBackend;
+use watchfloor::features::metrics::client::MetricsBackend;
+use watchfloor::features::metrics::poller::fetch_range;
 
 fn populated_state(t_s: i64) -> State {
     common::demo_state(t_s, None, 3600, 1)
@@ -81,7 +81,7 @@ fn bench_incremental_bytes() {
     let (data, _) = common::backfill();
     let prom = common::Prom::start(&data, common::free_port());
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let client = watchfloor::sources::prometheus::PrometheusClient::new(
+    let client = watchfloor::features::metrics::client::prometheus::PrometheusClient::new(
         &watchfloor::config::Endpoint::plain(&prom.url),
     )
     .unwrap()
@@ -95,14 +95,15 @@ fn bench_incremental_bytes() {
         ..Default::default()
     };
     let queries = d.resolve(&vars).unwrap();
-    let now = watchfloor::sources::now_ms();
+    let now = watchfloor::core::now_ms();
     let (mut full, mut incr) = (0usize, 0usize);
     rt.block_on(async {
         for q in queries.iter().filter(|q| !q.instant) {
             let (s, e, _) = fetch_range(now, 3600, 10, None);
             full += client.query_range(q, s, e, 10).await.unwrap().bytes;
             // a 5 s refresh resumes from the end of the previous fetch
-            let prev_end = watchfloor::sources::prometheus::align_down(now - 5_000, 10);
+            let prev_end =
+                watchfloor::features::metrics::client::prometheus::align_down(now - 5_000, 10);
             let (s, e, inc) = fetch_range(now, 3600, 10, Some(prev_end));
             assert!(inc);
             incr += client.query_range(q, s, e, 10).await.unwrap().bytes;
@@ -364,13 +365,13 @@ fn bench_detect() {
     }
     let (jobs, per_job) = (200usize, 500usize);
     let dir = common::tempdir("bench-detect");
-    let now_s = watchfloor::sources::now_ms() / 1000;
+    let now_s = watchfloor::core::now_ms() / 1000;
     let t = Instant::now();
     let data = common::promtool_backfill(&dir, &detect_fixture(jobs, per_job, now_s));
     let backfill_s = t.elapsed().as_secs_f64();
     let prom = common::Prom::start(&data, common::free_port());
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let client = watchfloor::sources::prometheus::PrometheusClient::new(
+    let client = watchfloor::features::metrics::client::prometheus::PrometheusClient::new(
         &watchfloor::config::Endpoint::plain(&prom.url),
     )
     .unwrap()
@@ -442,7 +443,7 @@ fn bench_requests_per_cycle(rt: &tokio::runtime::Runtime) {
         .collect();
     let run = |url: String, fixed: bool, count: Arc<AtomicUsize>| async move {
         let client = Arc::new(
-            watchfloor::sources::prometheus::PrometheusClient::new(
+            watchfloor::features::metrics::client::prometheus::PrometheusClient::new(
                 &watchfloor::config::Endpoint::plain(&url),
             )
             .unwrap()

@@ -7,10 +7,12 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod core;
 pub mod dashboard;
+pub mod demo;
 pub mod export;
+pub mod features;
 pub mod logging;
-pub mod sources;
 pub mod store;
 pub mod terminal;
 pub mod text;

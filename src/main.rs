@@ -14,12 +14,12 @@ use watchfloor::cli::{parse_size, Cli, ColorMode, Command};
 use watchfloor::config::keymap::Keymap;
 use watchfloor::config::theme::Theme;
 use watchfloor::config::{self, paths, settings};
-use watchfloor::sources::demo::logs::DemoLogs;
-use watchfloor::sources::demo::DemoSource;
-use watchfloor::sources::loki::client::LokiClient;
-use watchfloor::sources::loki::LogsBackend;
-use watchfloor::sources::prometheus::PrometheusClient;
-use watchfloor::sources::MetricsBackend;
+use watchfloor::demo::logs::DemoLogs;
+use watchfloor::demo::DemoSource;
+use watchfloor::features::logs::client::loki::LokiClient;
+use watchfloor::features::logs::client::LogsBackend;
+use watchfloor::features::metrics::client::prometheus::PrometheusClient;
+use watchfloor::features::metrics::client::MetricsBackend;
 use watchfloor::{export, info, logging, terminal};
 
 /// Writes to stderr without panicking when stderr is gone (an SSH drop):
@@ -39,7 +39,7 @@ fn fail(msg: &str) -> ! {
 /// (or the dashboard) matches nothing on this Prometheus.
 fn nothing_matched(state: &watchfloor::app::State) -> bool {
     let m = &state.metrics;
-    m.configured
+    m.common.configured
         && state.all_answered()
         && m.queries
             .iter()
@@ -48,36 +48,7 @@ fn nothing_matched(state: &watchfloor::app::State) -> bool {
 
 /// Why `--once` did not get what it needed from every configured source.
 fn once_failure(state: &watchfloor::app::State) -> Option<String> {
-    let mut problems = Vec::new();
-    if let Some(e) = &state.metrics.dashboard_error {
-        problems.push(format!("dashboard: {e}"));
-    }
-    let m = &state.metrics.health;
-    if state.metrics.configured && !m.ok() {
-        let why = m
-            .last_error
-            .clone()
-            .unwrap_or_else(|| "no answer before the timeout".into());
-        problems.push(format!("{} at {}: {why}", m.name, m.url));
-    }
-    let l = &state.logs.health;
-    if state.logs.configured && !l.ok() {
-        let why = l
-            .last_error
-            .clone()
-            .unwrap_or_else(|| "no answer before the timeout".into());
-        problems.push(format!("{} at {}: {why}", l.name, l.url));
-    }
-    for p in &state.probes.probes {
-        match &p.last {
-            Some(Ok(_)) => {}
-            Some(Err(e)) => problems.push(format!("probe {}: {e}", p.spec.name)),
-            None => problems.push(format!(
-                "probe {}: no answer before the timeout",
-                p.spec.name
-            )),
-        }
-    }
+    let problems = state.problems();
     (!problems.is_empty()).then(|| problems.join("; "))
 }
 
@@ -91,13 +62,13 @@ fn headless_logs(
         .unwrap_or_else(|e| fail(&format!("--since: {e}")));
     let query = match &args.query {
         Some(q) => q.clone(),
-        None => {
-            watchfloor::sources::loki::logql::selector(&watchfloor::sources::loki::logql::Scope {
+        None => watchfloor::features::logs::client::logql::selector(
+            &watchfloor::features::logs::client::logql::Scope {
                 namespace: s.namespace.as_deref(),
                 pod: s.pod.as_deref(),
                 pods: &[],
-            })
-        }
+            },
+        ),
     };
     let reread = match &args.reread {
         Some(r) => watchfloor::text::units::parse_duration(r)
@@ -113,8 +84,8 @@ fn headless_logs(
     if !s.redact_logs {
         say("--no-redaction: secrets in log lines are printed as they are (credentials from the config stay masked)");
     }
-    let now_ns = watchfloor::sources::now_ms() * 1_000_000;
-    let plan = watchfloor::sources::loki::LogsPlan {
+    let now_ns = watchfloor::core::now_ms() * 1_000_000;
+    let plan = watchfloor::features::logs::client::LogsPlan {
         gen: 1,
         query,
         since_ns: now_ns - (since * 1e9) as i64,
@@ -168,7 +139,7 @@ fn main() {
         .map(|p| &p.endpoint)
         .chain([&s.loki, &s.traces, &s.alertmanager].into_iter().flatten())
     {
-        if let Err(e) = watchfloor::sources::http::build_client(ep) {
+        if let Err(e) = watchfloor::core::http::build_client(ep) {
             fail(&e);
         }
     }
@@ -227,6 +198,7 @@ fn main() {
     let backends = Backends {
         metrics: backend.map(|b| b.0),
         logs: logs.map(|l| l.0),
+        ..Default::default()
     };
     if let Some(ep) = &s.prometheus {
         if ep.insecure_skip_verify && !s.demo {
@@ -274,7 +246,7 @@ fn main() {
             fail(&why);
         }
         if nothing_matched(&state) {
-            let scope = watchfloor::ui::panes::scope_text(&state);
+            let scope = watchfloor::features::metrics::panes::scope_text(&state);
             let why = if scope.is_empty() {
                 "no query of the dashboard returned a series: see the panes for what each needs"
                     .to_string()

@@ -22,10 +22,11 @@ use common::{drive, free_port, require, start, state, tempdir, GIB, MIB};
 use watchfloor::app::run::render;
 use watchfloor::app::State;
 use watchfloor::config::Endpoint;
+use watchfloor::core::now_ms;
 use watchfloor::dashboard::{detect, Dashboard};
 use watchfloor::export::buffer_to_text;
-use watchfloor::sources::prometheus::PrometheusClient;
-use watchfloor::sources::{now_ms, MetricsBackend};
+use watchfloor::features::metrics::client::prometheus::PrometheusClient;
+use watchfloor::features::metrics::client::MetricsBackend;
 use watchfloor::text::units::{format_bytes, format_ratio, format_value, Unit};
 
 const STEP: i64 = 15;

@@ -15,7 +15,7 @@ use watchfloor::app::update::{self, Event};
 use watchfloor::config::Endpoint;
 use watchfloor::dashboard::Dashboard;
 use watchfloor::export::buffer_to_text;
-use watchfloor::sources::prometheus::PrometheusClient;
+use watchfloor::features::metrics::client::prometheus::PrometheusClient;
 
 fn client(url: &str) -> Arc<PrometheusClient> {
     let mut ep = Endpoint::plain(url);
@@ -36,12 +36,12 @@ async fn absent_at_start_then_killed_and_restarted() {
 
     // nothing listens yet: the header says so, nothing freezes
     let failed = drive(&mut st, &mut tasks, &mut rx, Duration::from_secs(10), |s| {
-        s.metrics.health.last_error.is_some()
+        s.metrics.common.health.last_error.is_some()
     })
     .await;
     assert!(failed);
-    assert!(!st.metrics.health.ok());
-    let err = st.metrics.health.last_error.clone().unwrap();
+    assert!(!st.metrics.common.health.ok());
+    let err = st.metrics.common.health.last_error.clone().unwrap();
     assert!(err.contains("cannot connect"), "{err}");
     let screen = buffer_to_text(&render(&st, 120, 30));
     assert!(screen.contains("prom ✗"), "{screen}");
@@ -60,8 +60,12 @@ async fn absent_at_start_then_killed_and_restarted() {
             })
     })
     .await;
-    assert!(ok, "did not recover: {:?}", st.metrics.health.last_error);
-    assert!(st.metrics.health.ok());
+    assert!(
+        ok,
+        "did not recover: {:?}",
+        st.metrics.common.health.last_error
+    );
+    assert!(st.metrics.common.health.ok());
 
     // killed mid-run: panes keep their data, show the error and staleness
     prom.kill();
@@ -76,7 +80,7 @@ async fn absent_at_start_then_killed_and_restarted() {
     let ws = st.metrics.store.get("memory.working_set").unwrap();
     assert!(ws.has_data(), "the last data is kept");
     // let the data age, then look at the screen
-    update::update(&mut st, Event::Tick(watchfloor::sources::now_ms() + 5_000));
+    update::update(&mut st, Event::Tick(watchfloor::core::now_ms() + 5_000));
     let screen = buffer_to_text(&render(&st, 200, 50));
     assert!(screen.contains("stale"), "{screen}");
     assert!(screen.contains("retrying"), "{screen}");
@@ -96,7 +100,7 @@ async fn absent_at_start_then_killed_and_restarted() {
     assert!(
         ok,
         "did not recover after restart: {:?}",
-        st.metrics.health.last_error
+        st.metrics.common.health.last_error
     );
     let screen = buffer_to_text(&render(&st, 200, 50));
     assert!(!screen.contains("retrying"), "{screen}");
@@ -116,7 +120,7 @@ async fn fake_prometheus(mode: Arc<AtomicU16>) -> String {
                 503 => Response::new(503, "text/plain", "upstream connect error or disconnect/reset before headers"),
                 _ if r.path().contains("/label/__name__/values") => Response::json(200, r#"{"status":"success","data":["vm_memory_total_bytes","vm_memory_binary_bytes"]}"#),
                 _ => {
-                    let now = watchfloor::sources::now_ms() / 1000;
+                    let now = watchfloor::core::now_ms() / 1000;
                     Response::json(200, format!(r#"{{"status":"success","data":{{"resultType":"matrix","result":[{{"metric":{{"pod":"app-1"}},"values":[[{},"1073741824"],[{now},"1073741824"]]}}]}}}}"#, now - 10))
                 }
             }
@@ -140,7 +144,7 @@ async fn error_statuses_show_in_panes_ui_stays_responsive_and_recovers() {
             .all_answered())
         .await
     );
-    assert!(st.metrics.health.ok());
+    assert!(st.metrics.common.health.ok());
 
     for (status, text) in [
         (400u16, "HTTP 400 bad_data: 1:5: parse error"),
@@ -196,12 +200,12 @@ async fn error_statuses_show_in_panes_ui_stays_responsive_and_recovers() {
                 .await
             );
             mode.store(0, Ordering::SeqCst);
-            let before = st.metrics.health.requests;
+            let before = st.metrics.common.health.requests;
             drive(&mut st, &mut tasks, &mut rx, Duration::from_secs(3), |_| {
                 false
             })
             .await;
-            let asked = st.metrics.health.requests - before;
+            let asked = st.metrics.common.health.requests - before;
             assert!(
                 asked <= 2,
                 "{status}: {asked} requests in 3 s while refused"

@@ -17,7 +17,7 @@ use watchfloor::app::Action;
 use watchfloor::config::Endpoint;
 use watchfloor::dashboard::Dashboard;
 use watchfloor::export::buffer_to_text;
-use watchfloor::sources::prometheus::PrometheusClient;
+use watchfloor::features::metrics::client::prometheus::PrometheusClient;
 
 const TOKEN: &str = "tok-7f3a9c2e51d84b6a0c";
 const PASSWORD: &str = "pw-Zq83kLm2vX";
@@ -82,7 +82,7 @@ fn assert_clean(what: &str, text: &str) {
         assert!(!text.contains(secret), "{what} shows a secret:\n{text}");
     }
     assert!(
-        !text.contains(&watchfloor::sources::http::base64(
+        !text.contains(&watchfloor::core::http::base64(
             format!("alice:{PASSWORD}").as_bytes()
         )),
         "{what} shows the basic-auth header:\n{text}"
@@ -527,8 +527,8 @@ fn narrow_headers_keep_live_and_health() {
         "{screen}"
     );
     // a failing backend keeps its mark at 40 columns
-    st.metrics.health.last_error = Some("cannot connect".into());
-    st.metrics.health.last_error_ms = Some(st.now_ms + 1);
+    st.metrics.common.health.last_error = Some("cannot connect".into());
+    st.metrics.common.health.last_error_ms = Some(st.now_ms + 1);
     let screen = buffer_to_text(&render(&st, 40, 10));
     assert!(
         screen.lines().next().unwrap().contains("demo ✗"),

@@ -356,7 +356,7 @@ fn with_the_websocket_refused_polling_keeps_the_same_guarantees() {
 fn the_pane_store_holds_the_same_sequence() {
     use watchfloor::app::run::{configure_logs, Backends, Tasks};
     use watchfloor::app::update::{self, Event};
-    use watchfloor::sources::loki::client::LokiClient;
+    use watchfloor::features::logs::client::loki::LokiClient;
     use watchfloor::store::logs::LogRing;
 
     let loki = Arc::new(Loki::start(LokiOptions {
@@ -365,7 +365,7 @@ fn the_pane_store_holds_the_same_sequence() {
     }));
     let rt = tokio::runtime::Runtime::new().unwrap();
     let mut state = common::state(300, 1.0, "prom", "http://127.0.0.1:1");
-    state.metrics.configured = false;
+    state.metrics.common.configured = false;
     state.target.namespace = None;
     let (client, _) = LokiClient::new(&watchfloor::config::Endpoint::plain(&loki.url)).unwrap();
     configure_logs(&mut state, "loki", &loki.url, true);
@@ -376,6 +376,7 @@ fn the_pane_store_holds_the_same_sequence() {
         let backends = Backends {
             metrics: None,
             logs: Some(Arc::new(client)),
+            ..Default::default()
         };
         let mut tasks = Tasks::new(backends, tx, 1.0);
         tasks.exec(update::start(&mut state));
@@ -794,7 +795,7 @@ fn completion_offers_the_scope_s_values_and_asks_for_other_labels() {
     use watchfloor::app::update::{self, Event};
     use watchfloor::app::views::View;
     use watchfloor::app::Action;
-    use watchfloor::sources::loki::client::LokiClient;
+    use watchfloor::features::logs::client::loki::LokiClient;
 
     let loki = Loki::start(LokiOptions::default());
     let now = now_ns();
@@ -818,7 +819,7 @@ fn completion_offers_the_scope_s_values_and_asks_for_other_labels() {
     }
     let rt = tokio::runtime::Runtime::new().unwrap();
     let mut state = common::state(300, 1.0, "prom", "http://127.0.0.1:1");
-    state.metrics.configured = false;
+    state.metrics.common.configured = false;
     state.target.namespace = None;
     state.now_ms = now / 1_000_000;
     let (client, _) = LokiClient::new(&watchfloor::config::Endpoint::plain(&loki.url)).unwrap();
@@ -833,13 +834,14 @@ fn completion_offers_the_scope_s_values_and_asks_for_other_labels() {
         let backends = Backends {
             metrics: None,
             logs: Some(Arc::new(client)),
+            ..Default::default()
         };
         let mut tasks = Tasks::new(backends, tx, 1.0);
         // answers (and the tail's events) for a while
         async fn pump(
             st: &mut watchfloor::app::state::State,
             tasks: &mut Tasks,
-            rx: &mut tokio::sync::mpsc::Receiver<watchfloor::sources::SourceEvent>,
+            rx: &mut tokio::sync::mpsc::Receiver<watchfloor::app::SourceEvent>,
         ) {
             let until = Instant::now() + Duration::from_millis(700);
             while Instant::now() < until {

@@ -4,15 +4,16 @@
 
 mod common;
 
-use watchfloor::app::logs::LogsCommand;
 use watchfloor::app::run::{configure_logs, render};
 use watchfloor::app::update::{self, Command, Event};
 use watchfloor::app::views::View;
+use watchfloor::app::SourceEvent;
 use watchfloor::app::{Action, State};
+use watchfloor::core::Feature;
+use watchfloor::demo::logs::DemoLogs;
 use watchfloor::export::buffer_to_text;
-use watchfloor::sources::demo::logs::DemoLogs;
-use watchfloor::sources::loki::{LogLine, LogsBackend, LogsEvent, TailMode};
-use watchfloor::sources::SourceEvent;
+use watchfloor::features::logs::client::{LogLine, LogsBackend, LogsEvent, TailMode};
+use watchfloor::features::logs::LogsCommand;
 
 /// The start of a demo cycle (seed 0): the OOM is at +96 s.
 const T0: i64 = 1_700_000_040;
@@ -25,7 +26,7 @@ fn ev(st: &mut State, e: LogsEvent) -> Vec<Command> {
 /// the demo's "server".
 fn state() -> State {
     let mut st = common::state(300, 1.0, "prom", "http://127.0.0.1:1");
-    st.metrics.configured = false;
+    st.metrics.common.configured = false;
     st.target.namespace = Some("codex-pooler".into());
     configure_logs(&mut st, "loki", "http://loki:3100", true);
     update::update(&mut st, Event::Resize(120, 30));
@@ -35,7 +36,7 @@ fn state() -> State {
         cmds.as_slice(),
         [Command::Logs(LogsCommand::Start(_))]
     ));
-    let gen = st.logs.gen;
+    let gen = st.logs.common.gen;
     let demo = DemoLogs::new(0, "beam");
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -238,7 +239,7 @@ fn the_detail_view_filters_on_a_field() {
         .unwrap()
         .row
     {
-        watchfloor::store::logs::Row::Line(l) => watchfloor::app::logs_keys::detail_fields(l),
+        watchfloor::store::logs::Row::Line(l) => watchfloor::features::logs::keys::detail_fields(l),
         _ => unreachable!(),
     };
     let at = fields.iter().position(|f| f.0 == "route_class").unwrap();
@@ -261,25 +262,35 @@ fn the_query_follows_the_target_and_pausing_keeps_the_lines() {
     let mut st2 = st.clone();
     let before = st2.target.clone();
     st2.target.pinned_end_ms = Some(st2.now_ms);
-    let cmds = watchfloor::app::logs::retarget(&mut st2, &before);
+    let cmds: Vec<Command> = st2
+        .logs
+        .retarget(&watchfloor::ctx!(st2), &before)
+        .into_iter()
+        .map(Command::Logs)
+        .collect();
     assert_eq!(cmds, vec![Command::Logs(LogsCommand::Stop)]);
     assert_eq!(st2.logs.ring.len(), n);
     // a pod chosen anywhere re-targets the query, escaped
     let before = st.target.clone();
     st.target.pinned_end_ms = None;
     st.target.pod = Some("app-2\"}".into());
-    let cmds = watchfloor::app::logs::retarget(&mut st, &before);
+    let cmds: Vec<Command> = st
+        .logs
+        .retarget(&watchfloor::ctx!(st), &before)
+        .into_iter()
+        .map(Command::Logs)
+        .collect();
     assert_eq!(
         plan_query(&cmds),
         r#"{namespace="codex-pooler", pod="app-2\"}"}"#
     );
     // answers of the old generation are dropped
-    let old = st.logs.gen - 1;
+    let old = st.logs.common.gen - 1;
     ev(
         &mut st,
         LogsEvent::Marker {
             gen: old,
-            marker: watchfloor::sources::loki::Marker {
+            marker: watchfloor::features::logs::client::Marker {
                 count: 5,
                 from_ns: 0,
                 to_ns: 1,
@@ -293,12 +304,12 @@ fn the_query_follows_the_target_and_pausing_keeps_the_lines() {
 #[test]
 fn markers_and_the_ring_cap_show_in_the_pane() {
     let mut st = state();
-    let gen = st.logs.gen;
+    let gen = st.logs.common.gen;
     ev(
         &mut st,
         LogsEvent::Marker {
             gen,
-            marker: watchfloor::sources::loki::Marker {
+            marker: watchfloor::features::logs::client::Marker {
                 count: 1234,
                 from_ns: (T0 + 99) * 1_000_000_000,
                 to_ns: (T0 + 99) * 1_000_000_000 + 500_000_000,
@@ -378,7 +389,7 @@ fn a_long_query_scrolls_in_the_editor_line() {
 #[test]
 fn following_keeps_the_present_at_the_bottom_when_lines_come_from_the_future() {
     let mut st = state();
-    let gen = st.logs.gen;
+    let gen = st.logs.common.gen;
     let now = st.now_ms;
     let newest = st
         .logs
@@ -390,7 +401,7 @@ fn following_keeps_the_present_at_the_bottom_when_lines_come_from_the_future() {
     let future: Vec<LogLine> = (0..40)
         .map(|i| {
             LogLine::from_entry(
-                watchfloor::sources::loki::Entry {
+                watchfloor::features::logs::client::Entry {
                     ts_ns: (now + 3_600_000) * 1_000_000 + i,
                     labels: vec![("pod".to_string(), "skewed-node".to_string())].into(),
                     line: format!("an hour ahead {i}"),

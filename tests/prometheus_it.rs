@@ -12,9 +12,9 @@ use watchfloor::app::state::DashboardChoice;
 use watchfloor::config::Endpoint;
 use watchfloor::dashboard::Dashboard;
 use watchfloor::export::buffer_to_text;
-use watchfloor::sources::poller::fetch_range;
-use watchfloor::sources::prometheus::PrometheusClient;
-use watchfloor::sources::MetricsBackend;
+use watchfloor::features::metrics::client::prometheus::PrometheusClient;
+use watchfloor::features::metrics::client::MetricsBackend;
+use watchfloor::features::metrics::poller::fetch_range;
 use watchfloor::store::QueryData;
 use watchfloor::text::units::format_bytes;
 
@@ -39,7 +39,7 @@ async fn panes_show_what_promql_computes() {
     assert!(
         ok,
         "not all queries answered: {:?}",
-        st.metrics.health.last_error
+        st.metrics.common.health.last_error
     );
     assert_eq!(st.metrics.choice, DashboardChoice::Auto);
     assert_eq!(st.metrics.dashboard.as_ref().unwrap().name, "beam");
@@ -193,12 +193,12 @@ async fn long_queries_go_as_post_and_agree_with_get() {
         "{short}{}",
         " + 0 * max by (pod) (vm_memory_total_bytes{namespace=\"codex-pooler\"})".repeat(20)
     );
-    assert!(long.len() > watchfloor::sources::prometheus::POST_THRESHOLD);
+    assert!(long.len() > watchfloor::features::metrics::client::prometheus::POST_THRESHOLD);
     let at = story.end * 1000;
     let a = backend.instant(short, at).await.unwrap();
     let b = backend.instant(&long, at).await.unwrap();
     assert_eq!(a.series.len(), 3);
-    let val = |f: &watchfloor::sources::Fetched, pod: &str| {
+    let val = |f: &watchfloor::features::metrics::client::Fetched, pod: &str| {
         f.series
             .iter()
             .find(|s| s.label("pod") == pod)
@@ -221,7 +221,7 @@ async fn long_queries_go_as_post_and_agree_with_get() {
 }
 
 fn story_now() -> i64 {
-    watchfloor::sources::now_ms()
+    watchfloor::core::now_ms()
 }
 
 #[test]

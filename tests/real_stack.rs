@@ -16,7 +16,7 @@ use watchfloor::app::run::render;
 use watchfloor::app::State;
 use watchfloor::config::Endpoint;
 use watchfloor::export::buffer_to_text;
-use watchfloor::sources::prometheus::PrometheusClient;
+use watchfloor::features::metrics::client::prometheus::PrometheusClient;
 
 /// Kills its processes when dropped (also when a test fails).
 struct Procs(Vec<Child>, Vec<Box<dyn FnOnce()>>);
@@ -196,7 +196,7 @@ fn stack() -> Option<Stack> {
 async fn until_series(url: &str, expr: &str, secs: u64) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
-        let now = watchfloor::sources::now_ms() as f64 / 1000.0;
+        let now = watchfloor::core::now_ms() as f64 / 1000.0;
         if !promql(url, expr, now).await.is_empty() {
             return;
         }
@@ -243,7 +243,7 @@ async fn run_scoped(url: &str, job: &str, keys: &[&str]) -> State {
     assert!(
         ok,
         "{job}: not all answered: {:?}",
-        st.metrics.health.last_error
+        st.metrics.common.health.last_error
     );
     // data = at least one finite value (a fresh server's first step may be NaN)
     let finite = |d: &watchfloor::store::QueryData| {

@@ -151,8 +151,8 @@ fn loki_query_range_redirects_are_refused_on_screen_and_in_watchfloor_logs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tail_handshake_is_never_redirected() {
-    use watchfloor::sources::loki::client::LokiClient;
-    use watchfloor::sources::loki::{LogsBackend, TailOpenError};
+    use watchfloor::features::logs::client::loki::LokiClient;
+    use watchfloor::features::logs::client::{LogsBackend, TailOpenError};
     let seen: Seen = Arc::default();
     let other = trap(seen.clone());
     let other_port = port_of(&other);
@@ -209,18 +209,18 @@ async fn same_origin_hops_keep_the_headers_and_send_no_referer() {
         "X-Api-Key".into(),
         SecretRef::Env("WF_REDIRECT_SAME_KEY".into()),
     )];
-    let (client, _) = watchfloor::sources::http::build_client(&ep).unwrap();
+    let (client, _) = watchfloor::core::http::build_client(&ep).unwrap();
     let resp = client
         .get(format!("{url}/old/api/v1/query?query=up"))
         .send()
         .await
         .unwrap();
-    let body = watchfloor::sources::http::read_body(resp, 1 << 20, "x")
+    let body = watchfloor::core::http::read_body(resp, 1 << 20, "x")
         .await
         .unwrap();
     assert_eq!(body.status, 200);
     let resp = client.get(format!("{url}/elsewhere")).send().await.unwrap();
-    let err = match watchfloor::sources::http::read_body(resp, 1 << 20, "x").await {
+    let err = match watchfloor::core::http::read_body(resp, 1 << 20, "x").await {
         Ok(_) => panic!("a cross-origin redirect was read as an answer"),
         Err(e) => e,
     };

@@ -5,13 +5,16 @@
 mod common;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use watchfloor::app::logs::LogsCommand;
 use watchfloor::app::state::Focus;
-use watchfloor::app::update::{self, Command, Event, MetricsCommand};
+use watchfloor::app::update::{self, Command, Event};
 use watchfloor::app::views::View;
+use watchfloor::app::SourceEvent;
 use watchfloor::app::State;
 use watchfloor::config::keymap::Mode;
-use watchfloor::sources::{Fetched, MetricsEvent, SourceEvent};
+use watchfloor::features::logs::LogsCommand;
+use watchfloor::features::metrics::client::Fetched;
+use watchfloor::features::metrics::MetricsCommand;
+use watchfloor::features::metrics::MetricsEvent;
 use watchfloor::store::{Labels, Series};
 
 const T: i64 = 1_700_000_100;
@@ -74,16 +77,16 @@ fn ws(st: &State, pod: &str) -> Option<f64> {
 #[test]
 fn answers_of_an_older_generation_are_dropped() {
     let mut st = fresh();
-    let old = st.metrics.gen;
+    let old = st.metrics.common.gen;
     press(&mut st, &[ch(']')]); // a new window: a new generation
-    assert_eq!(st.metrics.gen, old + 1);
+    assert_eq!(st.metrics.common.gen, old + 1);
     update::update(&mut st, answer(old, "ghost", 42.0));
     assert_eq!(
         ws(&st, "ghost"),
         None,
         "an answer for the old window merged"
     );
-    let gen = st.metrics.gen;
+    let gen = st.metrics.common.gen;
     update::update(&mut st, answer(gen, "app-9", 7.0));
     assert_eq!(ws(&st, "app-9"), Some(7.0));
 }
@@ -165,13 +168,13 @@ fn every_key_that_changes_the_target_retargets_every_source_once() {
         if what == "shrink window" {
             press(&mut st, &[ch(']')]);
         }
-        let (gen0, target0) = (st.metrics.gen, st.target.clone());
+        let (gen0, target0) = (st.metrics.common.gen, st.target.clone());
         let cmds = press(&mut st, &keys);
         assert_ne!(st.target, target0, "{what}: the target did not change");
         let p = plans(&cmds);
         assert_eq!(p.len(), 1, "{what}: {cmds:?}");
         assert_eq!(p[0].0, gen0 + 1, "{what}: a new generation");
-        assert_eq!(st.metrics.gen, gen0 + 1);
+        assert_eq!(st.metrics.common.gen, gen0 + 1);
     }
     // P (all pods) after a pod was chosen
     let mut st = fresh();
@@ -187,7 +190,7 @@ fn every_key_that_changes_the_target_retargets_every_source_once() {
             key(KeyCode::Enter),
         ],
     );
-    let gen0 = st.metrics.gen;
+    let gen0 = st.metrics.common.gen;
     let cmds = press(&mut st, &[ch('P')]);
     assert_eq!(st.target.pod, None);
     assert_eq!(plans(&cmds), vec![(gen0 + 1, None)]);
@@ -215,7 +218,7 @@ fn every_key_that_changes_the_target_retargets_every_source_once() {
 #[test]
 fn pause_lets_no_older_answer_in_and_keeps_the_data() {
     let mut st = fresh();
-    let live = st.metrics.gen;
+    let live = st.metrics.common.gen;
     let before = ws(&st, "app-1");
     let cmds = press(&mut st, &[ch(' ')]);
     assert!(!st.target.is_live());
@@ -226,7 +229,7 @@ fn pause_lets_no_older_answer_in_and_keeps_the_data() {
     update::update(&mut st, answer(live, "app-1", 1.0));
     assert_eq!(ws(&st, "app-1"), before);
     // resuming is a new generation too; the pinned one's answers are dropped
-    let pinned = st.metrics.gen;
+    let pinned = st.metrics.common.gen;
     let cmds = press(&mut st, &[ch(' ')]);
     assert_eq!(plans(&cmds), vec![(pinned + 1, None)]);
     update::update(&mut st, answer(pinned, "app-1", 2.0));
@@ -346,7 +349,10 @@ fn a_dashboard_error_is_not_a_backend_failure() {
     );
     let e = st.metrics.dashboard_error.clone().unwrap();
     assert!(e.contains("no_such_variable"), "{e}");
-    assert!(st.metrics.health.last_error.is_none(), "prom is not blamed");
+    assert!(
+        st.metrics.common.health.last_error.is_none(),
+        "prom is not blamed"
+    );
     let screen = watchfloor::export::buffer_to_text(&watchfloor::app::run::render(&st, 120, 30));
     assert!(
         screen.contains("dash ✗") && screen.contains("demo ✓"),
@@ -431,7 +437,7 @@ fn with_logs() -> State {
     let mut st = fresh();
     watchfloor::app::run::configure_logs(&mut st, "loki", "http://loki", true);
     // the log source starts (the metrics keep the demo's answers)
-    watchfloor::app::logs::plan(&mut st);
+    st.logs.plan(&watchfloor::ctx!(st));
     st
 }
 
@@ -441,7 +447,7 @@ fn with_logs() -> State {
 #[test]
 fn the_log_query_keeps_the_job_s_pods_after_job() {
     let mut st = with_logs();
-    let gen = st.metrics.gen;
+    let gen = st.metrics.common.gen;
     update::update(
         &mut st,
         answer_jobs(
@@ -475,7 +481,7 @@ fn the_log_query_narrows_when_the_job_s_pods_become_known() {
     let q = log_queries(&cmds);
     assert_eq!(q.len(), 1);
     assert!(!q[0].contains("pod"), "{}", q[0]);
-    let gen = st.metrics.gen;
+    let gen = st.metrics.common.gen;
     let (cmds, _) = update::update(&mut st, answer_jobs(gen, &[("w", "w-1"), ("w", "w-2")]));
     let q = log_queries(&cmds);
     assert_eq!(q.len(), 1, "{cmds:?}");
@@ -495,13 +501,12 @@ fn every_source_is_retargeted_once_per_target_change() {
         if what == "shrink window" {
             press(&mut st, &[ch(']')]);
         }
-        st.probes.probes.push(watchfloor::app::state::ProbeStatus {
-            spec: watchfloor::sources::probes::ProbeSpec::from_url("http://127.0.0.1:1/readyz"),
-            last: None,
-            last_at_ms: None,
-            changed_at_ms: None,
-            history: Default::default(),
-        });
+        st.probes.set(
+            &[watchfloor::features::probes::ProbeSpec::from_url(
+                "http://127.0.0.1:1/readyz",
+            )],
+            5.0,
+        );
         let cmds = press(&mut st, &keys);
         let metrics = plans(&cmds).len();
         let logs = cmds
@@ -548,7 +553,7 @@ fn a_query_is_settled_only_when_an_alternative_has_data_or_all_are_empty() {
     };
     // every alternative empty, one after the other
     let mut st = st0.clone();
-    let gen = st.metrics.gen;
+    let gen = st.metrics.common.gen;
     for alt in 0..n {
         assert!(
             alt == 0 || !st.all_answered(),
@@ -587,13 +592,12 @@ fn tab_never_focuses_a_pane_that_is_not_drawn() {
         if logs {
             watchfloor::app::run::configure_logs(&mut st, "loki", "http://loki", true);
         }
-        st.probes.probes.push(watchfloor::app::state::ProbeStatus {
-            spec: watchfloor::sources::probes::ProbeSpec::from_url("http://127.0.0.1:1/readyz"),
-            last: None,
-            last_at_ms: None,
-            changed_at_ms: None,
-            history: Default::default(),
-        });
+        st.probes.set(
+            &[watchfloor::features::probes::ProbeSpec::from_url(
+                "http://127.0.0.1:1/readyz",
+            )],
+            5.0,
+        );
         update::update(&mut st, Event::Resize(w, h));
         let d = st.metrics.dashboard.clone().unwrap();
         let mut focused = std::collections::BTreeSet::new();

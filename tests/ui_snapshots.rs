@@ -7,10 +7,11 @@ mod common;
 use ratatui::buffer::Buffer;
 use watchfloor::app::run::render;
 use watchfloor::app::update::{self, Event};
+use watchfloor::app::SourceEvent;
 use watchfloor::app::{Action, State};
 use watchfloor::config::theme::Theme;
 use watchfloor::export::buffer_to_text;
-use watchfloor::sources::{MetricsEvent, SourceEvent};
+use watchfloor::features::metrics::MetricsEvent;
 
 /// 1_700_000_040 is the start of a demo cycle for seed 0.
 const CYCLE_START: i64 = 1_700_000_040;
@@ -101,7 +102,7 @@ fn pods_with_different_run_queues_are_rows_not_one_sum() {
     let st = demo_state(CYCLE_START + 90, None);
     let d = st.metrics.dashboard.clone().unwrap();
     let pane = d.pane("scheduler").unwrap();
-    let rows = watchfloor::ui::panes::scheduler::view(&st, pane, None);
+    let rows = watchfloor::features::metrics::panes::scheduler::view(&st, pane, None);
     let total = rows
         .iter()
         .find(|r| r.label.starts_with("run queue"))
@@ -153,8 +154,8 @@ fn colour_carries_meaning() {
 fn hostile_label_values_cannot_reach_the_terminal() {
     let mut st = demo_state(CYCLE_START + 30, None);
     let body = br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"pod":"evil\u001b]0;pwned\u0007\u001b[2J","container":"app"},"value":[1700000070,"4"]}]}}"#;
-    let f = watchfloor::sources::prometheus::parse_envelope(200, body).unwrap();
-    let (gen, at_ms) = (st.metrics.gen, st.now_ms);
+    let f = watchfloor::features::metrics::client::prometheus::parse_envelope(200, body).unwrap();
+    let (gen, at_ms) = (st.metrics.common.gen, st.now_ms);
     update::update(
         &mut st,
         Event::Source(SourceEvent::Metrics(MetricsEvent::Query {

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use crate::cli::Output;
-use crate::sources::loki::{engine, LogLine, LogsBackend, LogsEvent, LogsPlan, Marker, TailMode};
-use crate::sources::SourceEvent;
+use crate::features::logs::client::{LogLine, LogsBackend, LogsEvent, LogsPlan, Marker, TailMode};
+use crate::features::logs::engine;
 
 fn rfc3339(ns: i64) -> String {
     chrono::DateTime::from_timestamp_nanos(ns)
@@ -162,9 +162,9 @@ pub async fn run(
         }
         let _ = out.flush();
     });
-    let (tx, mut rx) = mpsc::channel::<SourceEvent>(64);
+    let (tx, mut rx) = mpsc::channel::<LogsEvent>(64);
     let follow_plan = plan.follow;
-    let handles = engine::spawn(backend, plan, tx);
+    let handles = engine::spawn(backend, plan, crate::core::Sink::direct(tx));
     let (Ok(mut term), Ok(mut int)) = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
@@ -183,7 +183,7 @@ pub async fn run(
             _ = term.recv() => break,
             _ = int.recv() => break,
         };
-        let Some(SourceEvent::Logs(ev)) = ev else {
+        let Some(ev) = ev else {
             break;
         };
         if let LogsEvent::Lines { skewed, .. } = &ev {

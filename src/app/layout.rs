@@ -111,13 +111,13 @@ pub fn screen_zoomed(state: &crate::app::State, area: Rect, zoom: bool) -> Scree
     let logs_focused = state.ui.focused == crate::app::state::Focus::Logs;
     let (metrics, logs) = split_logs(
         rest,
-        state.logs.configured,
-        state.metrics.configured,
+        state.logs.common.configured,
+        state.metrics.common.configured,
         zoom && logs_focused,
     );
     let m = &state.metrics;
     let panes = match &m.dashboard {
-        Some(d) if m.configured && m.dashboard_error.is_none() && metrics.height > 0 => {
+        Some(d) if m.common.configured && m.dashboard_error.is_none() && metrics.height > 0 => {
             pane_rects(d, metrics, state.ui.focused.pane().filter(|_| zoom))
                 .into_iter()
                 .filter(|(_, r)| r.height > 0 && r.width > 0)

@@ -3,16 +3,15 @@
 pub mod action;
 pub mod headless;
 pub mod layout;
-pub mod logs;
-pub mod logs_keys;
 pub mod palette;
+pub mod registry;
 pub mod run;
 pub mod state;
-pub mod target;
 pub mod update;
 pub mod views;
 
+pub use crate::core::target::Target;
 pub use action::Action;
+pub use registry::{start, Backends, Command, SourceEvent, Tasks};
 pub use state::State;
-pub use target::Target;
-pub use update::{update, Command, Event};
+pub use update::{update, Event};

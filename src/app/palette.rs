@@ -1,9 +1,9 @@
 //! The `:` command line: words that change the target or ask for a refresh.
 //! Commands only change State (the target); `update` re-targets the sources.
 
-use super::state::State;
-use super::update::Command;
-use super::views::LineEditor;
+use crate::app::state::State;
+use crate::app::views::LineEditor;
+use crate::app::Command;
 use crate::text::units::parse_duration;
 
 /// Every command, with what help and completion say of it.
@@ -42,12 +42,17 @@ pub fn run(state: &mut State, line: &str) -> Result<(Vec<Command>, Option<String
         }
         "refresh" | "r" => {
             return Ok((
-                super::update::apply(state, super::Action::RefreshNow),
+                crate::app::update::apply(state, crate::app::Action::RefreshNow),
                 Some("refreshing".into()),
             ))
         }
         "live" => state.target.pinned_end_ms = None,
-        "quit" | "q" => return Ok((super::update::apply(state, super::Action::Quit), None)),
+        "quit" | "q" => {
+            return Ok((
+                crate::app::update::apply(state, crate::app::Action::Quit),
+                None,
+            ))
+        }
         other => {
             let names: Vec<&str> = COMMANDS.iter().map(|c| c.0).collect();
             return Err(format!(

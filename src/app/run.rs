@@ -2,40 +2,23 @@
 //! `update`; commands start and stop source tasks; the screen is drawn only
 //! when something changed.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use ratatui::backend::{Backend, TestBackend};
 use ratatui::Terminal;
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
-use super::state::{DashboardChoice, Health, ProbeStatus, State};
-use super::update::{self, Command, Event, MetricsCommand, ProbesCommand};
-use super::Target;
+use crate::app::registry::SourceEvent;
+pub use crate::app::registry::{Backends, Tasks};
+use crate::app::state::{DashboardChoice, Health, State};
+use crate::app::update::{self, Event};
+use crate::app::Target;
 use crate::config::keymap::Keymap;
 use crate::config::settings::Settings;
 use crate::config::theme::Theme;
+use crate::core::now_ms;
 use crate::dashboard::Dashboard;
-use crate::sources::loki::{engine as logs_engine, LogsBackend};
-use crate::sources::{now_ms, poller, probes, MetricsBackend, SourceEvent};
-
-/// The backends the tasks read from (None: not configured).
-#[derive(Clone, Default)]
-pub struct Backends {
-    pub metrics: Option<Arc<dyn MetricsBackend>>,
-    pub logs: Option<Arc<dyn LogsBackend>>,
-}
-
-impl Backends {
-    pub fn metrics(m: Arc<dyn MetricsBackend>) -> Backends {
-        Backends {
-            metrics: Some(m),
-            logs: None,
-        }
-    }
-}
 
 /// Builds the initial state from settings. `metrics` names the metrics
 /// source and where it reads from (None: no Prometheus configured).
@@ -54,9 +37,9 @@ pub fn initial_state(
         pinned_end_ms: None,
     };
     let mut state = State::new(s.profile.clone(), target, s.refresh_secs, theme, keymap);
-    state.metrics.configured = metrics.is_some();
+    state.metrics.common.configured = metrics.is_some();
     if let Some((name, url)) = metrics {
-        state.metrics.health = Health::named(name, url);
+        state.metrics.common.health = Health::named(name, url);
     }
     state.metrics.user_vars = s.variables.clone();
     state.warnings.extend(state.theme.warnings.iter().cloned());
@@ -71,177 +54,18 @@ pub fn initial_state(
     state.logs.backfill = s.logs.backfill;
     state.logs.reread_secs = s.logs.reread_secs;
     state.logs.user_query = s.logs.query.clone();
-    state.probes.health = Health::named("probes", "");
-    state.probes.interval_secs = s.refresh_secs.max(1.0);
-    state.probes.probes = s
-        .probes
-        .iter()
-        .map(|spec| ProbeStatus {
-            spec: spec.clone(),
-            last: None,
-            last_at_ms: None,
-            changed_at_ms: None,
-            history: Default::default(),
-        })
-        .collect();
+    state.probes.set(&s.probes, s.refresh_secs.max(1.0));
     Ok(state)
 }
 
 /// Turns the log pane on: its source's name and URL for the header, and
 /// whether lines are redacted (off only with --no-redaction).
 pub fn configure_logs(state: &mut State, name: &str, url: &str, redact: bool) {
-    state.logs.configured = true;
-    state.logs.health = Health::named(name, url);
+    state.logs.common.configured = true;
+    state.logs.common.health = Health::named(name, url);
     state.logs.redact = redact;
     if !redact {
         state.warnings.push("REDACTION OFF".into());
-    }
-}
-
-/// One task slot: starting a new task aborts the old one (the newest
-/// request wins; its late answers are dropped by generation).
-#[derive(Default)]
-struct Slot(Vec<JoinHandle<()>>);
-
-impl Slot {
-    fn replace(&mut self, handles: Vec<JoinHandle<()>>) {
-        self.stop();
-        self.0 = handles;
-    }
-
-    fn stop(&mut self) {
-        for h in self.0.drain(..) {
-            h.abort();
-        }
-    }
-}
-
-/// Owns the source tasks: a slot per source (metrics has two: detection
-/// and polling).
-pub struct Tasks {
-    metrics: Option<Arc<dyn MetricsBackend>>,
-    logs_backend: Option<Arc<dyn LogsBackend>>,
-    tx: mpsc::Sender<SourceEvent>,
-    detect: Slot,
-    poller: Slot,
-    probes: Slot,
-    /// The follow engine and its volume poller.
-    logs: Slot,
-    /// On-demand log requests (patterns, completion).
-    logs_asks: Slot,
-    refresh_secs: f64,
-}
-
-impl Tasks {
-    pub fn new(backends: Backends, tx: mpsc::Sender<SourceEvent>, refresh_secs: f64) -> Tasks {
-        Tasks {
-            metrics: backends.metrics,
-            logs_backend: backends.logs,
-            tx,
-            detect: Slot::default(),
-            poller: Slot::default(),
-            probes: Slot::default(),
-            logs: Slot::default(),
-            logs_asks: Slot::default(),
-            refresh_secs,
-        }
-    }
-
-    fn logs(&mut self, cmd: super::logs::LogsCommand) {
-        use super::logs::LogsCommand as C;
-        let Some(b) = &self.logs_backend else {
-            return;
-        };
-        match cmd {
-            C::Start(plan) => {
-                crate::info!(
-                    "logs gen {}: {}",
-                    plan.gen,
-                    crate::text::display(&plan.query)
-                );
-                self.logs_asks.stop();
-                self.logs
-                    .replace(logs_engine::spawn(b.clone(), plan, self.tx.clone()));
-            }
-            C::Stop => {
-                self.logs.stop();
-                self.logs_asks.stop();
-            }
-            C::Patterns {
-                gen,
-                query,
-                start_ns,
-            } => {
-                let h =
-                    logs_engine::spawn_patterns(b.clone(), gen, query, start_ns, self.tx.clone());
-                self.logs_asks.0.push(h);
-            }
-            C::Complete {
-                gen,
-                ask,
-                window_ns,
-            } => {
-                let h =
-                    logs_engine::spawn_completions(b.clone(), gen, ask, window_ns, self.tx.clone());
-                self.logs_asks.0.retain(|h| !h.is_finished());
-                self.logs_asks.0.push(h);
-            }
-        }
-    }
-
-    /// Runs commands; returns true when the app should quit.
-    pub fn exec(&mut self, cmds: Vec<Command>) -> bool {
-        let mut quit = false;
-        for c in cmds {
-            match c {
-                Command::Metrics(m) => self.metrics(m),
-                Command::Probes(ProbesCommand::Start(plan)) => {
-                    crate::info!("probes gen {} ({} endpoints)", plan.gen, plan.probes.len());
-                    self.probes.replace(probes::spawn(plan, self.tx.clone()));
-                }
-                Command::Probes(ProbesCommand::Stop) => self.probes.stop(),
-                Command::Logs(l) => self.logs(l),
-                Command::Quit => quit = true,
-            }
-        }
-        quit
-    }
-
-    fn metrics(&mut self, cmd: MetricsCommand) {
-        let Some(backend) = &self.metrics else {
-            return;
-        };
-        match cmd {
-            MetricsCommand::Detect { gen } => {
-                self.detect.replace(vec![poller::spawn_detect(
-                    backend.clone(),
-                    gen,
-                    self.refresh_secs,
-                    self.tx.clone(),
-                )]);
-            }
-            MetricsCommand::Start(plan) => {
-                crate::info!(
-                    "polling gen {} ({} queries, step {}s)",
-                    plan.gen,
-                    plan.queries.len(),
-                    plan.step_secs
-                );
-                self.poller
-                    .replace(vec![poller::spawn(backend.clone(), plan, self.tx.clone())]);
-            }
-            MetricsCommand::Stop => self.poller.stop(),
-        }
-    }
-}
-
-impl Drop for Tasks {
-    fn drop(&mut self) {
-        self.detect.stop();
-        self.poller.stop();
-        self.probes.stop();
-        self.logs.stop();
-        self.logs_asks.stop();
     }
 }
 
@@ -281,19 +105,20 @@ impl Exit {
     }
 }
 
-/// Each source's health, for logging transitions.
-fn healths(state: &State) -> [(bool, &Health); 3] {
-    [
-        (state.metrics.configured, &state.metrics.health),
-        (!state.probes.probes.is_empty(), &state.probes.health),
-        (state.logs.configured, &state.logs.health),
-    ]
+/// Each source's health before an event: (ok, time of the last error).
+fn health_marks(state: &State) -> Vec<(bool, Option<i64>)> {
+    state
+        .sources()
+        .iter()
+        .map(|s| (s.common().health.ok(), s.common().health.last_error_ms))
+        .collect()
 }
 
 /// Source errors and recoveries go to the log file (never the screen's
 /// stdout), once per transition rather than once per failed request.
-fn log_health_changes(was: [(bool, Option<i64>); 3], state: &State) {
-    for ((was_ok, was_err), (configured, h)) in was.into_iter().zip(healths(state)) {
+fn log_health_changes(was: Vec<(bool, Option<i64>)>, state: &State) {
+    for ((was_ok, was_err), s) in was.into_iter().zip(state.sources()) {
+        let (configured, h) = (s.common().configured, &s.common().health);
         if !configured {
             continue;
         }
@@ -408,7 +233,7 @@ pub async fn run_tui<B: Backend + std::io::Write>(
             let input = matches!(event, Event::Key(_) | Event::Resize(..));
             // (the terminal's own resize, with its clear, happens inside
             // the next frame's synchronized update: Terminal::draw does it)
-            let was = healths(&state).map(|(_, h)| (h.ok(), h.last_error_ms));
+            let was = health_marks(&state);
             let (cmds, changed) = update::update(&mut state, event);
             log_health_changes(was, &state);
             if tasks.exec(cmds) || state.quit {
@@ -418,7 +243,7 @@ pub async fn run_tui<B: Backend + std::io::Write>(
             // more than a bounded batch: a tail or watcher flood must not
             // starve keys, resizes and frames
             drain_some(&mut rx, |d| {
-                let was = healths(&state).map(|(_, h)| (h.ok(), h.last_error_ms));
+                let was = health_marks(&state);
                 let (cmds, c) = update::update(&mut state, Event::Source(d));
                 log_health_changes(was, &state);
                 tasks.exec(cmds);

@@ -76,7 +76,7 @@ impl View {
 /// What a pushed view restores when it is popped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Saved {
-    pub focused: super::state::Focus,
+    pub focused: crate::app::state::Focus,
     pub zoom: bool,
 }
 

@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use super::{Config, Endpoint};
 use crate::cli::Cli;
+use crate::config::{Config, Endpoint};
 use crate::text::units::parse_duration;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -16,10 +16,10 @@ pub struct Settings {
     /// Mask secrets in log lines (off only with --no-redaction).
     pub redact_logs: bool,
     /// The log pane: query, ring caps, backfill.
-    pub logs: super::LogsSettings,
+    pub logs: crate::config::LogsSettings,
     pub traces: Option<Endpoint>,
     pub alertmanager: Option<Endpoint>,
-    pub probes: Vec<super::ProbeSpec>,
+    pub probes: Vec<crate::config::ProbeSpec>,
     pub namespace: Option<String>,
     pub job: Option<String>,
     pub pod: Option<String>,
@@ -93,7 +93,7 @@ pub fn resolve(cli: &Cli, config: &Config) -> Result<Settings, String> {
     };
     let prometheus = match &cli.prometheus {
         Some(url) => {
-            let url = super::check_url(url).map_err(|p| {
+            let url = crate::config::check_url(url).map_err(|p| {
                 format!(
                     "--prometheus `{}`: {p}",
                     crate::text::redact::redact_url(url)
@@ -112,7 +112,7 @@ pub fn resolve(cli: &Cli, config: &Config) -> Result<Settings, String> {
     };
     let mut loki = match &cli.loki {
         Some(url) => {
-            let url = super::check_url(url)
+            let url = crate::config::check_url(url)
                 .map_err(|p| format!("--loki `{}`: {p}", crate::text::redact::redact_url(url)))?;
             let mut ep = profile
                 .loki
@@ -129,9 +129,9 @@ pub fn resolve(cli: &Cli, config: &Config) -> Result<Settings, String> {
     }
     let mut probes = profile.probes.clone();
     for url in &cli.probes {
-        let url = super::check_url(url)
+        let url = crate::config::check_url(url)
             .map_err(|p| format!("--probe `{}`: {p}", crate::text::redact::redact_url(url)))?;
-        probes.push(super::ProbeSpec::from_url(&url));
+        probes.push(crate::config::ProbeSpec::from_url(&url));
     }
     let nothing = prometheus.is_none()
         && probes.is_empty()
@@ -148,7 +148,7 @@ pub fn resolve(cli: &Cli, config: &Config) -> Result<Settings, String> {
         .or_else(|| {
             cli.demo.then(|| {
                 let dash = cli.dashboard.as_deref().or(profile.dashboard.as_deref());
-                crate::sources::demo::namespace_for(dash).to_string()
+                crate::demo::namespace_for(dash).to_string()
             })
         });
     Ok(Settings {

@@ -1,6 +1,6 @@
 //! Tests of `mod.rs`.
 
-use super::*;
+use crate::config::*;
 
 fn p(src: &str) -> Result<Config, ConfigError> {
     parse(Path::new("/etc/wf/config.toml"), src)

@@ -75,7 +75,7 @@ impl Theme {
             return Ok(t);
         }
         let candidates = [
-            super::paths::themes_dir().map(|d| d.join(format!("{name}.toml"))),
+            crate::config::paths::themes_dir().map(|d| d.join(format!("{name}.toml"))),
             Some(std::path::PathBuf::from(name)),
         ];
         for c in candidates.into_iter().flatten() {
@@ -124,7 +124,7 @@ impl Theme {
         if let Some((_, src)) = BUILTIN.iter().find(|(n, _)| *n == name) {
             return Some(src.to_string());
         }
-        let path = super::paths::themes_dir()?.join(format!("{name}.toml"));
+        let path = crate::config::paths::themes_dir()?.join(format!("{name}.toml"));
         std::fs::read_to_string(path).ok()
     }
 

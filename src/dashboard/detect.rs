@@ -6,8 +6,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::model::Dashboard;
-use super::signals::{collector, display_name, is_pattern, metric_names, name_matches};
+use crate::dashboard::model::Dashboard;
+use crate::dashboard::signals::{collector, display_name, is_pattern, metric_names, name_matches};
 
 /// What a Prometheus has that matters to the presets.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -78,8 +78,8 @@ pub fn first_convention_names(d: &Dashboard) -> BTreeSet<String> {
 
 /// The dashboard's queries with its own variables filled in (metric names
 /// such as `$ws_metric` become real names), for any target.
-fn resolved(d: &Dashboard) -> Vec<super::model::ResolvedQuery> {
-    d.resolve(&super::model::TargetVars {
+fn resolved(d: &Dashboard) -> Vec<crate::dashboard::model::ResolvedQuery> {
+    d.resolve(&crate::dashboard::model::TargetVars {
         range_secs: 3600,
         step_secs: 15,
         ..Default::default()

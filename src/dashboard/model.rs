@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::vars::{interpolate, promql_regex_literal, Var};
+use crate::dashboard::vars::{interpolate, promql_regex_literal, Var};
 use crate::text::units::Unit;
 
 pub const PRESETS: [(&str, &str); 3] = [

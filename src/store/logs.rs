@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 
-use crate::sources::loki::{LogLine, Marker};
+use crate::features::logs::client::{LogLine, Marker};
 
 pub const DEFAULT_MAX_LINES: usize = 50_000;
 pub const DEFAULT_MAX_BYTES: usize = 64 << 20;

@@ -1,5 +1,5 @@
 //! Structured views of one log line: flattened fields (JSON or logfmt),
-//! pretty-printed JSON and the trace id. Re-exported by [`super::logline`].
+//! pretty-printed JSON and the trace id. Re-exported by [`crate::text::logline`].
 //!
 //! Every function is total and linear in the line's length (JSON nesting is
 //! bounded by serde_json's recursion limit).
@@ -45,7 +45,7 @@ impl Fields {
 /// start with a pair and have at least two, so prose with one `a=b` in it
 /// is not logfmt.
 ///
-/// Keys and values are sanitised and redacted ([`super::display`]) after
+/// Keys and values are sanitised and redacted ([`crate::text::display`]) after
 /// unescaping, since `\u001b` or a split secret could hide behind an
 /// escape, and the value of a key naming a secret (`password`, `*_token`,
 /// `client_secret`, `x-api-key`, `authorization`) is masked whole. `None`
@@ -91,7 +91,7 @@ const SECRET_KEYS: [&str; 8] = [
 fn pair(key: String, value: String) -> (String, String) {
     let last = key.rsplit('.').next().unwrap_or(&key).to_ascii_lowercase();
     let value = if !value.is_empty() && SECRET_KEYS.iter().any(|s| last.ends_with(s)) {
-        super::redact::MASK.to_string()
+        crate::text::redact::MASK.to_string()
     } else {
         clean(value)
     };
@@ -99,7 +99,7 @@ fn pair(key: String, value: String) -> (String, String) {
 }
 
 fn clean(s: String) -> String {
-    match super::display(&s) {
+    match crate::text::display(&s) {
         Cow::Borrowed(_) => s,
         Cow::Owned(o) => o,
     }
@@ -261,7 +261,7 @@ fn unquote(s: &str, q: usize) -> Option<(String, usize)> {
 /// input held none). `None` when it is not valid JSON or not an object or
 /// array, or nested deeper than 128 (indentation would grow with the
 /// square of the depth). It neither sanitises nor redacts: give it a
-/// [`super::logline::prepare`]d line.
+/// [`crate::text::logline::prepare`]d line.
 pub fn pretty_json(line: &str) -> Option<String> {
     const MAX_DEPTH: usize = 128;
     let t = line.trim();

@@ -1,6 +1,6 @@
 //! The severity of a log line, found cheaply: [`detect_level`] looks at a
 //! bounded head of the line and never allocates. Re-exported by
-//! [`super::logline`].
+//! [`crate::text::logline`].
 
 /// Severity of a log line. Ordered by severity with [`Level::Unknown`] the
 /// lowest, so `max` over lines gives the most severe one seen.
@@ -432,7 +432,7 @@ mod tests {
             error ERROR:root:connection refused
             warn WARNING:urllib3:retrying
             error 2026-01-01 12:00:00,123 ERROR [main] c.e.Foo - failed
-            info 2026-05-01T12:00:00.123Z  INFO watchfloor::sources: ok
+            info 2026-05-01T12:00:00.123Z  INFO watchfloor::core: ok
             warn 2026/01/01 12:00:00 [warn] 12#0: *3 upstream timed out
             error 01-01 12:00:00.000  1234  1234 E Tag: crash
             error error: could not connect

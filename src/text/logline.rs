@@ -1,6 +1,6 @@
 //! Log lines from Loki made fit for the log pane: [`prepare`] (decode,
-//! sanitise, redact, cut). The level ([`super::loglevel`]) and structured
-//! access (fields, pretty JSON, trace ids: [`super::logfields`]) live in
+//! sanitise, redact, cut). The level ([`crate::text::loglevel`]) and structured
+//! access (fields, pretty JSON, trace ids: [`crate::text::logfields`]) live in
 //! their own files and are re-exported here, so callers only need
 //! `text::logline`.
 //!
@@ -9,8 +9,8 @@
 
 use std::borrow::Cow;
 
-pub use super::logfields::{fields, pretty_json, trace_id, FieldKind, Fields};
-pub use super::loglevel::{detect_level, Level};
+pub use crate::text::logfields::{fields, pretty_json, trace_id, FieldKind, Fields};
+pub use crate::text::loglevel::{detect_level, Level};
 
 /// A line ready for the screen: sanitised, redacted, at most `cap` bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,9 +25,9 @@ pub struct Prepared {
 const REDACT_MARGIN: usize = 8 * 1024;
 
 /// Decodes `raw` (invalid UTF-8 becomes U+FFFD), drops trailing CR/LF,
-/// sanitises it ([`super::sanitize`]: escape sequences, controls and bidi
+/// sanitises it ([`crate::text::sanitize`]: escape sequences, controls and bidi
 /// overrides removed, tabs expanded, inner CR/LF as spaces), redacts it
-/// ([`super::redact::redact`]), then cuts it to at most `cap` bytes on a char
+/// ([`crate::text::redact::redact`]), then cuts it to at most `cap` bytes on a char
 /// boundary. The cut happens after redaction, so a secret is never half
 /// shown (a mask itself may be cut).
 ///
@@ -39,7 +39,7 @@ const REDACT_MARGIN: usize = 8 * 1024;
 /// Plain printable ASCII skips the sanitiser, and a clean line costs one
 /// allocation (the returned `String`).
 pub fn prepare(raw: &[u8], cap: usize) -> Prepared {
-    prepare_with(raw, cap, super::redact::redact)
+    prepare_with(raw, cap, crate::text::redact::redact)
 }
 
 /// [`prepare`] of a line already in a `String`: the same result, reusing
@@ -51,7 +51,7 @@ pub fn prepare_string(raw: String, cap: usize) -> Prepared {
     {
         // clean and short: the redactor's answer is the text (masking
         // only shortens a line or grows it by less than the margin)
-        let text = match super::redact::redact(&raw) {
+        let text = match crate::text::redact::redact(&raw) {
             Cow::Borrowed(_) => raw,
             Cow::Owned(masked) if masked.len() <= cap => masked,
             Cow::Owned(_) => return prepare(raw.as_bytes(), cap),
@@ -67,7 +67,7 @@ pub fn prepare_string(raw: String, cap: usize) -> Prepared {
 pub fn prepare_unredacted(raw: &[u8], cap: usize) -> Prepared {
     prepare_with(raw, cap, |s| {
         // configured secrets stay masked even with redaction off
-        super::redact::redact_registered(s)
+        crate::text::redact::redact_registered(s)
     })
 }
 
@@ -82,7 +82,7 @@ fn prepare_with(raw: &[u8], cap: usize, redact: impl Fn(&str) -> Cow<'_, str>) -
     let clean: Cow<'_, str> = if decoded.bytes().all(|b| (0x20..0x7f).contains(&b)) {
         Cow::Borrowed(&decoded)
     } else {
-        super::sanitize(&decoded)
+        crate::text::sanitize(&decoded)
     };
     let window = &clean[..floor_boundary(&clean, cap.saturating_add(REDACT_MARGIN))];
     let redacted = redact(window);
@@ -262,7 +262,8 @@ mod tests {
     #[ignore = "micro-benchmark: cargo test --release --lib text::logline -- --ignored --nocapture"]
     fn bench_prepare_and_level() {
         use crate::text::{patterns, redact};
-        let base = "2026-05-01T12:00:00.123Z INFO watchfloor::sources::loki: query ok series=42 \
+        let base =
+            "2026-05-01T12:00:00.123Z INFO watchfloor::features::logs::client: query ok series=42 \
                     took=3.2ms url=http://loki.monitoring.svc:3100/loki/api/v1/query_range \
                     step=15s pod=api-7f9c8d-x2b status=200 bytes=51234 cache=miss trace_id=x";
         let json = r#""time":"2026-05-01T12:00:00.123Z","level":"INFO","msg":"request served","method":"GET","path":"/api/v1/users/12345","status":200,"duration_ms":3.2,"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}"#;

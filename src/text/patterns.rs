@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use super::{logfields::fields, logfields::FieldKind, loglevel::Level};
+use crate::text::{logfields::fields, logfields::FieldKind, loglevel::Level};
 
 /// The wildcard that stands for a variable part.
 pub const WILD: &str = "<_>";

@@ -1,6 +1,6 @@
 //! Tests of `redact.rs`.
 
-use super::*;
+use crate::text::redact::*;
 
 #[test]
 fn html_and_go_json_escaped_forms_are_masked() {
@@ -474,7 +474,7 @@ fn global_instance() {
 #[test]
 #[ignore = "micro-benchmark: cargo test --release redact -- --ignored --nocapture"]
 fn bench_lines_per_second() {
-    let base = "2026-05-01T12:00:00.123Z INFO watchfloor::sources::prom: query ok series=42 \
+    let base = "2026-05-01T12:00:00.123Z INFO watchfloor::core::prom: query ok series=42 \
                 took=3.2ms url=http://prometheus.monitoring.svc:9090/api/v1/query_range \
                 step=15s pod=api-7f9c8d-x2b Bearer realm status=200 bytes=51234 cache=miss";
     let secrets: Vec<String> = (0..10)

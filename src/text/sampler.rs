@@ -28,7 +28,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::logfields::{fields, FieldKind};
+use crate::text::logfields::{fields, FieldKind};
 
 /// One memory sampler snapshot. Byte values are as logged (the demo logs
 /// bytes); absent values are `None`.
@@ -172,7 +172,7 @@ fn number(v: &Value) -> Option<u64> {
             match s.parse::<f64>() {
                 Ok(f) if f >= 0.0 && f.is_finite() => Some(f.round() as u64),
                 Ok(_) => None,
-                Err(_) => super::units::parse_bytes(s).ok(),
+                Err(_) => crate::text::units::parse_bytes(s).ok(),
             }
         }
         _ => None,
@@ -185,7 +185,7 @@ fn text(v: &Value) -> Option<String> {
         Value::Number(n) => n.to_string(),
         _ => return None,
     };
-    Some(super::display(&s).into_owned())
+    Some(crate::text::display(&s).into_owned())
 }
 
 /// The first of `keys` (normalised) present in `f`, each also tried with a

@@ -68,7 +68,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State) {
     } else {
         MAIN.to_vec()
     };
-    if !logs_mode && state.logs.configured {
+    if !logs_mode && state.logs.common.configured {
         keys.insert(2, (Action::FocusLogs, "logs"));
         keys.insert(3, (Action::OpenSearch, "search"));
     }

@@ -99,17 +99,9 @@ fn items(state: &State) -> Vec<Item> {
             short: vec![Span::styled("dash ✗ ", t.crit)],
         });
     }
-    let logs_note = match (&state.logs.note, state.logs.mode) {
-        (Some(n), crate::sources::loki::TailMode::Polling) => Some(format!("polling ({n})")),
-        _ => None,
-    };
-    for (configured, h, note) in [
-        (state.metrics.configured, &state.metrics.health, None),
-        (!state.probes.probes.is_empty(), &state.probes.health, None),
-        (state.logs.configured, &state.logs.health, logs_note),
-    ] {
-        if configured {
-            out.push(health_item(state, h, note));
+    for src in state.sources() {
+        if src.common().configured {
+            out.push(health_item(state, &src.common().health, src.note()));
         }
     }
     for w in &state.warnings {

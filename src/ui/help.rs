@@ -92,67 +92,20 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, scroll: u16) {
 
 /// What help says about the sources: buffers, requests, detection.
 fn status_lines(state: &State) -> Vec<String> {
-    let m = &state.metrics;
-    let points: usize = m.store.queries.values().map(|q| q.point_count()).sum();
-    let mut out = vec![format!(
-        "Buffers: {points} points; caps {} points/series, {} series/query.",
-        crate::store::series::MAX_POINTS,
-        crate::store::series::MAX_SERIES,
-    )];
-    for (configured, h) in [
-        (m.configured, &m.health),
-        (!state.probes.probes.is_empty(), &state.probes.health),
-        (state.logs.configured, &state.logs.health),
-    ] {
-        if configured {
-            out.push(format!(
-                "{}: {} requests ({}/min), {}.",
-                h.name,
-                h.requests,
-                h.per_minute(state.now_ms),
-                crate::text::units::format_bytes(h.bytes as f64)
-            ));
+    let mut out = vec![];
+    for src in state.sources() {
+        let (c, h) = (src.common(), &src.common().health);
+        if !c.configured {
+            continue;
         }
-    }
-    let l = &state.logs;
-    if l.configured {
         out.push(format!(
-            "Log ring: {} lines, {} (caps {} lines, {}); {} oldest dropped; {} lines the server could not deliver.",
-            l.ring.len(),
-            crate::text::units::format_bytes(l.ring.bytes() as f64),
-            l.ring.max_lines,
-            crate::text::units::format_bytes(l.ring.max_bytes as f64),
-            l.ring.evicted,
-            l.ring.missing,
+            "{}: {} requests ({}/min), {}.",
+            h.name,
+            h.requests,
+            h.per_minute(state.now_ms),
+            crate::text::units::format_bytes(h.bytes as f64)
         ));
-        out.push(format!(
-            "Log query: {} ({})",
-            crate::text::display(&l.query),
-            l.mode.as_str()
-        ));
-        if !l.redact {
-            out.push("REDACTION OFF: secrets in log lines are shown (--no-redaction).".into());
-        }
-    }
-    if let Some(c) = m.clock {
-        out.push(format!(
-            "Samples every {}.",
-            crate::text::units::format_duration(c.interval_ms as f64 / 1000.0)
-        ));
-    }
-    if let Some(det) = &m.detection {
-        out.push(format!(
-            "Dashboard {} for job {} ({}/{} of its names); {}/{} signals.",
-            det.preset,
-            crate::text::display(det.job.as_deref().unwrap_or("any")),
-            det.score.0,
-            det.score.1,
-            det.found,
-            det.total
-        ));
-        for miss in &det.missing {
-            out.push(format!("missing {}", crate::text::display(miss)));
-        }
+        out.extend(src.help_lines());
     }
     out
 }

@@ -3,9 +3,7 @@ pub mod footer;
 pub mod header;
 pub mod help;
 pub use crate::app::layout;
-pub mod panes;
 pub mod picker;
-pub mod views;
 pub mod widgets;
 
 use ratatui::layout::Rect;
@@ -21,12 +19,18 @@ pub fn draw(f: &mut Frame, state: &State) {
     header::draw(f, l.header, state);
     footer::draw(f, l.footer, state);
     if let Some(r) = l.probes {
-        panes::probes::draw(f, r, &panes::probes::view(state), &state.theme, false);
+        crate::features::probes::pane::draw(
+            f,
+            r,
+            &crate::features::probes::pane::view(state),
+            &state.theme,
+            false,
+        );
     }
     let logs_focused = state.ui.focused == crate::app::state::Focus::Logs;
     if let Some(r) = l.logs {
-        let v = panes::logs::view(state, r);
-        panes::logs::draw(f, r, &v, state, logs_focused);
+        let v = crate::features::logs::pane::view(state, r);
+        crate::features::logs::pane::draw(f, r, &v, state, logs_focused);
     }
     if l.metrics.height > 0 {
         draw_metrics(f, l.metrics, &l.panes, state);
@@ -37,9 +41,15 @@ pub fn draw(f: &mut Frame, state: &State) {
             View::Help { scroll } => help::draw(f, area, state, *scroll),
             View::PodPicker { index } => picker::draw(f, area, state, *index),
             View::Input { .. } => {} // drawn in the footer line
-            View::LogDetail { id, index } => views::log_detail::draw(f, area, state, *id, *index),
-            View::Patterns { index } => views::patterns::draw(f, area, state, *index),
-            View::Sampler { scroll } => views::sampler::draw(f, area, state, *scroll),
+            View::LogDetail { id, index } => {
+                crate::features::logs::views::detail::draw(f, area, state, *id, *index)
+            }
+            View::Patterns { index } => {
+                crate::features::logs::views::patterns::draw(f, area, state, *index)
+            }
+            View::Sampler { scroll } => {
+                crate::features::logs::views::sampler::draw(f, area, state, *scroll)
+            }
         }
     }
 }
@@ -64,7 +74,7 @@ fn draw_metrics(f: &mut Frame, body: Rect, panes: &[(usize, Rect)], state: &Stat
             body,
         );
     };
-    if !m.configured {
+    if !m.common.configured {
         return note(
             f,
             "Memory, scheduler, restarts and admission panes need a Prometheus: \
@@ -77,7 +87,7 @@ fn draw_metrics(f: &mut Frame, body: Rect, panes: &[(usize, Rect)], state: &Stat
         return note(f, format!("The dashboard does not resolve: {e}"), true);
     }
     let Some(d) = &m.dashboard else {
-        let h = &m.health;
+        let h = &m.common.health;
         let msg = match &h.last_error {
             Some(e) => format!(
                 "Waiting for {} at {} to pick a dashboard…\n\n{e}",
@@ -88,7 +98,7 @@ fn draw_metrics(f: &mut Frame, body: Rect, panes: &[(usize, Rect)], state: &Stat
         return note(f, msg, h.last_error.is_some());
     };
     for &(idx, rect) in panes {
-        panes::draw(
+        crate::features::metrics::panes::draw(
             f,
             rect,
             state,

@@ -13,10 +13,13 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use watchfloor::app::run::Tasks;
 use watchfloor::app::update::{self, Event};
+use watchfloor::app::SourceEvent;
 use watchfloor::app::{State, Target};
 use watchfloor::config::keymap::Keymap;
 use watchfloor::config::theme::Theme;
-use watchfloor::sources::{now_ms, MetricsBackend, MetricsEvent, SourceEvent};
+use watchfloor::core::now_ms;
+use watchfloor::features::metrics::client::MetricsBackend;
+use watchfloor::features::metrics::MetricsEvent;
 
 pub mod http;
 pub mod loki;
@@ -397,8 +400,8 @@ pub fn state(range_secs: u64, refresh_secs: f64, name: &str, url: &str) -> State
         Theme::default_theme(),
         Keymap::default_keymap(),
     );
-    s.metrics.health.name = name.into();
-    s.metrics.health.url = url.into();
+    s.metrics.common.health.name = name.into();
+    s.metrics.common.health.url = url.into();
     s
 }
 
@@ -455,10 +458,11 @@ pub fn demo_state_for(
     range_secs: u64,
     seed: u64,
 ) -> State {
-    use watchfloor::app::update::{Command as AppCommand, MetricsCommand};
-    use watchfloor::sources::poller::fetch_range;
-    use watchfloor::sources::Fetched;
-    let demo = watchfloor::sources::demo::DemoSource::with_preset(seed, preset);
+    use watchfloor::app::update::Command as AppCommand;
+    use watchfloor::features::metrics::client::Fetched;
+    use watchfloor::features::metrics::poller::fetch_range;
+    use watchfloor::features::metrics::MetricsCommand;
+    let demo = watchfloor::demo::DemoSource::with_preset(seed, preset);
     let target = Target {
         namespace: Some(demo.story().namespace().into()),
         pod: pod.map(str::to_string),
@@ -472,8 +476,8 @@ pub fn demo_state_for(
         Theme::default_theme(),
         Keymap::default_keymap(),
     );
-    st.metrics.health.name = "demo".into();
-    st.metrics.health.url = "embedded simulation".into();
+    st.metrics.common.health.name = "demo".into();
+    st.metrics.common.health.url = "embedded simulation".into();
     st.metrics.dashboard = Some(watchfloor::dashboard::Dashboard::builtin(preset).unwrap());
     st.metrics.choice = watchfloor::app::state::DashboardChoice::Fixed;
     st.now_ms = t_s * 1000;
@@ -718,7 +722,7 @@ pub async fn counting_proxy(
                     .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |b| b.checked_sub(1))
                     .is_ok()
             {
-                let t = watchfloor::sources::now_ms() / 1000;
+                let t = watchfloor::core::now_ms() / 1000;
                 return http::Response::json(200, flood_body(60_000, t));
             }
             let mut req =

@@ -1,0 +1,206 @@
+//! The http story (the `http` preset, a generic RED service): a bad deploy of
+//! checkout adds a query per cart item and a CPU-hungry serializer. From 0 s
+//! every pod burns more CPU and is throttled, its DB pool fills up, slow
+//! requests wait for connections and time out as 5xx, p95/p99 climb, and the
+//! nodes run short of memory. checkout-3, the first pod on the new version,
+//! also panics on a config it cannot parse and crash-loops (reason `Error`,
+//! at 40 s and 80 s). At 96 s the deploy is rolled back and all of it
+//! recovers by the end of the two-minute cycle.
+
+use crate::demo::{labels, pod_row, Answer, Combine, DemoSource, Lognormal, MIB, PERIOD_SECS};
+use crate::store::Labels;
+
+pub const NAMESPACE: &str = "shop";
+pub const PODS: [&str; 3] = ["checkout-1", "checkout-2", "checkout-3"];
+/// The pod that crash-loops.
+pub const SICK: &str = "checkout-3";
+pub const CONTAINER: &str = "checkout";
+/// Seconds into the cycle at which the deploy is rolled back.
+pub const ROLLBACK_AT: f64 = 96.0;
+/// Seconds into the cycle at which checkout-3 exits with an error.
+pub const CRASHES_AT: [i64; 2] = [40, 80];
+/// Seconds after a crash during which checkout-3 is not ready.
+const NOT_READY_SECS: f64 = 8.0;
+pub const LIMIT_BYTES: f64 = 1024.0 * MIB;
+/// Per-pod DB pool size (`db_client_connections_max`).
+pub const POOL_MAX: f64 = 20.0;
+/// CFS periods per second (100 ms each) per container.
+const CFS_PERIODS: f64 = 10.0;
+const GIB: f64 = 1024.0 * MIB;
+/// Three nodes of 16 GiB.
+pub const NODE_MEMORY: f64 = 3.0 * 16.0 * GIB;
+const BASE_RATE: f64 = 110.0;
+
+/// What one checkout pod looks like at one instant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpSample {
+    pub working_set: f64,
+    pub limit: f64,
+    /// CPU cores used.
+    pub cpu: f64,
+    /// Throttled CFS periods per second, out of `periods` per second.
+    pub throttled: f64,
+    pub periods: f64,
+    /// Requests per second, and the 5xx among them.
+    pub rate: f64,
+    pub errors: f64,
+    /// Request latency (seconds): a fast and a slow (waiting for a DB
+    /// connection) part; weights are requests per second.
+    pub latency: [Lognormal; 2],
+    pub pool_used: f64,
+    pub pool_max: f64,
+}
+
+impl HttpSample {
+    pub fn rss(&self) -> f64 {
+        self.working_set * 0.9
+    }
+
+    pub fn cache(&self) -> f64 {
+        self.working_set - self.rss()
+    }
+}
+
+impl DemoSource {
+    /// How bad the deploy is, 0 (old version) to 1: it rolls out from 0 s
+    /// and is rolled back at 96 s.
+    pub fn http_severity(&self, t_s: i64) -> f64 {
+        let p = self.phase(t_s);
+        if p < ROLLBACK_AT {
+            (p / ROLLBACK_AT).powf(1.5)
+        } else {
+            (1.0 - (p - ROLLBACK_AT) / (PERIOD_SECS as f64 - ROLLBACK_AT)).powi(3)
+        }
+    }
+
+    /// Seconds since checkout-3 last started (after a crash, or since the
+    /// rollback replaced it).
+    pub fn http_since_start(&self, t_s: i64) -> f64 {
+        let p = self.phase(t_s);
+        CRASHES_AT
+            .iter()
+            .map(|&c| (p - c as f64).rem_euclid(PERIOD_SECS as f64))
+            .fold(f64::MAX, f64::min)
+    }
+
+    /// The state of checkout `pod` at `t_s` (unix seconds).
+    pub fn http_sample(&self, pod: &str, t_s: i64) -> HttpSample {
+        let idx = PODS.iter().position(|p| *p == pod).unwrap_or(1) as u64;
+        let n = |salt: u64| self.noise(200_000 + idx * 1000 + salt, t_s);
+        let sev = self.http_severity(t_s);
+        let sick = pod == SICK;
+        // checkout-3 runs the new version first and worst
+        let k = if sick { 1.0 } else { 0.6 };
+        let since = self.http_since_start(t_s);
+        let not_ready = since < NOT_READY_SECS;
+        // while checkout-3 is not ready, its traffic goes to the others
+        let rate = BASE_RATE
+            * (1.0 + 0.05 * n(1))
+            * match (sick, not_ready) {
+                (true, true) => 0.25,
+                (false, true) => 1.375,
+                _ => 1.0,
+            };
+        // connections reset by the crash come back as 502s
+        let err_share = 0.001 + 0.11 * k * sev + if sick && since < 3.0 { 0.2 } else { 0.0 };
+        let slow = 0.01 + 0.35 * k * sev;
+        let latency = [
+            Lognormal {
+                weight: rate * (1.0 - slow),
+                median: 0.045 * (1.0 + 0.5 * sev) * (1.0 + 0.04 * n(2)),
+                sigma: 0.5,
+            },
+            Lognormal {
+                weight: rate * slow,
+                median: 0.35 + 1.5 * sev,
+                sigma: 0.45,
+            },
+        ];
+        let cpu = (0.3 + 0.75 * k * sev + 0.03 * n(3)).clamp(0.05, 0.98);
+        let throttled = CFS_PERIODS * (0.01 + 0.5 * k * sev + 0.005 * n(4)).clamp(0.0, 1.0);
+        let pool_used = (3.0 + n(5) + 17.0 * (1.8 * k * sev).min(1.0))
+            .round()
+            .clamp(0.0, POOL_MAX);
+        let working_set = if sick {
+            (230.0 + 260.0 * (since / 40.0).min(1.0) + 150.0 * sev + 4.0 * n(6)) * MIB
+        } else {
+            (430.0 + 150.0 * sev + 6.0 * n(6)) * MIB
+        };
+        HttpSample {
+            working_set,
+            limit: LIMIT_BYTES,
+            cpu,
+            throttled,
+            periods: CFS_PERIODS,
+            rate,
+            errors: rate * err_share.min(1.0),
+            latency,
+            pool_used,
+            pool_max: POOL_MAX,
+        }
+    }
+
+    /// Node CPU busy (ratio) and memory available (bytes) at `t_s`.
+    pub fn http_nodes(&self, t_s: i64) -> (f64, f64) {
+        let sev = self.http_severity(t_s);
+        let n = |salt: u64| self.noise(210_000 + salt, t_s);
+        let busy = (0.3 + 0.55 * sev + 0.02 * n(1)).clamp(0.0, 1.0);
+        let used = 26.0 * GIB + 21.0 * GIB * sev + 0.2 * GIB * n(2);
+        (busy, NODE_MEMORY - used)
+    }
+
+    pub(super) fn http_cluster(&self, key: &str, t_s: i64) -> Option<f64> {
+        let (busy, avail) = self.http_nodes(t_s);
+        match key {
+            "scheduler.node_cpu" => Some(busy),
+            "scheduler.node_mem" => Some(avail),
+            _ => None,
+        }
+    }
+
+    /// Container restarts of `pod` at `t_s`: (total, last 15 minutes, last
+    /// terminated reason).
+    pub fn http_restarts(&self, pod: &str, t_s: i64) -> (f64, f64, Option<&'static str>) {
+        match pod {
+            SICK => {
+                let (total, recent) = self.restart_counts(t_s, &CRASHES_AT);
+                (total, recent, Some("Error"))
+            }
+            _ => (0.0, 0.0, None),
+        }
+    }
+
+    pub(super) fn http_answer(&self, key: &str, pod: &str, t_s: i64) -> Option<Answer> {
+        use Combine::*;
+        let s = self.http_sample(pod, t_s);
+        let rows = |mode: Combine, v: f64| Some(Answer::Rows(mode, pod_row(pod, v)));
+        let container = |v: f64, extra: &[(&str, &str)]| {
+            let mut l: Labels = labels(&[("pod", pod), ("container", CONTAINER)]);
+            l.extend(labels(extra));
+            Some(Answer::Rows(PerPod, vec![(l, v)]))
+        };
+        let (total, recent, reason) = self.http_restarts(pod, t_s);
+        let q = |q: f64| Some(Answer::Quantile(q, s.latency.to_vec()));
+        match key {
+            "memory.working_set" => rows(PerPod, s.working_set),
+            "memory.limit" => rows(PerPod, s.limit),
+            "memory.rss" => rows(PerPod, s.rss()),
+            "memory.cache" => rows(PerPod, s.cache()),
+            "scheduler.cpu" => rows(Sum, s.cpu),
+            "scheduler.throttled" => Some(Answer::Ratio(s.throttled, s.periods)),
+            "restarts.total" => container(total, &[]),
+            "restarts.recent" => container(recent, &[]),
+            "restarts.last_reason" => match reason {
+                Some(r) => container(1.0, &[("reason", r)]),
+                None => Some(Answer::Rows(PerPod, vec![])),
+            },
+            "admission.rate" => rows(Sum, s.rate),
+            "admission.error_ratio" => Some(Answer::Ratio(s.errors, s.rate)),
+            "admission.p50" => q(0.5),
+            "admission.p95" => q(0.95),
+            "admission.p99" => q(0.99),
+            "admission.db_pool" => Some(Answer::Ratio(s.pool_used, s.pool_max)),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,842 @@
+//! The follow engine: a tail that never silently loses or duplicates a line.
+//!
+//! 1. Backfill: the newest `backfill` lines of the window (query_range,
+//!    backward, paged).
+//! 2. Tail the WebSocket from just before the newest line seen.
+//! 3. On any disconnect (max tail duration, network, proxy, port-forward):
+//!    re-read with query_range forward from `newest - reread` (default 5
+//!    min: Loki accepts out-of-order writes and shippers retry batches, so
+//!    lines stamped minutes ago can still arrive), paged, then open the tail
+//!    again. With the WebSocket refused, keep polling the same way.
+//! 4. `dropped_entries` are fetched back by (timestamp, stream) with
+//!    query_range; what cannot be found becomes a marker (count and span).
+//! 5. A line that arrives on the tail older than the re-read window turns
+//!    every disconnect since its timestamp into a marker: lines as late
+//!    written during that disconnect could not be checked.
+//!
+//! Every arrival passes one dedupe on (timestamp, stream, line), kept for the
+//! re-read window behind the newest timestamp and bounded in count whatever
+//! the timestamps ([`Dedupe`]); lines of different streams that share a
+//! timestamp are all kept.
+//! Lines are sanitised and redacted here, before anything stores or prints
+//! them.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::core::{now_ms, Sink, SourceError};
+use crate::features::logs::client::wire::{Dropped, Entry, Labels};
+use crate::features::logs::client::{LogsBackend, TailOpenError};
+use crate::text::logline::{self, Level};
+
+/// How far behind the newest timestamp a reopened tail's own history
+/// starts (the re-read before it covered the rest); the shortest re-read.
+pub const HORIZON_NS: i64 = 10_000_000_000;
+
+/// A tail open this long counts as having worked even if no line came.
+const TAIL_HEALTHY_AFTER: Duration = Duration::from_secs(1);
+/// Entries per query_range page (Loki's default max_entries_limit is 5000).
+pub const PAGE: usize = 2000;
+/// While polling, how often the re-read window is swept for late lines.
+const POLL_SWEEP_EVERY: Duration = Duration::from_secs(60);
+/// Pages a late-line sweep may take (100,000 lines) after a disconnect.
+const LATE_SWEEP_PAGES: usize = 50;
+/// Pages one re-read may take (2000 × 500 = a million lines) before the
+/// tail is reopened.
+const MAX_FILL_PAGES: usize = 500;
+/// Dropped entries are fetched back at most this often (a server that drops
+/// lines is overloaded: one refill per message would add to it).
+const REFILL_EVERY: Duration = Duration::from_secs(1);
+/// Entries the tail's own history may send on connect.
+const TAIL_LIMIT: usize = 1000;
+/// Longest line kept (whole in the detail view); longer lines are cut and
+/// say so.
+pub const LINE_CAP: usize = 64 * 1024;
+
+/// What to follow.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogsPlan {
+    pub gen: u64,
+    pub query: String,
+    /// Backfill from here (ns).
+    pub since_ns: i64,
+    /// Newest lines to backfill.
+    pub backfill: usize,
+    /// Keep tailing after the backfill.
+    pub follow: bool,
+    /// Poll period when the WebSocket is refused.
+    pub poll_every: Duration,
+    /// Mask secrets in lines (off only by the explicit flag).
+    pub redact: bool,
+    /// Ask the server for log volume by level every this often (None: never).
+    pub volume_every: Option<Duration>,
+    pub volume_step_secs: u64,
+    /// After a disconnect, re-read from this far behind the newest line
+    /// (lines written late arrive inside it; dedupe absorbs the overlap).
+    pub reread_ns: i64,
+}
+
+/// A line ready to store or print: sanitised, redacted, cut at LINE_CAP.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogLine {
+    pub ts_ns: i64,
+    pub labels: Labels,
+    pub text: Box<str>,
+    /// The original length in bytes when the line was cut.
+    pub cut: Option<usize>,
+    pub level: Level,
+    /// Structured metadata and parsed labels, sanitised and redacted.
+    pub meta: Box<[(String, String)]>,
+}
+
+impl LogLine {
+    pub fn from_entry(e: Entry, redact: bool) -> LogLine {
+        let p = if redact {
+            logline::prepare_string(e.line, LINE_CAP)
+        } else {
+            logline::prepare_unredacted(e.line.as_bytes(), LINE_CAP)
+        };
+        let meta: Box<[(String, String)]> = e
+            .meta
+            .into_iter()
+            .map(|(k, v)| (clean(&k, redact), clean(&v, redact)))
+            .collect();
+        let level = meta
+            .iter()
+            .find(|(k, _)| k == "detected_level" || k == "level")
+            .map(|(_, v)| Level::from_word(v, true))
+            .filter(|l| *l != Level::Unknown)
+            .unwrap_or_else(|| logline::detect_level(&p.text));
+        LogLine {
+            ts_ns: e.ts_ns,
+            labels: e.labels,
+            text: p.text.into_boxed_str(),
+            cut: p.cut,
+            level,
+            meta,
+        }
+    }
+
+    /// A label of the stream (or of the metadata).
+    pub fn label(&self, name: &str) -> Option<&str> {
+        self.labels
+            .iter()
+            .chain(self.meta.iter())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Heap bytes held (for the ring's byte cap).
+    pub fn heap_bytes(&self) -> usize {
+        // labels are shared between lines of a stream; counted per line
+        // anyway, so a flood of distinct (capped) label sets stays bounded
+        let labels: usize = self.labels.iter().map(|(k, v)| k.len() + v.len()).sum();
+        labels
+            + self.text.len()
+            + self
+                .meta
+                .iter()
+                .map(|(k, v)| k.len() + v.len() + 48)
+                .sum::<usize>()
+            + std::mem::size_of::<LogLine>()
+    }
+}
+
+fn clean(s: &str, redact: bool) -> String {
+    if redact {
+        crate::text::display(s).into_owned()
+    } else {
+        crate::text::sanitize(s).into_owned()
+    }
+}
+
+/// Lines the engine could not deliver: shown as a row, never silently.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Marker {
+    pub count: u64,
+    pub from_ns: i64,
+    pub to_ns: i64,
+    pub why: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TailMode {
+    Backfill,
+    /// WebSocket open.
+    Tailing,
+    /// WebSocket refused: polling query_range.
+    Polling,
+    /// Between a disconnect and the next tail.
+    Reconnecting,
+    /// Backfill done, not following.
+    Done,
+}
+
+impl TailMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TailMode::Backfill => "loading",
+            TailMode::Tailing => "tailing",
+            TailMode::Polling => "polling",
+            TailMode::Reconnecting => "reconnecting",
+            TailMode::Done => "done",
+        }
+    }
+}
+
+/// What the logs source sends.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LogsEvent {
+    /// New lines, oldest first.
+    Lines {
+        gen: u64,
+        at_ms: i64,
+        lines: Vec<LogLine>,
+        /// Of these, lines stamped ahead of the clock (stored at their own
+        /// time, counted in the pane's title).
+        skewed: u64,
+    },
+    Marker {
+        gen: u64,
+        marker: Marker,
+    },
+    /// The engine's mode changed, or a request failed (it retries).
+    Status {
+        gen: u64,
+        at_ms: i64,
+        mode: TailMode,
+        error: Option<SourceError>,
+        /// Requests made so far and bytes of lines received.
+        requests: u64,
+        /// Why the mode is what it is when that is not an error (the tail
+        /// refused, so polling): shown beside the mode.
+        note: Option<String>,
+    },
+    Volume {
+        gen: u64,
+        at_ms: i64,
+        result: Result<Option<Vec<crate::features::logs::client::MatrixSeries>>, SourceError>,
+    },
+    Patterns {
+        gen: u64,
+        at_ms: i64,
+        result: Result<Option<Vec<crate::features::logs::client::ServerPattern>>, SourceError>,
+    },
+    /// Label names or one label's values, for completion in the editor.
+    /// Label names (label None) or one label's values; Err: the ask failed.
+    Completions {
+        gen: u64,
+        label: Option<String>,
+        values: Result<Vec<String>, String>,
+    },
+}
+
+impl LogsEvent {
+    pub fn gen(&self) -> u64 {
+        match self {
+            LogsEvent::Lines { gen, .. }
+            | LogsEvent::Marker { gen, .. }
+            | LogsEvent::Status { gen, .. }
+            | LogsEvent::Volume { gen, .. }
+            | LogsEvent::Patterns { gen, .. }
+            | LogsEvent::Completions { gen, .. } => *gen,
+        }
+    }
+}
+
+/// `95s` → "1m35s", whole units for messages.
+fn fmt_secs(s: i64) -> String {
+    match s {
+        s if s < 60 => format!("{s}s"),
+        s if s % 60 == 0 && s < 3600 => format!("{}m", s / 60),
+        s if s < 3600 => format!("{}m{}s", s / 60, s % 60),
+        s => format!("{}h{}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+fn now_ns() -> i64 {
+    now_ms() * 1_000_000
+}
+
+struct Engine {
+    backend: Arc<dyn LogsBackend>,
+    plan: LogsPlan,
+    tx: Sink<LogsEvent>,
+    seen: Dedupe,
+    streams: Interner,
+    /// Lines older than this were left out by the backfill's limit.
+    floor: i64,
+    requests: u64,
+    mode: TailMode,
+    /// When the tail last went away (ns), until the re-read after it ran.
+    disconnected_at: Option<i64>,
+    /// Recent disconnects (start, end ns) not yet marked as unchecked.
+    gaps: std::collections::VecDeque<(i64, i64)>,
+    /// The last status sent carried an error.
+    failing: bool,
+    /// Streams inside a private key written one line per entry.
+    pem: PemStreams,
+    /// Why the engine polls (the tail refused), for the header.
+    note: Option<String>,
+}
+
+/// Disconnects remembered for the late-line check.
+const MAX_GAPS: usize = 64;
+
+impl Engine {
+    async fn send(&self, ev: LogsEvent) -> bool {
+        self.tx.send(ev).await
+    }
+
+    async fn status(&mut self, mode: TailMode, error: Option<SourceError>) -> bool {
+        self.mode = mode;
+        self.failing = error.is_some();
+        let ev = LogsEvent::Status {
+            gen: self.plan.gen,
+            at_ms: now_ms(),
+            mode,
+            error,
+            requests: self.requests,
+            note: self.note.clone(),
+        };
+        self.send(ev).await
+    }
+
+    /// Dedupes, prepares and sends entries (sorted oldest first).
+    async fn deliver(&mut self, mut entries: Vec<Entry>) -> bool {
+        entries.sort_by_key(|e| e.ts_ns);
+        let redact = self.plan.redact;
+        let skewed_before = self.seen.skewed;
+        // a line older than a re-read would reach back from the newest
+        // line seen is later than the window
+        let reach = self
+            .seen
+            .newest()
+            .map(|n| n.saturating_sub(self.seen.reread_ns()));
+        let mut latest_late: Option<i64> = None;
+        let mut lines = Vec::with_capacity(entries.len());
+        for mut e in entries {
+            if e.ts_ns >= self.floor && self.seen.admit(&e) {
+                if reach.is_some_and(|r| e.ts_ns < r) {
+                    latest_late = latest_late.max(Some(e.ts_ns));
+                }
+                e.labels = self.streams.get(e.labels);
+                let key = redact.then(|| labels_hash(&e.labels));
+                let mut line = LogLine::from_entry(e, redact);
+                if let Some(k) = key {
+                    self.pem.mask(k, &mut line);
+                }
+                lines.push(line);
+            }
+        }
+        if let Some(ts) = latest_late {
+            let newest = self.seen.newest().unwrap_or(ts);
+            if !self.mark_unchecked_gaps(ts, newest).await {
+                return false;
+            }
+        }
+        if lines.is_empty() {
+            return true;
+        }
+        let ev = LogsEvent::Lines {
+            gen: self.plan.gen,
+            at_ms: now_ms(),
+            lines,
+            skewed: self.seen.skewed - skewed_before,
+        };
+        self.send(ev).await
+    }
+
+    /// A line `newest - ts` late, past the re-read window, just arrived: lines
+    /// as late written while the tail was away were before the re-read's
+    /// start and cannot have been read back. Every disconnect after `ts`
+    /// becomes a marker (once), never a silent loss.
+    async fn mark_unchecked_gaps(&mut self, ts: i64, newest: i64) -> bool {
+        let late = fmt_secs((newest - ts) / 1_000_000_000);
+        let window = fmt_secs(self.seen.reread_ns() / 1_000_000_000);
+        let (marked, kept): (Vec<_>, Vec<_>) = self.gaps.drain(..).partition(|g| g.1 > ts);
+        self.gaps = kept.into();
+        for (from_ns, to_ns) in marked {
+            let m = Marker {
+                count: 0,
+                from_ns,
+                to_ns,
+                why: format!(
+                    "a line arrived {late} late, past the {window} re-read window: lines as late written during this reconnect could not be checked"
+                ),
+            };
+            if !self
+                .send(LogsEvent::Marker {
+                    gen: self.plan.gen,
+                    marker: m,
+                })
+                .await
+            {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The tail went away (ends, fails to open): a gap starts.
+    fn disconnected(&mut self) {
+        self.disconnected_at.get_or_insert(now_ns());
+    }
+
+    /// The re-read after a disconnect ran: the gap is closed and
+    /// remembered for the late-line check.
+    fn reconnected(&mut self) {
+        if let Some(from) = self.disconnected_at.take() {
+            if self.gaps.len() >= MAX_GAPS {
+                self.gaps.pop_front();
+            }
+            self.gaps.push_back((from, now_ns()));
+        }
+    }
+
+    async fn range(
+        &mut self,
+        start: i64,
+        end: i64,
+        limit: usize,
+        forward: bool,
+    ) -> Result<Vec<Entry>, SourceError> {
+        let q = self.plan.query.clone();
+        let mut limit = limit;
+        loop {
+            self.requests += 1;
+            match self
+                .backend
+                .query_range(&q, start, end, limit, forward)
+                .await
+            {
+                // a page over the body cap (long lines): ask for fewer
+                Err(e) if e.kind == crate::core::ErrorKind::TooLarge && limit > 10 => limit /= 2,
+                r => return r,
+            }
+        }
+    }
+
+    /// The newest `n` lines of [since, now), paging backward.
+    async fn backfill(&mut self, since: i64, n: usize) -> Result<(), SourceError> {
+        let mut end = now_ns() + 1;
+        let mut got: Vec<Entry> = Vec::new();
+        while got.len() < n {
+            let want = (n - got.len()).min(PAGE);
+            let page = self.range(since, end, want, false).await?;
+            let full = page.len() >= want;
+            let oldest = page.first().map(|e| e.ts_ns);
+            got.extend(page);
+            match oldest {
+                // the next page ends at (and includes) the oldest timestamp
+                // seen, so its twins are not lost; dedupe drops repeats
+                Some(t) if full && t + 1 < end => end = t + 1,
+                _ => break,
+            }
+        }
+        // newest n, oldest first
+        got.sort_by_key(|e| e.ts_ns);
+        let mut seen = HashSet::new();
+        got.retain(|e| seen.insert((e.ts_ns, hash_of(&*e.labels), hash_of(e.line.as_str()))));
+        let skip = got.len().saturating_sub(n);
+        let got = got.split_off(skip);
+        // the window held more than the backfill asked for: lines older
+        // than the oldest loaded were left out on purpose; say so once, and
+        // never print them later from a re-read (they are not late lines)
+        if got.len() >= n && n > 0 {
+            if let Some(oldest) = got.first().map(|e| e.ts_ns) {
+                self.floor = oldest;
+                let m = Marker {
+                    count: 0,
+                    from_ns: since,
+                    to_ns: oldest,
+                    why: format!("older lines of the window not loaded (the newest {n} were)"),
+                };
+                if !self
+                    .send(LogsEvent::Marker {
+                        gen: self.plan.gen,
+                        marker: m,
+                    })
+                    .await
+                {
+                    return Err(SourceError::msg("closed"));
+                }
+            }
+        }
+        if !self.deliver(got).await {
+            return Err(SourceError::msg("closed"));
+        }
+        Ok(())
+    }
+
+    /// Sends a marker row; false when the receiver is gone.
+    async fn mark(&self, from_ns: i64, to_ns: i64, why: String) -> bool {
+        let marker = Marker {
+            count: 0,
+            from_ns,
+            to_ns,
+            why,
+        };
+        self.send(LogsEvent::Marker {
+            gen: self.plan.gen,
+            marker,
+        })
+        .await
+    }
+
+    /// Everything in [from, now), paging forward, at most
+    /// [`MAX_FILL_PAGES`] pages: what that leaves unread is a marker, never
+    /// a silent gap. Returns false when the receiver is gone.
+    async fn fill(&mut self, from: i64) -> Result<bool, SourceError> {
+        let end = now_ns() + 1;
+        // never ask for an empty or inverted range (a line from the future
+        // must not stall the re-read)
+        let mut start = from.min(end - 1);
+        for _ in 0..MAX_FILL_PAGES {
+            let page = self.range(start, end, PAGE, true).await?;
+            let n = page.len();
+            let last = page.last().map(|e| e.ts_ns);
+            if page.iter().all(|e| e.ts_ns < start) && n > 0 {
+                // the server ignores `start`: paging would never progress
+                return Err(SourceError::msg(
+                    "the server answered lines before the range asked for; not paging further",
+                ));
+            }
+            if !self.deliver(page).await {
+                return Ok(false);
+            }
+            match last {
+                Some(t) if n >= PAGE => {
+                    if t <= start {
+                        // more than a page at one timestamp: say so, move on
+                        let why = format!(
+                            "more than {PAGE} lines share one timestamp; some may be missing"
+                        );
+                        if !self.mark(t, t, why).await {
+                            return Ok(false);
+                        }
+                        start += 1;
+                    } else {
+                        start = t;
+                    }
+                }
+                _ => return Ok(true),
+            }
+        }
+        let why = format!(
+            "the re-read stopped after {MAX_FILL_PAGES} pages ({} lines): the rest of this span was not read back",
+            MAX_FILL_PAGES * PAGE
+        );
+        Ok(self.mark(start, end, why).await)
+    }
+
+    /// Late lines: [from, to) read backward (the most recent first, where
+    /// late lines are most likely), at most [`LATE_SWEEP_PAGES`] pages; what
+    /// the budget leaves unchecked is a marker. Dedupe drops what was seen.
+    async fn sweep_late(&mut self, from: i64, to: i64) -> Result<bool, SourceError> {
+        let mut end = to;
+        for _ in 0..LATE_SWEEP_PAGES {
+            if end <= from {
+                return Ok(true);
+            }
+            let page = self.range(from, end, PAGE, false).await?;
+            let full = page.len() >= PAGE;
+            let oldest = page.first().map(|e| e.ts_ns);
+            if !self.deliver(page).await {
+                return Ok(false);
+            }
+            match oldest {
+                // the next page ends at (and includes) the oldest timestamp
+                // seen, so its twins are not lost; dedupe drops repeats
+                Some(t) if full && t + 1 < end => end = t + 1,
+                Some(t) if full => end = t,
+                _ => return Ok(true),
+            }
+        }
+        let why = format!(
+            "not checked for late lines (more than {} lines in the re-read window): raise logs.reread's budget or narrow the query",
+            LATE_SWEEP_PAGES * PAGE
+        );
+        Ok(self.mark(from, end, why).await)
+    }
+
+    /// Fetches dropped entries back; returns them and a marker for the rest.
+    async fn refill(&mut self, dropped: &[Dropped]) -> (Vec<Entry>, Option<Marker>) {
+        let from = dropped.iter().map(|d| d.ts_ns).min().unwrap_or(0);
+        let to = dropped.iter().map(|d| d.ts_ns).max().unwrap_or(0);
+        let mut want: HashMap<(i64, u64), usize> = HashMap::new();
+        for d in dropped {
+            *want.entry((d.ts_ns, hash_of(&*d.labels))).or_default() += 1;
+        }
+        let mut found = Vec::new();
+        let mut start = from;
+        let mut failed = None;
+        loop {
+            match self.range(start, to + 1, PAGE, true).await {
+                Err(e) => {
+                    failed = Some(e.to_string());
+                    break;
+                }
+                Ok(page) => {
+                    let n = page.len();
+                    let last = page.last().map(|e| e.ts_ns);
+                    for e in page {
+                        if let Some(c) = want.get_mut(&(e.ts_ns, hash_of(&*e.labels))) {
+                            if *c > 0 {
+                                *c -= 1;
+                                found.push(e);
+                            }
+                        }
+                    }
+                    match last {
+                        Some(t) if n >= PAGE && t > start => start = t,
+                        _ => break,
+                    }
+                }
+            }
+        }
+        let missing: usize = want.values().sum();
+        let marker = (missing > 0).then(|| Marker {
+            count: missing as u64,
+            from_ns: from,
+            to_ns: to,
+            why: match failed {
+                Some(e) => format!("dropped by the server's tail; fetching them back failed: {e}"),
+                None => "dropped by the server's tail and no longer found".into(),
+            },
+        });
+        (found, marker)
+    }
+
+    async fn run(mut self) {
+        let gen = self.plan.gen;
+        // 1. backfill, retried until it works
+        let mut backoff = Backoff::default();
+        loop {
+            if !self.status(TailMode::Backfill, None).await {
+                return;
+            }
+            let (since, n) = (self.plan.since_ns, self.plan.backfill);
+            match self.backfill(since, n).await {
+                Ok(()) => break,
+                Err(e) => {
+                    if !self.status(TailMode::Backfill, Some(e)).await {
+                        return;
+                    }
+                    tokio::time::sleep(backoff.next()).await;
+                }
+            }
+        }
+        if !self.plan.follow {
+            let _ = self.status(TailMode::Done, None).await;
+            return;
+        }
+        // 2./3. tail, resume, or poll
+        let mut polling = false;
+        let mut backoff = Backoff::default();
+        let mut need_fill = false;
+        // dropped entries waiting to be fetched back (batched)
+        let mut pending: Vec<Dropped> = Vec::new();
+        let mut last_refill = Instant::now() - REFILL_EVERY;
+        // while polling, late lines are swept for this often
+        let mut last_sweep = Instant::now();
+        loop {
+            if need_fill || polling {
+                // the gap itself: from just before the newest line seen
+                // (never below what the backfill left out on purpose)
+                let newest = self.seen.newest();
+                let floor = self.plan.since_ns.max(self.floor);
+                let gap_from = newest.map_or(floor, |n| n - HORIZON_NS).max(floor);
+                let mut r = self.fill(gap_from).await;
+                // then, after a real disconnect, lines written late while
+                // the tail was away: the re-read window behind it
+                let sweep = need_fill || last_sweep.elapsed() >= POLL_SWEEP_EVERY;
+                if sweep && matches!(r, Ok(true)) && newest.is_some() {
+                    last_sweep = Instant::now();
+                    let late_from = self.seen.resume_from(floor).max(floor);
+                    r = self.sweep_late(late_from, gap_from).await;
+                }
+                match r {
+                    Ok(true) => {}
+                    Ok(false) => return,
+                    Err(e) => {
+                        let mode = if polling {
+                            TailMode::Polling
+                        } else {
+                            TailMode::Reconnecting
+                        };
+                        if !self.status(mode, Some(e)).await {
+                            return;
+                        }
+                        tokio::time::sleep(backoff.next()).await;
+                        continue;
+                    }
+                }
+                need_fill = false;
+                self.reconnected();
+            }
+            if polling {
+                // a poll that worked clears an earlier failure
+                if (self.mode != TailMode::Polling || self.failing)
+                    && !self.status(TailMode::Polling, None).await
+                {
+                    return;
+                }
+                backoff.reset();
+                tokio::time::sleep(self.plan.poll_every).await;
+                continue;
+            }
+            // the re-read just covered the window: the tail's own history
+            // only needs the moment since
+            let start = self.seen.newest().map_or(now_ns(), |n| n.min(now_ns())) - HORIZON_NS;
+            self.requests += 1;
+            let q = self.plan.query.clone();
+            let opened = self.backend.tail(&q, start, TAIL_LIMIT).await;
+            let mut tail = match opened {
+                Ok(t) => t,
+                Err(TailOpenError::NoWebSocket(e)) => {
+                    crate::info!("logs gen {gen}: no WebSocket ({e}); polling");
+                    polling = true;
+                    // polling is a working mode, not a failure: the reason
+                    // is a note beside it (the header says "polling (tail
+                    // refused: HTTP 404)"); failed polls are errors
+                    self.note = Some(format!("tail refused: {}", e.short()));
+                    if !self.status(TailMode::Polling, None).await {
+                        return;
+                    }
+                    continue;
+                }
+                Err(TailOpenError::Failed(e)) => {
+                    self.disconnected();
+                    if !self.status(TailMode::Reconnecting, Some(e)).await {
+                        return;
+                    }
+                    tokio::time::sleep(backoff.next()).await;
+                    need_fill = true;
+                    continue;
+                }
+            };
+            if !self.status(TailMode::Tailing, None).await {
+                return;
+            }
+            let opened_at = Instant::now();
+            let why = loop {
+                match tail.next().await {
+                    None => break None,
+                    Some(Err(e)) => break Some(e),
+                    Some(Ok(msg)) => {
+                        let mut entries = msg.entries;
+                        pending.extend(msg.dropped);
+                        if !pending.is_empty() && last_refill.elapsed() >= REFILL_EVERY {
+                            last_refill = Instant::now();
+                            let dropped = std::mem::take(&mut pending);
+                            let (found, marker) = self.refill(&dropped).await;
+                            entries.extend(found);
+                            if let Some(m) = marker {
+                                if !self.send(LogsEvent::Marker { gen, marker: m }).await {
+                                    return;
+                                }
+                            }
+                        }
+                        if !self.deliver(entries).await {
+                            return;
+                        }
+                    }
+                }
+            };
+            // a tail that worked a while and then ended (max tail duration,
+            // a proxy or port-forward going away) resumes at once, so a
+            // flapping link never leaves the tail parked for 30 s; one that
+            // dies young backs off, answered or not (a proxy that passes
+            // one message and closes must not turn the client into a loop
+            // of re-reads)
+            if opened_at.elapsed() >= TAIL_HEALTHY_AFTER {
+                backoff.reset();
+            }
+            self.disconnected();
+            if !self.status(TailMode::Reconnecting, why).await {
+                return;
+            }
+            let wait = backoff.next();
+            tokio::time::sleep(wait).await;
+            need_fill = true;
+        }
+    }
+}
+
+/// 0 s, then 0.5, 1, 2 … 30 s.
+#[derive(Default)]
+struct Backoff(u32);
+
+impl Backoff {
+    fn next(&mut self) -> Duration {
+        let d = match self.0 {
+            0 => Duration::ZERO,
+            n => Duration::from_millis((250u64 << n.min(7)).min(30_000)),
+        };
+        self.0 += 1;
+        d
+    }
+    fn reset(&mut self) {
+        self.0 = 0;
+    }
+}
+
+/// Starts the engine (and the volume poller): the source's task slot.
+pub fn spawn(
+    backend: Arc<dyn LogsBackend>,
+    plan: LogsPlan,
+    tx: Sink<LogsEvent>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut handles = Vec::new();
+    if let Some(every) = plan.volume_every {
+        let (b, q, gen, tx2) = (backend.clone(), plan.query.clone(), plan.gen, tx.clone());
+        let window = now_ns() - plan.since_ns;
+        let step = plan.volume_step_secs;
+        handles.push(tokio::spawn(async move {
+            loop {
+                let end = now_ns();
+                let result = b.volume(&q, end - window, end, step).await;
+                let ev = LogsEvent::Volume {
+                    gen,
+                    at_ms: now_ms(),
+                    result,
+                };
+                if !tx2.send(ev).await {
+                    return;
+                }
+                tokio::time::sleep(every).await;
+            }
+        }));
+    }
+    let engine = Engine {
+        backend,
+        seen: Dedupe::new(plan.reread_ns),
+        plan,
+        tx,
+        streams: Interner::default(),
+        floor: i64::MIN,
+        requests: 0,
+        mode: TailMode::Backfill,
+        disconnected_at: None,
+        gaps: Default::default(),
+        failing: false,
+        note: None,
+        pem: PemStreams::default(),
+    };
+    handles.push(tokio::spawn(engine.run()));
+    handles
+}
+
+pub use crate::features::logs::completion::{
+    scope_values, spawn_completions, spawn_patterns, CompletionAsk,
+};
+use crate::features::logs::dedupe::{hash_of, labels_hash, Interner, PemStreams};
+pub use crate::features::logs::dedupe::{
+    Dedupe, DEFAULT_REREAD_SECS, FUTURE_GRACE_NS, MAX_DEDUPE_KEYS, SKEW_TOLERANCE_NS,
+};
+
+#[cfg(test)]
+#[path = "engine_tests.rs"]
+mod tests;

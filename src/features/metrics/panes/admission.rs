@@ -1,0 +1,226 @@
+//! Admission & latency: headline rates and quantiles, a chart of the `chart`
+//! queries over the window, and per-series details (route classes, status
+//! classes, DB queue, stream buffers). A `folded` query says how many series
+//! the rows above it aggregate ("412 folded"), so a high-cardinality metric is
+//! never drawn one by one and never summed silently.
+
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use crate::app::State;
+use crate::config::theme::Theme;
+use crate::dashboard::{PaneSpec, Role};
+use crate::features::metrics::panes::series_name;
+use crate::ui::widgets::{chart, Level};
+
+/// A label with its formatted value and level.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figure {
+    pub label: String,
+    pub value: String,
+    pub level: Level,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdmissionView {
+    pub headline: Vec<Figure>,
+    pub details: Vec<Figure>,
+    pub chart: Vec<(String, Vec<(f64, f64)>)>,
+    pub axes: chart::Axes,
+}
+
+fn figure(label: String, v: f64, q: &crate::dashboard::ResolvedQuery) -> Figure {
+    let (value, level) = crate::ui::widgets::figure(v, q);
+    Figure {
+        label,
+        value,
+        level,
+    }
+}
+
+pub fn view(state: &State, pane: &PaneSpec, at: Option<i64>) -> AdmissionView {
+    let mut headline = Vec::new();
+    let mut details = Vec::new();
+    let mut chart_series = Vec::new();
+    let mut unit = None;
+    for (q, d) in state.pane_queries(&pane.id) {
+        // headline: headline queries (sum) and chart queries (worst series)
+        let v = match (q.role, d) {
+            (Role::Headline, Some(d)) => d.sum_at(at),
+            (Role::Chart, Some(d)) => d
+                .series
+                .iter()
+                .filter_map(|s| s.at(at).map(|p| p.1))
+                .filter(|v| v.is_finite())
+                .fold(f64::NAN, f64::max),
+            _ => f64::NAN,
+        };
+        if matches!(q.role, Role::Headline | Role::Chart) {
+            headline.push(figure(q.label.clone(), v, q));
+        }
+        if q.role == Role::Folded {
+            let n = d.map(|d| d.sum_at(at)).unwrap_or(f64::NAN);
+            if n.is_finite() {
+                details.push(Figure {
+                    label: format!("  {}", q.label),
+                    value: format!("{} folded", crate::text::units::format_value(n, q.unit)),
+                    level: Level::Normal,
+                });
+            }
+            continue;
+        }
+        if !matches!(q.role, Role::Chart | Role::Detail) {
+            continue;
+        }
+        let Some(d) = d else { continue };
+        let name = |s: &crate::store::Series| {
+            if q.by.is_empty() {
+                q.label.clone()
+            } else {
+                format!("{} {}", q.label, series_name(&s.labels, &q.by))
+            }
+        };
+        let mut rows: Vec<(String, f64)> = d
+            .series
+            .iter()
+            .filter_map(|s| s.at(at).map(|p| (name(s), p.1)))
+            .collect();
+        rows.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        details.extend(rows.into_iter().map(|(l, v)| figure(l, v, q)));
+        if q.role == Role::Chart {
+            unit.get_or_insert(q.unit);
+            for s in &d.series {
+                chart_series.push((name(s), chart::to_xy(s.points.iter().copied())));
+            }
+        }
+    }
+    AdmissionView {
+        headline,
+        details,
+        chart: chart_series,
+        axes: chart::Axes {
+            start_ms: state.target.start_ms(state.now_ms),
+            end_ms: state.target.end_ms(state.now_ms),
+            unit: unit.unwrap_or_default(),
+            cursor_ms: at,
+        },
+    }
+}
+
+pub fn draw(f: &mut Frame, area: Rect, v: &AdmissionView, t: &Theme) {
+    let mut head = Vec::new();
+    for h in &v.headline {
+        head.push(Span::styled(format!("{} ", h.label), t.dim));
+        head.push(Span::styled(
+            h.value.clone(),
+            h.level.style(t).add_modifier(Modifier::BOLD),
+        ));
+        head.push(Span::raw("   "));
+    }
+    let head_line = Line::from(head);
+    let head_h = if head_line.width() > area.width as usize {
+        2
+    } else {
+        1
+    }
+    .min(area.height);
+    f.render_widget(
+        Paragraph::new(head_line).wrap(ratatui::widgets::Wrap { trim: true }),
+        Rect {
+            height: head_h,
+            ..area
+        },
+    );
+    let rest = Rect {
+        y: area.y + head_h,
+        height: area.height - head_h,
+        ..area
+    };
+    if rest.height == 0 {
+        return;
+    }
+    // details on the right when wide enough, else below the chart
+    let detail_w = if rest.width >= 100 { 40 } else { 0 };
+    let chart_area = Rect {
+        width: rest.width - detail_w,
+        ..rest
+    };
+    if detail_w > 0 {
+        let r = Rect {
+            x: rest.x + rest.width - detail_w,
+            width: detail_w,
+            ..rest
+        };
+        f.render_widget(
+            Paragraph::new(detail_lines(&v.details, detail_w as usize, t)),
+            r,
+        );
+    }
+    let (chart_rect, below) = if detail_w == 0 && chart_area.height > 8 {
+        let n = (v.details.len() as u16).min(chart_area.height / 2);
+        let below = Rect {
+            y: chart_area.y + chart_area.height - n,
+            height: n,
+            ..chart_area
+        };
+        (
+            Rect {
+                height: chart_area.height - n,
+                ..chart_area
+            },
+            Some((below, n)),
+        )
+    } else {
+        (chart_area, None)
+    };
+    if let Some((r, n)) = below {
+        // two columns of details under the chart on narrow screens
+        let (lr, rr) = crate::ui::layout::halves(r);
+        let per_col = (n as usize).min(v.details.len());
+        let left = detail_lines(
+            &v.details[..per_col],
+            (lr.width as usize).saturating_sub(1),
+            t,
+        );
+        let right = detail_lines(
+            v.details.get(per_col..).unwrap_or(&[]),
+            rr.width as usize,
+            t,
+        );
+        f.render_widget(Paragraph::new(left), lr);
+        f.render_widget(Paragraph::new(right), rr);
+    }
+    if chart_rect.height >= 4 && !v.chart.is_empty() {
+        let lines: Vec<chart::Line> = v
+            .chart
+            .iter()
+            .enumerate()
+            .map(|(i, (name, pts))| chart::Line {
+                name: name.clone(),
+                points: pts,
+                style: t.series_style(i),
+            })
+            .collect();
+        chart::draw(f, chart_rect, t, &lines, v.axes);
+    } else if detail_w == 0 && below.is_none() {
+        let lines = detail_lines(&v.details, chart_rect.width as usize, t);
+        f.render_widget(Paragraph::new(lines), chart_rect);
+    }
+}
+
+/// Detail rows as "label ....... value" fitted to `width` columns.
+fn detail_lines<'a>(rows: &[Figure], width: usize, t: &Theme) -> Vec<Line<'a>> {
+    rows.iter()
+        .map(|r| {
+            let vw = r.value.chars().count() + 1;
+            let lw = width.saturating_sub(vw);
+            Line::from(vec![
+                Span::styled(format!("{:<lw$.lw$}", r.label), t.text),
+                Span::styled(format!(" {}", r.value), r.level.style(t)),
+            ])
+        })
+        .collect()
+}
