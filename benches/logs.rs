@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
 use watchfloor::features::logs::client::wire::parse_tail;
-use watchfloor::features::logs::client::LogLine;
 use watchfloor::features::logs::engine::Dedupe;
+use watchfloor::store::logs::LogLine;
 use watchfloor::store::logs::{LogRing, Row};
 
 struct Counting;

@@ -9,9 +9,9 @@ use clap::Parser;
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 
+use watchfloor::app::keymap::Keymap;
 use watchfloor::app::run::{self, initial_state, run_once, run_tui, Backends};
 use watchfloor::cli::{parse_size, Cli, ColorMode, Command};
-use watchfloor::config::keymap::Keymap;
 use watchfloor::config::theme::Theme;
 use watchfloor::config::{self, paths, settings};
 use watchfloor::demo::logs::DemoLogs;
@@ -85,7 +85,7 @@ fn headless_logs(
         say("--no-redaction: secrets in log lines are printed as they are (credentials from the config stay masked)");
     }
     let now_ns = watchfloor::core::now_ms() * 1_000_000;
-    let plan = watchfloor::features::logs::client::LogsPlan {
+    let plan = watchfloor::features::logs::LogsPlan {
         gen: 1,
         query,
         since_ns: now_ns - (since * 1e9) as i64,
@@ -114,7 +114,11 @@ fn headless_logs(
 fn main() {
     let cli = Cli::parse();
     let cfg = config::load(cli.config.as_deref()).unwrap_or_else(|e| fail(&e.to_string()));
-    let s = settings::resolve(&cli, &cfg).unwrap_or_else(|e| fail(&e));
+    let mut s = settings::resolve(&cli, &cfg).unwrap_or_else(|e| fail(&e));
+    if s.demo && s.namespace.is_none() {
+        // the demo's story has a namespace of its own
+        s.namespace = Some(watchfloor::demo::namespace_for(s.dashboard.as_deref()).into());
+    }
     let log_path = cli.log_file.clone().unwrap_or_else(paths::default_log_file);
     if let Err(e) = logging::init(&log_path) {
         // not fatal: diagnostics are lost, the screen is not
@@ -220,12 +224,13 @@ fn main() {
         };
         let timeout = watchfloor::text::units::parse_duration(&cli.once_timeout)
             .unwrap_or_else(|e| fail(&format!("--once-timeout: {e}")));
-        let (state, buf) = rt.block_on(run_once(
+        let state = rt.block_on(run_once(
             state,
             backends,
             size,
             Duration::from_secs_f64(timeout),
         ));
+        let buf = watchfloor::ui::render(&state, size.0, size.1);
         let color = match cli.color {
             ColorMode::Always => true,
             ColorMode::Never => false,
@@ -266,7 +271,7 @@ fn main() {
     let started = std::time::Instant::now();
     let mut term = Terminal::new(CrosstermBackend::new(writer))
         .unwrap_or_else(|e| fail(&format!("terminal: {e}")));
-    let (_state, exit) = rt.block_on(run_tui(&mut term, state, backends));
+    let (_state, exit) = rt.block_on(run_tui(&mut term, state, backends, watchfloor::ui::draw));
     terminal::release(term);
     drop(guard);
     let secs = started.elapsed().as_secs_f64();

@@ -19,7 +19,6 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use common::{drive, free_port, require, start, state, tempdir, GIB, MIB};
-use watchfloor::app::run::render;
 use watchfloor::app::State;
 use watchfloor::config::Endpoint;
 use watchfloor::core::now_ms;
@@ -28,6 +27,7 @@ use watchfloor::export::buffer_to_text;
 use watchfloor::features::metrics::client::prometheus::PrometheusClient;
 use watchfloor::features::metrics::client::MetricsBackend;
 use watchfloor::text::units::{format_bytes, format_ratio, format_value, Unit};
+use watchfloor::ui::render;
 
 const STEP: i64 = 15;
 const PAST: i64 = 1800;

@@ -4,10 +4,10 @@
 
 mod common;
 
-use watchfloor::app::run::render;
 use watchfloor::app::State;
 use watchfloor::demo::Story;
 use watchfloor::export::buffer_to_text;
+use watchfloor::ui::render;
 
 /// Phase 0 of the demo cycle for seed 0.
 const CYCLE_START: i64 = 1_700_000_040;

@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use common::*;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use watchfloor::app::run::render;
 use watchfloor::app::update::{self, Event};
 use watchfloor::config::Endpoint;
 use watchfloor::dashboard::Dashboard;
 use watchfloor::export::buffer_to_text;
 use watchfloor::features::metrics::client::prometheus::PrometheusClient;
+use watchfloor::ui::render;
 
 fn client(url: &str) -> Arc<PrometheusClient> {
     let mut ep = Endpoint::plain(url);

@@ -11,13 +11,13 @@ use std::time::{Duration, Instant};
 
 use common::http::{handler, serve, serve_in_thread, Request, Response};
 use common::*;
-use watchfloor::app::run::render;
 use watchfloor::app::update::{self, Event};
 use watchfloor::app::Action;
 use watchfloor::config::Endpoint;
 use watchfloor::dashboard::Dashboard;
 use watchfloor::export::buffer_to_text;
 use watchfloor::features::metrics::client::prometheus::PrometheusClient;
+use watchfloor::ui::render;
 
 const TOKEN: &str = "tok-7f3a9c2e51d84b6a0c";
 const PASSWORD: &str = "pw-Zq83kLm2vX";

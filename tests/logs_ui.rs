@@ -4,7 +4,7 @@
 
 mod common;
 
-use watchfloor::app::run::{configure_logs, render};
+use watchfloor::app::run::configure_logs;
 use watchfloor::app::update::{self, Command, Event};
 use watchfloor::app::views::View;
 use watchfloor::app::SourceEvent;
@@ -12,8 +12,11 @@ use watchfloor::app::{Action, State};
 use watchfloor::core::Feature;
 use watchfloor::demo::logs::DemoLogs;
 use watchfloor::export::buffer_to_text;
-use watchfloor::features::logs::client::{LogLine, LogsBackend, LogsEvent, TailMode};
+use watchfloor::features::logs::client::LogsBackend;
 use watchfloor::features::logs::LogsCommand;
+use watchfloor::features::logs::{LogsEvent, TailMode};
+use watchfloor::store::logs::LogLine;
+use watchfloor::ui::render;
 
 /// The start of a demo cycle (seed 0): the OOM is at +96 s.
 const T0: i64 = 1_700_000_040;
@@ -290,7 +293,7 @@ fn the_query_follows_the_target_and_pausing_keeps_the_lines() {
         &mut st,
         LogsEvent::Marker {
             gen: old,
-            marker: watchfloor::features::logs::client::Marker {
+            marker: watchfloor::store::logs::Marker {
                 count: 5,
                 from_ns: 0,
                 to_ns: 1,
@@ -309,7 +312,7 @@ fn markers_and_the_ring_cap_show_in_the_pane() {
         &mut st,
         LogsEvent::Marker {
             gen,
-            marker: watchfloor::features::logs::client::Marker {
+            marker: watchfloor::store::logs::Marker {
                 count: 1234,
                 from_ns: (T0 + 99) * 1_000_000_000,
                 to_ns: (T0 + 99) * 1_000_000_000 + 500_000_000,

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use watchfloor::app::run::render;
 use watchfloor::app::state::DashboardChoice;
 use watchfloor::config::Endpoint;
 use watchfloor::dashboard::Dashboard;
@@ -17,6 +16,7 @@ use watchfloor::features::metrics::client::MetricsBackend;
 use watchfloor::features::metrics::poller::fetch_range;
 use watchfloor::store::QueryData;
 use watchfloor::text::units::format_bytes;
+use watchfloor::ui::render;
 
 fn client(url: &str) -> Arc<PrometheusClient> {
     Arc::new(PrometheusClient::new(&Endpoint::plain(url)).unwrap().0)

@@ -12,11 +12,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use watchfloor::app::run::render;
 use watchfloor::app::State;
 use watchfloor::config::Endpoint;
 use watchfloor::export::buffer_to_text;
 use watchfloor::features::metrics::client::prometheus::PrometheusClient;
+use watchfloor::ui::render;
 
 /// Kills its processes when dropped (also when a test fails).
 struct Procs(Vec<Child>, Vec<Box<dyn FnOnce()>>);

@@ -5,12 +5,12 @@
 mod common;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use watchfloor::app::keymap::Mode;
 use watchfloor::app::state::Focus;
 use watchfloor::app::update::{self, Command, Event};
 use watchfloor::app::views::View;
 use watchfloor::app::SourceEvent;
 use watchfloor::app::State;
-use watchfloor::config::keymap::Mode;
 use watchfloor::features::logs::LogsCommand;
 use watchfloor::features::metrics::client::Fetched;
 use watchfloor::features::metrics::MetricsCommand;
@@ -353,7 +353,7 @@ fn a_dashboard_error_is_not_a_backend_failure() {
         st.metrics.common.health.last_error.is_none(),
         "prom is not blamed"
     );
-    let screen = watchfloor::export::buffer_to_text(&watchfloor::app::run::render(&st, 120, 30));
+    let screen = watchfloor::export::buffer_to_text(&watchfloor::ui::render(&st, 120, 30));
     assert!(
         screen.contains("dash ✗") && screen.contains("demo ✓"),
         "{screen}"
@@ -374,7 +374,7 @@ fn the_time_cursor_moves_by_steps_and_panes_read_values_there() {
         .and_then(|d| d.value_for("pod", "app-1", Some(at)))
         .unwrap();
     assert_ne!(then, latest, "the demo moved in 30 steps");
-    let screen = watchfloor::export::buffer_to_text(&watchfloor::app::run::render(&st, 200, 50));
+    let screen = watchfloor::export::buffer_to_text(&watchfloor::ui::render(&st, 200, 50));
     assert!(screen.contains("cursor "), "{screen}");
     let fmt = watchfloor::text::units::format_bytes(then);
     assert!(
@@ -605,8 +605,7 @@ fn tab_never_focuses_a_pane_that_is_not_drawn() {
             press(&mut st, &[key(KeyCode::Tab)]);
             let f = st.ui.focused;
             focused.insert(f);
-            let screen =
-                watchfloor::export::buffer_to_text(&watchfloor::app::run::render(&st, w, h));
+            let screen = watchfloor::export::buffer_to_text(&watchfloor::ui::render(&st, w, h));
             let title = match f {
                 Focus::Logs => "Logs".to_string(),
                 Focus::Pane(i) => d.panes[i].title.clone(),

@@ -5,13 +5,13 @@
 mod common;
 
 use ratatui::buffer::Buffer;
-use watchfloor::app::run::render;
 use watchfloor::app::update::{self, Event};
 use watchfloor::app::SourceEvent;
 use watchfloor::app::{Action, State};
 use watchfloor::config::theme::Theme;
 use watchfloor::export::buffer_to_text;
 use watchfloor::features::metrics::MetricsEvent;
+use watchfloor::ui::render;
 
 /// 1_700_000_040 is the start of a demo cycle for seed 0.
 const CYCLE_START: i64 = 1_700_000_040;
@@ -59,12 +59,12 @@ fn help_and_picker_overlays() {
     let mut st = demo_state(CYCLE_START + 30, None);
     update::apply(&mut st, Action::ToggleHelp);
     let help = screen(&st, 100, 40);
-    for b in st.keymap.bindings(watchfloor::config::keymap::Mode::Normal) {
+    for b in st.keymap.bindings(watchfloor::app::keymap::Mode::Normal) {
         assert!(help.contains(&b.desc), "help lacks {}:\n{help}", b.desc);
     }
     // at 80x24 every key still fits (two columns)
     let small = screen(&st, 80, 24);
-    for b in st.keymap.bindings(watchfloor::config::keymap::Mode::Normal) {
+    for b in st.keymap.bindings(watchfloor::app::keymap::Mode::Normal) {
         assert!(
             small.contains(&b.desc),
             "80x24 help lacks {}:\n{small}",

@@ -11,8 +11,10 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use crate::cli::Output;
-use crate::features::logs::client::{LogLine, LogsBackend, LogsEvent, LogsPlan, Marker, TailMode};
+use crate::features::logs::client::LogsBackend;
 use crate::features::logs::engine;
+use crate::features::logs::{LogsEvent, LogsPlan, TailMode};
+use crate::store::logs::{LogLine, Marker};
 
 fn rfc3339(ns: i64) -> String {
     chrono::DateTime::from_timestamp_nanos(ns)

@@ -5,16 +5,16 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use ratatui::backend::{Backend, TestBackend};
+use ratatui::backend::Backend;
 use ratatui::Terminal;
 use tokio::sync::mpsc;
 
+use crate::app::keymap::Keymap;
 use crate::app::registry::SourceEvent;
 pub use crate::app::registry::{Backends, Tasks};
 use crate::app::state::{DashboardChoice, Health, State};
 use crate::app::update::{self, Event};
 use crate::app::Target;
-use crate::config::keymap::Keymap;
 use crate::config::settings::Settings;
 use crate::config::theme::Theme;
 use crate::core::now_ms;
@@ -142,14 +142,22 @@ fn log_health_changes(was: Vec<(bool, Option<i64>)>, state: &State) {
 /// terminal shows it whole, never half old and half new, which matters
 /// over a slow SSH link and on a shared screen. Terminals without the
 /// mode ignore it.
-fn frame<B: Backend + std::io::Write>(t: &mut Terminal<B>, state: &State) -> std::io::Result<()> {
+fn frame<B: Backend + std::io::Write>(
+    t: &mut Terminal<B>,
+    state: &State,
+    draw: Draw,
+) -> std::io::Result<()> {
     use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
     crossterm::queue!(t.backend_mut(), BeginSynchronizedUpdate)?;
-    let drawn = t.draw(|f| crate::ui::draw(f, state)).map(|_| ());
+    let drawn = t.draw(|f| draw(f, state)).map(|_| ());
     // always end the update, even after a failed draw
     let ended = crossterm::execute!(t.backend_mut(), EndSynchronizedUpdate);
     drawn.and(ended)
 }
+
+/// Draws one frame from the state (the ui's `draw`: the app does not
+/// import the ui, the binary hands it in).
+pub type Draw = fn(&mut ratatui::Frame, &State);
 
 /// Least time between two frames caused by data (keys draw at once).
 pub const MIN_FRAME: Duration = Duration::from_millis(100);
@@ -178,6 +186,7 @@ pub async fn run_tui<B: Backend + std::io::Write>(
     terminal: &mut Terminal<B>,
     mut state: State,
     backends: Backends,
+    draw: Draw,
 ) -> (State, Exit) {
     use tokio::signal::unix::{signal, SignalKind};
     let gone = |what: &str, e: std::io::Error| Exit::TerminalGone(format!("{what}: {e}"));
@@ -202,7 +211,7 @@ pub async fn run_tui<B: Backend + std::io::Write>(
             return (state, Exit::TerminalGone(format!("signal handlers: {e}")))
         }
     };
-    if let Err(e) = frame(terminal, &state) {
+    if let Err(e) = frame(terminal, &state, draw) {
         return (state, gone("draw", e));
     }
     // Redraw only when something changed, and at most every MIN_FRAME:
@@ -260,7 +269,7 @@ pub async fn run_tui<B: Backend + std::io::Write>(
             }
         }
         if dirty_since.take().is_some() {
-            if let Err(e) = frame(terminal, &state) {
+            if let Err(e) = frame(terminal, &state, draw) {
                 break gone("draw", e);
             }
             last_draw = tokio::time::Instant::now();
@@ -269,14 +278,14 @@ pub async fn run_tui<B: Backend + std::io::Write>(
     (state, exit)
 }
 
-/// `--once`: drive the app until every pane has answered (or `timeout`),
-/// then render one frame into a buffer.
+/// `--once`: drive the app until every source has settled (or `timeout`);
+/// the caller renders the state it returns.
 pub async fn run_once(
     mut state: State,
     backends: Backends,
     size: (u16, u16),
     timeout: Duration,
-) -> (State, ratatui::buffer::Buffer) {
+) -> State {
     let (tx, mut rx) = mpsc::channel::<SourceEvent>(256);
     let mut tasks = Tasks::new(backends, tx, state.refresh_secs);
     update::update(&mut state, Event::Resize(size.0, size.1));
@@ -297,15 +306,7 @@ pub async fn run_once(
     }
     drop(tasks);
     update::update(&mut state, Event::Tick(now_ms()));
-    let buf = render(&state, size.0, size.1);
-    (state, buf)
-}
-
-/// Renders the state into an off-screen buffer.
-pub fn render(state: &State, width: u16, height: u16) -> ratatui::buffer::Buffer {
-    let mut term = Terminal::new(TestBackend::new(width, height)).expect("test backend");
-    term.draw(|f| crate::ui::draw(f, state)).expect("draw");
-    term.backend().buffer().clone()
+    state
 }
 
 #[cfg(test)]

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::app::keymap::{Keymap, Mode};
 use crate::app::views::{InputPurpose, ViewStack};
-use crate::config::keymap::{Keymap, Mode};
 use crate::config::theme::Theme;
 pub use crate::core::scope::MAX_PICKER_PODS;
 use crate::core::Target;

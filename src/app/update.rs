@@ -8,12 +8,12 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use crate::app::action::Action;
+use crate::app::keymap::{Key, KeyCodeOrd, Mode};
 use crate::app::registry;
 pub use crate::app::registry::start;
 pub use crate::app::registry::{Command, SourceEvent};
 use crate::app::state::State;
 use crate::app::views::{InputPurpose, LineEditor, Saved, View};
-use crate::config::keymap::{Key, KeyCodeOrd, Mode};
 pub use crate::features::metrics::TARGET_POINTS;
 
 #[derive(Debug, Clone, PartialEq)]

@@ -3,7 +3,7 @@
 //! restores the focus and zoom that were current when it was pushed. Also the
 //! one-line editor used by every text-input view.
 
-use crate::config::keymap::Mode;
+use crate::app::keymap::Mode;
 
 /// What a text-input view is for (its history is kept per purpose).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

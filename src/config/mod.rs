@@ -2,7 +2,6 @@
 //! layered built-in < config file < flags.
 
 pub mod error;
-pub mod keymap;
 pub mod paths;
 pub mod secret;
 pub mod settings;

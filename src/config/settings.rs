@@ -141,16 +141,8 @@ pub fn resolve(cli: &Cli, config: &Config) -> Result<Settings, String> {
     if !cli.demo && nothing {
         return Err("nothing to watch: pass --prometheus URL, --loki URL or --probe URL, set [profiles.NAME.prometheus] url in the config, or try --demo".into());
     }
-    let namespace = cli
-        .namespace
-        .clone()
-        .or(profile.namespace.clone())
-        .or_else(|| {
-            cli.demo.then(|| {
-                let dash = cli.dashboard.as_deref().or(profile.dashboard.as_deref());
-                crate::demo::namespace_for(dash).to_string()
-            })
-        });
+    // (the demo fills in its story's namespace when none is given)
+    let namespace = cli.namespace.clone().or(profile.namespace.clone());
     Ok(Settings {
         profile: if cli.demo && profile_name.is_none() {
             Some("demo".into())
@@ -228,7 +220,7 @@ mod tests {
         assert!(err.contains("--demo"));
         let s = resolve(&cli(&["--demo"]), &Config::default()).unwrap();
         assert_eq!(s.range_secs, 300);
-        assert_eq!(s.namespace.as_deref(), Some("codex-pooler"));
+        assert_eq!(s.namespace, None, "the demo's story fills it in");
         assert!(resolve(&cli(&["--demo", "--range", "10"]), &Config::default()).is_err());
     }
 

@@ -4,7 +4,9 @@
 
 use std::collections::VecDeque;
 
-use crate::features::logs::client::{LogLine, Marker};
+use std::sync::Arc;
+
+use crate::text::logline::Level;
 
 pub const DEFAULT_MAX_LINES: usize = 50_000;
 pub const DEFAULT_MAX_BYTES: usize = 64 << 20;
@@ -142,6 +144,57 @@ impl LogRing {
             Row::Marker(_) => None,
         })
     }
+}
+
+/// Stream labels, sorted by name; shared by every entry of the stream.
+pub type Labels = Arc<[(String, String)]>;
+
+/// A line ready to store or print: sanitised, redacted, cut at LINE_CAP.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogLine {
+    pub ts_ns: i64,
+    pub labels: Labels,
+    pub text: Box<str>,
+    /// The original length in bytes when the line was cut.
+    pub cut: Option<usize>,
+    pub level: Level,
+    /// Structured metadata and parsed labels, sanitised and redacted.
+    pub meta: Box<[(String, String)]>,
+}
+
+impl LogLine {
+    /// A label of the stream (or of the metadata).
+    pub fn label(&self, name: &str) -> Option<&str> {
+        self.labels
+            .iter()
+            .chain(self.meta.iter())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Heap bytes held (for the ring's byte cap).
+    pub fn heap_bytes(&self) -> usize {
+        // labels are shared between lines of a stream; counted per line
+        // anyway, so a flood of distinct (capped) label sets stays bounded
+        let labels: usize = self.labels.iter().map(|(k, v)| k.len() + v.len()).sum();
+        labels
+            + self.text.len()
+            + self
+                .meta
+                .iter()
+                .map(|(k, v)| k.len() + v.len() + 48)
+                .sum::<usize>()
+            + std::mem::size_of::<LogLine>()
+    }
+}
+
+/// Lines the engine could not deliver: shown as a row, never silently.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Marker {
+    pub count: u64,
+    pub from_ns: i64,
+    pub to_ns: i64,
+    pub why: String,
 }
 
 #[cfg(test)]

@@ -62,7 +62,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State) {
     if state.ui.zoom {
         spans.push(Span::styled("[zoomed]  ", t.accent));
     }
-    let logs_mode = state.ui.mode() == crate::config::keymap::Mode::Logs;
+    let logs_mode = state.ui.mode() == crate::app::keymap::Mode::Logs;
     let mut keys: Vec<(Action, &str)> = if logs_mode {
         LOGS.to_vec()
     } else {
@@ -78,9 +78,9 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State) {
             _ => label,
         };
         let mode = if logs_mode {
-            crate::config::keymap::Mode::Logs
+            crate::app::keymap::Mode::Logs
         } else {
-            crate::config::keymap::Mode::Normal
+            crate::app::keymap::Mode::Normal
         };
         if let Some(k) = state.keymap.key_in(mode, action) {
             spans.push(Span::styled(k.to_string(), t.footer_key));

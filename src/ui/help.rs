@@ -6,8 +6,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
+use crate::app::keymap::Mode;
 use crate::app::State;
-use crate::config::keymap::Mode;
 
 pub fn draw(f: &mut Frame, area: Rect, state: &State, scroll: u16) {
     let t = &state.theme;

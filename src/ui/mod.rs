@@ -107,3 +107,11 @@ fn draw_metrics(f: &mut Frame, body: Rect, panes: &[(usize, Rect)], state: &Stat
         );
     }
 }
+
+/// Renders the state into an off-screen buffer (`--once`, tests).
+pub fn render(state: &State, width: u16, height: u16) -> ratatui::buffer::Buffer {
+    let backend = ratatui::backend::TestBackend::new(width, height);
+    let mut term = ratatui::Terminal::new(backend).expect("test backend");
+    term.draw(|f| draw(f, state)).expect("draw");
+    term.backend().buffer().clone()
+}

@@ -11,11 +11,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
+use watchfloor::app::keymap::Keymap;
 use watchfloor::app::run::Tasks;
 use watchfloor::app::update::{self, Event};
 use watchfloor::app::SourceEvent;
 use watchfloor::app::{State, Target};
-use watchfloor::config::keymap::Keymap;
 use watchfloor::config::theme::Theme;
 use watchfloor::core::now_ms;
 use watchfloor::features::metrics::client::MetricsBackend;

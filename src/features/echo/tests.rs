@@ -3,10 +3,10 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{EchoCommand, EchoEvent};
+use crate::app::keymap::Keymap;
 use crate::app::state::State;
 use crate::app::update::{self, Command, Event, SourceEvent};
 use crate::app::{Backends, Target};
-use crate::config::keymap::Keymap;
 use crate::config::theme::Theme;
 
 fn state() -> State {
@@ -52,7 +52,7 @@ fn it_starts_shows_in_the_header_and_settles_on_its_answer() {
     assert_eq!(plans(&cmds).len(), 1, "{cmds:?}");
     assert!(!s.sources_answered(), "--once must wait for it");
     let header = |s: &State| {
-        let buf = crate::app::run::render(s, 200, 10);
+        let buf = crate::ui::render(s, 200, 10);
         crate::export::buffer_to_text(&buf)
             .lines()
             .next()
@@ -140,7 +140,7 @@ fn it_reads_the_scope_through_ctx_when_another_source_learns_pods() {
 #[tokio::test]
 async fn once_waits_for_it_through_its_runner() {
     let s = state();
-    let (s, buf) = crate::app::run::run_once(
+    let s = crate::app::run::run_once(
         s,
         Backends::default(),
         (120, 10),
@@ -148,6 +148,7 @@ async fn once_waits_for_it_through_its_runner() {
     )
     .await;
     assert_eq!(s.echo.answered, Some(None), "the runner answered the plan");
+    let buf = crate::ui::render(&s, 120, 10);
     let text = crate::export::buffer_to_text(&buf);
     assert!(text.contains("echo ✓"), "{text}");
 }

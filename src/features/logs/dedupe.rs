@@ -8,7 +8,8 @@ use std::time::Instant;
 
 use crate::core::now_ms;
 use crate::features::logs::client::wire::{Entry, Labels};
-use crate::features::logs::engine::{LogLine, HORIZON_NS};
+use crate::features::logs::engine::HORIZON_NS;
+use crate::store::logs::LogLine;
 
 fn now_ns() -> i64 {
     now_ms() * 1_000_000

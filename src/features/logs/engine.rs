@@ -26,8 +26,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::core::{now_ms, Sink, SourceError};
-use crate::features::logs::client::wire::{Dropped, Entry, Labels};
+use crate::features::logs::client::wire::{Dropped, Entry};
 use crate::features::logs::client::{LogsBackend, TailOpenError};
+use crate::store::logs::{LogLine, Marker};
 use crate::text::logline::{self, Level};
 
 /// How far behind the newest timestamp a reopened tail's own history
@@ -77,19 +78,6 @@ pub struct LogsPlan {
     pub reread_ns: i64,
 }
 
-/// A line ready to store or print: sanitised, redacted, cut at LINE_CAP.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LogLine {
-    pub ts_ns: i64,
-    pub labels: Labels,
-    pub text: Box<str>,
-    /// The original length in bytes when the line was cut.
-    pub cut: Option<usize>,
-    pub level: Level,
-    /// Structured metadata and parsed labels, sanitised and redacted.
-    pub meta: Box<[(String, String)]>,
-}
-
 impl LogLine {
     pub fn from_entry(e: Entry, redact: bool) -> LogLine {
         let p = if redact {
@@ -117,30 +105,6 @@ impl LogLine {
             meta,
         }
     }
-
-    /// A label of the stream (or of the metadata).
-    pub fn label(&self, name: &str) -> Option<&str> {
-        self.labels
-            .iter()
-            .chain(self.meta.iter())
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// Heap bytes held (for the ring's byte cap).
-    pub fn heap_bytes(&self) -> usize {
-        // labels are shared between lines of a stream; counted per line
-        // anyway, so a flood of distinct (capped) label sets stays bounded
-        let labels: usize = self.labels.iter().map(|(k, v)| k.len() + v.len()).sum();
-        labels
-            + self.text.len()
-            + self
-                .meta
-                .iter()
-                .map(|(k, v)| k.len() + v.len() + 48)
-                .sum::<usize>()
-            + std::mem::size_of::<LogLine>()
-    }
 }
 
 fn clean(s: &str, redact: bool) -> String {
@@ -149,15 +113,6 @@ fn clean(s: &str, redact: bool) -> String {
     } else {
         crate::text::sanitize(s).into_owned()
     }
-}
-
-/// Lines the engine could not deliver: shown as a row, never silently.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Marker {
-    pub count: u64,
-    pub from_ns: i64,
-    pub to_ns: i64,
-    pub why: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

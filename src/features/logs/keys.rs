@@ -6,11 +6,11 @@ use crate::app::state::State;
 use crate::app::views::{InputPurpose, View};
 use crate::app::Command;
 use crate::features::logs::client::logql::{self, Filter};
-use crate::features::logs::client::LogLine;
 use crate::features::logs::engine::CompletionAsk;
 use crate::features::logs::{
     base_query, local_patterns, pattern_literal, text_matches, LogsCommand, LogsState,
 };
+use crate::store::logs::LogLine;
 use crate::store::logs::Row;
 use crate::text::logline::Level;
 

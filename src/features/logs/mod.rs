@@ -15,9 +15,10 @@ use std::collections::BTreeMap;
 
 use crate::core::{Ctx, Effect, Feature, Outcome, Source, SourceCommon, Target};
 use crate::features::logs::client::logql::{self, Filter, Scope};
-use crate::features::logs::client::{LogLine, MatrixSeries};
+use crate::features::logs::client::MatrixSeries;
 use crate::features::logs::engine::CompletionAsk;
 pub use crate::features::logs::engine::{LogsEvent, LogsPlan, TailMode};
+use crate::store::logs::LogLine;
 use crate::store::logs::{LogRing, Row};
 use crate::text::logline::Level;
 

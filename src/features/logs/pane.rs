@@ -219,11 +219,7 @@ pub fn view(state: &State, area: Rect) -> LogsView {
     let (volume, volume_note) = if show_volume {
         // as many buckets as the server's steps (each drawn as wide as it
         // takes), never more than columns
-        let step = crate::features::metrics::client::prometheus::choose_step(
-            state.target.range_secs,
-            60,
-            1,
-        );
+        let step = crate::core::target::choose_step(state.target.range_secs, 60, 1);
         let n = (state.target.range_secs / step.max(1)) as usize;
         volume(
             l,
@@ -514,7 +510,7 @@ fn volume_lines(v: &LogsView, t: &Theme, width: usize) -> Vec<Line<'static>> {
 /// " (tail refused: HTTP 404)" beside the mode, when the engine says why.
 fn note(l: &crate::features::logs::LogsState) -> String {
     match &l.note {
-        Some(n) if l.mode == crate::features::logs::client::TailMode::Polling => {
+        Some(n) if l.mode == crate::features::logs::TailMode::Polling => {
             format!(" ({})", display(n))
         }
         _ => String::new(),

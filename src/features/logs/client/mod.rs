@@ -8,7 +8,7 @@ pub mod loki;
 pub mod wire;
 
 use crate::core::{BoxFut, SourceError};
-pub use crate::features::logs::engine::{LogLine, LogsEvent, LogsPlan, Marker, TailMode};
+
 pub use wire::{Entry, Labels, MatrixSeries, ServerPattern, TailMessage};
 
 /// Why a tail could not be opened.

@@ -22,14 +22,12 @@ use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::marker::PhantomData;
-use std::sync::Arc;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-/// Stream labels, sorted by name; shared by every entry of the stream.
-pub type Labels = Arc<[(String, String)]>;
+pub use crate::store::logs::Labels;
 
 pub fn labels_of(map: BTreeMap<String, String>) -> Labels {
     map.into_iter().collect::<Vec<_>>().into()

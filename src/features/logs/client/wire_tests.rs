@@ -1,5 +1,7 @@
 //! Tests of `wire.rs`.
 
+use std::sync::Arc;
+
 use crate::features::logs::client::wire::*;
 
 #[test]
