@@ -364,6 +364,9 @@ impl Keymap {
                 )
             })?;
             let mut seen: BTreeMap<Key, String> = BTreeMap::new();
+            // this file's bindings go before what it inherits, in order:
+            // the footer and help show the user's key for an action first
+            let mut front = 0;
             for (i, b) in list.into_iter().enumerate() {
                 let at = |field: &str, span: std::ops::Range<usize>| {
                     format!(
@@ -387,11 +390,16 @@ impl Keymap {
                 }
                 let entry = km.modes.entry(mode).or_default();
                 entry.retain(|x| x.key != key);
-                entry.push(Binding {
-                    key,
-                    action,
-                    desc: b.desc,
-                });
+                let at = front.min(entry.len());
+                entry.insert(
+                    at,
+                    Binding {
+                        key,
+                        action,
+                        desc: b.desc,
+                    },
+                );
+                front = at + 1;
             }
         }
         Ok(km)

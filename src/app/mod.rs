@@ -3,6 +3,7 @@
 pub mod action;
 pub mod headless;
 pub mod keymap;
+pub mod keys;
 pub mod layout;
 pub mod palette;
 pub mod registry;

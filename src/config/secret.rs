@@ -58,8 +58,16 @@ impl SecretRef {
         }
     }
 
-    /// Reads the secret. Errors name the reference, never the value.
+    /// Reads the secret and registers it with the redactor, so that it
+    /// cannot reach the screen, a log or an error from here on. Errors
+    /// name the reference, never the value.
     pub fn resolve(&self) -> Result<Secret, String> {
+        let s = self.read()?;
+        crate::text::redact::Secrets::register(s.expose());
+        Ok(s)
+    }
+
+    fn read(&self) -> Result<Secret, String> {
         match self {
             SecretRef::Env(name) => std::env::var(name)
                 .map(|v| Secret(v.trim_end_matches(['\n', '\r']).to_string()))

@@ -125,3 +125,21 @@ fn select_reports_missing_profile() {
     assert!(c.select(Some("c")).unwrap_err().contains("a, b"));
     assert_eq!(c.select(None).unwrap().0, None);
 }
+
+#[test]
+fn a_resolved_secret_is_masked_from_then_on_without_a_client() {
+    use crate::config::secret::SecretRef;
+    let path = std::env::temp_dir().join(format!("wf-rotating-secret-{}", std::process::id()));
+    std::fs::write(&path, "kq7vw-rotated-value-9f2c\n").unwrap();
+    let r = SecretRef::File(path.display().to_string());
+    let line = "auth failed for kq7vw-rotated-value-9f2c at upstream";
+    let before = crate::text::redact::redact(line);
+    assert!(before.contains("kq7vw"), "not yet resolved: {before}");
+    assert_eq!(r.resolve().unwrap().expose(), "kq7vw-rotated-value-9f2c");
+    assert!(!crate::text::redact::redact(line).contains("kq7vw"));
+    // rotated: the new value is registered when it is read again
+    std::fs::write(&path, "n3w-rotated-value-77ab\n").unwrap();
+    r.resolve().unwrap();
+    assert!(!crate::text::redact::redact("token n3w-rotated-value-77ab").contains("n3w-rotated"));
+    let _ = std::fs::remove_file(&path);
+}

@@ -33,7 +33,6 @@ fn headers(ep: &Endpoint) -> Result<HeaderMap, String> {
         let s = tok
             .resolve()
             .map_err(|e| format!("bearer token ({tok:?}): {e}"))?;
-        redact::register_secret(s.expose());
         let mut v = HeaderValue::from_str(&format!("Bearer {}", s.expose())).map_err(|_| {
             format!("bearer token ({tok:?}) contains characters not allowed in a header")
         })?;
@@ -45,8 +44,9 @@ fn headers(ep: &Endpoint) -> Result<HeaderMap, String> {
             .resolve()
             .map_err(|e| format!("basic password ({pass:?}): {e}"))?;
         let raw = format!("{user}:{}", p.expose());
-        redact::register_secret(p.expose());
-        redact::register_secret(&base64(raw.as_bytes()));
+        // the password was registered when resolved; the header value
+        // derived from it is a secret of its own
+        redact::Secrets::register(&base64(raw.as_bytes()));
         let mut v =
             HeaderValue::from_str(&format!("Basic {}", base64(raw.as_bytes()))).map_err(|_| {
                 "basic credentials contain characters not allowed in a header".to_string()
@@ -60,7 +60,6 @@ fn headers(ep: &Endpoint) -> Result<HeaderMap, String> {
         let s = r
             .resolve()
             .map_err(|e| format!("header {name} ({r:?}): {e}"))?;
-        redact::register_secret(s.expose());
         let mut v = HeaderValue::from_str(s.expose())
             .map_err(|_| format!("header {name} ({r:?}) has characters not allowed in a header"))?;
         v.set_sensitive(true);
@@ -174,14 +173,14 @@ pub fn register_url_secrets(url: &str) {
     };
     let user = u.username().to_string();
     if let Some(p) = u.password() {
-        redact::register_secret(p);
+        redact::Secrets::register(p);
         let dec = percent_decode(p);
-        redact::register_secret(&dec);
+        redact::Secrets::register(&dec);
         let udec = percent_decode(&user);
-        redact::register_secret(&base64(format!("{udec}:{dec}").as_bytes()));
+        redact::Secrets::register(&base64(format!("{udec}:{dec}").as_bytes()));
     } else if !user.is_empty() {
         // a bare token as the user part (https://TOKEN@host)
-        redact::register_secret(&user);
+        redact::Secrets::register(&user);
     }
 }
 

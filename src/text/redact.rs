@@ -911,9 +911,24 @@ fn global_mut() -> RwLockWriteGuard<'static, Redactor> {
     GLOBAL.write().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Registers an exact secret in the process-wide redactor.
+/// The one way a secret value enters the process-wide redactor. Every
+/// value the configuration resolves is registered when it is resolved
+/// (`SecretRef::resolve`), and so is every form derived from one (a basic
+/// credential's header value, URL userinfo); a credential that rotates at
+/// run time (a Kubernetes exec token) is registered by whoever receives
+/// it, before it is used.
+pub struct Secrets;
+
+impl Secrets {
+    pub fn register(value: &str) {
+        global_mut().add_secret(value);
+    }
+}
+
+/// Registers an exact secret in the process-wide redactor
+/// (`Secrets::register`).
 pub fn register_secret(value: &str) {
-    global_mut().add_secret(value);
+    Secrets::register(value);
 }
 
 /// Registers a key prefix in the process-wide redactor.

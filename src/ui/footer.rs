@@ -1,4 +1,6 @@
-//! Footer: the main keys, read from the keymap so it never lies.
+//! Footer: the keys of what has the keys now (the hints the top view, the
+//! focused pane or the dashboard publish), read from the keymap so it never
+//! lies; a narrow footer cuts from the end.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -9,33 +11,6 @@ use crate::app::views::{InputPurpose, LineEditor, View};
 use crate::app::{Action, State};
 use crate::ui::widgets::chart::clock;
 use ratatui::style::Modifier;
-
-/// The main keys, most needed first: a narrow footer cuts from the end.
-const MAIN: [(Action, &str); 9] = [
-    (Action::ToggleHelp, "help"),
-    (Action::Quit, "quit"),
-    (Action::TogglePause, "pause"),
-    (Action::OpenPodPicker, "pod"),
-    (Action::OpenCommand, "command"),
-    (Action::ToggleZoom, "zoom"),
-    (Action::FocusNext, "focus"),
-    (Action::ShrinkWindow, "shorter"),
-    (Action::GrowWindow, "longer"),
-];
-
-/// With the log pane focused: its keys first.
-const LOGS: [(Action, &str); 10] = [
-    (Action::ToggleHelp, "help"),
-    (Action::ScrollUp, "older"),
-    (Action::LogsFollow, "follow"),
-    (Action::OpenSearch, "search"),
-    (Action::OpenDetail, "detail"),
-    (Action::EditLogQuery, "query"),
-    (Action::LevelError, "errors"),
-    (Action::OpenPatterns, "patterns"),
-    (Action::FilterInclude, "only"),
-    (Action::FocusNext, "focus"),
-];
 
 pub fn draw(f: &mut Frame, area: Rect, state: &State) {
     let t = &state.theme;
@@ -62,25 +37,11 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State) {
     if state.ui.zoom {
         spans.push(Span::styled("[zoomed]  ", t.accent));
     }
-    let logs_mode = state.ui.mode() == crate::app::keymap::Mode::Logs;
-    let mut keys: Vec<(Action, &str)> = if logs_mode {
-        LOGS.to_vec()
-    } else {
-        MAIN.to_vec()
-    };
-    if !logs_mode && state.logs.common.configured {
-        keys.insert(2, (Action::FocusLogs, "logs"));
-        keys.insert(3, (Action::OpenSearch, "search"));
-    }
+    let (mode, keys) = crate::app::keys::hints(state);
     for (action, label) in keys {
         let label = match action {
             Action::TogglePause if !state.target.is_live() => "resume",
             _ => label,
-        };
-        let mode = if logs_mode {
-            crate::app::keymap::Mode::Logs
-        } else {
-            crate::app::keymap::Mode::Normal
         };
         if let Some(k) = state.keymap.key_in(mode, action) {
             spans.push(Span::styled(k.to_string(), t.footer_key));
@@ -135,7 +96,7 @@ fn input_line<'a>(state: &State, purpose: InputPurpose, e: &LineEditor, width: u
             format!("   {}", crate::text::display(msg)),
             if *is_err { t.crit } else { t.accent },
         ),
-        None => Span::styled("   Tab complete  ↑↓ history  Enter run  Esc cancel", t.dim),
+        None => Span::styled(format!("  {}", input_hints(state)), t.dim),
     };
     Line::from(vec![
         Span::styled(purpose.prompt(), t.footer_key),
@@ -144,4 +105,12 @@ fn input_line<'a>(state: &State, purpose: InputPurpose, e: &LineEditor, width: u
         Span::styled(after, t.text),
         hint,
     ])
+}
+
+/// The input view's hints, with the keys the keymap binds.
+fn input_hints(state: &State) -> String {
+    let (mode, keys) = crate::app::keys::hints(state);
+    keys.iter()
+        .filter_map(|(a, label)| Some(format!(" {} {label}", state.keymap.key_in(mode, *a)?)))
+        .collect()
 }

@@ -126,6 +126,69 @@ pub(crate) fn replan(state: &mut State) -> Vec<Command> {
     c.into_iter().map(Command::Logs).collect()
 }
 
+/// The log pane's actions: they work from anywhere (the pane takes the
+/// focus where that is what the action means).
+pub fn is_logs_action(a: crate::app::Action) -> bool {
+    use crate::app::Action as A;
+    matches!(
+        a,
+        A::FocusLogs
+            | A::LogsFollow
+            | A::LogsTop
+            | A::ToggleWrap
+            | A::ToggleColumns
+            | A::OpenSearch
+            | A::SearchNext
+            | A::SearchPrev
+            | A::EditLogQuery
+            | A::FilterInclude
+            | A::FilterExclude
+            | A::ClearFilters
+            | A::LevelAll
+            | A::LevelDebug
+            | A::LevelInfo
+            | A::LevelWarn
+            | A::LevelError
+            | A::OpenDetail
+            | A::OpenPatterns
+    )
+}
+
+/// Keys while the log pane has the focus (and no view is open): scrolling
+/// moves the selection, and every log action applies here; the rest goes
+/// on to the global actions.
+pub fn focused(state: &mut State, action: crate::app::Action) -> crate::app::keys::Handled {
+    use crate::app::keys::Handled;
+    use crate::app::Action as A;
+    match action {
+        A::ScrollUp | A::ScrollDown | A::PageUp | A::PageDown => {
+            Handled::Consumed(apply(state, action))
+        }
+        a if is_logs_action(a) => Handled::Consumed(apply(state, a)),
+        _ => Handled::Pass,
+    }
+}
+
+/// The log pane's key hints while it has the focus.
+pub const HINTS: &[(crate::app::Action, &str)] = &[
+    (crate::app::Action::ToggleHelp, "help"),
+    (crate::app::Action::ScrollUp, "older"),
+    (crate::app::Action::LogsFollow, "follow"),
+    (crate::app::Action::OpenSearch, "search"),
+    (crate::app::Action::OpenDetail, "detail"),
+    (crate::app::Action::EditLogQuery, "query"),
+    (crate::app::Action::LevelError, "errors"),
+    (crate::app::Action::OpenPatterns, "patterns"),
+    (crate::app::Action::FilterInclude, "only"),
+    (crate::app::Action::FocusNext, "focus"),
+];
+
+/// What the logs add to the dashboard's hints when a log source is on.
+pub const FROM_DASHBOARD: &[(crate::app::Action, &str)] = &[
+    (crate::app::Action::FocusLogs, "logs"),
+    (crate::app::Action::OpenSearch, "search"),
+];
+
 /// What a log action does.
 pub fn apply(state: &mut State, action: crate::app::Action) -> Vec<Command> {
     use crate::app::Action as A;
