@@ -4,6 +4,7 @@ pub mod client;
 pub mod panes;
 pub mod poller;
 pub mod runner;
+pub mod schedule;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -16,6 +16,7 @@ use crate::core::{now_ms, Sink, SourceError};
 use crate::dashboard::ResolvedQuery;
 use crate::features::metrics::client::prometheus::align_down;
 use crate::features::metrics::client::{Fetched, MetricsBackend, SampleClock};
+use crate::features::metrics::schedule::{Ask, Scheduler};
 use crate::features::metrics::MetricsEvent;
 
 /// What to poll, derived by `update` from the target and the store.
@@ -112,45 +113,8 @@ pub fn next_due(a: After) -> i64 {
     due.max(a.fetched_at + a.refresh_ms)
 }
 
-/// A fingerprint of the newest value of each series: equal fingerprints
-/// mean the answer brought nothing new.
-fn fingerprint(f: &Fetched) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut acc = f.series.len() as u64;
-    for s in &f.series {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        s.labels.hash(&mut h);
-        if let Some((_, v)) = s.last() {
-            v.to_bits().hash(&mut h);
-        }
-        acc ^= h.finish();
-    }
-    acc
-}
-
-struct Sched {
-    /// The alternative asked now.
-    alt: usize,
-    /// The last failure will not go away by asking again.
-    permanent: bool,
-    resume: Option<i64>,
-    failures: u32,
-    next_ms: i64,
-    in_flight: bool,
-    done: bool,
-    unchanged: u32,
-    fingerprint: Option<u64>,
-}
-
 enum Done {
-    Query {
-        key: String,
-        alt: usize,
-        start: i64,
-        end: i64,
-        incremental: bool,
-        result: Result<Fetched, SourceError>,
-    },
+    Query(Ask, Result<Fetched, SourceError>),
     Clock(Option<SampleClock>),
 }
 
@@ -162,87 +126,39 @@ pub fn spawn(
     tokio::spawn(run(backend, plan, tx))
 }
 
+/// The task: asks what the scheduler says is due, hands each answer back
+/// to it, and sends the answer on. The decisions are all in `Scheduler`.
 async fn run(backend: Arc<dyn MetricsBackend>, plan: PollPlan, tx: Sink<MetricsEvent>) {
     let sem = Arc::new(Semaphore::new(plan.max_concurrency.max(1)));
-    let live = plan.pinned_end_ms.is_none();
-    let refresh_ms = (plan.refresh_secs * 1000.0) as i64;
-    let mut sched: HashMap<String, Sched> = plan
-        .queries
-        .iter()
-        .map(|q| {
-            let s = Sched {
-                alt: q.alt.min(q.alternatives.len().saturating_sub(1)),
-                permanent: false,
-                resume: plan.resume.get(&q.key).copied(),
-                failures: 0,
-                next_ms: 0,
-                in_flight: false,
-                done: false,
-                unchanged: 0,
-                fingerprint: None,
-            };
-            (q.key.clone(), s)
-        })
-        .collect();
-    let queries: Vec<Arc<ResolvedQuery>> = plan.queries.iter().cloned().map(Arc::new).collect();
+    let (gen, step) = (plan.gen, plan.step_secs);
+    let mut sched = Scheduler::new(plan);
     let mut set: JoinSet<Done> = JoinSet::new();
-    let mut clock: Option<SampleClock> = None;
-    let mut clock_next = 0i64;
-    let mut clock_in_flight = false;
     loop {
         let wall = now_ms();
-        if live && !clock_in_flight && wall >= clock_next {
-            clock_in_flight = true;
+        if sched.clock_due(wall) {
             let b = backend.clone();
             set.spawn(async move { Done::Clock(b.sample_clock().await.ok().flatten()) });
         }
-        let now = plan.pinned_end_ms.unwrap_or(wall);
-        for q in &queries {
-            let s = sched.get_mut(&q.key).expect("every query is scheduled");
-            if s.in_flight || s.done || s.next_ms > wall {
-                continue;
-            }
-            s.in_flight = true;
-            let (start, end, incremental) = if q.instant {
-                (now, now, false)
-            } else {
-                fetch_range(now, plan.range_secs, plan.step_secs, s.resume)
-            };
-            let (backend, sem, step, alt) = (backend.clone(), sem.clone(), plan.step_secs, s.alt);
-            let q = if alt != q.alt {
-                let mut other = (**q).clone();
-                other.use_alt(alt);
-                Arc::new(other)
-            } else {
-                q.clone()
-            };
+        for ask in sched.due(wall) {
+            let (backend, sem) = (backend.clone(), sem.clone());
             set.spawn(async move {
                 let _permit = sem.acquire_owned().await;
-                let result = if q.instant {
-                    backend.query_instant(&q, now).await
+                let result = if ask.query.instant {
+                    backend.query_instant(&ask.query, ask.end).await
                 } else {
-                    backend.query_range(&q, start, end, step).await
+                    backend
+                        .query_range(&ask.query, ask.start, ask.end, step)
+                        .await
                 };
-                Done::Query {
-                    key: q.key.clone(),
-                    alt,
-                    start,
-                    end,
-                    incremental,
-                    result,
-                }
+                Done::Query(ask, result)
             });
         }
-        if !live && sched.values().all(|s| s.done) {
+        if sched.finished() {
             return; // a pinned window needs one good answer per query
         }
-        let wake = sched
-            .values()
-            .filter(|s| !s.in_flight && !s.done)
-            .map(|s| s.next_ms)
-            .chain(live.then_some(clock_next).filter(|_| !clock_in_flight))
-            .min();
-        let sleep = wake.map(|w| Duration::from_millis((w - now_ms()).clamp(10, 3_600_000) as u64));
+        let sleep = sched
+            .wake()
+            .map(|w| Duration::from_millis((w - now_ms()).clamp(10, 3_600_000) as u64));
         let done = tokio::select! {
             Some(j) = set.join_next(), if !set.is_empty() => j.ok(),
             _ = tokio::time::sleep(sleep.unwrap_or(Duration::ZERO)), if sleep.is_some() => None,
@@ -251,98 +167,22 @@ async fn run(backend: Arc<dyn MetricsBackend>, plan: PollPlan, tx: Sink<MetricsE
         let at = now_ms();
         let ev = match done {
             Done::Clock(c) => {
-                clock_in_flight = false;
-                clock = c.or(clock);
-                // no scrape seen yet (a fresh server): ask again soon
-                clock_next = at
-                    + if c.is_some() {
-                        CLOCK_EVERY_MS
-                    } else {
-                        CLOCK_RETRY_MS
-                    };
+                sched.on_clock(c, at);
                 MetricsEvent::Clock {
-                    gen: plan.gen,
+                    gen,
                     at_ms: at,
                     clock: c,
                 }
             }
-            Done::Query {
-                key,
-                alt,
-                start,
-                end,
-                incremental,
-                result,
-            } => {
-                let q = queries.iter().find(|q| q.key == key).expect("planned");
-                let q_instant = q.instant;
-                let alts = q.alternatives.len();
-                let s = sched.get_mut(&key).expect("scheduled");
-                s.in_flight = false;
-                // when this query can next bring something new
-                let due = |unchanged| {
-                    next_due(After {
-                        step_end_ms: (!q_instant).then_some((plan.step_secs as i64 * 1000, end)),
-                        fetched_at: at,
-                        refresh_ms,
-                        clock,
-                        default_interval_ms: plan.default_interval_ms,
-                        unchanged,
-                    })
-                };
-                match &result {
-                    // no data under this convention: try the next one now;
-                    // after the last, start again from the first next time
-                    Ok(f) if f.series.is_empty() && alts > 1 && alt + 1 < alts => {
-                        s.alt = alt + 1;
-                        s.resume = None; // another convention: its whole window
-                        s.next_ms = 0;
-                    }
-                    Ok(f) if f.series.is_empty() && alts > 1 && alt > 0 => {
-                        s.alt = 0;
-                        s.resume = None;
-                        s.next_ms = due(s.unchanged);
-                    }
-                    Ok(f) => {
-                        s.failures = 0;
-                        s.resume = Some(end);
-                        let fp = fingerprint(f);
-                        s.unchanged = if s.fingerprint == Some(fp) {
-                            s.unchanged + 1
-                        } else {
-                            0
-                        };
-                        s.fingerprint = Some(fp);
-                        s.done = !live;
-                        s.next_ms = due(s.unchanged);
-                    }
-                    Err(e) => {
-                        s.failures += 1;
-                        s.permanent = e.is_permanent();
-                        let wait = if e.is_permanent() {
-                            PERMANENT_RETRY_SECS
-                        } else {
-                            backoff_secs(plan.refresh_secs, s.failures)
-                        };
-                        s.next_ms = at + (wait * 1000.0) as i64;
-                    }
-                }
-                // the backend answers again: queries backing off from a
-                // transient failure are asked now, not after their backoff
-                if result.is_ok() {
-                    for o in sched.values_mut() {
-                        if o.failures > 0 && !o.permanent && !o.in_flight {
-                            o.next_ms = o.next_ms.min(at);
-                        }
-                    }
-                }
+            Done::Query(ask, result) => {
+                sched.on_answer(&ask, &result, at);
                 MetricsEvent::Query {
-                    gen: plan.gen,
-                    key,
-                    alt,
-                    incremental,
-                    start_ms: start,
-                    until_ms: end,
+                    gen,
+                    key: ask.query.key.clone(),
+                    alt: ask.alt,
+                    incremental: ask.incremental,
+                    start_ms: ask.start,
+                    until_ms: ask.end,
                     at_ms: at,
                     result,
                 }
