@@ -11,7 +11,9 @@ use ratatui::Terminal;
 
 use watchfloor::app::keymap::Keymap;
 use watchfloor::app::run::{self, initial_state, run_once, run_tui, Backends};
+use watchfloor::app::State;
 use watchfloor::cli::{parse_size, Cli, ColorMode, Command};
+use watchfloor::config::settings::Settings;
 use watchfloor::config::theme::Theme;
 use watchfloor::config::{self, paths, settings};
 use watchfloor::demo::logs::DemoLogs;
@@ -111,10 +113,10 @@ fn headless_logs(
     status
 }
 
-fn main() {
-    let cli = Cli::parse();
+/// The settings, with the log file open and the demo's namespace filled in.
+fn settings(cli: &Cli) -> Settings {
     let cfg = config::load(cli.config.as_deref()).unwrap_or_else(|e| fail(&e.to_string()));
-    let mut s = settings::resolve(&cli, &cfg).unwrap_or_else(|e| fail(&e));
+    let mut s = settings::resolve(cli, &cfg).unwrap_or_else(|e| fail(&e));
     if s.demo && s.namespace.is_none() {
         // the demo's story has a namespace of its own
         s.namespace = Some(watchfloor::demo::namespace_for(s.dashboard.as_deref()).into());
@@ -128,15 +130,8 @@ fn main() {
         "start: profile={:?} demo={} range={}s refresh={}s",
         s.profile, s.demo, s.range_secs, s.refresh_secs
     );
-    let theme_name = if cli.once && cli.color == ColorMode::Never {
-        "mono".to_string()
-    } else {
-        s.theme.clone()
-    };
-    let theme = Theme::load(&theme_name).unwrap_or_else(|e| fail(&e));
-    let keymap = Keymap::load(&s.keymap).unwrap_or_else(|e| fail(&e));
-    // every endpoint's secrets are registered with the redactor before
-    // anything can print: probes and kept endpoints too
+    // every endpoint's credentials resolve (and so are registered with the
+    // redactor) before anything can print: probes and kept endpoints too
     for ep in s
         .probes
         .iter()
@@ -147,41 +142,58 @@ fn main() {
             fail(&e);
         }
     }
-    let backend: Option<(Arc<dyn MetricsBackend>, &str, String)> = if s.demo {
-        Some((
-            Arc::new(DemoSource::with_preset(
-                cli.seed,
-                s.dashboard.as_deref().unwrap_or("beam"),
-            )),
-            "demo",
-            "embedded simulation".into(),
-        ))
-    } else if let Some(ep) = s.prometheus.as_ref() {
-        let (client, warnings) = PrometheusClient::new(ep).unwrap_or_else(|e| fail(&e));
-        for w in &warnings {
-            logging::log("WARN", w);
-        }
-        let url = client.base_url();
-        Some((Arc::new(client), "prom", url))
-    } else {
-        None
-    };
-    let logs: Option<(Arc<dyn LogsBackend>, String)> = if let Some(ep) = s.loki.as_ref() {
+    s
+}
+
+/// The metrics backend: the demo, a Prometheus, or none; with its header
+/// name and where it reads from.
+fn metrics_backend(
+    cli: &Cli,
+    s: &Settings,
+) -> Option<(Arc<dyn MetricsBackend>, &'static str, String)> {
+    if s.demo {
+        let preset = s.dashboard.as_deref().unwrap_or("beam");
+        let demo = DemoSource::with_preset(cli.seed, preset);
+        return Some((Arc::new(demo), "demo", "embedded simulation".into()));
+    }
+    let ep = s.prometheus.as_ref()?;
+    let (client, warnings) = PrometheusClient::new(ep).unwrap_or_else(|e| fail(&e));
+    for w in &warnings {
+        logging::log("WARN", w);
+    }
+    let url = client.base_url();
+    Some((Arc::new(client), "prom", url))
+}
+
+/// The log backend: a Loki, the demo's, or none; with where it reads from.
+fn logs_backend(cli: &Cli, s: &Settings) -> Option<(Arc<dyn LogsBackend>, String)> {
+    if let Some(ep) = s.loki.as_ref() {
         let (client, warnings) = LokiClient::new(ep).unwrap_or_else(|e| fail(&e));
         for w in &warnings {
             logging::log("WARN", w);
         }
         let url = client.base_url();
-        Some((Arc::new(client), url))
-    } else if s.demo {
+        return Some((Arc::new(client), url));
+    }
+    s.demo.then(|| {
         let preset = s.dashboard.as_deref().unwrap_or("beam");
-        Some((
-            Arc::new(DemoLogs::new(cli.seed, preset)),
-            "embedded simulation".into(),
-        ))
+        let demo: Arc<dyn LogsBackend> = Arc::new(DemoLogs::new(cli.seed, preset));
+        (demo, "embedded simulation".to_string())
+    })
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let s = settings(&cli);
+    let theme_name = if cli.once && cli.color == ColorMode::Never {
+        "mono".to_string()
     } else {
-        None
+        s.theme.clone()
     };
+    let theme = Theme::load(&theme_name).unwrap_or_else(|e| fail(&e));
+    let keymap = Keymap::load(&s.keymap).unwrap_or_else(|e| fail(&e));
+    let backend = metrics_backend(&cli, &s);
+    let logs = logs_backend(&cli, &s);
     if let Some(Command::Logs(args)) = &cli.command {
         let Some((b, _)) = logs else {
             fail("watchfloor logs needs a log source: pass --loki URL (or --demo), or set [profiles.NAME.loki] url in the config");
@@ -218,52 +230,67 @@ fn main() {
         if !s.redact_logs && logs_configured {
             say("--no-redaction: secrets in log lines are not masked (the printed frame is still redacted; credentials from the config stay masked)");
         }
-        let size = match &cli.size {
-            Some(sz) => parse_size(sz).unwrap_or_else(|e| fail(&e)),
-            None => crossterm::terminal::size().unwrap_or((120, 40)),
-        };
-        let timeout = watchfloor::text::units::parse_duration(&cli.once_timeout)
-            .unwrap_or_else(|e| fail(&format!("--once-timeout: {e}")));
-        let state = rt.block_on(run_once(
-            state,
-            backends,
-            size,
-            Duration::from_secs_f64(timeout),
-        ));
-        let buf = watchfloor::ui::render(&state, size.0, size.1);
-        let color = match cli.color {
-            ColorMode::Always => true,
-            ColorMode::Never => false,
-            ColorMode::Auto => std::io::stdout().is_terminal(),
-        };
-        let text = if color {
-            export::buffer_to_ansi(&buf)
-        } else {
-            export::buffer_to_text(&buf)
-        };
-        // every cell was redacted when drawn; this catches what a row joins
-        let text = watchfloor::text::redact::redact(&text);
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(text.as_bytes());
-        let _ = out.flush();
-        // exit 0 only when every configured source answered
-        if let Some(why) = once_failure(&state) {
-            fail(&why);
-        }
-        if nothing_matched(&state) {
-            let scope = watchfloor::features::metrics::panes::scope_text(&state);
-            let why = if scope.is_empty() {
-                "no query of the dashboard returned a series: see the panes for what each needs"
-                    .to_string()
-            } else {
-                format!("scope {scope} matches no series")
-            };
-            logging::log("ERROR", &why);
-            say(&why);
-            std::process::exit(3);
-        }
+        print_once(&cli, &rt, state, backends);
         return;
     }
+    let status = interactive(&rt, state, backends);
+    // leave promptly even if a request is still in flight
+    rt.shutdown_timeout(Duration::from_millis(200));
+    std::process::exit(status);
+}
+
+/// `--once`: one frame, printed; the exit status says whether every
+/// configured source answered (2) and whether anything matched (3).
+fn print_once(cli: &Cli, rt: &tokio::runtime::Runtime, state: State, backends: Backends) {
+    let size = match &cli.size {
+        Some(sz) => parse_size(sz).unwrap_or_else(|e| fail(&e)),
+        None => crossterm::terminal::size().unwrap_or((120, 40)),
+    };
+    let timeout = watchfloor::text::units::parse_duration(&cli.once_timeout)
+        .unwrap_or_else(|e| fail(&format!("--once-timeout: {e}")));
+    let state = rt.block_on(run_once(
+        state,
+        backends,
+        size,
+        Duration::from_secs_f64(timeout),
+    ));
+    let buf = watchfloor::ui::render(&state, size.0, size.1);
+    let color = match cli.color {
+        ColorMode::Always => true,
+        ColorMode::Never => false,
+        ColorMode::Auto => std::io::stdout().is_terminal(),
+    };
+    let text = if color {
+        export::buffer_to_ansi(&buf)
+    } else {
+        export::buffer_to_text(&buf)
+    };
+    // every cell was redacted when drawn; this catches what a row joins
+    let text = watchfloor::text::redact::redact(&text);
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+    // exit 0 only when every configured source answered
+    if let Some(why) = once_failure(&state) {
+        fail(&why);
+    }
+    if nothing_matched(&state) {
+        let scope = watchfloor::features::metrics::panes::scope_text(&state);
+        let why = if scope.is_empty() {
+            "no query of the dashboard returned a series: see the panes for what each needs"
+                .to_string()
+        } else {
+            format!("scope {scope} matches no series")
+        };
+        logging::log("ERROR", &why);
+        say(&why);
+        std::process::exit(3);
+    }
+}
+
+/// The full-screen UI until quit, a signal or the terminal's loss; returns
+/// the exit status.
+fn interactive(rt: &tokio::runtime::Runtime, state: State, backends: Backends) -> i32 {
     let guard =
         terminal::TerminalGuard::enter().unwrap_or_else(|e| fail(&format!("terminal: {e}")));
     let writer = terminal::CountingWriter::new(std::io::stdout());
@@ -285,7 +312,5 @@ fn main() {
         run::Exit::Signal(n) => info!("stopped: signal {n}"),
         run::Exit::TerminalGone(why) => info!("stopped: the terminal went away ({why})"),
     }
-    // leave promptly even if a request is still in flight
-    rt.shutdown_timeout(Duration::from_millis(200));
-    std::process::exit(exit.status());
+    exit.status()
 }
