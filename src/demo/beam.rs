@@ -3,15 +3,43 @@
 //! OOMKilled at 96 s and restarts; the admission queue p95 rises and
 //! rejections spike. app-2 and app-3 stay healthy.
 
-use crate::demo::{labels, Combine, DemoSource, PERIOD_SECS};
+use crate::demo::{labels, Answer, Combine, DemoSource, Story, PERIOD_SECS};
 use crate::store::Labels;
 
 /// Seconds into the cycle at which app-1 reaches its limit and is killed.
 pub const OOM_AT: f64 = 96.0;
 pub const NAMESPACE: &str = "codex-pooler";
 pub const PODS: [&str; 3] = ["app-1", "app-2", "app-3"];
+/// The pod whose memory climbs to its limit.
+pub const SICK: &str = "app-1";
 const MIB: f64 = 1024.0 * 1024.0;
 pub const LIMIT_BYTES: f64 = 2048.0 * MIB;
+
+/// The beam story; see the module documentation.
+pub struct Beam;
+
+impl Story for Beam {
+    fn preset(&self) -> &'static str {
+        "beam"
+    }
+
+    fn pods(&self) -> &'static [&'static str] {
+        &PODS
+    }
+
+    fn namespace(&self) -> &'static str {
+        NAMESPACE
+    }
+
+    fn sick_pod(&self) -> &'static str {
+        SICK
+    }
+
+    fn answer(&self, src: &DemoSource, key: &str, pod: &str, t_s: i64) -> Option<Answer> {
+        src.beam_value(key, pod, t_s)
+            .map(|rows| Answer::Rows(combine(key), rows))
+    }
+}
 
 /// What one pod looks like at one instant.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -143,7 +171,7 @@ impl DemoSource {
         }
     }
 
-    pub(super) fn beam_value(&self, key: &str, pod: &str, t_s: i64) -> Option<Vec<(Labels, f64)>> {
+    fn beam_value(&self, key: &str, pod: &str, t_s: i64) -> Option<Vec<(Labels, f64)>> {
         let s = self.sample(pod, t_s);
         let one = |v: f64| Some(vec![(labels(&[("pod", pod)]), v)]);
         match key {
@@ -230,7 +258,7 @@ impl DemoSource {
 /// How values of one beam query combine across pods, mirroring its PromQL:
 /// `max by (pod)` keeps pods apart, `sum(...)` adds them, ratios and
 /// quantiles take the worst pod.
-pub(super) fn combine(key: &str) -> Combine {
+fn combine(key: &str) -> Combine {
     match key.split('.').next().unwrap_or("") {
         // the scheduler rows are per pod too: never a silent sum
         "memory" | "restarts" | "scheduler" => Combine::PerPod,

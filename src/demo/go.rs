@@ -8,7 +8,7 @@
 //! coderd-1's workspace agents reconnect (first to the other pods).
 
 use crate::demo::{
-    labels, mean, pod_row, Answer, Combine, DemoSource, Lognormal, LIMIT_BYTES, MIB, OOM_AT,
+    labels, mean, pod_row, Answer, Combine, DemoSource, Lognormal, Story, LIMIT_BYTES, MIB, OOM_AT,
     PERIOD_SECS,
 };
 use crate::store::Labels;
@@ -260,17 +260,38 @@ impl DemoSource {
             _ => (0.0, 0.0, None),
         }
     }
+}
 
-    pub(super) fn go_answer(&self, key: &str, pod: &str, t_s: i64) -> Option<Answer> {
+/// The go story; see the module documentation.
+pub struct Go;
+
+impl Story for Go {
+    fn preset(&self) -> &'static str {
+        "go"
+    }
+
+    fn pods(&self) -> &'static [&'static str] {
+        &PODS
+    }
+
+    fn namespace(&self) -> &'static str {
+        NAMESPACE
+    }
+
+    fn sick_pod(&self) -> &'static str {
+        SICK
+    }
+
+    fn answer(&self, src: &DemoSource, key: &str, pod: &str, t_s: i64) -> Option<Answer> {
         use Combine::*;
-        let s = self.go_sample(pod, t_s);
+        let s = src.go_sample(pod, t_s);
         let rows = |mode: Combine, v: f64| Some(Answer::Rows(mode, pod_row(pod, v)));
         let container = |v: f64, extra: &[(&str, &str)]| {
             let mut l: Labels = labels(&[("pod", pod), ("container", CONTAINER)]);
             l.extend(labels(extra));
             Some(Answer::Rows(PerPod, vec![(l, v)]))
         };
-        let (total, recent, reason) = self.go_restarts(pod, t_s);
+        let (total, recent, reason) = src.go_restarts(pod, t_s);
         match key {
             "memory.working_set" => rows(PerPod, s.working_set),
             "memory.limit" => rows(PerPod, s.limit),

@@ -7,7 +7,9 @@
 //! at 40 s and 80 s). At 96 s the deploy is rolled back and all of it
 //! recovers by the end of the two-minute cycle.
 
-use crate::demo::{labels, pod_row, Answer, Combine, DemoSource, Lognormal, MIB, PERIOD_SECS};
+use crate::demo::{
+    labels, pod_row, Answer, Combine, DemoSource, Lognormal, Story, MIB, PERIOD_SECS,
+};
 use crate::store::Labels;
 
 pub const NAMESPACE: &str = "shop";
@@ -149,15 +151,6 @@ impl DemoSource {
         (busy, NODE_MEMORY - used)
     }
 
-    pub(super) fn http_cluster(&self, key: &str, t_s: i64) -> Option<f64> {
-        let (busy, avail) = self.http_nodes(t_s);
-        match key {
-            "scheduler.node_cpu" => Some(busy),
-            "scheduler.node_mem" => Some(avail),
-            _ => None,
-        }
-    }
-
     /// Container restarts of `pod` at `t_s`: (total, last 15 minutes, last
     /// terminated reason).
     pub fn http_restarts(&self, pod: &str, t_s: i64) -> (f64, f64, Option<&'static str>) {
@@ -169,17 +162,38 @@ impl DemoSource {
             _ => (0.0, 0.0, None),
         }
     }
+}
 
-    pub(super) fn http_answer(&self, key: &str, pod: &str, t_s: i64) -> Option<Answer> {
+/// The http story; see the module documentation.
+pub struct Http;
+
+impl Story for Http {
+    fn preset(&self) -> &'static str {
+        "http"
+    }
+
+    fn pods(&self) -> &'static [&'static str] {
+        &PODS
+    }
+
+    fn namespace(&self) -> &'static str {
+        NAMESPACE
+    }
+
+    fn sick_pod(&self) -> &'static str {
+        SICK
+    }
+
+    fn answer(&self, src: &DemoSource, key: &str, pod: &str, t_s: i64) -> Option<Answer> {
         use Combine::*;
-        let s = self.http_sample(pod, t_s);
+        let s = src.http_sample(pod, t_s);
         let rows = |mode: Combine, v: f64| Some(Answer::Rows(mode, pod_row(pod, v)));
         let container = |v: f64, extra: &[(&str, &str)]| {
             let mut l: Labels = labels(&[("pod", pod), ("container", CONTAINER)]);
             l.extend(labels(extra));
             Some(Answer::Rows(PerPod, vec![(l, v)]))
         };
-        let (total, recent, reason) = self.http_restarts(pod, t_s);
+        let (total, recent, reason) = src.http_restarts(pod, t_s);
         let q = |q: f64| Some(Answer::Quantile(q, s.latency.to_vec()));
         match key {
             "memory.working_set" => rows(PerPod, s.working_set),
@@ -200,6 +214,15 @@ impl DemoSource {
             "admission.p95" => q(0.95),
             "admission.p99" => q(0.99),
             "admission.db_pool" => Some(Answer::Ratio(s.pool_used, s.pool_max)),
+            _ => None,
+        }
+    }
+
+    fn cluster(&self, src: &DemoSource, key: &str, t_s: i64) -> Option<f64> {
+        let (busy, avail) = src.http_nodes(t_s);
+        match key {
+            "scheduler.node_cpu" => Some(busy),
+            "scheduler.node_mem" => Some(avail),
             _ => None,
         }
     }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::core::{BoxFut, SourceError};
-use crate::demo::{Story, PERIOD_SECS};
+use crate::demo::{story_for, DemoSource, Story, PERIOD_SECS};
 use crate::features::logs::client::wire::{labels_of, Entry, Labels, MatrixSeries, ServerPattern};
 use crate::features::logs::client::{LogsBackend, TailMessage, TailOpenError, TailStream};
 
@@ -20,7 +20,7 @@ const SLOT_MS: i64 = 200;
 
 pub struct DemoLogs {
     seed: u64,
-    story: Story,
+    story: &'static dyn Story,
     streams: Vec<Labels>,
 }
 
@@ -172,7 +172,7 @@ fn parse_filter(q: &str) -> Filter {
 
 impl DemoLogs {
     pub fn new(seed: u64, preset: &str) -> DemoLogs {
-        let story = Story::for_preset(preset);
+        let story = story_for(preset);
         let streams = story
             .pods()
             .iter()
@@ -260,7 +260,8 @@ impl DemoLogs {
     }
 
     fn sampler(&self, pod: &str, ts_ms: i64, time: &str) -> String {
-        let src = crate::demo::DemoSource::with_preset(self.seed, self.story.preset());
+        // beam's memory model in every story (other stories' pods read as healthy)
+        let src = DemoSource::with_preset(self.seed, self.story.preset());
         let s = src.sample(pod, ts_ms / 1000);
         let mib = |v: f64| v.round() as u64;
         format!(

@@ -32,72 +32,56 @@ use crate::store::{Labels, Series};
 pub const PERIOD_SECS: i64 = 120;
 const MIB: f64 = 1024.0 * 1024.0;
 
-/// Which incident the demo plays; one per built-in preset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Story {
-    Beam,
-    Go,
-    Http,
-}
+/// One simulated incident, played for one built-in preset. Each story is a
+/// type in a file of its own; [`story_for`] is the only place that names
+/// them all.
+pub trait Story: Send + Sync {
+    /// The built-in preset the story plays.
+    fn preset(&self) -> &'static str;
 
-impl Story {
-    /// The story for a preset name; anything else (a custom dashboard) is beam.
-    pub fn for_preset(preset: &str) -> Story {
-        match preset {
-            "go" => Story::Go,
-            "http" => Story::Http,
-            _ => Story::Beam,
-        }
-    }
-
-    pub fn preset(self) -> &'static str {
-        match self {
-            Story::Beam => "beam",
-            Story::Go => "go",
-            Story::Http => "http",
-        }
-    }
-
-    pub fn pods(self) -> &'static [&'static str] {
-        match self {
-            Story::Beam => &PODS,
-            Story::Go => &go::PODS,
-            Story::Http => &http::PODS,
-        }
-    }
+    /// The story's pods.
+    fn pods(&self) -> &'static [&'static str];
 
     /// The namespace the story's pods live in.
-    pub fn namespace(self) -> &'static str {
-        match self {
-            Story::Beam => NAMESPACE,
-            Story::Go => go::NAMESPACE,
-            Story::Http => http::NAMESPACE,
-        }
-    }
+    fn namespace(&self) -> &'static str;
 
     /// The pod the incident happens to.
-    pub fn sick_pod(self) -> &'static str {
-        match self {
-            Story::Beam => "app-1",
-            Story::Go => go::SICK,
-            Story::Http => http::SICK,
-        }
+    fn sick_pod(&self) -> &'static str;
+
+    /// What `pod` contributes to the query `key` at `t_s`; None for a key
+    /// the story does not know.
+    fn answer(&self, src: &DemoSource, key: &str, pod: &str, t_s: i64) -> Option<Answer>;
+
+    /// Node-level answers that no pod filter touches (`node_*` metrics);
+    /// None for every key unless the story has nodes.
+    fn cluster(&self, _src: &DemoSource, _key: &str, _t_s: i64) -> Option<f64> {
+        None
+    }
+}
+
+/// The story for a preset name; anything else (a custom dashboard) is beam.
+/// A new story is a file implementing [`Story`] and one line here.
+pub fn story_for(preset: &str) -> &'static dyn Story {
+    match preset {
+        "go" => &go::Go,
+        "http" => &http::Http,
+        _ => &beam::Beam,
     }
 }
 
 /// The namespace `--demo --dashboard NAME` should focus on.
 pub fn namespace_for(preset: Option<&str>) -> &'static str {
-    Story::for_preset(preset.unwrap_or("beam")).namespace()
+    story_for(preset.unwrap_or("beam")).namespace()
 }
 
 pub struct DemoSource {
     seed: u64,
-    story: Story,
+    story: &'static dyn Story,
 }
 
 /// How the rows of one query combine across pods, mirroring its PromQL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Combine {
+pub enum Combine {
     /// `max by (pod)`: pods stay apart.
     PerPod,
     /// `sum(...)`: one unlabelled row.
@@ -121,7 +105,7 @@ pub struct Lognormal {
 
 /// What one pod contributes to one query at one instant.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Answer {
+pub enum Answer {
     Rows(Combine, Vec<(Labels, f64)>),
     /// `sum(num) / sum(den)`: this pod's numerator and denominator.
     Ratio(f64, f64),
@@ -139,11 +123,11 @@ impl DemoSource {
     pub fn with_preset(seed: u64, preset: &str) -> DemoSource {
         DemoSource {
             seed,
-            story: Story::for_preset(preset),
+            story: story_for(preset),
         }
     }
 
-    pub fn story(&self) -> Story {
+    pub fn story(&self) -> &'static dyn Story {
         self.story
     }
 
@@ -189,20 +173,11 @@ impl DemoSource {
 
     /// Node-level answers that no pod filter touches (`node_*` metrics).
     fn cluster(&self, key: &str, t_s: i64) -> Option<f64> {
-        match self.story {
-            Story::Http => self.http_cluster(key, t_s),
-            _ => None,
-        }
+        self.story.cluster(self, key, t_s)
     }
 
     fn answer(&self, key: &str, pod: &str, t_s: i64) -> Option<Answer> {
-        match self.story {
-            Story::Beam => self
-                .beam_value(key, pod, t_s)
-                .map(|rows| Answer::Rows(beam::combine(key), rows)),
-            Story::Go => self.go_answer(key, pod, t_s),
-            Story::Http => self.http_answer(key, pod, t_s),
-        }
+        self.story.answer(self, key, pod, t_s)
     }
 
     /// The combined rows of `key` at `t_s` over `pods`; None for a key the

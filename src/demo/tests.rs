@@ -12,7 +12,7 @@ const T0: i64 = 1_700_000_040;
 const PRESETS: [&str; 3] = ["beam", "go", "http"];
 
 fn queries(preset: &str, pod: Option<&str>) -> Vec<ResolvedQuery> {
-    let story = Story::for_preset(preset);
+    let story = story_for(preset);
     Dashboard::builtin(preset)
         .unwrap()
         .resolve(&TargetVars {
@@ -127,12 +127,14 @@ fn deterministic_for_a_seed_every_story() {
 
 #[test]
 fn new_is_beam_and_unknown_presets_are_beam() {
-    assert_eq!(DemoSource::new(1).story(), Story::Beam);
-    assert_eq!(DemoSource::with_preset(1, "go").story(), Story::Go);
-    assert_eq!(DemoSource::with_preset(1, "http").story(), Story::Http);
+    assert_eq!(DemoSource::new(1).story().preset(), "beam");
+    assert_eq!(DemoSource::with_preset(1, "go").story().preset(), "go");
+    assert_eq!(DemoSource::with_preset(1, "http").story().preset(), "http");
     assert_eq!(
-        DemoSource::with_preset(1, "./my-board.toml").story(),
-        Story::Beam
+        DemoSource::with_preset(1, "./my-board.toml")
+            .story()
+            .preset(),
+        "beam"
     );
     assert_eq!(namespace_for(None), NAMESPACE);
     assert_eq!(namespace_for(Some("go")), go::NAMESPACE);
