@@ -13,6 +13,7 @@ use watchfloor::app::keymap::Keymap;
 use watchfloor::app::run::{self, initial_state, run_once, run_tui, Backends};
 use watchfloor::app::State;
 use watchfloor::cli::{parse_size, Cli, ColorMode, Command};
+use watchfloor::config::colors::{self, ColorDepth};
 use watchfloor::config::settings::Settings;
 use watchfloor::config::theme::Theme;
 use watchfloor::config::{self, paths, settings};
@@ -182,15 +183,30 @@ fn logs_backend(cli: &Cli, s: &Settings) -> Option<(Arc<dyn LogsBackend>, String
     })
 }
 
+/// The colours this run may use: none for `--color never`, `NO_COLOR` and
+/// `TERM=dumb`; else what `COLORTERM` and `TERM` say.
+fn color_depth(cli: &Cli) -> ColorDepth {
+    let env = ColorDepth::from_env();
+    match (cli.once, cli.color) {
+        (true, ColorMode::Never) => ColorDepth::Mono,
+        // asked for colours on a pipe: at least the 16
+        (true, ColorMode::Always) if env == ColorDepth::Mono => ColorDepth::Ansi16,
+        _ => env,
+    }
+}
+
 fn main() {
     let cli = Cli::parse();
     let s = settings(&cli);
-    let theme_name = if cli.once && cli.color == ColorMode::Never {
+    let depth = color_depth(&cli);
+    let theme_name = if depth == ColorDepth::Mono {
         "mono".to_string()
     } else {
         s.theme.clone()
     };
-    let theme = Theme::load(&theme_name).unwrap_or_else(|e| fail(&e));
+    // every theme fits the terminal: a #rrggbb theme on a 256- or
+    // 16-colour terminal gets the nearest colours it has
+    let theme = colors::fit(Theme::load(&theme_name).unwrap_or_else(|e| fail(&e)), depth);
     let keymap = Keymap::load(&s.keymap).unwrap_or_else(|e| fail(&e));
     let backend = metrics_backend(&cli, &s);
     let logs = logs_backend(&cli, &s);
@@ -232,6 +248,9 @@ fn main() {
         }
         print_once(&cli, &rt, state, backends);
         return;
+    }
+    if std::env::var("TERM").is_ok_and(|t| t == "dumb") {
+        fail("TERM=dumb cannot show the full-screen view: use --once (a plain frame) or `watchfloor logs`");
     }
     let status = interactive(&rt, state, backends);
     // leave promptly even if a request is still in flight

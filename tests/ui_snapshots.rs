@@ -179,3 +179,40 @@ fn hostile_label_values_cannot_reach_the_terminal() {
     }
     assert!(buffer_to_text(&buf).contains("evil"));
 }
+
+/// Under each colour depth, every theme renders only colours that depth
+/// shows (no 24-bit colours behind a 256-colour TERM, no indexed colours on
+/// a 16-colour terminal, no colour at all under NO_COLOR), and the focus,
+/// the header and the OOM badge stay distinguishable without colour.
+#[test]
+fn every_theme_fits_every_colour_depth() {
+    use ratatui::style::{Color, Modifier};
+    use watchfloor::config::colors::{fit, ColorDepth};
+    let base = demo_state(CYCLE_START + 90, None);
+    for name in Theme::names() {
+        for depth in [
+            ColorDepth::TrueColor,
+            ColorDepth::Ansi256,
+            ColorDepth::Ansi16,
+            ColorDepth::Mono,
+        ] {
+            let mut st = base.clone();
+            st.theme = fit(Theme::builtin(name).unwrap(), depth);
+            let buf = render(&st, 200, 50);
+            for cell in buf.content() {
+                for c in [cell.fg, cell.bg] {
+                    assert!(depth.allows(c), "{name} at {depth:?}: {c:?}");
+                }
+            }
+            if depth == ColorDepth::Mono {
+                // the header bar is reverse video, the focused border bold
+                let header = &buf[(1, 0)];
+                assert!(
+                    header.modifier.contains(Modifier::REVERSED),
+                    "{name}: {header:?}"
+                );
+                assert_eq!(header.fg, Color::Reset);
+            }
+        }
+    }
+}

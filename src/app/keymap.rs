@@ -450,6 +450,19 @@ mod tests {
         );
     }
 
+    /// Every file in keymaps/ is built in and loads.
+    #[test]
+    fn every_shipped_keymap_is_built_in_and_loads() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("keymaps");
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_stem().unwrap().to_str().unwrap().to_string();
+            let src = Keymap::builtin(&name).unwrap_or_else(|| panic!("{name} is not built in"));
+            assert_eq!(src, std::fs::read_to_string(&p).unwrap());
+            Keymap::load(&name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+    }
+
     #[test]
     fn duplicates_and_unknown_actions_are_errors() {
         let err = Keymap::parse(

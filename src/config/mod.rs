@@ -1,6 +1,7 @@
 //! Configuration: profiles, endpoints, secret references, themes and keymaps,
 //! layered built-in < config file < flags.
 
+pub mod colors;
 pub mod error;
 pub mod paths;
 pub mod secret;

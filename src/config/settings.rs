@@ -62,18 +62,12 @@ fn flag_duration(v: &Option<String>, flag: &str) -> Result<Option<f64>, String> 
         .transpose()
 }
 
-/// The theme for this terminal when none is named: 16 colours unless the
-/// terminal says it has more.
+/// The theme for this terminal when none is named: the one made for the
+/// colours it has (see `colors::ColorDepth`).
 pub fn default_theme() -> String {
-    let term = std::env::var("TERM").unwrap_or_default();
-    let colorterm = std::env::var("COLORTERM").unwrap_or_default();
-    if std::env::var_os("NO_COLOR").is_some() {
-        "mono".into()
-    } else if term.contains("256") || colorterm == "truecolor" || colorterm == "24bit" {
-        "default".into()
-    } else {
-        "default-16".into()
-    }
+    crate::config::colors::ColorDepth::from_env()
+        .default_theme()
+        .into()
 }
 
 pub fn resolve(cli: &Cli, config: &Config) -> Result<Settings, String> {

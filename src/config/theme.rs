@@ -7,7 +7,7 @@ use std::str::FromStr;
 use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
 
-const BUILTIN: [(&str, &str); 4] = [
+const BUILTIN: [(&str, &str); 6] = [
     ("default", include_str!("../../themes/default.toml")),
     ("default-16", include_str!("../../themes/default-16.toml")),
     (
@@ -15,6 +15,11 @@ const BUILTIN: [(&str, &str); 4] = [
         include_str!("../../themes/high-contrast.toml"),
     ),
     ("mono", include_str!("../../themes/mono.toml")),
+    ("light", include_str!("../../themes/light.toml")),
+    (
+        "solarized-dark",
+        include_str!("../../themes/solarized-dark.toml"),
+    ),
 ];
 
 #[derive(Debug, Deserialize)]
@@ -249,6 +254,18 @@ pub fn parse_style(s: &str, palette: &BTreeMap<String, String>) -> Result<Style,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every file in themes/ is built in and parses with no warning.
+    #[test]
+    fn every_shipped_theme_is_built_in_and_clean() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("themes");
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_stem().unwrap().to_str().unwrap().to_string();
+            let t = Theme::builtin(&name).unwrap_or_else(|| panic!("{name} is not built in"));
+            assert!(t.warnings.is_empty(), "{name}: {:?}", t.warnings);
+        }
+    }
 
     #[test]
     fn builtins_parse_without_warnings() {
