@@ -152,8 +152,36 @@ pub async fn run(
     err: &mut dyn Write,
 ) -> i32 {
     use tokio::signal::unix::{signal, SignalKind};
-    // stdout is written by a thread of its own: a reader that stops
-    // reading (`| less` scrolled back) must not keep signals from ending us
+    let (wtx, writer) = spawn_writer(out);
+    let (tx, mut rx) = mpsc::channel::<LogsEvent>(64);
+    let mut report = Report::new(output, plan.follow);
+    let handles = engine::spawn(backend, plan, crate::core::Sink::direct(tx));
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return 2;
+    };
+    let status = print_events(&mut rx, &wtx, &mut term, &mut int, &mut report, err).await;
+    for h in handles {
+        h.abort();
+    }
+    report.finish(err);
+    // what was handed to the writer is written (unless stdout is stuck)
+    drop(wtx);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(500);
+    while !writer.is_finished() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let _ = err.flush();
+    status
+}
+
+/// stdout is written by a thread of its own: a reader that stops reading
+/// (`| less` scrolled back) must not keep signals from ending us.
+fn spawn_writer(
+    out: Box<dyn Write + Send>,
+) -> (mpsc::Sender<Vec<u8>>, std::thread::JoinHandle<()>) {
     let (wtx, mut wrx) = mpsc::channel::<Vec<u8>>(16);
     let writer = std::thread::spawn(move || {
         let mut out = out;
@@ -164,134 +192,170 @@ pub async fn run(
         }
         let _ = out.flush();
     });
-    let (tx, mut rx) = mpsc::channel::<LogsEvent>(64);
-    let follow_plan = plan.follow;
-    let handles = engine::spawn(backend, plan, crate::core::Sink::direct(tx));
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        return 2;
-    };
-    let mut repeats = Repeats::default();
-    let mut skewed_total = 0u64;
-    let mut said_note: Option<String> = None;
-    let mut status = 0;
-    let follow = follow_plan;
-    let mut backfill_failures = 0;
+    (wtx, writer)
+}
+
+/// The engine's events until it ends, a signal comes, stdout closes or
+/// the backfill gives up: lines (and jsonl markers) to stdout, the rest
+/// to stderr. Returns the exit status.
+async fn print_events(
+    rx: &mut mpsc::Receiver<LogsEvent>,
+    wtx: &mpsc::Sender<Vec<u8>>,
+    term: &mut tokio::signal::unix::Signal,
+    int: &mut tokio::signal::unix::Signal,
+    report: &mut Report,
+    err: &mut dyn Write,
+) -> i32 {
     loop {
         let ev = tokio::select! {
             ev = rx.recv() => ev,
-            _ = term.recv() => break,
-            _ = int.recv() => break,
+            _ = term.recv() => return 0,
+            _ = int.recv() => return 0,
         };
         let Some(ev) = ev else {
-            break;
+            return 0;
         };
-        if let LogsEvent::Lines { skewed, .. } = &ev {
-            if *skewed > 0 && skewed_total == 0 {
-                let _ = writeln!(
-                    err,
-                    "watchfloor: lines stamped ahead of the clock arrive (a node's clock is skewed?): printed at their own time, counted"
-                );
-            }
-            skewed_total += skewed;
-        }
-        let out_bytes = match &ev {
-            LogsEvent::Lines { lines, .. } => {
-                let mut buf = String::new();
-                for l in lines {
-                    buf.push_str(&match output {
-                        Output::Text => text_line(l),
-                        Output::Jsonl => json_line(l),
-                    });
-                    buf.push('\n');
-                }
-                Some(buf)
-            }
-            LogsEvent::Marker { marker, .. } if output == Output::Jsonl => {
-                Some(format!("{}\n", json_marker(marker)))
-            }
-            _ => None,
-        };
-        if let Some(b) = out_bytes {
+        report.count_skewed(&ev, err);
+        if let Some(b) = stdout_text(report.output, &ev) {
             let sent = tokio::select! {
                 r = wtx.send(b.into_bytes()) => r.is_ok(),
                 _ = term.recv() => false,
                 _ = int.recv() => false,
             };
             if !sent {
-                break;
+                return 0;
             }
             continue;
         }
-        let ok = match ev {
+        if let Some(status) = report.event(ev, err) {
+            return status;
+        }
+    }
+}
+
+/// What an event prints on stdout: its lines, or (jsonl) its marker.
+fn stdout_text(output: Output, ev: &LogsEvent) -> Option<String> {
+    match ev {
+        LogsEvent::Lines { lines, .. } => {
+            let mut buf = String::new();
+            for l in lines {
+                buf.push_str(&match output {
+                    Output::Text => text_line(l),
+                    Output::Jsonl => json_line(l),
+                });
+                buf.push('\n');
+            }
+            Some(buf)
+        }
+        LogsEvent::Marker { marker, .. } if output == Output::Jsonl => {
+            Some(format!("{}\n", json_marker(marker)))
+        }
+        _ => None,
+    }
+}
+
+/// What goes to stderr: text markers, why it polls, errors (repeats
+/// counted), skewed lines; and whether the backfill gives up.
+struct Report {
+    output: Output,
+    follow: bool,
+    repeats: Repeats,
+    skewed_total: u64,
+    said_note: Option<String>,
+    backfill_failures: u32,
+}
+
+impl Report {
+    fn new(output: Output, follow: bool) -> Report {
+        Report {
+            output,
+            follow,
+            repeats: Repeats::default(),
+            skewed_total: 0,
+            said_note: None,
+            backfill_failures: 0,
+        }
+    }
+
+    /// Counts lines stamped ahead of the clock, saying so at the first.
+    fn count_skewed(&mut self, ev: &LogsEvent, err: &mut dyn Write) {
+        if let LogsEvent::Lines { skewed, .. } = ev {
+            if *skewed > 0 && self.skewed_total == 0 {
+                let _ = writeln!(
+                    err,
+                    "watchfloor: lines stamped ahead of the clock arrive (a node's clock is skewed?): printed at their own time, counted"
+                );
+            }
+            self.skewed_total += skewed;
+        }
+    }
+
+    /// An event not printed on stdout. Some(exit status): stop.
+    fn event(&mut self, ev: LogsEvent, err: &mut dyn Write) -> Option<i32> {
+        match ev {
             LogsEvent::Marker { marker, .. } => {
                 let _ = writeln!(err, "watchfloor: {}", text_marker(&marker));
-                true
+                None
             }
             LogsEvent::Status {
                 mode, error, note, ..
-            } => {
-                // polling is no error, but say once why it polls
-                if mode == TailMode::Polling && note.is_some() && note != said_note {
-                    let _ = writeln!(
-                        err,
-                        "watchfloor: loki: polling ({})",
-                        crate::text::display(note.as_deref().unwrap_or(""))
-                    );
-                    said_note = note.clone();
-                }
-                if let Some(e) = error {
-                    // a query the server refuses, or missing auth, before
-                    // any line: asking again will not help
-                    if mode == TailMode::Backfill {
-                        backfill_failures += 1;
-                    }
-                    // not following: a server that stays down is an error
-                    // after a few tries, not a hang
-                    let give_up = !follow && backfill_failures >= 3;
-                    if (e.is_permanent() || give_up) && mode == TailMode::Backfill {
-                        let _ = writeln!(err, "watchfloor: loki: {e}");
-                        status = 2;
-                        break;
-                    }
-                    let e = format!("{e} ({}, retrying)", mode.as_str());
-                    if let Some(say) = repeats.see(e, std::time::Instant::now()) {
-                        let _ = writeln!(err, "watchfloor: loki: {say}");
-                    }
-                }
-                if mode == TailMode::Done {
-                    break;
-                }
-                true
-            }
-            _ => true,
-        };
-        if !ok {
-            break;
+            } => self.status(mode, error, note, err),
+            _ => None,
         }
     }
-    for h in handles {
-        h.abort();
+
+    /// A status: the polling note (once), an error (or giving up on the
+    /// backfill, status 2), the end of a backfill not followed (status 0).
+    fn status(
+        &mut self,
+        mode: TailMode,
+        error: Option<crate::core::SourceError>,
+        note: Option<String>,
+        err: &mut dyn Write,
+    ) -> Option<i32> {
+        // polling is no error, but say once why it polls
+        if mode == TailMode::Polling && note.is_some() && note != self.said_note {
+            let _ = writeln!(
+                err,
+                "watchfloor: loki: polling ({})",
+                crate::text::display(note.as_deref().unwrap_or(""))
+            );
+            self.said_note = note.clone();
+        }
+        if let Some(e) = error {
+            // a query the server refuses, or missing auth, before
+            // any line: asking again will not help
+            if mode == TailMode::Backfill {
+                self.backfill_failures += 1;
+            }
+            // not following: a server that stays down is an error
+            // after a few tries, not a hang
+            let give_up = !self.follow && self.backfill_failures >= 3;
+            if (e.is_permanent() || give_up) && mode == TailMode::Backfill {
+                let _ = writeln!(err, "watchfloor: loki: {e}");
+                return Some(2);
+            }
+            let e = format!("{e} ({}, retrying)", mode.as_str());
+            if let Some(say) = self.repeats.see(e, std::time::Instant::now()) {
+                let _ = writeln!(err, "watchfloor: loki: {say}");
+            }
+        }
+        (mode == TailMode::Done).then_some(0)
     }
-    if let Some(say) = repeats.flush() {
-        let _ = writeln!(err, "watchfloor: loki: {say}");
+
+    /// At exit: the error counts not yet said, and the skewed lines.
+    fn finish(&mut self, err: &mut dyn Write) {
+        if let Some(say) = self.repeats.flush() {
+            let _ = writeln!(err, "watchfloor: loki: {say}");
+        }
+        if self.skewed_total > 0 {
+            let _ = writeln!(
+                err,
+                "watchfloor: {} lines were stamped ahead of the clock",
+                self.skewed_total
+            );
+        }
     }
-    if skewed_total > 0 {
-        let _ = writeln!(
-            err,
-            "watchfloor: {skewed_total} lines were stamped ahead of the clock"
-        );
-    }
-    // what was handed to the writer is written (unless stdout is stuck)
-    drop(wtx);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(500);
-    while !writer.is_finished() && std::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    let _ = err.flush();
-    status
 }
 
 #[cfg(test)]

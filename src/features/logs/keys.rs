@@ -199,7 +199,41 @@ pub fn apply(state: &mut State, action: crate::app::Action) -> Vec<Command> {
         state.ui.message = Some(("no log source: pass --loki URL (or --demo)".into(), true));
         return vec![];
     }
-    let logs_focus = state.ui.focused == crate::app::state::Focus::Logs;
+    match action {
+        A::FocusLogs
+        | A::ScrollUp
+        | A::ScrollDown
+        | A::PageUp
+        | A::PageDown
+        | A::LogsFollow
+        | A::LogsTop
+        | A::ToggleWrap
+        | A::ToggleColumns => {
+            move_and_show(state, action);
+            vec![]
+        }
+        A::OpenSearch
+        | A::SearchNext
+        | A::SearchPrev
+        | A::FilterInclude
+        | A::FilterExclude
+        | A::ClearFilters
+        | A::LevelAll
+        | A::LevelDebug
+        | A::LevelInfo
+        | A::LevelWarn
+        | A::LevelError => search_and_filter(state, action),
+        A::EditLogQuery => edit_query(state),
+        A::OpenDetail | A::OpenPatterns | A::PickerUp | A::PickerDown | A::PickerSelect => {
+            views(state, action)
+        }
+        _ => vec![],
+    }
+}
+
+/// Focus, selection and scrolling, follow, and how lines are laid out.
+fn move_and_show(state: &mut State, action: crate::app::Action) {
+    use crate::app::Action as A;
     match action {
         A::FocusLogs => state.ui.focused = crate::app::state::Focus::Logs,
         A::ScrollUp => step(state, -1),
@@ -219,45 +253,20 @@ pub fn apply(state: &mut State, action: crate::app::Action) -> Vec<Command> {
         }
         A::ToggleWrap => state.logs.wrap = !state.logs.wrap,
         A::ToggleColumns => state.logs.columns = state.logs.columns.next(),
+        _ => {}
+    }
+}
+
+/// Search, the include/exclude filters and the minimum level.
+fn search_and_filter(state: &mut State, action: crate::app::Action) -> Vec<Command> {
+    use crate::app::Action as A;
+    match action {
         A::OpenSearch => {
             state.ui.focused = crate::app::state::Focus::Logs;
             let cur = state.logs.search.clone().unwrap_or_default();
             crate::app::update::open_input(state, InputPurpose::Search, &cur);
         }
         A::SearchNext | A::SearchPrev => return search_step(state, action == A::SearchNext),
-        A::EditLogQuery => {
-            let q = base_query(&state.logs, &crate::ctx!(state));
-            crate::app::update::open_input(state, InputPurpose::LogQuery, &q);
-            // completion over the pane's window: the label names, every
-            // label's values in the current query's scope (`series`), and
-            // the namespaces (to move elsewhere); other labels' values are
-            // asked for when first completed
-            let l = &mut state.logs;
-            l.completions.clear();
-            l.label_names.clear();
-            l.asked.clear();
-            let mut asks = vec![
-                CompletionAsk::Names,
-                CompletionAsk::Values("namespace".into()),
-            ];
-            if let Some(sel) = logql::selector_of(&q) {
-                asks.push(CompletionAsk::Scope(sel.to_string()));
-            }
-            let (gen, window_ns) = (
-                state.logs.common.gen,
-                crate::features::logs::window_ns(&crate::ctx!(state)),
-            );
-            return asks
-                .into_iter()
-                .map(|ask| {
-                    Command::Logs(LogsCommand::Complete {
-                        gen,
-                        ask,
-                        window_ns,
-                    })
-                })
-                .collect();
-        }
         A::FilterInclude => crate::app::update::open_input(state, InputPurpose::Include, ""),
         A::FilterExclude => crate::app::update::open_input(state, InputPurpose::Exclude, ""),
         A::ClearFilters => {
@@ -274,6 +283,50 @@ pub fn apply(state: &mut State, action: crate::app::Action) -> Vec<Command> {
         A::LevelInfo => state.logs.min_level = Some(Level::Info),
         A::LevelWarn => state.logs.min_level = Some(Level::Warn),
         A::LevelError => state.logs.min_level = Some(Level::Error),
+        _ => {}
+    }
+    vec![]
+}
+
+/// Opens the LogQL editor and asks for what its completion starts with.
+fn edit_query(state: &mut State) -> Vec<Command> {
+    let q = base_query(&state.logs, &crate::ctx!(state));
+    crate::app::update::open_input(state, InputPurpose::LogQuery, &q);
+    // completion over the pane's window: the label names, every
+    // label's values in the current query's scope (`series`), and
+    // the namespaces (to move elsewhere); other labels' values are
+    // asked for when first completed
+    let l = &mut state.logs;
+    l.completions.clear();
+    l.label_names.clear();
+    l.asked.clear();
+    let mut asks = vec![
+        CompletionAsk::Names,
+        CompletionAsk::Values("namespace".into()),
+    ];
+    if let Some(sel) = logql::selector_of(&q) {
+        asks.push(CompletionAsk::Scope(sel.to_string()));
+    }
+    let (gen, window_ns) = (
+        state.logs.common.gen,
+        crate::features::logs::window_ns(&crate::ctx!(state)),
+    );
+    asks.into_iter()
+        .map(|ask| {
+            Command::Logs(LogsCommand::Complete {
+                gen,
+                ask,
+                window_ns,
+            })
+        })
+        .collect()
+}
+
+/// The detail and patterns views: opening them, moving in them, Enter.
+fn views(state: &mut State, action: crate::app::Action) -> Vec<Command> {
+    use crate::app::Action as A;
+    let logs_focus = state.ui.focused == crate::app::state::Focus::Logs;
+    match action {
         A::OpenDetail if !logs_focus => return open_sampler(state),
         A::OpenDetail => {
             if let Some(id) = current_line(&state.logs) {
@@ -290,38 +343,40 @@ pub fn apply(state: &mut State, action: crate::app::Action) -> Vec<Command> {
                 start_ns,
             })];
         }
-        A::PickerUp | A::PickerDown => {
-            let n = match state.ui.views.top() {
-                Some(View::LogDetail { id, .. }) => state
-                    .logs
-                    .ring
-                    .index_of(*id)
-                    .and_then(|p| state.logs.ring.get(p))
-                    .map(|s| match &s.row {
-                        Row::Line(l) => detail_fields(l).len(),
-                        Row::Marker(_) => 0,
-                    })
-                    .unwrap_or(0),
-                Some(View::Patterns { .. }) => match &state.logs.patterns {
-                    Some(Ok(p)) => p.len(),
-                    _ => 0,
-                },
-                _ => 0,
-            };
-            if let Some(View::LogDetail { index, .. } | View::Patterns { index }) =
-                state.ui.views.top_mut()
-            {
-                *index = if action == A::PickerUp {
-                    index.saturating_sub(1)
-                } else {
-                    (*index + 1).min(n.saturating_sub(1))
-                };
-            }
-        }
+        A::PickerUp | A::PickerDown => pick_step(state, action == A::PickerUp),
         A::PickerSelect => return select_item(state),
         _ => {}
     }
     vec![]
+}
+
+/// Moves the highlighted row of the detail or patterns view.
+fn pick_step(state: &mut State, up: bool) {
+    let n = match state.ui.views.top() {
+        Some(View::LogDetail { id, .. }) => state
+            .logs
+            .ring
+            .index_of(*id)
+            .and_then(|p| state.logs.ring.get(p))
+            .map(|s| match &s.row {
+                Row::Line(l) => detail_fields(l).len(),
+                Row::Marker(_) => 0,
+            })
+            .unwrap_or(0),
+        Some(View::Patterns { .. }) => match &state.logs.patterns {
+            Some(Ok(p)) => p.len(),
+            _ => 0,
+        },
+        _ => 0,
+    };
+    if let Some(View::LogDetail { index, .. } | View::Patterns { index }) = state.ui.views.top_mut()
+    {
+        *index = if up {
+            index.saturating_sub(1)
+        } else {
+            (*index + 1).min(n.saturating_sub(1))
+        };
+    }
 }
 
 /// A text every line of a pattern contains: the longest literal piece of
