@@ -35,63 +35,16 @@ fn kv(k: &str, v: &str, t: Style) -> Vec<Span<'static>> {
 
 fn items(state: &State) -> Vec<Item> {
     let t = &state.theme;
-    let h = t.header;
     let mut out = vec![Item {
         rank: 4,
         long: vec![Span::styled(" watchfloor  ", t.header_live)],
-        short: vec![Span::styled(" wf ", t.header_live), Span::styled(" ", h)],
+        short: vec![
+            Span::styled(" wf ", t.header_live),
+            Span::styled(" ", t.header),
+        ],
     }];
-    // `optional` items show only in full; the scope is shown whole or not at all
-    let mut scope = |rank: u8, k: &str, v: String, optional: bool| {
-        let long = kv(k, &sanitize(&v), h);
-        out.push(Item {
-            rank,
-            short: if optional { vec![] } else { long.clone() },
-            long,
-        });
-    };
-    if let Some(p) = &state.profile {
-        scope(7, "profile", p.clone(), true);
-    }
-    let all = || "all".to_string();
-    let ns = state.target.namespace.clone().unwrap_or_else(all);
-    scope(3, "ns", ns, false);
-    scope(
-        2,
-        "pod",
-        state.target.pod.clone().unwrap_or_else(all),
-        false,
-    );
-    scope(2, "last", prom_duration(state.target.range_secs), false);
-    if let Some(d) = &state.metrics.dashboard {
-        // "beam · auto · job rabbitmq · 12/15 signals": what was chosen and why
-        let mut v = d.name.clone();
-        if let Some(det) = &state.metrics.detection {
-            v.push_str(" · auto");
-            if let Some(j) = &det.job {
-                v.push_str(&format!(" · job {j}"));
-            }
-            v.push_str(&format!(" · {}/{} signals", det.found, det.total));
-        }
-        scope(6, "dash", v, true);
-    }
-    let (long, short) = if state.target.is_live() {
-        (
-            Span::styled("● LIVE  ", t.header_live),
-            Span::styled("● LIVE ", t.header_live),
-        )
-    } else {
-        let at = clock(state.target.end_ms(state.now_ms), true);
-        (
-            Span::styled(format!("❚❚ PAUSED at {at}  "), t.header_paused),
-            Span::styled("❚❚ PAUSED ", t.header_paused),
-        )
-    };
-    out.push(Item {
-        rank: 0,
-        long: vec![long],
-        short: vec![short],
-    });
+    out.extend(scope_items(state));
+    out.push(mode_item(state));
     if state.metrics.dashboard_error.is_some() {
         out.push(Item {
             rank: 1,
@@ -115,11 +68,84 @@ fn items(state: &State) -> Vec<Item> {
         rank: 8,
         long: vec![Span::styled(
             format!("{} UTC ", clock(state.now_ms, true)),
-            h,
+            t.header,
         )],
         short: vec![],
     });
     out
+}
+
+/// Profile, namespace, pod, window and dashboard. `optional` items show
+/// only in full; the scope is shown whole or not at all.
+fn scope_items(state: &State) -> Vec<Item> {
+    let scope = |rank: u8, k: &str, v: String, optional: bool| {
+        let long = kv(k, &sanitize(&v), state.theme.header);
+        Item {
+            rank,
+            short: if optional { vec![] } else { long.clone() },
+            long,
+        }
+    };
+    let mut out = Vec::new();
+    if let Some(p) = &state.profile {
+        out.push(scope(7, "profile", p.clone(), true));
+    }
+    let all = || "all".to_string();
+    let ns = state.target.namespace.clone().unwrap_or_else(all);
+    out.push(scope(3, "ns", ns, false));
+    out.push(scope(
+        2,
+        "pod",
+        state.target.pod.clone().unwrap_or_else(all),
+        false,
+    ));
+    out.push(scope(
+        2,
+        "last",
+        prom_duration(state.target.range_secs),
+        false,
+    ));
+    if let Some(v) = dashboard_choice(state) {
+        out.push(scope(6, "dash", v, true));
+    }
+    out
+}
+
+/// "beam · auto · job rabbitmq · 12/15 signals": which dashboard was
+/// chosen and why.
+fn dashboard_choice(state: &State) -> Option<String> {
+    let d = state.metrics.dashboard.as_ref()?;
+    let mut v = d.name.clone();
+    if let Some(det) = &state.metrics.detection {
+        v.push_str(" · auto");
+        if let Some(j) = &det.job {
+            v.push_str(&format!(" · job {j}"));
+        }
+        v.push_str(&format!(" · {}/{} signals", det.found, det.total));
+    }
+    Some(v)
+}
+
+/// `● LIVE`, or `❚❚ PAUSED at 12:00:00` (the time only in full).
+fn mode_item(state: &State) -> Item {
+    let t = &state.theme;
+    let (long, short) = if state.target.is_live() {
+        (
+            Span::styled("● LIVE  ", t.header_live),
+            Span::styled("● LIVE ", t.header_live),
+        )
+    } else {
+        let at = clock(state.target.end_ms(state.now_ms), true);
+        (
+            Span::styled(format!("❚❚ PAUSED at {at}  "), t.header_paused),
+            Span::styled("❚❚ PAUSED ", t.header_paused),
+        )
+    };
+    Item {
+        rank: 0,
+        long: vec![long],
+        short: vec![short],
+    }
 }
 
 /// One source's health: `prom ✓`, `prom ✗ <error> (12s ago)`, `prom …`.

@@ -12,7 +12,7 @@ use ratatui::Frame;
 use crate::app::State;
 use crate::config::theme::Theme;
 use crate::features::logs::{text_matches, LogsState};
-use crate::store::logs::Row;
+use crate::store::logs::{Marker, Row};
 use crate::text::display;
 use crate::text::logline::Level;
 use crate::text::units::{format_bytes, format_count};
@@ -173,28 +173,42 @@ pub fn view(state: &State, area: Rect) -> LogsView {
     let l = &state.logs;
     let show_volume = area.height >= 8;
     let n = body_rows(area.height, show_volume);
-    let positions = window(l, n, state.now_ms);
-    let mut rows = Vec::with_capacity(positions.len());
+    let rows = row_views(l, window(l, n, state.now_ms));
+    let (volume, volume_note) = if show_volume {
+        volume_view(l, state, area.width)
+    } else {
+        (vec![], String::new())
+    };
+    LogsView {
+        query: display(&l.query).into_owned(),
+        state: state_word(state, l),
+        counts: counts(l),
+        filters: filters(l),
+        volume,
+        volume_note,
+        rows,
+        error: l
+            .common
+            .health
+            .last_error
+            .as_ref()
+            .filter(|_| !l.common.health.ok())
+            .map(|e| display(e).into_owned()),
+        redaction_off: !l.redact,
+        wrap: l.wrap,
+        empty_note: empty_note(l),
+    }
+}
+
+/// The rows at these ring positions, as shown.
+fn row_views(l: &LogsState, positions: Vec<usize>) -> Vec<RowView> {
     let selected = if l.follow { None } else { l.selected };
+    let mut rows = Vec::with_capacity(positions.len());
     for p in positions {
         let Some(s) = l.ring.get(p) else { continue };
         rows.push(match &s.row {
             Row::Marker(m) => RowView::Marker {
-                text: if m.count > 0 {
-                    format!(
-                        "⚠ {} lines missing {}–{}: {}",
-                        format_count(m.count as f64),
-                        clock(m.from_ns / 1_000_000, true),
-                        clock(m.to_ns / 1_000_000, true),
-                        display(&m.why)
-                    )
-                } else {
-                    format!(
-                        "⚠ {} (before {})",
-                        display(&m.why),
-                        clock(m.to_ns / 1_000_000, true)
-                    )
-                },
+                text: marker_text(m),
             },
             Row::Line(line) => RowView::Line {
                 time: clock(line.ts_ns / 1_000_000, true),
@@ -216,21 +230,45 @@ pub fn view(state: &State, area: Rect) -> LogsView {
             },
         });
     }
-    let (volume, volume_note) = if show_volume {
-        // as many buckets as the server's steps (each drawn as wide as it
-        // takes), never more than columns
-        let step = crate::core::target::choose_step(state.target.range_secs, 60, 1);
-        let n = (state.target.range_secs / step.max(1)) as usize;
-        volume(
-            l,
-            state,
-            n.clamp(1, area.width.saturating_sub(2).max(1) as usize),
+    rows
+}
+
+/// "⚠ 12 lines missing 10:00:01–10:00:05: why", or the reason alone when
+/// the count is unknown.
+fn marker_text(m: &Marker) -> String {
+    if m.count > 0 {
+        format!(
+            "⚠ {} lines missing {}–{}: {}",
+            format_count(m.count as f64),
+            clock(m.from_ns / 1_000_000, true),
+            clock(m.to_ns / 1_000_000, true),
+            display(&m.why)
         )
     } else {
-        (vec![], String::new())
-    };
-    let lines = l.ring.len();
-    let mut counts = format!("{} lines", format_count(lines as f64));
+        format!(
+            "⚠ {} (before {})",
+            display(&m.why),
+            clock(m.to_ns / 1_000_000, true)
+        )
+    }
+}
+
+/// The volume strip's buckets for a pane this wide.
+fn volume_view(l: &LogsState, state: &State, width: u16) -> (Vec<(u64, u64, u64)>, String) {
+    // as many buckets as the server's steps (each drawn as wide as it
+    // takes), never more than columns
+    let step = crate::core::target::choose_step(state.target.range_secs, 60, 1);
+    let n = (state.target.range_secs / step.max(1)) as usize;
+    volume(
+        l,
+        state,
+        n.clamp(1, width.saturating_sub(2).max(1) as usize),
+    )
+}
+
+/// "1.2k lines (30 oldest dropped) · 0 missing · 2 future-stamped".
+fn counts(l: &LogsState) -> String {
+    let mut counts = format!("{} lines", format_count(l.ring.len() as f64));
     if l.ring.evicted > 0 {
         counts.push_str(&format!(
             " ({} oldest dropped)",
@@ -247,6 +285,11 @@ pub fn view(state: &State, area: Rect) -> LogsView {
             format_count(l.skewed as f64)
         ));
     }
+    counts
+}
+
+/// The label filters, minimum level and search (with its hits), joined.
+fn filters(l: &LogsState) -> String {
     let mut filters: Vec<String> = l
         .filters
         .iter()
@@ -259,38 +302,30 @@ pub fn view(state: &State, area: Rect) -> LogsView {
         let hits = l.ring.lines().filter(|x| text_matches(&x.text, s)).count();
         filters.push(format!("/{} ({hits})", display(s)));
     }
-    let state_word = match (state.target.pinned_end_ms, l.follow) {
+    filters.join(" ")
+}
+
+/// Following, paused, or pinned to a time; the tail mode and why.
+fn state_word(state: &State, l: &LogsState) -> String {
+    match (state.target.pinned_end_ms, l.follow) {
         (Some(at), _) => format!("paused at {} (space resumes)", clock(at, true)),
         (None, true) => format!("following · {}{}", l.mode.as_str(), note(l)),
         (None, false) => format!("paused · {}{} (G follows)", l.mode.as_str(), note(l)),
-    };
-    let empty_note = (lines == 0).then(|| match &l.common.health.last_error {
-        Some(e) => format!("✗ {}", display(e)),
-        None => format!(
-            "no lines yet for {} (waiting for {})",
-            display(&l.query),
-            l.common.health.name
-        ),
-    });
-    LogsView {
-        query: display(&l.query).into_owned(),
-        state: state_word,
-        counts,
-        filters: filters.join(" "),
-        volume,
-        volume_note,
-        rows,
-        error: l
-            .common
-            .health
-            .last_error
-            .as_ref()
-            .filter(|_| !l.common.health.ok())
-            .map(|e| display(e).into_owned()),
-        redaction_off: !l.redact,
-        wrap: l.wrap,
-        empty_note,
     }
+}
+
+/// What the pane says while it has no lines: the error, or what it waits for.
+fn empty_note(l: &LogsState) -> Option<String> {
+    l.ring
+        .is_empty()
+        .then(|| match &l.common.health.last_error {
+            Some(e) => format!("✗ {}", display(e)),
+            None => format!(
+                "no lines yet for {} (waiting for {})",
+                display(&l.query),
+                l.common.health.name
+            ),
+        })
 }
 
 pub fn level_style(t: &Theme, l: Level) -> Style {
@@ -351,20 +386,10 @@ fn highlighted<'a>(text: &'a str, needle: Option<&str>, base: Style, hi: Style) 
 
 pub fn draw(f: &mut Frame, area: Rect, v: &LogsView, state: &State, focused: bool) {
     let t = &state.theme;
-    let mut title = vec![Span::styled(" Logs ", t.title)];
-    if v.redaction_off {
-        title.push(Span::styled(" REDACTION OFF ", t.oom));
-    }
-    title.push(Span::styled(format!("{} ", v.state), t.dim));
-    if !v.filters.is_empty() {
-        title.push(Span::styled(format!("{} ", v.filters), t.warn));
-    }
-    title.push(Span::styled(format!("{} ", v.counts), t.dim));
-    title.push(Span::styled(v.query.clone(), t.accent));
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(if focused { t.border_focus } else { t.border })
-        .title(Line::from(title));
+        .title(title(v, t));
     let inner = block.inner(area);
     f.render_widget(block, area);
     if inner.height == 0 || inner.width == 0 {
@@ -382,69 +407,11 @@ pub fn draw(f: &mut Frame, area: Rect, v: &LogsView, state: &State, focused: boo
         };
         lines.push(Line::from(Span::styled(note.clone(), style)));
     }
-    let needle = state.logs.search.as_deref();
-    let hi = t.accent.add_modifier(Modifier::REVERSED);
-    let cols = state.logs.columns;
     let body_h = (inner.height as usize).saturating_sub(lines.len());
-    let mut body: Vec<Line> = Vec::new();
-    for r in &v.rows {
-        match r {
-            RowView::Marker { text } => body.push(Line::from(Span::styled(text.clone(), t.warn))),
-            RowView::Line {
-                time,
-                pod,
-                container,
-                level,
-                text,
-                cut,
-                selected,
-                matched,
-            } => {
-                let mut spans = vec![Span::styled(if *selected { "▶" } else { " " }, t.accent)];
-                if cols.time() {
-                    spans.push(Span::styled(format!("{time} "), t.dim));
-                }
-                if cols.pod() && !pod.is_empty() {
-                    spans.push(Span::styled(format!("{pod} "), t.accent));
-                }
-                if cols.container() && !container.is_empty() {
-                    spans.push(Span::styled(format!("{container} "), t.dim));
-                }
-                let ls = level_style(t, *level);
-                spans.push(Span::styled(format!("{} ", level_tag(*level)), ls));
-                let base = if *selected {
-                    ls.add_modifier(Modifier::BOLD)
-                } else {
-                    ls
-                };
-                // before the text: a cut line is long, its end off-screen
-                if let Some(c) = cut {
-                    spans.push(Span::styled(format!("{c} "), t.warn));
-                }
-                spans.extend(highlighted(
-                    text,
-                    if *matched { needle } else { None },
-                    base,
-                    hi,
-                ));
-                body.push(Line::from(spans));
-            }
-        }
-    }
+    let body: Vec<Line> = v.rows.iter().map(|r| row_line(r, state)).collect();
     if v.wrap {
         // wrapped rows take more lines: keep the newest that fit
-        let w = inner.width.max(1) as usize;
-        let mut used = 0;
-        let mut keep = 0;
-        for l in body.iter().rev() {
-            let h = l.width().div_ceil(w).max(1);
-            if used + h > body_h {
-                break;
-            }
-            used += h;
-            keep += 1;
-        }
-        let skip = body.len() - keep;
+        let skip = body.len() - newest_that_fit(&body, inner.width, body_h);
         lines.extend(body.into_iter().skip(skip));
         f.render_widget(
             Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false }),
@@ -455,14 +422,101 @@ pub fn draw(f: &mut Frame, area: Rect, v: &LogsView, state: &State, focused: boo
         f.render_widget(Paragraph::new(lines), inner);
     }
     if let (Some(e), None) = (&v.error, &v.empty_note) {
-        if inner.height > 3 {
-            let r = Rect {
-                y: inner.y + inner.height - 1,
-                height: 1,
-                ..inner
+        draw_error(f, inner, e, t);
+    }
+}
+
+/// " Logs  REDACTION OFF following · tail ≥warn 1.2k lines … {query}".
+fn title<'a>(v: &'a LogsView, t: &Theme) -> Line<'a> {
+    let mut title = vec![Span::styled(" Logs ", t.title)];
+    if v.redaction_off {
+        title.push(Span::styled(" REDACTION OFF ", t.oom));
+    }
+    title.push(Span::styled(format!("{} ", v.state), t.dim));
+    if !v.filters.is_empty() {
+        title.push(Span::styled(format!("{} ", v.filters), t.warn));
+    }
+    title.push(Span::styled(format!("{} ", v.counts), t.dim));
+    title.push(Span::styled(v.query.clone(), t.accent));
+    Line::from(title)
+}
+
+/// One body row: a marker, or a line with its chosen columns, level tag,
+/// cut note and search highlights.
+fn row_line<'a>(r: &'a RowView, state: &State) -> Line<'a> {
+    let t = &state.theme;
+    match r {
+        RowView::Marker { text } => Line::from(Span::styled(text.clone(), t.warn)),
+        RowView::Line {
+            time,
+            pod,
+            container,
+            level,
+            text,
+            cut,
+            selected,
+            matched,
+        } => {
+            let cols = state.logs.columns;
+            let mut spans = vec![Span::styled(if *selected { "▶" } else { " " }, t.accent)];
+            if cols.time() {
+                spans.push(Span::styled(format!("{time} "), t.dim));
+            }
+            if cols.pod() && !pod.is_empty() {
+                spans.push(Span::styled(format!("{pod} "), t.accent));
+            }
+            if cols.container() && !container.is_empty() {
+                spans.push(Span::styled(format!("{container} "), t.dim));
+            }
+            let ls = level_style(t, *level);
+            spans.push(Span::styled(format!("{} ", level_tag(*level)), ls));
+            let base = if *selected {
+                ls.add_modifier(Modifier::BOLD)
+            } else {
+                ls
             };
-            f.render_widget(Paragraph::new(Span::styled(format!("✗ {e}"), t.crit)), r);
+            // before the text: a cut line is long, its end off-screen
+            if let Some(c) = cut {
+                spans.push(Span::styled(format!("{c} "), t.warn));
+            }
+            let needle = state.logs.search.as_deref();
+            spans.extend(highlighted(
+                text,
+                if *matched { needle } else { None },
+                base,
+                t.accent.add_modifier(Modifier::REVERSED),
+            ));
+            Line::from(spans)
         }
+    }
+}
+
+/// How many of the last `body` lines fit in `height` rows of this width
+/// once wrapped.
+fn newest_that_fit(body: &[Line], width: u16, height: usize) -> usize {
+    let w = width.max(1) as usize;
+    let mut used = 0;
+    let mut keep = 0;
+    for l in body.iter().rev() {
+        let h = l.width().div_ceil(w).max(1);
+        if used + h > height {
+            break;
+        }
+        used += h;
+        keep += 1;
+    }
+    keep
+}
+
+/// The query's error on the pane's last row, when there is room.
+fn draw_error(f: &mut Frame, inner: Rect, e: &str, t: &Theme) {
+    if inner.height > 3 {
+        let r = Rect {
+            y: inner.y + inner.height - 1,
+            height: 1,
+            ..inner
+        };
+        f.render_widget(Paragraph::new(Span::styled(format!("✗ {e}"), t.crit)), r);
     }
 }
 

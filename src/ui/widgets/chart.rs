@@ -38,16 +38,34 @@ pub struct Axes {
 
 /// Draws lines (x = ms since epoch) over the window.
 pub fn draw(f: &mut Frame, full: Rect, theme: &Theme, lines: &[Line<'_>], axes: Axes) {
-    let Axes {
-        start_ms,
-        end_ms,
-        unit,
-        cursor_ms,
-    } = axes;
     if full.height < 4 || full.width < 20 {
         return;
     }
     // legend on its own row, so it never hides the data
+    draw_legend(f, Rect { height: 1, ..full }, theme, lines);
+    let area = Rect {
+        y: full.y + 1,
+        height: full.height - 1,
+        ..full
+    };
+    let (lo, hi) = value_bounds(lines);
+    let cursor: Vec<(f64, f64)> = axes
+        .cursor_ms
+        .map(|c| vec![(c as f64, lo), (c as f64, hi)])
+        .unwrap_or_default();
+    let chart = Chart::new(datasets(lines, &cursor, theme))
+        .x_axis(time_axis(axes, theme))
+        .y_axis(value_axis(lo, hi, axes.unit, theme))
+        .legend_position(None)
+        .hidden_legend_constraints((
+            ratatui::layout::Constraint::Ratio(1, 2),
+            ratatui::layout::Constraint::Ratio(1, 2),
+        ));
+    f.render_widget(chart, area);
+}
+
+/// "━ name  " for each line, in its style.
+fn draw_legend(f: &mut Frame, r: Rect, theme: &Theme, lines: &[Line<'_>]) {
     let legend: Vec<Span> = lines
         .iter()
         .flat_map(|l| {
@@ -59,13 +77,13 @@ pub fn draw(f: &mut Frame, full: Rect, theme: &Theme, lines: &[Line<'_>], axes: 
         .collect();
     f.render_widget(
         ratatui::widgets::Paragraph::new(ratatui::text::Line::from(legend)),
-        Rect { height: 1, ..full },
+        r,
     );
-    let area = Rect {
-        y: full.y + 1,
-        height: full.height - 1,
-        ..full
-    };
+}
+
+/// The value axis's bounds: from zero (or below) to 5% over the highest
+/// finite value; 0..1 when there is none.
+fn value_bounds(lines: &[Line<'_>]) -> (f64, f64) {
     let (mut lo, mut hi) = (f64::MAX, f64::MIN);
     for l in lines {
         for &(_, v) in l.points {
@@ -84,9 +102,11 @@ pub fn draw(f: &mut Frame, full: Rect, theme: &Theme, lines: &[Line<'_>], axes: 
         hi = lo + 1.0;
     }
     hi *= 1.05;
-    let cursor: Vec<(f64, f64)> = cursor_ms
-        .map(|c| vec![(c as f64, lo), (c as f64, hi)])
-        .unwrap_or_default();
+    (lo, hi)
+}
+
+/// One braille line per series, then the cursor (if any) as a vertical line.
+fn datasets<'a>(lines: &[Line<'a>], cursor: &'a [(f64, f64)], theme: &Theme) -> Vec<Dataset<'a>> {
     let mut datasets: Vec<Dataset> = lines
         .iter()
         .map(|l| {
@@ -104,35 +124,39 @@ pub fn draw(f: &mut Frame, full: Rect, theme: &Theme, lines: &[Line<'_>], axes: 
                 .marker(Marker::Braille)
                 .graph_type(GraphType::Line)
                 .style(theme.accent)
-                .data(&cursor),
+                .data(cursor),
         );
     }
+    datasets
+}
+
+/// The window with its start, middle and end times (seconds for windows
+/// of 15 minutes or less), the end marked UTC.
+fn time_axis<'a>(axes: Axes, theme: &Theme) -> Axis<'a> {
+    let Axes {
+        start_ms, end_ms, ..
+    } = axes;
     let secs = end_ms - start_ms <= 15 * 60 * 1000;
     let mid = start_ms + (end_ms - start_ms) / 2;
-    let x = Axis::default()
+    Axis::default()
         .style(theme.dim)
         .bounds([start_ms as f64, end_ms as f64])
         .labels(vec![
             Span::styled(clock(start_ms, secs), theme.dim),
             Span::styled(clock(mid, secs), theme.dim),
             Span::styled(format!("{} UTC", clock(end_ms, secs)), theme.dim),
-        ]);
-    let y = Axis::default()
+        ])
+}
+
+/// The value axis with its bounds labelled in `unit`.
+fn value_axis<'a>(lo: f64, hi: f64, unit: Unit, theme: &Theme) -> Axis<'a> {
+    Axis::default()
         .style(theme.dim)
         .bounds([lo, hi])
         .labels(vec![
             Span::styled(format_value(lo, unit), theme.dim),
             Span::styled(format_value(hi, unit), theme.dim),
-        ]);
-    let chart = Chart::new(datasets)
-        .x_axis(x)
-        .y_axis(y)
-        .legend_position(None)
-        .hidden_legend_constraints((
-            ratatui::layout::Constraint::Ratio(1, 2),
-            ratatui::layout::Constraint::Ratio(1, 2),
-        ));
-    f.render_widget(chart, area);
+        ])
 }
 
 /// Series points as chart pairs, finite values only.

@@ -111,29 +111,7 @@ pub fn view(state: &State, pane: &PaneSpec, at: Option<i64>) -> AdmissionView {
 }
 
 pub fn draw(f: &mut Frame, area: Rect, v: &AdmissionView, t: &Theme) {
-    let mut head = Vec::new();
-    for h in &v.headline {
-        head.push(Span::styled(format!("{} ", h.label), t.dim));
-        head.push(Span::styled(
-            h.value.clone(),
-            h.level.style(t).add_modifier(Modifier::BOLD),
-        ));
-        head.push(Span::raw("   "));
-    }
-    let head_line = Line::from(head);
-    let head_h = if head_line.width() > area.width as usize {
-        2
-    } else {
-        1
-    }
-    .min(area.height);
-    f.render_widget(
-        Paragraph::new(head_line).wrap(ratatui::widgets::Wrap { trim: true }),
-        Rect {
-            height: head_h,
-            ..area
-        },
-    );
+    let head_h = draw_headline(f, area, v, t);
     let rest = Rect {
         y: area.y + head_h,
         height: area.height - head_h,
@@ -160,55 +138,95 @@ pub fn draw(f: &mut Frame, area: Rect, v: &AdmissionView, t: &Theme) {
         );
     }
     let (chart_rect, below) = if detail_w == 0 && chart_area.height > 8 {
-        let n = (v.details.len() as u16).min(chart_area.height / 2);
-        let below = Rect {
-            y: chart_area.y + chart_area.height - n,
-            height: n,
-            ..chart_area
-        };
-        (
-            Rect {
-                height: chart_area.height - n,
-                ..chart_area
-            },
-            Some((below, n)),
-        )
+        split_below(chart_area, v.details.len())
     } else {
         (chart_area, None)
     };
     if let Some((r, n)) = below {
-        // two columns of details under the chart on narrow screens
-        let (lr, rr) = crate::ui::layout::halves(r);
-        let per_col = (n as usize).min(v.details.len());
-        let left = detail_lines(
-            &v.details[..per_col],
-            (lr.width as usize).saturating_sub(1),
-            t,
-        );
-        let right = detail_lines(
-            v.details.get(per_col..).unwrap_or(&[]),
-            rr.width as usize,
-            t,
-        );
-        f.render_widget(Paragraph::new(left), lr);
-        f.render_widget(Paragraph::new(right), rr);
+        draw_details_below(f, r, n, &v.details, t);
     }
     if chart_rect.height >= 4 && !v.chart.is_empty() {
-        let lines: Vec<chart::Line> = v
-            .chart
-            .iter()
-            .enumerate()
-            .map(|(i, (name, pts))| chart::Line {
-                name: name.clone(),
-                points: pts,
-                style: t.series_style(i),
-            })
-            .collect();
-        chart::draw(f, chart_rect, t, &lines, v.axes);
+        draw_chart(f, chart_rect, v, t);
     } else if detail_w == 0 && below.is_none() {
         let lines = detail_lines(&v.details, chart_rect.width as usize, t);
         f.render_widget(Paragraph::new(lines), chart_rect);
     }
+}
+
+/// The headline figures on the first line (two when they do not fit);
+/// returns the rows they took.
+fn draw_headline(f: &mut Frame, area: Rect, v: &AdmissionView, t: &Theme) -> u16 {
+    let mut head = Vec::new();
+    for h in &v.headline {
+        head.push(Span::styled(format!("{} ", h.label), t.dim));
+        head.push(Span::styled(
+            h.value.clone(),
+            h.level.style(t).add_modifier(Modifier::BOLD),
+        ));
+        head.push(Span::raw("   "));
+    }
+    let head_line = Line::from(head);
+    let head_h = if head_line.width() > area.width as usize {
+        2
+    } else {
+        1
+    }
+    .min(area.height);
+    f.render_widget(
+        Paragraph::new(head_line).wrap(ratatui::widgets::Wrap { trim: true }),
+        Rect {
+            height: head_h,
+            ..area
+        },
+    );
+    head_h
+}
+
+/// The chart's area above, and the rows below it for `n_details` details
+/// (at most half the height) with how many rows that is.
+fn split_below(chart_area: Rect, n_details: usize) -> (Rect, Option<(Rect, u16)>) {
+    let n = (n_details as u16).min(chart_area.height / 2);
+    let below = Rect {
+        y: chart_area.y + chart_area.height - n,
+        height: n,
+        ..chart_area
+    };
+    (
+        Rect {
+            height: chart_area.height - n,
+            ..chart_area
+        },
+        Some((below, n)),
+    )
+}
+
+/// Two columns of details under the chart on narrow screens, `n` rows each.
+fn draw_details_below(f: &mut Frame, r: Rect, n: u16, details: &[Figure], t: &Theme) {
+    let (lr, rr) = crate::ui::layout::halves(r);
+    let per_col = (n as usize).min(details.len());
+    let left = detail_lines(
+        &details[..per_col],
+        (lr.width as usize).saturating_sub(1),
+        t,
+    );
+    let right = detail_lines(details.get(per_col..).unwrap_or(&[]), rr.width as usize, t);
+    f.render_widget(Paragraph::new(left), lr);
+    f.render_widget(Paragraph::new(right), rr);
+}
+
+/// The `chart` queries' series over the window, one style each.
+fn draw_chart(f: &mut Frame, r: Rect, v: &AdmissionView, t: &Theme) {
+    let lines: Vec<chart::Line> = v
+        .chart
+        .iter()
+        .enumerate()
+        .map(|(i, (name, pts))| chart::Line {
+            name: name.clone(),
+            points: pts,
+            style: t.series_style(i),
+        })
+        .collect();
+    chart::draw(f, r, t, &lines, v.axes);
 }
 
 /// Detail rows as "label ....... value" fitted to `width` columns.

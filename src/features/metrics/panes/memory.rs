@@ -9,7 +9,7 @@ use ratatui::Frame;
 
 use crate::app::State;
 use crate::config::theme::Theme;
-use crate::dashboard::{PaneSpec, Role};
+use crate::dashboard::{PaneSpec, ResolvedQuery, Role};
 use crate::store::QueryData;
 use crate::text::display;
 use crate::text::units::{format_bytes, format_ratio, Unit};
@@ -90,20 +90,53 @@ fn peak_pod(ws: &QueryData, limit: Option<&QueryData>, pod_label: &str) -> Optio
 }
 
 pub fn view(state: &State, pane: &PaneSpec, at: Option<i64>) -> MemoryView {
-    let pod_label = state.label("pod");
     let Some((ws_q, ws_d)) = state.role_queries(&pane.id, Role::WorkingSet).next() else {
         return MemoryView {
             missing_working_set: true,
             ..Default::default()
         };
     };
-    let limit_d = first(state, pane, Role::Limit);
-    let limit_label = state
+    let pods = pod_bars(state, pane, ws_q, ws_d, at);
+    let mut v = MemoryView {
+        single_label: (pods.len() == 1).then(|| ws_q.label.clone()),
+        limit_label: limit_label(state, pane),
+        ..Default::default()
+    };
+    if let Some(pod) = chosen_pod(state, pane) {
+        v.breakdown = Some(breakdown(state, pane, &pod, at, pods.len()));
+        v.chart = pod_chart(state, pane, &pod);
+        v.axes = Some(chart::Axes {
+            start_ms: state.target.start_ms(state.now_ms),
+            end_ms: state.target.end_ms(state.now_ms),
+            unit: Unit::Bytes,
+            cursor_ms: at,
+        });
+    }
+    v.pods = pods;
+    v
+}
+
+/// The limit query's label when it is a stand-in (an alternative query)
+/// that has data.
+fn limit_label(state: &State, pane: &PaneSpec) -> Option<String> {
+    state
         .role_queries(&pane.id, Role::Limit)
         .next()
         .filter(|(q, d)| q.alt > 0 && d.is_some_and(|d| !d.series.is_empty()))
-        .map(|(q, _)| q.label.clone());
-    let value = |d: Option<&QueryData>, pod: &str| d.and_then(|d| d.value_for(pod_label, pod, at));
+        .map(|(q, _)| q.label.clone())
+}
+
+/// Each pod's working set at `at` against its limit, worst (highest share
+/// of limit) first.
+fn pod_bars(
+    state: &State,
+    pane: &PaneSpec,
+    ws_q: &ResolvedQuery,
+    ws_d: Option<&QueryData>,
+    at: Option<i64>,
+) -> Vec<PodBar> {
+    let pod_label = state.label("pod");
+    let limit_d = first(state, pane, Role::Limit);
     let mut pods: Vec<PodBar> = ws_d
         .map(|d| {
             d.series
@@ -114,86 +147,100 @@ pub fn view(state: &State, pane: &PaneSpec, at: Option<i64>) -> MemoryView {
                     Some(PodBar {
                         name: display(pod).into_owned(),
                         value: v,
-                        limit: value(limit_d, pod),
+                        limit: limit_d.and_then(|d| d.value_for(pod_label, pod, at)),
                         level: Level::of(v, ws_q.warn, ws_q.crit),
                     })
                 })
                 .collect()
         })
         .unwrap_or_default();
-    // worst (highest share of limit) first
     let share = |p: &PodBar| p.limit.map_or(0.0, |l| p.value / l);
     pods.sort_by(|a, b| share(b).total_cmp(&share(a)).then(a.name.cmp(&b.name)));
-    let mut v = MemoryView {
-        single_label: (pods.len() == 1).then(|| ws_q.label.clone()),
-        limit_label,
-        ..Default::default()
-    };
-    // breakdown of the chosen pod, else the one that came closest to its
-    // limit anywhere in the window (a pod that was just OOM-killed is low now);
-    // with no working set at all (no cAdvisor, no resident memory), the pod
-    // with the largest runtime total, so the runtime's own figures still show
+    pods
+}
+
+/// The pod to break down: the chosen pod, else the one that came closest
+/// to its limit anywhere in the window (a pod that was just OOM-killed is
+/// low now); with no working set at all (no cAdvisor, no resident memory),
+/// the pod with the largest runtime total, so the runtime's own figures
+/// still show.
+fn chosen_pod(state: &State, pane: &PaneSpec) -> Option<String> {
+    let pod_label = state.label("pod");
+    let ws_d = first(state, pane, Role::WorkingSet);
+    let limit_d = first(state, pane, Role::Limit);
     let runtime_d = first(state, pane, Role::RuntimeTotal);
-    let chosen = state
+    state
         .target
         .pod
         .clone()
         .or_else(|| ws_d.and_then(|d| peak_pod(d, limit_d, pod_label)))
-        .or_else(|| runtime_d.and_then(|d| peak_pod(d, None, pod_label)));
-    if let Some(pod) = chosen {
-        let scale = value(limit_d, &pod)
-            .or_else(|| value(ws_d, &pod))
-            .or_else(|| value(runtime_d, &pod))
-            .unwrap_or(1.0);
-        let amount = |role: Role| {
-            state
-                .role_queries(&pane.id, role)
-                .filter_map(|(q, d)| {
-                    value(d, &pod).map(|x| Amount {
-                        label: q.label.clone(),
-                        value: x,
-                        level: Level::of(x, q.warn, q.crit),
-                    })
+        .or_else(|| runtime_d.and_then(|d| peak_pod(d, None, pod_label)))
+}
+
+/// One pod's runtime total, categories (largest first), unexplained memory
+/// and rss/cache at `at`, scaled to its limit (else working set, else
+/// runtime total).
+fn breakdown(
+    state: &State,
+    pane: &PaneSpec,
+    pod: &str,
+    at: Option<i64>,
+    n_pods: usize,
+) -> Breakdown {
+    let pod_label = state.label("pod");
+    let value = |d: Option<&QueryData>| d.and_then(|d| d.value_for(pod_label, pod, at));
+    let scale = value(first(state, pane, Role::Limit))
+        .or_else(|| value(first(state, pane, Role::WorkingSet)))
+        .or_else(|| value(first(state, pane, Role::RuntimeTotal)))
+        .unwrap_or(1.0);
+    let amount = |role: Role| {
+        state
+            .role_queries(&pane.id, role)
+            .filter_map(|(q, d)| {
+                value(d).map(|x| Amount {
+                    label: q.label.clone(),
+                    value: x,
+                    level: Level::of(x, q.warn, q.crit),
                 })
-                .collect::<Vec<_>>()
-        };
-        let mut categories = amount(Role::Category);
-        categories.sort_by(|a, b| b.value.total_cmp(&a.value));
-        let (rss, cache) = (
-            value(first(state, pane, Role::Rss), &pod),
-            value(first(state, pane, Role::Cache), &pod),
-        );
-        v.breakdown = Some(Breakdown {
-            peak_note: state.target.pod.is_none() && pods.len() > 1,
-            pod: display(&pod).into_owned(),
-            scale,
-            runtime: amount(Role::RuntimeTotal).into_iter().next(),
-            categories,
-            unexplained: amount(Role::Unexplained).into_iter().next(),
-            rss_cache: (rss.is_some() || cache.is_some()).then_some((rss, cache)),
-        });
-        let series = |role: Role| -> Option<(String, Vec<(f64, f64)>)> {
-            let (q, d) = state.role_queries(&pane.id, role).next()?;
-            let s = d?.series.iter().find(|s| s.label(pod_label) == pod)?;
-            Some((q.label.clone(), chart::to_xy(s.points.iter().copied())))
-        };
-        for (i, role) in [Role::WorkingSet, Role::RuntimeTotal, Role::Limit]
-            .into_iter()
-            .enumerate()
-        {
-            if let Some((name, pts)) = series(role).filter(|s| !s.1.is_empty()) {
-                v.chart.push((name, pts, i));
-            }
-        }
-        v.axes = Some(chart::Axes {
-            start_ms: state.target.start_ms(state.now_ms),
-            end_ms: state.target.end_ms(state.now_ms),
-            unit: Unit::Bytes,
-            cursor_ms: at,
-        });
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut categories = amount(Role::Category);
+    categories.sort_by(|a, b| b.value.total_cmp(&a.value));
+    let (rss, cache) = (
+        value(first(state, pane, Role::Rss)),
+        value(first(state, pane, Role::Cache)),
+    );
+    Breakdown {
+        peak_note: state.target.pod.is_none() && n_pods > 1,
+        pod: display(pod).into_owned(),
+        scale,
+        runtime: amount(Role::RuntimeTotal).into_iter().next(),
+        categories,
+        unexplained: amount(Role::Unexplained).into_iter().next(),
+        rss_cache: (rss.is_some() || cache.is_some()).then_some((rss, cache)),
     }
-    v.pods = pods;
-    v
+}
+
+/// The pod's working set, runtime total and limit over the window, those
+/// that have points.
+fn pod_chart(state: &State, pane: &PaneSpec, pod: &str) -> Vec<ChartLine> {
+    let pod_label = state.label("pod");
+    let series = |role: Role| -> Option<(String, Vec<(f64, f64)>)> {
+        let (q, d) = state.role_queries(&pane.id, role).next()?;
+        let s = d?.series.iter().find(|s| s.label(pod_label) == pod)?;
+        Some((q.label.clone(), chart::to_xy(s.points.iter().copied())))
+    };
+    let mut out = Vec::new();
+    for (i, role) in [Role::WorkingSet, Role::RuntimeTotal, Role::Limit]
+        .into_iter()
+        .enumerate()
+    {
+        if let Some((name, pts)) = series(role).filter(|s| !s.1.is_empty()) {
+            out.push((name, pts, i));
+        }
+    }
+    out
 }
 
 /// Layout: pod bars, the breakdown, and the chart in what is left.

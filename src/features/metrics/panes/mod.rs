@@ -10,6 +10,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
 use crate::app::State;
+use crate::config::theme::Theme;
 use crate::dashboard::{PaneKind, PaneSpec};
 use crate::text::units::format_age;
 
@@ -97,6 +98,38 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec, focused: 
     let t = &state.theme;
     let st = status(state, &pane.id);
     let now_only = pane.queries.iter().all(|q| q.instant);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(if focused { t.border_focus } else { t.border })
+        .title(title(state, pane, &st, now_only));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    if inner.height == 0 || inner.width == 0 {
+        return;
+    }
+    let body = draw_notes(f, inner, notes(&st, t));
+    if st.loading {
+        f.render_widget(Paragraph::new(Span::styled("loading…", t.dim)), body);
+        return;
+    }
+    if st.all_empty {
+        draw_all_empty(f, body, state, &st);
+        return;
+    }
+    // each pane: a pure view of State at the cursor (or latest), then layout;
+    // a pane of instant queries has only "now" and says so
+    let at = if now_only { None } else { state.cursor_ms };
+    match pane.kind {
+        PaneKind::Memory => memory::draw(f, body, &memory::view(state, pane, at), t),
+        PaneKind::Scheduler => scheduler::draw(f, body, &scheduler::view(state, pane, at), t),
+        PaneKind::Restarts => restarts::draw(f, body, &restarts::view(state, pane, at), t),
+        PaneKind::Admission => admission::draw(f, body, &admission::view(state, pane, at), t),
+    }
+}
+
+/// " Memory · pod-0  now, not at the cursor  stale 2m  retrying (3 failed) ".
+fn title<'a>(state: &State, pane: &PaneSpec, st: &PaneStatus, now_only: bool) -> Line<'a> {
+    let t = &state.theme;
     let mut title = vec![Span::styled(format!(" {}", pane.title), t.title)];
     if let Some(p) = &state.target.pod {
         title.push(Span::styled(
@@ -121,17 +154,12 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec, focused: 
             t.crit,
         ));
     }
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(if focused { t.border_focus } else { t.border })
-        .title(Line::from(title));
-    let inner = block.inner(area);
-    f.render_widget(block, area);
-    if inner.height == 0 || inner.width == 0 {
-        return;
-    }
-    // The error takes the last line, the data keeps the rest.
-    let mut body = inner;
+    Line::from(title)
+}
+
+/// The pane's error, first warning and (when some data came) the first
+/// query that answered empty.
+fn notes<'a>(st: &PaneStatus, t: &Theme) -> Vec<Line<'a>> {
     let mut notes: Vec<Line> = Vec::new();
     if let Some(e) = &st.error {
         notes.push(Line::from(Span::styled(
@@ -157,6 +185,13 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec, focused: 
             t.dim,
         )));
     }
+    notes
+}
+
+/// The notes take the last lines, the data keeps the rest: returns the
+/// area left for the data.
+fn draw_notes(f: &mut Frame, inner: Rect, notes: Vec<Line>) -> Rect {
+    let mut body = inner;
     if !notes.is_empty() && inner.height > 2 {
         let n = (notes.len() as u16).min(inner.height - 1);
         body.height -= n;
@@ -167,34 +202,22 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, pane: &PaneSpec, focused: 
         };
         f.render_widget(Paragraph::new(notes), r);
     }
-    if st.loading {
-        f.render_widget(Paragraph::new(Span::styled("loading…", t.dim)), body);
-        return;
-    }
-    if st.all_empty {
-        // say why instead of drawing empty rows
-        let mut lines = vec![Line::from(Span::styled(scope_note(state), t.warn))];
-        lines.extend(
-            st.empty
-                .iter()
-                .map(|w| Line::from(Span::styled(crate::text::display(w).into_owned(), t.dim))),
-        );
-        f.render_widget(
-            Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: true }),
-            body,
-        );
-        return;
-    }
-    // each pane: a pure view of State at the cursor (or latest), then layout;
-    // a pane of instant queries has only "now" and says so
-    let at = if now_only { None } else { state.cursor_ms };
+    body
+}
+
+/// Every query answered with nothing: say why instead of drawing empty rows.
+fn draw_all_empty(f: &mut Frame, body: Rect, state: &State, st: &PaneStatus) {
     let t = &state.theme;
-    match pane.kind {
-        PaneKind::Memory => memory::draw(f, body, &memory::view(state, pane, at), t),
-        PaneKind::Scheduler => scheduler::draw(f, body, &scheduler::view(state, pane, at), t),
-        PaneKind::Restarts => restarts::draw(f, body, &restarts::view(state, pane, at), t),
-        PaneKind::Admission => admission::draw(f, body, &admission::view(state, pane, at), t),
-    }
+    let mut lines = vec![Line::from(Span::styled(scope_note(state), t.warn))];
+    lines.extend(
+        st.empty
+            .iter()
+            .map(|w| Line::from(Span::styled(crate::text::display(w).into_owned(), t.dim))),
+    );
+    f.render_widget(
+        Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: true }),
+        body,
+    );
 }
 
 /// Why a pane has nothing: the scope matches nothing, or the collectors
