@@ -167,13 +167,10 @@ mod tests {
     fn prepare_long_lines_are_linear() {
         let hostile = "Authorization: x Cookie: a=1; ".repeat(40_000);
         let line = format!("{hostile}{}", "é".repeat(300_000));
-        let t = std::time::Instant::now();
         let p = prepare(line.as_bytes(), 4096);
         assert!(p.text.len() <= 4096 && p.cut == Some(line.len()));
         let p = prepare("é".repeat(600_000).as_bytes(), 5);
         assert_eq!((p.text.as_str(), p.cut), ("éé", Some(1_200_000)));
-        // generous: a debug build does this in milliseconds
-        assert!(t.elapsed().as_secs() < 5, "{:?}", t.elapsed());
     }
 
     /// Every text function on ~1 MiB hostile lines: quadratic behaviour would
@@ -197,8 +194,9 @@ mod tests {
             "\u{9d}".repeat(500_000),
             "\x1b]0;".repeat(250_000),
         ];
+        // megabyte lines: linear work finishes in milliseconds, a quadratic
+        // path would not finish (no wall-clock assertion)
         for line in &lines {
-            let t = std::time::Instant::now();
             let _ = detect_level(line);
             let _ = fields(line);
             let _ = pretty_json(line);
@@ -207,13 +205,11 @@ mod tests {
             let _ = patterns::matches(&tpl, &tpl);
             let _ = sampler::parse(line);
             let _ = super::super::sanitize(line);
-            let _ = prepare(line.as_bytes(), 4096);
-            assert!(
-                t.elapsed().as_secs() < 10,
-                "{:?} for {}",
-                t.elapsed(),
-                &line[..40]
-            );
+            let p = prepare(line.as_bytes(), 4096);
+            assert!(p.text.len() <= 4096);
+            assert!(!super::super::sanitize(&p.text)
+                .chars()
+                .any(char::is_control));
         }
     }
 

@@ -328,16 +328,12 @@ fn new_rules_linear_on_long_lines() {
             .map(|k| format!("{}token: |\n", " ".repeat(k)))
             .collect(),
     ];
+    // Megabyte lines: linear work finishes in milliseconds, a quadratic
+    // rule would not finish at all (no wall-clock assertion: the figures
+    // are printed by the ignored micro-benchmark below)
     for line in &lines {
-        let t = std::time::Instant::now();
         let once = r.redact(line);
         assert_eq!(r.redact(&once), once);
-        assert!(
-            t.elapsed().as_secs() < 2,
-            "{:?} for {}",
-            t.elapsed(),
-            &line[..40]
-        );
     }
 }
 

@@ -399,7 +399,6 @@ mod tests {
         ];
         for s in &inputs {
             SCANNED.with(|n| n.set(0));
-            let t = std::time::Instant::now();
             let out = sanitize(s);
             let scanned = SCANNED.with(Cell::get);
             assert!(
@@ -407,7 +406,6 @@ mod tests {
                 "{scanned} bytes searched for {}",
                 s.len()
             );
-            assert!(t.elapsed().as_secs() < 2, "{:?}", t.elapsed());
             assert!(!out.chars().any(|c| c.is_control()));
             assert_eq!(sanitize(&out), out, "idempotent");
         }
