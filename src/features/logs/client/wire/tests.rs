@@ -1,4 +1,4 @@
-//! Tests of `wire.rs`.
+//! Tests of the Loki wire format (`mod.rs` and its parse stages).
 
 use std::sync::Arc;
 

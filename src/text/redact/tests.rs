@@ -1,4 +1,4 @@
-//! Tests of `redact.rs`.
+//! Tests of the redactor (`mod.rs` and its rules).
 
 use crate::text::redact::*;
 

@@ -1,4 +1,4 @@
-//! Tests of `prom_parse.rs`.
+//! Tests of the Prometheus answer parser (`mod.rs` and its parts).
 
 #[test]
 fn a_server_without_the_api_says_so() {
@@ -28,7 +28,9 @@ fn secrets_are_masked_before_bodies_are_cut() {
     assert!(!e.message.contains(&tok[..6]), "{}", e.message);
 }
 
+use crate::features::metrics::client::prom_parse::messages::fmt_size;
 use crate::features::metrics::client::prom_parse::*;
+use crate::store::Series;
 
 fn ok(body: &str) -> Parsed {
     parse_body(200, Some("application/json"), body.as_bytes(), 500).unwrap()
