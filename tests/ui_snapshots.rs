@@ -216,3 +216,40 @@ fn every_theme_fits_every_colour_depth() {
         }
     }
 }
+
+/// Pods of one Deployment differ only in their suffix: at 80 columns the
+/// memory and restarts rows still tell them apart (names are cut in the
+/// middle, not at the right).
+#[test]
+fn pods_differing_only_in_their_suffix_stay_distinct_at_80_columns() {
+    let mut st = demo_state(CYCLE_START + 90, None);
+    let rename = |p: &str| match p {
+        "app-1" => Some("checkout-api-7d9f8b6c5-x2k4q"),
+        "app-2" => Some("checkout-api-7d9f8b6c5-p9m3z"),
+        "app-3" => Some("checkout-api-7d9f8b6c5-w7t2c"),
+        _ => None,
+    };
+    for q in st.metrics.store.queries.values_mut() {
+        for s in &mut q.series {
+            if let Some(p) = s.labels.get("pod").and_then(|p| rename(p)) {
+                s.labels.insert("pod".into(), p.into());
+            }
+        }
+    }
+    let text = screen(&st, 80, 24);
+    // the memory rows (a bar and a percentage) of the pods shown
+    for suffix in ["x2k4q", "p9m3z"] {
+        assert!(
+            text.lines().any(|l| l.contains(suffix) && l.contains('%')),
+            "memory row of {suffix}:\n{text}"
+        );
+    }
+    // the restarts table (its own column width): every pod, apart
+    for suffix in ["x2k4q", "p9m3z", "w7t2c"] {
+        assert!(
+            text.lines().any(|l| l.contains(suffix)
+                && (l.contains("Completed") || l.contains("OOMKilled") || l.contains('—'))),
+            "restarts row of {suffix}:\n{text}"
+        );
+    }
+}

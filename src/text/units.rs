@@ -19,6 +19,27 @@ pub enum Unit {
     Count,
 }
 
+/// `s` in exactly `w` columns: padded, or cut in the middle with `…` so
+/// both ends stay (pods of one Deployment differ only in their suffix:
+/// `checkout-api-7d9f8b6c5-x2k4q` → `checkout-a…b6c5-x2k4q`). One column
+/// per char: the text is sanitised before it gets here.
+pub fn fit_middle(s: &str, w: usize) -> String {
+    let n = s.chars().count();
+    if n <= w {
+        return format!("{s:<w$}");
+    }
+    if w <= 1 {
+        return "…".repeat(w);
+    }
+    // the suffix gets the larger half: it is what tells pods apart
+    let tail = w / 2;
+    let head = w - 1 - tail;
+    let mut out: String = s.chars().take(head).collect();
+    out.push('…');
+    out.extend(s.chars().skip(n - tail));
+    out
+}
+
 pub fn format_value(v: f64, unit: Unit) -> String {
     if v.is_nan() {
         return "NaN".into();
@@ -212,6 +233,18 @@ pub fn prom_duration(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_cut_in_the_middle_keeping_the_suffix() {
+        let a = fit_middle("checkout-api-7d9f8b6c5-x2k4q", 12);
+        let b = fit_middle("checkout-api-7d9f8b6c5-p9m3z", 12);
+        assert_eq!(a, "check…-x2k4q");
+        assert_ne!(a, b);
+        assert_eq!(a.chars().count(), 12);
+        assert_eq!(fit_middle("app-1", 8), "app-1   ");
+        assert_eq!(fit_middle("abcdef", 1), "…");
+        assert_eq!(fit_middle("abcdef", 0), "");
+    }
 
     #[test]
     fn bytes() {

@@ -236,7 +236,7 @@ fn detail_lines<'a>(rows: &[Figure], width: usize, t: &Theme) -> Vec<Line<'a>> {
             let vw = r.value.chars().count() + 1;
             let lw = width.saturating_sub(vw);
             Line::from(vec![
-                Span::styled(format!("{:<lw$.lw$}", r.label), t.text),
+                Span::styled(crate::text::units::fit_middle(&r.label, lw), t.text),
                 Span::styled(format!(" {}", r.value), r.level.style(t)),
             ])
         })

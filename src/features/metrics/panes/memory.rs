@@ -12,6 +12,7 @@ use crate::config::theme::Theme;
 use crate::dashboard::{PaneSpec, ResolvedQuery, Role};
 use crate::store::QueryData;
 use crate::text::display;
+use crate::text::units::fit_middle;
 use crate::text::units::{format_bytes, format_ratio, Unit};
 use crate::ui::widgets::{bar::bar, chart, Level};
 
@@ -253,18 +254,27 @@ pub fn draw(f: &mut Frame, area: Rect, v: &MemoryView, t: &Theme) {
     let w = area.width as usize;
     // narrow panes drop the "/limit" text to keep the bar readable
     let narrow = w < 60;
-    let lw = if narrow { 11 } else { 12 };
     // a stand-in limit's label ("node mem") takes its room from the bar
     let of = v.limit_label.as_ref().map_or(0, |l| l.chars().count() + 1);
-    let bw = w
-        .saturating_sub(lw + of + if narrow { 15 } else { 24 })
-        .clamp(4, 40);
-    let mut lines: Vec<Line> = Vec::new();
     let max_pods = if v.pods.len() == 1 {
         1
     } else {
         (area.height as usize / 3).clamp(1, 6)
     };
+    // names get the width they need, up to what leaves the bar 8 columns;
+    // the bar stops at 40 and gives the rest to the names
+    let room = w.saturating_sub(of + if narrow { 15 } else { 24 });
+    let longest = v
+        .pods
+        .iter()
+        .take(max_pods)
+        .map(|p| v.single_label.as_deref().unwrap_or(&p.name).chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(if narrow { 11 } else { 12 });
+    let lw = longest.min(room.saturating_sub(8)).max(6);
+    let bw = room.saturating_sub(lw).clamp(4, 40);
+    let mut lines: Vec<Line> = Vec::new();
     for p in v.pods.iter().take(max_pods) {
         lines.push(pod_line(p, v, lw, bw, narrow, t));
     }
@@ -329,7 +339,7 @@ fn pod_line<'a>(
         .map(|l| format!(" {l}"))
         .unwrap_or_default();
     let mut spans = vec![
-        Span::styled(format!("{name:<lw$.lw$} "), t.text),
+        Span::styled(format!("{} ", fit_middle(name, lw)), t.text),
         Span::styled(bar(ratio.unwrap_or(0.0), bw), style),
         Span::styled(format!(" {}", format_bytes(p.value)), style),
     ];
@@ -355,7 +365,7 @@ fn breakdown_lines(lines: &mut Vec<Line>, b: &Breakdown, widths: (usize, usize, 
     }
     let amount_line = |a: &Amount, style| {
         Line::from(vec![
-            Span::styled(format!("{:<lw$.lw$} ", a.label), t.text),
+            Span::styled(format!("{} ", fit_middle(&a.label, lw)), t.text),
             Span::styled(bar(a.value / b.scale, bw), style),
             Span::styled(format!(" {}", format_bytes(a.value)), a.level.style(t)),
         ])

@@ -83,7 +83,14 @@ pub fn draw(f: &mut Frame, area: Rect, rows: &[PodRow], t: &Theme) {
         Row::new(["POD", "RESTARTS", "15m", "LAST"])
     }
     .style(t.dim);
-    let body: Vec<Row> = rows.iter().map(|r| row(r, wide, t)).collect();
+    // the POD column's width: what the fixed columns and spacing leave
+    let fixed: u16 = if wide {
+        10 + 8 + 5 + 16 + 4
+    } else {
+        8 + 4 + 10 + 3
+    };
+    let pod_w = area.width.saturating_sub(fixed).max(6) as usize;
+    let body: Vec<Row> = rows.iter().map(|r| row(r, wide, pod_w, t)).collect();
     let widths: Vec<Constraint> = if wide {
         vec![
             Constraint::Min(10),
@@ -106,7 +113,7 @@ pub fn draw(f: &mut Frame, area: Rect, rows: &[PodRow], t: &Theme) {
     );
 }
 
-fn row<'a>(r: &PodRow, wide: bool, t: &Theme) -> Row<'a> {
+fn row<'a>(r: &PodRow, wide: bool, pod_w: usize, t: &Theme) -> Row<'a> {
     let recent = r.recent.unwrap_or(0.0);
     let reason = r.reason.clone().unwrap_or_else(|| "—".into());
     let reason_style = match reason.as_str() {
@@ -115,7 +122,8 @@ fn row<'a>(r: &PodRow, wide: bool, t: &Theme) -> Row<'a> {
         "—" => t.dim,
         _ => t.text,
     };
-    let mut cells = vec![Cell::from(r.pod.clone()).style(t.text)];
+    let pod = crate::text::units::fit_middle(&r.pod, pod_w);
+    let mut cells = vec![Cell::from(pod.trim_end().to_string()).style(t.text)];
     if wide {
         cells.push(Cell::from(r.container.clone()).style(t.dim));
     }

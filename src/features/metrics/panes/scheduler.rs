@@ -101,7 +101,7 @@ pub fn draw(f: &mut Frame, area: Rect, rows: &[Row], t: &Theme) {
         .iter()
         .map(|r| {
             Line::from(vec![
-                Span::styled(format!("{:<label_w$.label_w$}", r.label), t.text),
+                Span::styled(crate::text::units::fit_middle(&r.label, label_w), t.text),
                 Span::styled(sparkline(&r.history, spark_w), t.series_style(0)),
                 Span::styled(format!("{:>value_w$}", r.value), r.level.style(t)),
             ])
