@@ -618,3 +618,29 @@ fn tab_never_focuses_a_pane_that_is_not_drawn() {
         assert!(focused.len() >= 2, "{w}x{h}: Tab moves: {focused:?}");
     }
 }
+
+/// `:job` with a job the backend does not have is refused, saying which
+/// jobs it has; `:pod` with a pod no answer named applies and says so.
+#[test]
+fn unknown_job_is_refused_and_unknown_pod_is_said() {
+    let mut st = fresh();
+    st.metrics.jobs = vec!["api".into(), "worker".into()];
+    let before = st.target.clone();
+    let cmds = press(&mut st, &command("job nope"));
+    assert_eq!(st.target, before, "not applied");
+    assert!(plans(&cmds).is_empty());
+    let (msg, err) = st.ui.message.clone().expect("a message");
+    assert!(
+        err && msg.contains("no series for job nope") && msg.contains("api, worker"),
+        "{msg}"
+    );
+    // a pod nobody named yet: applied, and said
+    assert!(!st.pods().is_empty());
+    press(&mut st, &command("pod ghost-1"));
+    assert_eq!(st.target.pod.as_deref(), Some("ghost-1"));
+    let (msg, err) = st.ui.message.clone().expect("a message");
+    assert!(!err && msg.contains("no series for pod ghost-1"), "{msg}");
+    // a known job applies
+    press(&mut st, &command("job api"));
+    assert_eq!(st.target.job.as_deref(), Some("api"));
+}

@@ -253,3 +253,51 @@ fn pods_differing_only_in_their_suffix_stay_distinct_at_80_columns() {
         );
     }
 }
+
+/// The header keeps, longest: LIVE/PAUSED and every source's health, then
+/// the profile and the clock; the detection detail goes first. A
+/// production profile stands out; LIVE says so when no source answers.
+#[test]
+fn the_header_keeps_what_matters_longest() {
+    let mut st = demo_state(CYCLE_START + 90, None);
+    st.profile = Some("prod-eu".into());
+    let header = |st: &State, w: u16| screen(st, w, 10).lines().next().unwrap().to_string();
+    let wide = header(&st, 200);
+    assert!(
+        wide.contains("dash beam") && wide.contains("prod-eu"),
+        "{wide}"
+    );
+    for w in [120, 100, 80] {
+        let h = header(&st, w);
+        assert!(h.contains("● LIVE") && h.contains("demo ✓"), "{w}: {h}");
+        assert!(h.contains("prod-eu"), "{w}: {h}");
+        assert!(
+            h.contains(":15:30") || h.contains(":14:30"),
+            "clock at {w}: {h}"
+        );
+        if w <= 80 {
+            assert!(!h.contains("dash"), "the dashboard goes first at {w}: {h}");
+        }
+    }
+    // a production profile: marked, in the warning colour, reversed
+    st.production = true;
+    let buf = render(&st, 120, 10);
+    let text = buffer_to_text(&buf);
+    let first = text.lines().next().unwrap();
+    let at = first.find("PROD prod-eu").expect(first);
+    let col = first[..at].chars().count() as u16;
+    assert_eq!(buf[(col, 0)].fg, st.theme.warn.fg.unwrap());
+    // every source failing: LIVE says nothing answers
+    let at_ms = st.now_ms;
+    st.metrics
+        .common
+        .health
+        .failed(at_ms, "connection refused".into(), false);
+    let h = header(&st, 120);
+    assert!(
+        h.contains("LIVE · no source answering") || h.contains("LIVE ✗"),
+        "{h}"
+    );
+    let h = header(&st, 200);
+    assert!(h.contains("no source answering"), "{h}");
+}

@@ -27,9 +27,39 @@ pub fn run(state: &mut State, line: &str) -> Result<(Vec<Command>, Option<String
     let arg = line.trim_start()[cmd.len()..].trim();
     let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
     match cmd {
-        "pod" | "p" => state.target.pod = opt(arg),
+        "pod" | "p" => {
+            // a pod no answer has named yet: applied (it may be new), said
+            let known = state.pods();
+            state.target.pod = opt(arg);
+            if !arg.is_empty() && !known.is_empty() && !known.iter().any(|p| p == arg) {
+                return Ok((
+                    vec![],
+                    Some(format!(
+                        "no series for pod {} yet: showing it anyway",
+                        crate::text::display(arg)
+                    )),
+                ));
+            }
+        }
         "ns" | "namespace" => state.target.namespace = opt(arg),
-        "job" => state.target.job = opt(arg),
+        "job" => {
+            // the backend listed its jobs: a job it does not have is refused
+            let jobs = &state.metrics.jobs;
+            if !arg.is_empty() && !jobs.is_empty() && !jobs.iter().any(|j| j == arg) {
+                let some: Vec<String> = jobs
+                    .iter()
+                    .take(8)
+                    .map(|j| crate::text::display(j).into_owned())
+                    .collect();
+                let more = if jobs.len() > 8 { ", …" } else { "" };
+                return Err(format!(
+                    "no series for job {} (jobs: {}{more})",
+                    crate::text::display(arg),
+                    some.join(", ")
+                ));
+            }
+            state.target.job = opt(arg)
+        }
         "range" | "window" => {
             let secs = parse_duration(arg).map_err(|e| format!("range: {e}"))?;
             let secs = crate::config::settings::check_limit(

@@ -37,6 +37,7 @@ pub fn initial_state(
         pinned_end_ms: None,
     };
     let mut state = State::new(s.profile.clone(), target, s.refresh_secs, theme, keymap);
+    state.production = s.production;
     state.metrics.common.configured = metrics.is_some();
     if let Some((name, url)) = metrics {
         state.metrics.common.health = Health::named(name, url);

@@ -60,6 +60,9 @@ impl Focus {
 #[derive(Debug, Clone)]
 pub struct State {
     pub profile: Option<String>,
+    /// The profile is marked production: the header shows it in the
+    /// warning colour.
+    pub production: bool,
     /// What every source looks at; compared before and after each event.
     pub target: Target,
     /// The time cursor (ms) shared by every chart; None: latest.
@@ -93,6 +96,7 @@ impl State {
     ) -> State {
         State {
             profile,
+            production: false,
             target,
             cursor_ms: None,
             trace_id: None,

@@ -45,6 +45,10 @@ pub struct RawProfile {
     #[serde(default)]
     pub probes: Vec<RawProbe>,
     pub job: Option<String>,
+    /// A production profile: its name is shown in the warning colour, so a
+    /// shared screen says which environment it is.
+    #[serde(default)]
+    pub production: bool,
     /// Dashboard variables (metric names, label names, thresholds).
     #[serde(default)]
     pub variables: BTreeMap<String, String>,
@@ -259,6 +263,7 @@ pub struct Profile {
     pub alertmanager: Option<Endpoint>,
     pub probes: Vec<ProbeSpec>,
     pub job: Option<String>,
+    pub production: bool,
     pub variables: BTreeMap<String, String>,
     pub logs: LogsSettings,
 }
@@ -435,6 +440,7 @@ impl Validator<'_> {
                 })
                 .collect::<Result<_, ConfigError>>()?,
             job: p.job,
+            production: p.production,
             variables: p.variables,
             logs: self.logs(p.logs)?,
         })

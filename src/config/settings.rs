@@ -9,6 +9,8 @@ use crate::text::units::parse_duration;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     pub profile: Option<String>,
+    /// The profile is marked `production = true`.
+    pub production: bool,
     pub demo: bool,
     pub prometheus: Option<Endpoint>,
     /// Logs (Loki).
@@ -144,6 +146,7 @@ pub fn resolve(cli: &Cli, config: &Config) -> Result<Settings, String> {
             profile_name
         },
         demo: cli.demo,
+        production: profile.production,
         prometheus,
         loki,
         redact_logs: !cli.no_redaction,

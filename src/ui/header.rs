@@ -1,6 +1,7 @@
 //! Header: scope, window, LIVE/PAUSED, backend health. On narrow terminals
-//! the less important items are abbreviated, then dropped; LIVE/PAUSED and
-//! every backend's health stay down to 40 columns.
+//! the less important items are abbreviated, then dropped: detection
+//! detail first; LIVE/PAUSED and every backend's health are kept longest,
+//! then the profile and the clock, then the scope.
 
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
@@ -36,7 +37,7 @@ fn kv(k: &str, v: &str, t: Style) -> Vec<Span<'static>> {
 fn items(state: &State) -> Vec<Item> {
     let t = &state.theme;
     let mut out = vec![Item {
-        rank: 4,
+        rank: 5,
         long: vec![Span::styled(" watchfloor  ", t.header_live)],
         short: vec![
             Span::styled(" wf ", t.header_live),
@@ -59,18 +60,21 @@ fn items(state: &State) -> Vec<Item> {
     }
     for w in &state.warnings {
         out.push(Item {
-            rank: 5,
+            rank: 4,
             long: vec![Span::styled(format!("⚠ {}  ", sanitize(w)), t.warn)],
             short: vec![Span::styled("⚠ ", t.warn)],
         });
     }
     out.push(Item {
-        rank: 8,
+        rank: 2,
         long: vec![Span::styled(
             format!("{} UTC ", clock(state.now_ms, true)),
             t.header,
         )],
-        short: vec![],
+        short: vec![Span::styled(
+            format!("{} ", clock(state.now_ms, true)),
+            t.header,
+        )],
     });
     out
 }
@@ -88,27 +92,61 @@ fn scope_items(state: &State) -> Vec<Item> {
     };
     let mut out = Vec::new();
     if let Some(p) = &state.profile {
-        out.push(scope(7, "profile", p.clone(), true));
+        out.push(profile_item(state, p));
     }
     let all = || "all".to_string();
     let ns = state.target.namespace.clone().unwrap_or_else(all);
     out.push(scope(3, "ns", ns, false));
     out.push(scope(
-        2,
+        3,
         "pod",
         state.target.pod.clone().unwrap_or_else(all),
         false,
     ));
     out.push(scope(
-        2,
+        3,
         "last",
         prom_duration(state.target.range_secs),
         false,
     ));
     if let Some(v) = dashboard_choice(state) {
-        out.push(scope(6, "dash", v, true));
+        // the detail goes first; the preset's name a little later
+        let name = state.metrics.dashboard.as_ref().map(|d| d.name.clone());
+        let long = kv("dash", &sanitize(&v), state.theme.header);
+        let short = name
+            .map(|n| kv("dash", &sanitize(&n), state.theme.header))
+            .unwrap_or_default();
+        out.push(Item {
+            rank: 7,
+            long,
+            short,
+        });
     }
     out
+}
+
+/// The profile: kept as long as the sources' health; a production profile
+/// in the warning colour, so a shared screen says where it looks.
+fn profile_item(state: &State, p: &str) -> Item {
+    let t = &state.theme;
+    let name = sanitize(p).into_owned();
+    if state.production {
+        let s = t.warn.add_modifier(Modifier::REVERSED);
+        Item {
+            rank: 1,
+            long: vec![Span::styled(format!(" PROD {name} "), s), Span::raw("  ")],
+            short: vec![Span::styled(format!(" {name} "), s), Span::raw(" ")],
+        }
+    } else {
+        Item {
+            rank: 1,
+            long: kv("profile", &name, t.header),
+            short: vec![Span::styled(
+                format!("{name}  "),
+                t.header.add_modifier(Modifier::BOLD),
+            )],
+        }
+    }
 }
 
 /// "beam · auto · job rabbitmq · 12/15 signals": which dashboard was
@@ -129,7 +167,22 @@ fn dashboard_choice(state: &State) -> Option<String> {
 /// `● LIVE`, or `❚❚ PAUSED at 12:00:00` (the time only in full).
 fn mode_item(state: &State) -> Item {
     let t = &state.theme;
-    let (long, short) = if state.target.is_live() {
+    let configured: Vec<_> = state
+        .sources()
+        .into_iter()
+        .filter(|s| s.common().configured)
+        .collect();
+    // live, but nothing answers: the screen shows old data
+    let all_failing = !configured.is_empty()
+        && configured
+            .iter()
+            .all(|s| !s.common().health.ok() && s.common().health.last_error.is_some());
+    let (long, short) = if state.target.is_live() && all_failing {
+        (
+            Span::styled("● LIVE · no source answering  ", t.crit),
+            Span::styled("● LIVE ✗ ", t.crit),
+        )
+    } else if state.target.is_live() {
         (
             Span::styled("● LIVE  ", t.header_live),
             Span::styled("● LIVE ", t.header_live),
