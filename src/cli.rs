@@ -21,6 +21,13 @@ Examples:
   watchfloor --prometheus http://prom:9090 --loki http://loki:3100 -n codex-pooler
   watchfloor logs '{namespace=\"codex-pooler\"} |= \"error\"' --loki http://loki:3100 --since 15m --follow
 
+Exit status:
+  0    quit; --once: every configured source answered; logs: interrupted or done
+  2    bad flags or config, a source that cannot be used, TERM=dumb without --once;
+       --once: a source did not answer (the reason on stderr); logs: the backfill failed
+  3    --once: every source answered but no query of the dashboard returned a series
+  128+N  ended by signal N (SIGHUP 129, SIGINT 130, SIGTERM 143)
+
 Config: $WATCHFLOOR_CONFIG or <config dir>/watchfloor/config.toml (see README).
 Keys: ? in the app lists every key.";
 

@@ -1233,11 +1233,14 @@ fn the_reread_stays_above_the_backfill_floor() {
         "the tail came back"
     );
     let (lines, err, _) = h.stop();
-    let (nums, _) = numbers_of(&lines);
+    let (nums, markers) = numbers_of(&lines);
     assert!(
         nums.iter().all(|&n| n >= 2990),
         "a line below the floor was printed: {nums:?} {err}"
     );
+    // the user's --limit left the older lines out: not a marker, not a warning
+    assert_eq!(markers, 0, "{lines:?}");
+    assert!(!err.contains("not loaded"), "{err}");
     let below: Vec<String> = loki
         .requests()
         .iter()

@@ -298,6 +298,7 @@ fn the_query_follows_the_target_and_pausing_keeps_the_lines() {
                 from_ns: 0,
                 to_ns: 1,
                 why: "x".into(),
+                by_limit: false,
             },
         },
     );
@@ -317,6 +318,7 @@ fn markers_and_the_ring_cap_show_in_the_pane() {
                 from_ns: (T0 + 99) * 1_000_000_000,
                 to_ns: (T0 + 99) * 1_000_000_000 + 500_000_000,
                 why: "dropped by the server's tail and no longer found".into(),
+                by_limit: false,
             },
         },
     );

@@ -247,7 +247,7 @@ fn stdout_text(output: Output, ev: &LogsEvent) -> Option<String> {
             }
             Some(buf)
         }
-        LogsEvent::Marker { marker, .. } if output == Output::Jsonl => {
+        LogsEvent::Marker { marker, .. } if output == Output::Jsonl && !marker.by_limit => {
             Some(format!("{}\n", json_marker(marker)))
         }
         _ => None,
@@ -293,6 +293,8 @@ impl Report {
     /// An event not printed on stdout. Some(exit status): stop.
     fn event(&mut self, ev: LogsEvent, err: &mut dyn Write) -> Option<i32> {
         match ev {
+            // the user's --limit left the older lines out: not a marker
+            LogsEvent::Marker { marker, .. } if marker.by_limit => None,
             LogsEvent::Marker { marker, .. } => {
                 let _ = writeln!(err, "watchfloor: {}", text_marker(&marker));
                 None

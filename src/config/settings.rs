@@ -72,6 +72,21 @@ pub fn default_theme() -> String {
         .into()
 }
 
+/// "choose a profile: --profile prod|staging (or set default_profile)".
+fn choose_profile(config: &Config) -> String {
+    let names: Vec<&str> = config.profiles.keys().map(String::as_str).collect();
+    let file = config
+        .file
+        .as_ref()
+        .map(|f| format!(" in {}", f.display()))
+        .unwrap_or_default();
+    format!(
+        "{} profiles{file} and no default: choose one with --profile {} (or set default_profile = \"…\")",
+        names.len(),
+        names.join("|")
+    )
+}
+
 pub fn resolve(cli: &Cli, config: &Config) -> Result<Settings, String> {
     let (profile_name, profile) = config.select(cli.profile.as_deref())?;
     // the config file's values were checked against the same limits, naming file, line and key
@@ -134,7 +149,18 @@ pub fn resolve(cli: &Cli, config: &Config) -> Result<Settings, String> {
         && loki.is_none()
         && profile.traces.is_none()
         && profile.alertmanager.is_none();
+    let logs_command = matches!(cli.command, Some(crate::cli::Command::Logs(_)));
+    if !cli.demo && logs_command && loki.is_none() {
+        return Err(match (profile_name.is_none(), config.profiles.len()) {
+            (true, n) if n > 1 => choose_profile(config),
+            _ => "watchfloor logs needs a log source: pass --loki URL (or --demo), or set [profiles.NAME.loki] url in the config".into(),
+        });
+    }
     if !cli.demo && nothing {
+        // several profiles and none chosen: say which there are
+        if profile_name.is_none() && config.profiles.len() > 1 {
+            return Err(choose_profile(config));
+        }
         return Err("nothing to watch: pass --prometheus URL, --loki URL or --probe URL, set [profiles.NAME.prometheus] url in the config, or try --demo".into());
     }
     // (the demo fills in its story's namespace when none is given)
@@ -208,6 +234,28 @@ mod tests {
         assert!(
             ep.bearer_token.is_some(),
             "flag URL keeps the profile's auth"
+        );
+    }
+
+    #[test]
+    fn two_profiles_without_a_default_name_the_profiles() {
+        let cfg = super::super::parse(
+            std::path::Path::new("c.toml"),
+            "[profiles.prod.prometheus]\nurl = \"http://a:9090\"\n[profiles.staging.prometheus]\nurl = \"http://b:9090\"\n",
+        )
+        .unwrap();
+        let err = resolve(&cli(&[]), &cfg).unwrap_err();
+        assert!(err.contains("--profile prod|staging"), "{err}");
+        assert!(resolve(&cli(&["--profile", "prod"]), &cfg).is_ok());
+        // watchfloor logs without a Loki says what it needs, not --prometheus
+        let err = resolve(
+            &cli(&["--prometheus", "http://a:9090", "logs"]),
+            &Config::default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("--loki") && !err.contains("--prometheus"),
+            "{err}"
         );
     }
 

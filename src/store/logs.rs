@@ -195,6 +195,9 @@ pub struct Marker {
     pub from_ns: i64,
     pub to_ns: i64,
     pub why: String,
+    /// Left out by a limit the user set (the backfill's `--limit`), not
+    /// lost: the pane shows it, `watchfloor logs` does not print it.
+    pub by_limit: bool,
 }
 
 #[cfg(test)]

@@ -166,6 +166,7 @@ impl Engine {
         for (from_ns, to_ns) in marked {
             let m = Marker {
                 count: 0,
+                by_limit: false,
                 from_ns,
                 to_ns,
                 why: format!(
@@ -258,6 +259,7 @@ impl Engine {
                     from_ns: since,
                     to_ns: oldest,
                     why: format!("older lines of the window not loaded (the newest {n} were)"),
+                    by_limit: true,
                 };
                 if !self
                     .send(LogsEvent::Marker {
@@ -280,6 +282,7 @@ impl Engine {
     async fn mark(&self, from_ns: i64, to_ns: i64, why: String) -> bool {
         let marker = Marker {
             count: 0,
+            by_limit: false,
             from_ns,
             to_ns,
             why,
@@ -405,6 +408,7 @@ impl Engine {
         let missing: usize = want.values().sum();
         let marker = (missing > 0).then(|| Marker {
             count: missing as u64,
+            by_limit: false,
             from_ns: from,
             to_ns: to,
             why: match failed {
