@@ -434,3 +434,49 @@ fn following_keeps_the_present_at_the_bottom_when_lines_come_from_the_future() {
     assert!(!s.contains("an hour ahead"), "{s}");
     let _ = newest;
 }
+
+/// The log pane without traps: `/` starts empty and ↑ recalls the last
+/// search; the title lists an include filter once (not again inside the
+/// query); the selected line is reverse video (it reads on a shared screen
+/// and in mono).
+#[test]
+fn search_starts_empty_filters_show_once_and_the_selection_is_reversed() {
+    let mut st = state();
+    update::apply(&mut st, Action::OpenSearch);
+    submit(&mut st, "rejected");
+    update::apply(&mut st, Action::OpenSearch);
+    let editor = |st: &State| match st.ui.views.top() {
+        Some(View::Input { editor, .. }) => editor.text(),
+        other => panic!("no input: {other:?}"),
+    };
+    assert_eq!(editor(&st), "", "a new search starts empty");
+    update::apply(&mut st, Action::InputHistoryPrev);
+    assert_eq!(editor(&st), "rejected", "↑ recalls the last search");
+    update::apply(&mut st, Action::Close);
+    // the selection: reverse video on the line's text
+    update::apply(&mut st, Action::FocusLogs);
+    update::apply(&mut st, Action::ScrollUp);
+    let buf = render(&st, 200, 40);
+    let text = buffer_to_text(&buf);
+    let (row, line) = text
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.contains('▶'))
+        .expect("a selected row");
+    let col = line.chars().count() as u16 - 10;
+    let cell = &buf[(col.min(100), row as u16)];
+    assert!(
+        cell.modifier.contains(ratatui::style::Modifier::REVERSED),
+        "{cell:?} in {line}"
+    );
+    // an include filter: in the title once
+    update::apply(&mut st, Action::FilterInclude);
+    let cmds = submit(&mut st, "upstream");
+    assert!(plan_query(&cmds).contains("upstream"));
+    let text = screen(&st, 200, 40);
+    let title = text
+        .lines()
+        .find(|l| l.contains("Logs "))
+        .expect("the log pane's title");
+    assert_eq!(title.matches("upstream").count(), 1, "{title}");
+}

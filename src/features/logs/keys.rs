@@ -263,8 +263,8 @@ fn search_and_filter(state: &mut State, action: crate::app::Action) -> Vec<Comma
     match action {
         A::OpenSearch => {
             state.ui.focused = crate::app::state::Focus::Logs;
-            let cur = state.logs.search.clone().unwrap_or_default();
-            crate::app::update::open_input(state, InputPurpose::Search, &cur);
+            // a new search starts empty (↑ recalls the last ones)
+            crate::app::update::open_input(state, InputPurpose::Search, "");
         }
         A::SearchNext | A::SearchPrev => return search_step(state, action == A::SearchNext),
         A::FilterInclude => crate::app::update::open_input(state, InputPurpose::Include, ""),

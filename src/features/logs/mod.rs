@@ -95,6 +95,8 @@ pub struct LogsState {
     pub filters: Vec<Filter>,
     /// The query the source follows now (base + filters).
     pub query: String,
+    /// The query without the filters (the pane's title lists those).
+    pub base: String,
     /// Lines below this level are hidden (markers never are).
     pub min_level: Option<Level>,
     /// Following the newest line; else paused at `selected`.
@@ -136,6 +138,7 @@ impl Default for LogsState {
             user_query: None,
             filters: vec![],
             query: String::new(),
+            base: String::new(),
             min_level: None,
             follow: true,
             selected: None,
@@ -241,9 +244,11 @@ impl LogsState {
         if !self.common.configured {
             return vec![];
         }
-        let query = logql::with_filters(&base_query(self, ctx), &self.filters);
+        let base = base_query(self, ctx);
+        let query = logql::with_filters(&base, &self.filters);
         let (since_ns, _) = window_ns(ctx);
         self.common.gen += 1;
+        self.base = base;
         self.query = query.clone();
         self.ring.clear();
         self.skewed = 0;

@@ -180,7 +180,8 @@ pub fn view(state: &State, area: Rect) -> LogsView {
         (vec![], String::new())
     };
     LogsView {
-        query: display(&l.query).into_owned(),
+        // the filters are listed on their own: the query without them
+        query: display(if l.base.is_empty() { &l.query } else { &l.base }).into_owned(),
         state: state_word(state, l),
         counts: counts(l),
         filters: filters(l),
@@ -470,8 +471,10 @@ fn row_line<'a>(r: &'a RowView, state: &State) -> Line<'a> {
             }
             let ls = level_style(t, *level);
             spans.push(Span::styled(format!("{} ", level_tag(*level)), ls));
+            // the selected line in reverse video: visible on a shared screen
+            // and in every theme, mono included
             let base = if *selected {
-                ls.add_modifier(Modifier::BOLD)
+                ls.add_modifier(Modifier::REVERSED | Modifier::BOLD)
             } else {
                 ls
             };
