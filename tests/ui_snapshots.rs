@@ -301,3 +301,58 @@ fn the_header_keeps_what_matters_longest() {
     let h = header(&st, 200);
     assert!(h.contains("no source answering"), "{h}");
 }
+
+/// Half the signals missing (a service that is not the seeds' own): the
+/// panes with no series give their space to the panes with data, are named
+/// in the footer, and stay reachable with Tab (focused, one is drawn), at
+/// every size; no row of the screen is left blank.
+#[test]
+fn panes_without_data_give_their_space_away_and_stay_reachable() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let mut st = demo_state(CYCLE_START + 90, None);
+    let d = st.metrics.dashboard.clone().unwrap();
+    let gone = ["scheduler", "admission"];
+    for q in st.metrics.queries.clone() {
+        if gone.contains(&q.pane.as_str()) {
+            let data = st.metrics.store.entry(&q.key);
+            data.series.clear();
+            data.error = None;
+            data.last_ok = Some(st.now_ms);
+            data.empty_alts = u64::MAX;
+        }
+    }
+    let titles: Vec<&str> = d.panes.iter().map(|p| p.title.as_str()).collect();
+    for (w, h) in [(200u16, 50u16), (120, 35), (100, 30), (80, 24)] {
+        let mut st = st.clone();
+        update::update(&mut st, Event::Resize(w, h));
+        let text = screen(&st, w, h);
+        let footer = text.lines().last().unwrap();
+        assert!(
+            footer.contains("+2 panes: Scheduler, Admission & latency — Tab"),
+            "{w}x{h}: {footer}"
+        );
+        assert!(!text.contains("Admission & latency ─"), "{w}x{h}:\n{text}");
+        // no row left blank: every body row is inside a drawn pane
+        for (n, line) in text.lines().enumerate().skip(1) {
+            assert!(!line.trim().is_empty(), "{w}x{h} row {n} blank:\n{text}");
+        }
+        // Tab reaches every pane, the hidden ones drawn while focused
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..titles.len() + 1 {
+            update::update(
+                &mut st,
+                Event::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)),
+            );
+            if let Some(i) = st.ui.focused.pane() {
+                let shown = screen(&st, w, h);
+                assert!(
+                    shown.contains(titles[i]),
+                    "{w}x{h}: {} not drawn:\n{shown}",
+                    titles[i]
+                );
+                seen.insert(i);
+            }
+        }
+        assert_eq!(seen.len(), titles.len(), "{w}x{h}: reached {seen:?}");
+    }
+}

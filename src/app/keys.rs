@@ -404,19 +404,18 @@ pub(crate) fn pop_view(state: &mut State) {
     pop(state)
 }
 
-/// Focusable panes: the metric panes drawn at this size, then the logs
-/// (the same layout `draw` uses, so Tab never lands on a pane not drawn;
-/// while zoomed, the panes behind the zoom).
-fn visible(state: &State) -> Vec<crate::app::state::Focus> {
+/// Focusable panes: every metric pane, drawn or not (a pane with no data
+/// or no room is listed in the footer and shown when focused), then the
+/// logs when they are on screen.
+fn visible(state: &State) -> Vec<Focus> {
     let area = ratatui::layout::Rect::new(0, 0, state.ui.width, state.ui.height);
     let l = crate::app::layout::screen_zoomed(state, area, false);
-    let mut v: Vec<_> = l
-        .panes
-        .iter()
-        .map(|(i, _)| crate::app::state::Focus::Pane(*i))
-        .collect();
+    let mut v: Vec<usize> = l.panes.iter().map(|(i, _)| *i).chain(l.hidden).collect();
+    v.sort_unstable();
+    v.dedup();
+    let mut v: Vec<Focus> = v.into_iter().map(Focus::Pane).collect();
     if l.logs.is_some() {
-        v.push(crate::app::state::Focus::Logs);
+        v.push(Focus::Logs);
     }
     v
 }

@@ -1,5 +1,9 @@
-//! Screen layout: header, body of panes, footer. Small terminals drop the
-//! least important panes (highest `priority`) instead of drawing garbage.
+//! Screen layout: header, body of panes, footer. The layout follows what
+//! exists: a pane whose every signal answered with no series gives its
+//! space to the panes with data; small terminals drop the least important
+//! panes (highest `priority`). A pane not drawn is listed in the footer and
+//! stays reachable with Tab (focused, it takes the metric area); zoom takes
+//! the whole body.
 //!
 //! One computation, [`screen`], pure over the state and the size: `draw`
 //! lays the panes out where it says, and key handling (Tab, paging) asks it
@@ -97,6 +101,9 @@ pub struct ScreenLayout {
     pub metrics: Rect,
     /// The metric panes drawn, by index into the dashboard's panes.
     pub panes: Vec<(usize, Rect)>,
+    /// The metric panes not drawn (no data, or no room), by index: listed
+    /// in the footer, reachable with Tab.
+    pub hidden: Vec<usize>,
 }
 
 /// The layout of the whole screen for this state at `area`.
@@ -107,24 +114,73 @@ pub fn screen(state: &crate::app::State, area: Rect) -> ScreenLayout {
 /// [`screen`] as if zoom were `zoom`.
 pub fn screen_zoomed(state: &crate::app::State, area: Rect, zoom: bool) -> ScreenLayout {
     let l = frame(area);
-    let (rest, probes) = split_probes(l.body, state.probes.probes.len());
+    let m = &state.metrics;
+    let dash = m
+        .dashboard
+        .as_ref()
+        .filter(|_| m.common.configured && m.dashboard_error.is_none());
+    let focused_pane = state.ui.focused.pane();
     let logs_focused = state.ui.focused == crate::app::state::Focus::Logs;
+    let all: Vec<usize> = dash
+        .map(|d| (0..d.panes.len()).collect())
+        .unwrap_or_default();
+    let hidden_but = |drawn: &[(usize, Rect)]| -> Vec<usize> {
+        all.iter()
+            .copied()
+            .filter(|i| !drawn.iter().any(|(j, _)| j == i))
+            .collect()
+    };
+    // zoomed: the focused pane (or the logs) takes the whole body
+    if zoom
+        && (logs_focused && state.logs.common.configured
+            || focused_pane.is_some() && dash.is_some())
+    {
+        let panes = match focused_pane.filter(|i| *i < all.len()) {
+            Some(i) => vec![(i, l.body)],
+            None => vec![],
+        };
+        let logs = logs_focused.then_some(l.body);
+        let metrics = if panes.is_empty() {
+            Rect {
+                height: 0,
+                ..l.body
+            }
+        } else {
+            l.body
+        };
+        // zoomed away, not hidden: the footer says [zoomed]
+        let hidden = vec![];
+        return ScreenLayout {
+            header: l.header,
+            footer: l.footer,
+            probes: None,
+            logs,
+            metrics,
+            panes,
+            hidden,
+        };
+    }
+    let (rest, probes) = split_probes(l.body, state.probes.probes.len());
     let (metrics, logs) = split_logs(
         rest,
         state.logs.common.configured,
         state.metrics.common.configured,
-        zoom && logs_focused,
+        false,
     );
-    let m = &state.metrics;
-    let panes = match &m.dashboard {
-        Some(d) if m.common.configured && m.dashboard_error.is_none() && metrics.height > 0 => {
-            pane_rects(d, metrics, state.ui.focused.pane().filter(|_| zoom))
-                .into_iter()
-                .filter(|(_, r)| r.height > 0 && r.width > 0)
-                .collect()
+    let panes: Vec<(usize, Rect)> = match dash {
+        Some(d) if metrics.height > 0 => {
+            let with_data: Vec<bool> = d.panes.iter().map(|p| !m.pane_empty(&p.id)).collect();
+            let mut rects = pane_rects(d, metrics, None, &with_data);
+            rects.retain(|(_, r)| r.height > 0 && r.width > 0);
+            // a focused pane that is not drawn takes the metric area
+            match focused_pane.filter(|i| *i < d.panes.len()) {
+                Some(i) if !rects.iter().any(|(j, _)| *j == i) => vec![(i, metrics)],
+                _ => rects,
+            }
         }
         _ => vec![],
     };
+    let hidden = hidden_but(&panes);
     ScreenLayout {
         header: l.header,
         footer: l.footer,
@@ -132,6 +188,7 @@ pub fn screen_zoomed(state: &crate::app::State, area: Rect, zoom: bool) -> Scree
         logs,
         metrics,
         panes,
+        hidden,
     }
 }
 
@@ -178,11 +235,16 @@ fn capacity(width: u16, body_h: u16) -> (usize, bool) {
     (top, body_h >= 16)
 }
 
-/// Indices of the panes drawn at this terminal size, most important first kept.
-pub fn visible_panes(d: &Dashboard, width: u16, height: u16) -> Vec<usize> {
+/// Indices of the panes drawn at this terminal size, most important first
+/// kept; only panes `with_data` (the others give their space away; a
+/// dashboard with no data at all keeps every pane, to say what each needs).
+pub fn visible_panes(d: &Dashboard, width: u16, height: u16, with_data: &[bool]) -> Vec<usize> {
+    let has = |i: usize| with_data.get(i).copied().unwrap_or(true);
+    let any = (0..d.panes.len()).any(has);
+    let has = |i: usize| !any || has(i);
     let body_h = height.saturating_sub(2);
     let (top_cap, wide_ok) = capacity(width, body_h);
-    let mut by_prio: Vec<usize> = (0..d.panes.len()).collect();
+    let mut by_prio: Vec<usize> = (0..d.panes.len()).filter(|&i| has(i)).collect();
     by_prio.sort_by_key(|&i| (d.panes[i].priority, i));
     let mut top = 0;
     let mut keep = Vec::new();
@@ -196,17 +258,22 @@ pub fn visible_panes(d: &Dashboard, width: u16, height: u16) -> Vec<usize> {
             keep.push(i);
         }
     }
-    if top_cap == 1 && keep.is_empty() && !d.panes.is_empty() {
-        keep.push(0);
+    if keep.is_empty() && !d.panes.is_empty() {
+        keep.push((0..d.panes.len()).find(|&i| has(i)).unwrap_or(0));
     }
     keep.sort();
     keep
 }
 
 /// Where each visible pane goes. With `zoom`, the focused pane takes the body.
-pub fn pane_rects(d: &Dashboard, body: Rect, zoom: Option<usize>) -> Vec<(usize, Rect)> {
+pub fn pane_rects(
+    d: &Dashboard,
+    body: Rect,
+    zoom: Option<usize>,
+    with_data: &[bool],
+) -> Vec<(usize, Rect)> {
     let height = body.height + 2;
-    let vis = visible_panes(d, body.width, height);
+    let vis = visible_panes(d, body.width, height, with_data);
     if let Some(z) = zoom {
         if z < d.panes.len() {
             return vec![(z, body)];
@@ -292,7 +359,7 @@ mod tests {
     fn small_terminals_drop_least_important() {
         let d = Dashboard::builtin("beam").unwrap();
         let names = |w, h| -> Vec<String> {
-            visible_panes(&d, w, h)
+            visible_panes(&d, w, h, &[])
                 .iter()
                 .map(|&i| d.panes[i].id.clone())
                 .collect()
@@ -311,7 +378,7 @@ mod tests {
         let d = Dashboard::builtin("beam").unwrap();
         for (w, h) in [(80u16, 24u16), (200, 50), (300, 90), (120, 30)] {
             let body = Rect::new(0, 1, w, h - 2);
-            let rects = pane_rects(&d, body, None);
+            let rects = pane_rects(&d, body, None, &[]);
             let area: u32 = rects
                 .iter()
                 .map(|(_, r)| r.width as u32 * r.height as u32)

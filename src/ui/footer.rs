@@ -12,7 +12,7 @@ use crate::app::{Action, State};
 use crate::ui::widgets::chart::clock;
 use ratatui::style::Modifier;
 
-pub fn draw(f: &mut Frame, area: Rect, state: &State) {
+pub fn draw(f: &mut Frame, area: Rect, state: &State, hidden: &[usize]) {
     let t = &state.theme;
     // a text-input view owns the footer line while it is open
     if let Some(View::Input { purpose, editor }) = state.ui.views.top() {
@@ -36,6 +36,28 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State) {
     }
     if state.ui.zoom {
         spans.push(Span::styled("[zoomed]  ", t.accent));
+    }
+    // panes not drawn (no data, no room): named, and how to reach them
+    let base = state.ui.views.depth() == 0;
+    if let (true, false, Some(d)) = (base, hidden.is_empty(), &state.metrics.dashboard) {
+        let names: Vec<&str> = hidden
+            .iter()
+            .filter_map(|&i| d.panes.get(i).map(|p| p.title.as_str()))
+            .collect();
+        let key = state
+            .keymap
+            .key_in(crate::app::keymap::Mode::Normal, Action::FocusNext)
+            .map(|k| k.to_string())
+            .unwrap_or_else(|| "Tab".into());
+        spans.push(Span::styled(
+            format!(
+                "+{} pane{}: {} — {key}  ",
+                names.len(),
+                if names.len() == 1 { "" } else { "s" },
+                names.join(", ")
+            ),
+            t.warn,
+        ));
     }
     let (mode, keys) = crate::app::keys::hints(state);
     for (action, label) in keys {

@@ -17,7 +17,7 @@ pub fn draw(f: &mut Frame, state: &State) {
     let area = f.area();
     let l = layout::screen(state, area);
     header::draw(f, l.header, state);
-    footer::draw(f, l.footer, state);
+    footer::draw(f, l.footer, state, &l.hidden);
     if let Some(r) = l.probes {
         crate::features::probes::pane::draw(
             f,

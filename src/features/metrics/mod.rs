@@ -177,6 +177,27 @@ impl MetricsState {
             })
     }
 
+    /// Every query of the pane settled with no series (each metric
+    /// convention tried, none failed): the pane has nothing to draw and
+    /// gives its space away.
+    pub fn pane_empty(&self, pane: &str) -> bool {
+        let mut any = false;
+        for (q, d) in self.pane_queries(pane) {
+            any = true;
+            let Some(d) = d else { return false };
+            let n = q.alternatives.len().clamp(1, 64);
+            let all = if n == 64 { u64::MAX } else { (1u64 << n) - 1 };
+            let settled_empty = d.last_ok.is_some()
+                && d.error.is_none()
+                && d.series.is_empty()
+                && d.empty_alts & all == all;
+            if !settled_empty {
+                return false;
+            }
+        }
+        any
+    }
+
     /// The pods the picker offers: those in the latest answers (raw label
     /// values, for exact queries; the picker shows them sanitised), capped.
     /// While one pod is chosen, those of the last answers for all pods.

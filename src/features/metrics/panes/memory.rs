@@ -289,7 +289,14 @@ pub fn draw(f: &mut Frame, area: Rect, v: &MemoryView, t: &Theme) {
         )));
     }
     if let Some(b) = &v.breakdown {
+        let before = lines.len();
         breakdown_lines(&mut lines, b, (lw, bw, w), t);
+        // the chart (the climb to the limit, the OOM drop) needs 5 rows:
+        // the breakdown's detail rows give way to it, its first two stay
+        let room = (area.height as usize).saturating_sub(5);
+        if v.axes.is_some() && lines.len() > room && room >= before + 2 {
+            lines.truncate(room);
+        }
     }
     let text_h = (lines.len() as u16).min(area.height);
     f.render_widget(
