@@ -136,8 +136,14 @@ fn small_terminal_drops_panes_instead_of_garbage() {
     // the logs outlive the scheduler and admission panes
     assert!(s.contains("Memory") && s.contains("Logs"), "{s}");
     assert!(
-        !s.contains("Scheduler") && !s.contains("Admission"),
-        "scheduler and admission are dropped at 80x24:\n{s}"
+        !s.contains("Scheduler ─") && !s.contains("Admission & latency ─"),
+        "scheduler and admission are not drawn at 80x24:\n{s}"
+    );
+    // but named in the footer, and reachable with Tab
+    let footer = s.lines().last().unwrap_or("");
+    assert!(
+        footer.contains("+2 panes: Scheduler, Admission & latency — Tab"),
+        "{s}"
     );
     for line in s.lines() {
         assert!(
@@ -145,6 +151,12 @@ fn small_terminal_drops_panes_instead_of_garbage() {
             "line wider than the terminal: {line}"
         );
     }
+    // Tab from Memory: Scheduler (drawn while focused), then Restarts
+    t.keys(&["Tab"]);
+    t.wait_for("Scheduler ─", 10);
+    t.keys(&["Tab", "Tab"]);
+    let s = t.wait_for("Admission & latency ─", 10);
+    assert!(!s.contains("Scheduler ─"), "{s}");
     t.keys(&["q"]);
     t.wait_for("EXITED 0", 5);
 }

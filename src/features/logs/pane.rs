@@ -204,6 +204,7 @@ pub fn view(state: &State, area: Rect) -> LogsView {
 /// The rows at these ring positions, as shown.
 fn row_views(l: &LogsState, positions: Vec<usize>) -> Vec<RowView> {
     let selected = if l.follow { None } else { l.selected };
+    let ms = shares_a_second(l, &positions);
     let mut rows = Vec::with_capacity(positions.len());
     for p in positions {
         let Some(s) = l.ring.get(p) else { continue };
@@ -212,7 +213,7 @@ fn row_views(l: &LogsState, positions: Vec<usize>) -> Vec<RowView> {
                 text: marker_text(m),
             },
             Row::Line(line) => RowView::Line {
-                time: clock(line.ts_ns / 1_000_000, true),
+                time: log_time(line.ts_ns, ms),
                 pod: line
                     .label("pod")
                     .map(|p| display(p).into_owned())
@@ -232,6 +233,29 @@ fn row_views(l: &LogsState, positions: Vec<usize>) -> Vec<RowView> {
         });
     }
     rows
+}
+
+/// Whether two lines shown next to each other share a second: then every
+/// time on screen carries milliseconds (one column width for all rows).
+fn shares_a_second(l: &LogsState, positions: &[usize]) -> bool {
+    let secs: Vec<i64> = positions
+        .iter()
+        .filter_map(|&p| match &l.ring.get(p)?.row {
+            Row::Line(x) => Some(x.ts_ns.div_euclid(1_000_000_000)),
+            Row::Marker(_) => None,
+        })
+        .collect();
+    secs.windows(2).any(|w| w[0] == w[1])
+}
+
+/// `12:04:01`, or `12:04:01.123` when lines share seconds.
+pub fn log_time(ts_ns: i64, ms: bool) -> String {
+    let t = clock(ts_ns / 1_000_000, true);
+    if ms {
+        format!("{t}.{:03}", ts_ns.div_euclid(1_000_000).rem_euclid(1000))
+    } else {
+        t
+    }
 }
 
 /// "⚠ 12 lines missing 10:00:01–10:00:05: why", or the reason alone when
