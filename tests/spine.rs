@@ -249,7 +249,13 @@ fn esc_pops_one_view_at_a_time_and_restores_focus() {
     st.ui.focused = Focus::Pane(0); // something moved focus underneath
     press(&mut st, &[key(KeyCode::Esc)]);
     assert_eq!(st.ui.mode(), Mode::Picker);
-    assert_eq!(st.ui.views.top(), Some(&View::PodPicker { index: 1 }));
+    assert_eq!(
+        st.ui.views.top(),
+        Some(&View::PodPicker {
+            index: 1,
+            filter: String::new()
+        })
+    );
     assert_eq!(
         st.ui.focused,
         Focus::Pane(2),
@@ -643,4 +649,31 @@ fn unknown_job_is_refused_and_unknown_pod_is_said() {
     // a known job applies
     press(&mut st, &command("job api"));
     assert_eq!(st.target.job.as_deref(), Some("api"));
+}
+
+/// The pod picker narrows as you type (Backspace widens); Enter takes the
+/// first match.
+#[test]
+fn the_pod_picker_filters_as_you_type() {
+    let mut st = fresh();
+    assert!(st.pods().len() >= 3);
+    press(&mut st, &[ch('p'), ch('-'), ch('3')]);
+    let Some(View::PodPicker { filter, index }) = st.ui.views.top() else {
+        panic!("no picker: {:?}", st.ui.views.top());
+    };
+    assert_eq!((filter.as_str(), *index), ("-3", 1));
+    assert_eq!(
+        watchfloor::app::keys::picker_pods(&st),
+        vec!["app-3".to_string()]
+    );
+    let screen = watchfloor::export::buffer_to_text(&watchfloor::ui::render(&st, 120, 30));
+    assert!(screen.contains("Pod: -3"), "{screen}");
+    press(&mut st, &[key(KeyCode::Backspace)]);
+    assert_eq!(
+        watchfloor::app::keys::picker_pods(&st).len(),
+        st.pods().len()
+    );
+    press(&mut st, &[ch('3'), key(KeyCode::Enter)]);
+    assert_eq!(st.target.pod.as_deref(), Some("app-3"));
+    assert!(st.ui.views.top().is_none());
 }

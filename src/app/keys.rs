@@ -37,6 +37,7 @@ pub fn on_key(state: &mut State, k: KeyEvent) -> (Vec<Command>, bool) {
     match state.keymap.lookup(mode, &key) {
         Some(action) => (apply(state, action), true),
         None if mode == Mode::Input => (vec![], edit(state, &k)),
+        None if mode == Mode::Picker => (vec![], type_filter(state, &k)),
         None => (vec![], false),
     }
 }
@@ -147,18 +148,61 @@ fn top_view(state: &mut State, action: Action) -> Handled {
     }
 }
 
+/// Keys the pod picker takes when the keymap binds nothing to them:
+/// typing narrows the list, Backspace widens it.
+fn type_filter(state: &mut State, k: &KeyEvent) -> bool {
+    let Some(View::PodPicker { index, filter }) = state.ui.views.top_mut() else {
+        return false;
+    };
+    let plain = !k
+        .modifiers
+        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+    match k.code {
+        KeyCode::Char(c) if plain && !c.is_control() && filter.chars().count() < 100 => {
+            filter.push(c)
+        }
+        KeyCode::Backspace => {
+            filter.pop();
+        }
+        _ => return false,
+    }
+    // the first match is the one Enter takes
+    let _ = index;
+    let n = picker_pods(state).len();
+    if let Some(View::PodPicker { index, .. }) = state.ui.views.top_mut() {
+        *index = if n == 0 { 0 } else { 1 };
+    }
+    true
+}
+
+/// The pods the picker lists: the state's, narrowed by what was typed.
+pub fn picker_pods(state: &State) -> Vec<String> {
+    let filter = match state.ui.views.top() {
+        Some(View::PodPicker { filter, .. }) => filter.as_str(),
+        _ => "",
+    };
+    let pods = state.pods();
+    if filter.is_empty() {
+        return pods;
+    }
+    pods.into_iter()
+        .filter(|p| crate::features::logs::text_matches(p, filter))
+        .collect()
+}
+
 fn pod_picker(state: &mut State, action: Action) -> Vec<Command> {
-    let n = state.pods().len();
+    let pods = picker_pods(state);
+    let n = pods.len();
     if action == Action::PickerSelect {
-        if let Some(View::PodPicker { index }) = state.ui.views.top() {
+        if let Some(View::PodPicker { index, .. }) = state.ui.views.top() {
             let pod = match *index {
                 0 => None,
-                i => state.pods().get(i - 1).cloned(),
+                i => pods.get(i - 1).cloned(),
             };
             pop(state);
             state.target.pod = pod;
         }
-    } else if let Some(View::PodPicker { index }) = state.ui.views.top_mut() {
+    } else if let Some(View::PodPicker { index, .. }) = state.ui.views.top_mut() {
         // entry 0 is "all pods"
         *index = if action == Action::PickerUp {
             index.saturating_sub(1)
@@ -273,7 +317,13 @@ fn global(state: &mut State, action: Action) -> Vec<Command> {
                 .and_then(|p| pods.iter().position(|x| x == p))
                 .map(|i| i + 1)
                 .unwrap_or(0);
-            push_view(state, View::PodPicker { index });
+            push_view(
+                state,
+                View::PodPicker {
+                    index,
+                    filter: String::new(),
+                },
+            );
         }
         Action::AllPods => state.target.pod = None,
         Action::OpenCommand => open_input(state, InputPurpose::Command, ""),

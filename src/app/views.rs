@@ -40,6 +40,8 @@ pub enum View {
     },
     PodPicker {
         index: usize,
+        /// Typed to narrow the list (smart case, anywhere in the name).
+        filter: String,
     },
     Input {
         purpose: InputPurpose,

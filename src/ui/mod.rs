@@ -39,7 +39,7 @@ pub fn draw(f: &mut Frame, state: &State) {
     for v in state.ui.views.iter() {
         match v {
             View::Help { scroll } => help::draw(f, area, state, *scroll),
-            View::PodPicker { index } => picker::draw(f, area, state, *index),
+            View::PodPicker { index, filter } => picker::draw(f, area, state, *index, filter),
             View::Input { .. } => {} // drawn in the footer line
             View::LogDetail { id, index } => {
                 crate::features::logs::views::detail::draw(f, area, state, *id, *index)

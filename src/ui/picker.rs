@@ -7,10 +7,10 @@ use ratatui::Frame;
 
 use crate::app::State;
 
-pub fn draw(f: &mut Frame, area: Rect, state: &State, index: usize) {
+pub fn draw(f: &mut Frame, area: Rect, state: &State, index: usize, filter: &str) {
     let t = &state.theme;
     let mut items = vec!["all pods".to_string()];
-    items.extend(state.pods());
+    items.extend(crate::app::keys::picker_pods(state));
     if area.height < 3 || area.width < 8 {
         return; // no room for a list: the keys still work
     }
@@ -52,7 +52,11 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, index: usize) {
         Paragraph::new(lines).block(
             Block::default()
                 .borders(Borders::ALL)
-                .title(" Pod (↑↓ Enter, Esc) ")
+                .title(if filter.is_empty() {
+                    " Pod (type to filter, ↑↓ Enter, Esc) ".to_string()
+                } else {
+                    format!(" Pod: {}▏ ", crate::text::display(filter))
+                })
                 .border_style(t.border_focus),
         ),
         r,
