@@ -709,7 +709,16 @@ async fn promex_beam() {
         .lines()
         .find(|l| l.contains(" system "))
         .unwrap_or_else(|| panic!("no category line:\n{s}"));
-    assert!(cats.contains("+5 more"), "`{cats}`\n{s}");
+    // six categories: those drawn plus those counted (how many fit
+    // depends on the pane's width, which the panes with data share)
+    let drawn = cats.matches(" MiB").count() + cats.matches(" KiB").count();
+    let more: usize = cats
+        .split("+")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert_eq!(drawn + more, 6, "`{cats}`\n{s}");
     assert_eq!(stored(&st, "memory.processes"), PROMEX_PROCS);
     assert_eq!(stored(&st, "memory.binary"), PROMEX_BINARY);
     // the run queue is normal + dirty; the rows under it split them

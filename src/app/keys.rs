@@ -358,6 +358,11 @@ fn focus_step(state: &mut State, forward: bool) {
         (pos + n - 1) % n
     };
     state.ui.focused = panes[next];
+    // a pane the layout leaves out is shown while it has the focus
+    let area = ratatui::layout::Rect::new(0, 0, state.ui.width, state.ui.height);
+    state.ui.peek = false;
+    let drawn = crate::app::layout::screen_zoomed(state, area, false).panes;
+    state.ui.peek = !drawn.iter().any(|(i, _)| Focus::Pane(*i) == panes[next]);
 }
 
 /// The time cursor moves a step; the log pane reads at the same moment

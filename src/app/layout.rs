@@ -172,8 +172,8 @@ pub fn screen_zoomed(state: &crate::app::State, area: Rect, zoom: bool) -> Scree
             let with_data: Vec<bool> = d.panes.iter().map(|p| !m.pane_empty(&p.id)).collect();
             let mut rects = pane_rects(d, metrics, None, &with_data);
             rects.retain(|(_, r)| r.height > 0 && r.width > 0);
-            // a focused pane that is not drawn takes the metric area
-            match focused_pane.filter(|i| *i < d.panes.len()) {
+            // a pane Tab landed on that is not drawn takes the metric area
+            match focused_pane.filter(|i| *i < d.panes.len() && state.ui.peek) {
                 Some(i) if !rects.iter().any(|(j, _)| *j == i) => vec![(i, metrics)],
                 _ => rects,
             }

@@ -179,7 +179,10 @@ fn apply_effects(state: &mut State, effects: Vec<Effect>) -> bool {
                 }
             }
             Effect::Message(text, error) => state.ui.message = Some((text, error)),
-            Effect::FocusFirst => state.ui.focused = crate::app::state::Focus::Pane(0),
+            Effect::FocusFirst => {
+                state.ui.focused = crate::app::state::Focus::Pane(0);
+                state.ui.peek = false;
+            }
         }
     }
     scope_changed

@@ -25,6 +25,9 @@ pub struct UiState {
     /// The pane with the focus.
     pub focused: Focus,
     pub zoom: bool,
+    /// Tab landed on a pane the layout does not draw (no data, no room):
+    /// it is shown in the metric area until the focus moves on.
+    pub peek: bool,
     pub width: u16,
     pub height: u16,
 }
@@ -114,6 +117,7 @@ impl State {
                 history: BTreeMap::new(),
                 focused: Focus::Pane(0),
                 zoom: false,
+                peek: false,
                 width: 200,
                 height: 50,
             },

@@ -66,7 +66,9 @@ pub fn format_bytes(v: f64) -> String {
     let neg = v < 0.0;
     let mut x = v.abs();
     let mut i = 0;
-    while x >= 1024.0 && i < UNITS.len() - 1 {
+    // from 1000 of a unit on, the next one: "0.99 GiB", never "1016 MiB"
+    // (four digits would not line up with the rest)
+    while x >= 1000.0 && i < UNITS.len() - 1 {
         x /= 1024.0;
         i += 1;
     }
@@ -235,6 +237,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn bytes_never_take_four_digits() {
+        assert_eq!(format_bytes(1016.0 * 1024.0 * 1024.0), "0.99 GiB");
+        assert_eq!(format_bytes(999.0 * 1024.0 * 1024.0), "999 MiB");
+        assert_eq!(format_bytes(1000.0), "0.98 KiB");
+        assert_eq!(format_bytes(999.0), "999 B");
+        assert_eq!(format_bytes(2.0 * 1024.0 * 1024.0 * 1024.0), "2.00 GiB");
+    }
+
+    #[test]
     fn names_are_cut_in_the_middle_keeping_the_suffix() {
         let a = fit_middle("checkout-api-7d9f8b6c5-x2k4q", 12);
         let b = fit_middle("checkout-api-7d9f8b6c5-p9m3z", 12);
@@ -249,7 +260,7 @@ mod tests {
     #[test]
     fn bytes() {
         assert_eq!(format_bytes(0.0), "0 B");
-        assert_eq!(format_bytes(1023.0), "1023 B");
+        assert_eq!(format_bytes(1023.0), "1.00 KiB");
         assert_eq!(format_bytes(1536.0), "1.50 KiB");
         assert_eq!(format_bytes(1.71 * 1024.0 * 1024.0 * 1024.0), "1.71 GiB");
         assert_eq!(format_bytes(512.0 * 1024.0 * 1024.0), "512 MiB");
