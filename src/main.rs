@@ -317,7 +317,15 @@ fn interactive(rt: &tokio::runtime::Runtime, state: State, backends: Backends) -
     let started = std::time::Instant::now();
     let mut term = Terminal::new(CrosstermBackend::new(writer))
         .unwrap_or_else(|e| fail(&format!("terminal: {e}")));
-    let (_state, exit) = rt.block_on(run_tui(&mut term, state, backends, watchfloor::ui::draw));
+    let (_state, exit) = rt.block_on(run_tui(
+        &mut term,
+        state,
+        backends,
+        run::Draw {
+            full: watchfloor::ui::draw,
+            header_over: watchfloor::ui::draw_header_over,
+        },
+    ));
     terminal::release(term);
     drop(guard);
     let secs = started.elapsed().as_secs_f64();

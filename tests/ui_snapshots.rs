@@ -356,3 +356,33 @@ fn panes_without_data_give_their_space_away_and_stay_reachable() {
         assert_eq!(seen.len(), titles.len(), "{w}x{h}: reached {seen:?}");
     }
 }
+
+/// A clock tick redraws the header over the last full frame: the header
+/// is the one of the new second, every other row is the last frame's.
+#[test]
+fn a_tick_redraws_only_the_header() {
+    let st = demo_state(CYCLE_START + 90, None);
+    let last = render(&st, 200, 50);
+    let mut later = st.clone();
+    later.now_ms += 1000;
+    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(200, 50)).unwrap();
+    term.draw(|f| watchfloor::ui::draw_header_over(f, &later, &last))
+        .unwrap();
+    let got = buffer_to_text(term.backend().buffer());
+    let full = buffer_to_text(&render(&later, 200, 50));
+    let old = buffer_to_text(&last);
+    assert_eq!(got.lines().next(), full.lines().next(), "the new header");
+    assert_ne!(got.lines().next(), old.lines().next(), "the clock moved");
+    assert!(
+        got.lines().skip(1).eq(old.lines().skip(1)),
+        "the rest is the last frame"
+    );
+    // another size: a full frame
+    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
+    term.draw(|f| watchfloor::ui::draw_header_over(f, &later, &last))
+        .unwrap();
+    assert_eq!(
+        buffer_to_text(term.backend().buffer()),
+        buffer_to_text(&render(&later, 120, 40))
+    );
+}

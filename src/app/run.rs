@@ -147,18 +147,54 @@ fn frame<B: Backend + std::io::Write>(
     t: &mut Terminal<B>,
     state: &State,
     draw: Draw,
+    last: &mut Frames,
+    header_only: bool,
 ) -> std::io::Result<()> {
     use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
     crossterm::queue!(t.backend_mut(), BeginSynchronizedUpdate)?;
-    let drawn = t.draw(|f| draw(f, state)).map(|_| ());
+    let now = std::time::Instant::now();
+    // a clock tick redraws the header over the last full frame; ages and
+    // live axes are brought up to date by a full frame at least every
+    // FULL_FRAME_EVERY
+    let reuse = header_only
+        && last
+            .full_at
+            .is_some_and(|t| now.duration_since(t) < FULL_FRAME_EVERY)
+        && last.buffer.is_some();
+    let drawn = t
+        .draw(|f| match (&last.buffer, reuse) {
+            (Some(b), true) => (draw.header_over)(f, state, b),
+            _ => (draw.full)(f, state),
+        })
+        .map(|done| done.buffer.clone());
+    if let Ok(b) = &drawn {
+        last.buffer = Some(b.clone());
+        if !reuse {
+            last.full_at = Some(now);
+        }
+    }
     // always end the update, even after a failed draw
     let ended = crossterm::execute!(t.backend_mut(), EndSynchronizedUpdate);
-    drawn.and(ended)
+    drawn.map(|_| ()).and(ended)
 }
 
-/// Draws one frame from the state (the ui's `draw`: the app does not
-/// import the ui, the binary hands it in).
-pub type Draw = fn(&mut ratatui::Frame, &State);
+/// The last frame drawn, and when the last full one was.
+#[derive(Default)]
+struct Frames {
+    buffer: Option<ratatui::buffer::Buffer>,
+    full_at: Option<std::time::Instant>,
+}
+
+/// A full frame at least this often, whatever changed.
+pub const FULL_FRAME_EVERY: Duration = Duration::from_secs(5);
+
+/// How the ui draws: a full frame, or the header over the last one (the
+/// app does not import the ui: the binary hands these in).
+#[derive(Clone, Copy)]
+pub struct Draw {
+    pub full: fn(&mut ratatui::Frame, &State),
+    pub header_over: fn(&mut ratatui::Frame, &State, &ratatui::buffer::Buffer),
+}
 
 /// Least time between two frames caused by data (keys draw at once).
 pub const MIN_FRAME: Duration = Duration::from_millis(100);
@@ -212,12 +248,15 @@ pub async fn run_tui<B: Backend + std::io::Write>(
             return (state, Exit::TerminalGone(format!("signal handlers: {e}")))
         }
     };
-    if let Err(e) = frame(terminal, &state, draw) {
+    let mut frames = Frames::default();
+    if let Err(e) = frame(terminal, &state, draw, &mut frames, false) {
         return (state, gone("draw", e));
     }
     // Redraw only when something changed, and at most every MIN_FRAME:
     // answers that arrive together become one frame, not thirty.
     let mut dirty_since: Option<tokio::time::Instant> = None;
+    // whether anything but the clock changed since the last frame
+    let mut full = false;
     let mut last_draw = tokio::time::Instant::now();
     let exit = loop {
         let draw_at = dirty_since.map(|_| last_draw + MIN_FRAME);
@@ -241,6 +280,7 @@ pub async fn run_tui<B: Backend + std::io::Write>(
         };
         if let Some(event) = event {
             let input = matches!(event, Event::Key(_) | Event::Resize(..));
+            let tick = matches!(event, Event::Tick(_));
             // (the terminal's own resize, with its clear, happens inside
             // the next frame's synchronized update: Terminal::draw does it)
             let was = health_marks(&state);
@@ -257,10 +297,12 @@ pub async fn run_tui<B: Backend + std::io::Write>(
                 let (cmds, c) = update::update(&mut state, Event::Source(d));
                 log_health_changes(was, &state);
                 tasks.exec(cmds);
+                full |= c;
                 if c && dirty_since.is_none() {
                     dirty_since = Some(tokio::time::Instant::now());
                 }
             });
+            full |= changed && !tick;
             if changed && dirty_since.is_none() {
                 dirty_since = Some(tokio::time::Instant::now());
             }
@@ -270,9 +312,10 @@ pub async fn run_tui<B: Backend + std::io::Write>(
             }
         }
         if dirty_since.take().is_some() {
-            if let Err(e) = frame(terminal, &state, draw) {
+            if let Err(e) = frame(terminal, &state, draw, &mut frames, !full) {
                 break gone("draw", e);
             }
+            full = false;
             last_draw = tokio::time::Instant::now();
         }
     };

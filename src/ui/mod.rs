@@ -108,6 +108,17 @@ fn draw_metrics(f: &mut Frame, body: Rect, panes: &[(usize, Rect)], state: &Stat
     }
 }
 
+/// Only the header over the last full frame (`last`): a clock tick changes
+/// nothing else, so nothing else is rendered.
+pub fn draw_header_over(f: &mut Frame, state: &State, last: &ratatui::buffer::Buffer) {
+    let area = f.area();
+    if last.area != area {
+        return draw(f, state);
+    }
+    f.buffer_mut().clone_from(last);
+    header::draw(f, layout::screen(state, area).header, state);
+}
+
 /// Renders the state into an off-screen buffer (`--once`, tests).
 pub fn render(state: &State, width: u16, height: u16) -> ratatui::buffer::Buffer {
     let backend = ratatui::backend::TestBackend::new(width, height);
