@@ -90,6 +90,10 @@ pub struct Cli {
     /// Render one frame headless, print it to stdout and exit.
     #[arg(long)]
     pub once: bool,
+    /// For slow links: data redrawn at most every 3 s (keys at once), the clock every 10 s,
+    /// ASCII borders and bars (one byte a cell instead of three).
+    #[arg(long)]
+    pub low_bandwidth: bool,
     /// Frame size for --once.
     #[arg(long, value_name = "COLSxROWS", requires = "once")]
     pub size: Option<String>,

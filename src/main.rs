@@ -232,6 +232,7 @@ fn main() {
         logs: logs.map(|l| l.0),
         ..Default::default()
     };
+    state.ui.low_bandwidth = cli.low_bandwidth;
     if let Some(ep) = &s.prometheus {
         if ep.insecure_skip_verify && !s.demo {
             state.warnings.push("TLS verify off".into());

@@ -386,3 +386,26 @@ fn a_tick_redraws_only_the_header() {
         buffer_to_text(&render(&later, 120, 40))
     );
 }
+
+/// `--low-bandwidth`: no box drawing, block or braille cell is left (one
+/// byte a cell on the wire), and the clock moves every 10 s, not every
+/// second.
+#[test]
+fn low_bandwidth_draws_ascii_and_ticks_slower() {
+    let mut st = demo_state(CYCLE_START + 90, None);
+    st.ui.low_bandwidth = true;
+    let text = screen(&st, 200, 50);
+    let wide: Vec<char> = text
+        .chars()
+        .filter(|c| matches!(*c as u32, 0x2500..=0x259f | 0x2800..=0x28ff))
+        .collect();
+    assert!(wide.is_empty(), "{wide:?}\n{text}");
+    assert!(text.contains("+-") && text.contains('|'), "{text}");
+    // the clock: a tick within the same 10 s is no change
+    let base = (st.now_ms / 10_000) * 10_000;
+    st.now_ms = base;
+    let (_, changed) = update::update(&mut st, Event::Tick(base + 3_000));
+    assert!(!changed);
+    let (_, changed) = update::update(&mut st, Event::Tick(base + 10_000));
+    assert!(changed);
+}

@@ -198,6 +198,9 @@ pub struct Draw {
 
 /// Least time between two frames caused by data (keys draw at once).
 pub const MIN_FRAME: Duration = Duration::from_millis(100);
+/// The same with `--low-bandwidth`, where the clock also moves only every
+/// 10 s (`update` reports a tick as a change at those boundaries only).
+pub const LOW_BANDWIDTH_FRAME: Duration = Duration::from_secs(3);
 
 /// Source events applied after one event before the loop looks at keys
 /// and the frame again, and the time such a batch may take.
@@ -259,7 +262,12 @@ pub async fn run_tui<B: Backend + std::io::Write>(
     let mut full = false;
     let mut last_draw = tokio::time::Instant::now();
     let exit = loop {
-        let draw_at = dirty_since.map(|_| last_draw + MIN_FRAME);
+        let min_frame = if state.ui.low_bandwidth {
+            LOW_BANDWIDTH_FRAME
+        } else {
+            MIN_FRAME
+        };
+        let draw_at = dirty_since.map(|_| last_draw + min_frame);
         let mut signal_no = None;
         let event = tokio::select! {
             k = keys.next() => match k {

@@ -25,6 +25,8 @@ pub struct UiState {
     /// The pane with the focus.
     pub focused: Focus,
     pub zoom: bool,
+    /// `--low-bandwidth`: fewer frames, the clock less often, ASCII cells.
+    pub low_bandwidth: bool,
     /// Tab landed on a pane the layout does not draw (no data, no room):
     /// it is shown in the metric area until the focus moves on.
     pub peek: bool,
@@ -118,6 +120,7 @@ impl State {
                 focused: Focus::Pane(0),
                 zoom: false,
                 peek: false,
+                low_bandwidth: false,
                 width: 200,
                 height: 50,
             },

@@ -35,7 +35,9 @@ pub fn update(state: &mut State, event: Event) -> (Vec<Command>, bool) {
             (vec![], true)
         }
         Event::Tick(now) => {
-            let changed = now / 1000 != state.now_ms / 1000;
+            // the header's clock: every second, or every 10 s on a slow link
+            let every = if state.ui.low_bandwidth { 10_000 } else { 1000 };
+            let changed = now / every != state.now_ms / every;
             state.now_ms = now;
             (vec![], changed)
         }

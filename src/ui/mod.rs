@@ -14,6 +14,46 @@ use crate::app::views::View;
 use crate::app::State;
 
 pub fn draw(f: &mut Frame, state: &State) {
+    draw_all(f, state);
+    if state.ui.low_bandwidth {
+        asciify(f.buffer_mut());
+    }
+}
+
+/// `--low-bandwidth`: box drawing, blocks and braille become ASCII (one
+/// byte a cell on the wire instead of three).
+pub fn asciify(buf: &mut ratatui::buffer::Buffer) {
+    for cell in buf.content.iter_mut() {
+        let Some(c) = cell.symbol().chars().next() else {
+            continue;
+        };
+        let ascii = match c {
+            '─' | '━' | '═' => "-",
+            '│' | '┃' | '║' => "|",
+            '┌' | '┐' | '└' | '┘' | '├' | '┤' | '┬' | '┴' | '┼' => "+",
+            '▁' | '▂' | '▃' => ".",
+            '▄' | '▅' | '▆' => ":",
+            '▇' | '█' | '▉' | '▊' | '▋' | '▌' | '▍' | '▎' | '▏' => "#",
+            '\u{2800}'..='\u{28ff}' => {
+                if c == '\u{2800}' {
+                    " "
+                } else {
+                    "."
+                }
+            }
+            '…' => "~",
+            '●' => "*",
+            '✓' => "+",
+            '✗' => "x",
+            '▶' | '▸' => ">",
+            '⚠' => "!",
+            _ => continue,
+        };
+        cell.set_symbol(ascii);
+    }
+}
+
+fn draw_all(f: &mut Frame, state: &State) {
     let area = f.area();
     let l = layout::screen(state, area);
     header::draw(f, l.header, state);
@@ -117,6 +157,9 @@ pub fn draw_header_over(f: &mut Frame, state: &State, last: &ratatui::buffer::Bu
     }
     f.buffer_mut().clone_from(last);
     header::draw(f, layout::screen(state, area).header, state);
+    if state.ui.low_bandwidth {
+        asciify(f.buffer_mut());
+    }
 }
 
 /// Renders the state into an off-screen buffer (`--once`, tests).
