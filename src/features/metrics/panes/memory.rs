@@ -366,7 +366,8 @@ fn breakdown_lines(lines: &mut Vec<Line>, b: &Breakdown, widths: (usize, usize, 
     let (lw, bw, w) = widths;
     if b.peak_note {
         lines.push(Line::from(Span::styled(
-            format!("▸ {} (peak vs limit in window)", b.pod),
+            // the pod is chosen by its peak; the rows below are its values now
+            format!("▸ {} · closest to its limit · now", b.pod),
             t.accent,
         )));
     }
