@@ -156,7 +156,7 @@ pub fn draw_header_over(f: &mut Frame, state: &State, last: &ratatui::buffer::Bu
         return draw(f, state);
     }
     f.buffer_mut().clone_from(last);
-    header::draw(f, layout::screen(state, area).header, state);
+    header::draw(f, layout::frame(area).header, state);
     if state.ui.low_bandwidth {
         asciify(f.buffer_mut());
     }
