@@ -13,7 +13,8 @@ use crate::config::theme::Theme;
 use crate::dashboard::{PaneSpec, ResolvedQuery};
 use crate::store::{QueryData, Series};
 use crate::text::display;
-use crate::ui::widgets::{spark::sparkline, Level};
+use crate::ui::widgets::spark::{sparkline_to, tail_max};
+use crate::ui::widgets::Level;
 
 /// Points a sparkline can show at most (wider panes are not drawn).
 pub const HISTORY: usize = 240;
@@ -97,12 +98,26 @@ pub fn draw(f: &mut Frame, area: Rect, rows: &[Row], t: &Theme) {
         .unwrap_or(9)
         .max(9);
     let spark_w = (area.width as usize).saturating_sub(label_w + value_w);
+    // a metric's row and its pods' rows (indented) share one scale
+    let mut group_hi: Vec<Option<f64>> = vec![None; rows.len()];
+    let mut start = 0;
+    for i in 0..=rows.len() {
+        if i == rows.len() || (i > start && !rows[i].label.starts_with(' ')) {
+            let hi = rows[start..i]
+                .iter()
+                .filter_map(|r| tail_max(&r.history, spark_w))
+                .reduce(f64::max);
+            group_hi[start..i].fill(hi);
+            start = i;
+        }
+    }
     let lines: Vec<Line> = rows
         .iter()
-        .map(|r| {
+        .zip(group_hi)
+        .map(|(r, hi)| {
             Line::from(vec![
                 Span::styled(crate::text::units::fit_middle(&r.label, label_w), t.text),
-                Span::styled(sparkline(&r.history, spark_w), t.series_style(0)),
+                Span::styled(sparkline_to(&r.history, spark_w, hi), t.series_style(0)),
                 Span::styled(format!("{:>value_w$}", r.value), r.level.style(t)),
             ])
         })
