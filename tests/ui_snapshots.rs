@@ -409,3 +409,26 @@ fn low_bandwidth_draws_ascii_and_ticks_slower() {
     let (_, changed) = update::update(&mut st, Event::Tick(base + 10_000));
     assert!(changed);
 }
+
+/// In mono, series that colour cannot tell apart differ by marker, and the
+/// legend shows each one's marker.
+#[test]
+fn mono_series_differ_by_marker() {
+    let mut st = demo_state(CYCLE_START + 90, None);
+    st.theme = Theme::builtin("mono").unwrap();
+    let text = screen(&st, 200, 50);
+    let legend = text
+        .lines()
+        .find(|l| l.contains("queue p95 responses/http") && l.contains("━"))
+        .unwrap_or_else(|| panic!("no legend:\n{text}"));
+    assert!(
+        legend.contains("━ queue p95") && legend.contains("• queue p95"),
+        "{legend}"
+    );
+    // with colours, every series keeps the line marker
+    let colour = screen(&demo_state(CYCLE_START + 90, None), 200, 50);
+    assert!(
+        !colour.lines().any(|l| l.contains("• queue p95")),
+        "{colour}"
+    );
+}

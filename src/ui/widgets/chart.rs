@@ -65,12 +65,34 @@ pub fn draw(f: &mut Frame, full: Rect, theme: &Theme, lines: &[Line<'_>], axes: 
 }
 
 /// "━ name  " for each line, in its style.
+/// Series that colour cannot tell apart (mono, or a theme with fewer
+/// colours than series) differ by their marker instead; the legend shows it.
+fn markers(lines: &[Line<'_>]) -> Vec<(Marker, &'static str)> {
+    const BY_INDEX: [(Marker, &str); 4] = [
+        (Marker::Braille, "━"),
+        (Marker::Dot, "•"),
+        (Marker::Block, "█"),
+        (Marker::Bar, "▄"),
+    ];
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            // the n-th series sharing its style with an earlier one
+            let same = lines[..i].iter().filter(|o| o.style == l.style).count();
+            BY_INDEX[same % BY_INDEX.len()]
+        })
+        .collect()
+}
+
 fn draw_legend(f: &mut Frame, r: Rect, theme: &Theme, lines: &[Line<'_>]) {
+    let marks = markers(lines);
     let legend: Vec<Span> = lines
         .iter()
-        .flat_map(|l| {
+        .zip(marks)
+        .flat_map(|(l, (_, sym))| {
             [
-                Span::styled("━ ", l.style),
+                Span::styled(format!("{sym} "), l.style),
                 Span::styled(format!("{}  ", l.name), theme.dim),
             ]
         })
@@ -107,12 +129,14 @@ fn value_bounds(lines: &[Line<'_>]) -> (f64, f64) {
 
 /// One braille line per series, then the cursor (if any) as a vertical line.
 fn datasets<'a>(lines: &[Line<'a>], cursor: &'a [(f64, f64)], theme: &Theme) -> Vec<Dataset<'a>> {
+    let marks = markers(lines);
     let mut datasets: Vec<Dataset> = lines
         .iter()
-        .map(|l| {
+        .zip(marks)
+        .map(|(l, (marker, _))| {
             Dataset::default()
                 .name(l.name.clone())
-                .marker(Marker::Braille)
+                .marker(marker)
                 .graph_type(GraphType::Line)
                 .style(l.style)
                 .data(l.points)
