@@ -469,6 +469,15 @@ fn search_starts_empty_filters_show_once_and_the_selection_is_reversed() {
         cell.modifier.contains(ratatui::style::Modifier::REVERSED),
         "{cell:?} in {line}"
     );
+    // the whole row: the marker and the time too
+    let marker_col = line.chars().position(|c| c == '▶').unwrap() as u16;
+    for c in [marker_col, marker_col + 2] {
+        let cell = &buf[(c, row as u16)];
+        assert!(
+            cell.modifier.contains(ratatui::style::Modifier::REVERSED),
+            "column {c}: {cell:?} in {line}"
+        );
+    }
     // an include filter: in the title once
     update::apply(&mut st, Action::FilterInclude);
     let cmds = submit(&mut st, "upstream");

@@ -287,6 +287,22 @@ fn the_header_keeps_what_matters_longest() {
     let at = first.find("PROD prod-eu").expect(first);
     let col = first[..at].chars().count() as u16;
     assert_eq!(buf[(col, 0)].fg, st.theme.warn.fg.unwrap());
+    // the job in view is the one chosen, not the one detected
+    st.metrics.detection = Some(watchfloor::dashboard::detect::Detection {
+        preset: "beam".into(),
+        job: Some("node".into()),
+        score: (3, 3),
+        found: 30,
+        total: 32,
+        missing: vec![],
+        labels: Default::default(),
+    });
+    st.target.job = Some("prometheus".into());
+    let h = header(&st, 200);
+    assert!(
+        h.contains("job prometheus") && !h.contains("job node"),
+        "{h}"
+    );
     // every source failing: LIVE says nothing answers
     let at_ms = st.now_ms;
     st.metrics
@@ -401,6 +417,11 @@ fn low_bandwidth_draws_ascii_and_ticks_slower() {
         .collect();
     assert!(wide.is_empty(), "{wide:?}\n{text}");
     assert!(text.contains("+-") && text.contains('|'), "{text}");
+    let ui_symbols: Vec<char> = text
+        .chars()
+        .filter(|c| "·Σ—↑↓←→❚≥…●✓✗▶▸⚠".contains(*c))
+        .collect();
+    assert!(ui_symbols.is_empty(), "{ui_symbols:?}\n{text}");
     // the clock: a tick within the same 10 s is no change
     let base = (st.now_ms / 10_000) * 10_000;
     st.now_ms = base;

@@ -262,7 +262,9 @@ pub async fn run_tui<B: Backend + std::io::Write>(
     let mut full = false;
     let mut last_draw = tokio::time::Instant::now();
     let exit = loop {
-        let min_frame = if state.ui.low_bandwidth {
+        // (the first answers are drawn at the usual pace: a slow link
+        // waits for data, not for the throttle)
+        let min_frame = if state.ui.low_bandwidth && state.sources_answered() {
             LOW_BANDWIDTH_FRAME
         } else {
             MIN_FRAME

@@ -156,7 +156,8 @@ fn dashboard_choice(state: &State) -> Option<String> {
     let mut v = d.name.clone();
     if let Some(det) = &state.metrics.detection {
         v.push_str(" · auto");
-        if let Some(j) = &det.job {
+        // the job in view: the one chosen (`:job`), else the detected one
+        if let Some(j) = state.target.job.as_ref().or(det.job.as_ref()) {
             v.push_str(&format!(" · job {j}"));
         }
         v.push_str(&format!(" · {}/{} signals", det.found, det.total));

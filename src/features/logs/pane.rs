@@ -507,12 +507,26 @@ fn row_line<'a>(r: &'a RowView, state: &State) -> Line<'a> {
                 spans.push(Span::styled(format!("{c} "), t.warn));
             }
             let needle = state.logs.search.as_deref();
+            // a match: reversed on a plain row; on the (reversed) selected
+            // row, underlined and not reversed, so it still stands out
+            let hit = if *selected {
+                t.accent.add_modifier(Modifier::UNDERLINED | Modifier::BOLD)
+            } else {
+                t.accent.add_modifier(Modifier::REVERSED)
+            };
+            let n = spans.len();
             spans.extend(highlighted(
                 text,
                 if *matched { needle } else { None },
                 base,
-                t.accent.add_modifier(Modifier::REVERSED),
+                hit,
             ));
+            if *selected {
+                // the whole row, marker to text, in reverse video
+                for s in &mut spans[..n] {
+                    s.style = s.style.add_modifier(Modifier::REVERSED);
+                }
+            }
             Line::from(spans)
         }
     }
