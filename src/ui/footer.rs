@@ -49,15 +49,19 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, hidden: &[usize]) {
             .key_in(crate::app::keymap::Mode::Normal, Action::FocusNext)
             .map(|k| k.to_string())
             .unwrap_or_else(|| "Tab".into());
-        spans.push(Span::styled(
-            format!(
-                "+{} pane{}: {} — {key}  ",
-                names.len(),
-                if names.len() == 1 { "" } else { "s" },
-                names.join(", ")
-            ),
-            t.warn,
-        ));
+        let plural = if names.len() == 1 { "" } else { "s" };
+        let long = format!(
+            "+{} pane{plural}: {} — {key}  ",
+            names.len(),
+            names.join(", ")
+        );
+        // narrow: the count and the key, never the names without the key
+        let text = if long.chars().count() * 3 <= area.width as usize * 2 {
+            long
+        } else {
+            format!("+{} pane{plural} — {key}  ", names.len())
+        };
+        spans.push(Span::styled(text, t.warn));
     }
     let (mode, keys) = crate::app::keys::hints(state);
     for (action, label) in keys {

@@ -462,7 +462,7 @@ fn title<'a>(v: &'a LogsView, t: &Theme) -> Line<'a> {
         title.push(Span::styled(format!("{} ", v.filters), t.warn));
     }
     title.push(Span::styled(format!("{} ", v.counts), t.dim));
-    title.push(Span::styled(v.query.clone(), t.accent));
+    title.push(Span::styled(format!("{} ", v.query), t.accent));
     Line::from(title)
 }
 

@@ -259,7 +259,13 @@ pub fn draw(f: &mut Frame, area: Rect, v: &MemoryView, t: &Theme) {
     let max_pods = if v.pods.len() == 1 {
         1
     } else {
-        (area.height as usize / 3).clamp(1, 6)
+        // "… 1 more pod" would take the row that pod needs: show it
+        let n = (area.height as usize / 3).clamp(1, 6);
+        if v.pods.len() == n + 1 {
+            n + 1
+        } else {
+            n
+        }
     };
     // names get the width they need, up to what leaves the bar 8 columns;
     // the bar stops at 40 and gives the rest to the names
