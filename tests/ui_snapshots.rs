@@ -453,3 +453,37 @@ fn mono_series_differ_by_marker() {
         "{colour}"
     );
 }
+
+/// A limit far above the values (a node's memory standing in for a missing
+/// container limit) is left out of the memory chart, so the values are
+/// not flattened on its zero row; a real limit stays.
+#[test]
+fn a_stand_in_limit_does_not_flatten_the_memory_chart() {
+    let st = demo_state(CYCLE_START + 90, None);
+    let legend = |st: &State| {
+        screen(st, 200, 50)
+            .lines()
+            .find(|l| l.contains("━ working set"))
+            .map(str::to_string)
+            .unwrap_or_default()
+    };
+    assert!(legend(&st).contains("━ limit"), "{}", legend(&st));
+    let mut big = st.clone();
+    let limit_keys: Vec<String> = big
+        .metrics
+        .queries
+        .iter()
+        .filter(|q| q.pane == "memory" && q.role == watchfloor::dashboard::Role::Limit)
+        .map(|q| q.key.clone())
+        .collect();
+    assert!(!limit_keys.is_empty());
+    for k in limit_keys {
+        for s in &mut big.metrics.store.entry(&k).series {
+            for p in s.points.iter_mut() {
+                p.1 *= 100.0;
+            }
+        }
+    }
+    let l = legend(&big);
+    assert!(l.contains("━ working set") && !l.contains("limit"), "{l}");
+}

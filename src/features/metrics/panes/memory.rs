@@ -241,6 +241,16 @@ fn pod_chart(state: &State, pane: &PaneSpec, pod: &str) -> Vec<ChartLine> {
             out.push((name, pts, i));
         }
     }
+    // a limit far above the values (a node's memory standing in for a
+    // missing container limit) would flatten them on the zero row: the
+    // chart scales to the values, the bars still say the share
+    let top = |pts: &[(f64, f64)]| pts.iter().map(|p| p.1).fold(0.0, f64::max);
+    let values = out
+        .iter()
+        .filter(|(_, _, i)| *i != 2)
+        .map(|(_, p, _)| top(p))
+        .fold(0.0, f64::max);
+    out.retain(|(_, p, i)| *i != 2 || values <= 0.0 || top(p) <= values * 10.0);
     out
 }
 
