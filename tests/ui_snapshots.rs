@@ -487,3 +487,26 @@ fn a_stand_in_limit_does_not_flatten_the_memory_chart() {
     let l = legend(&big);
     assert!(l.contains("━ working set") && !l.contains("limit"), "{l}");
 }
+
+/// A pod no answer named explains the empty panes by the pod, not by a
+/// collector the backend has.
+#[test]
+fn an_unknown_pod_is_the_reason_given() {
+    let mut st = demo_state(CYCLE_START + 90, None);
+    st.metrics.known_pods = st.answered_pods();
+    st.target.pod = Some("ghost-1".into());
+    for q in st.metrics.queries.clone() {
+        let d = st.metrics.store.entry(&q.key);
+        d.series.clear();
+        d.error = None;
+        d.last_ok = Some(st.now_ms);
+        d.empty_alts = u64::MAX;
+    }
+    let text = screen(&st, 200, 50);
+    assert!(text.contains("no answer has named pod ghost-1"), "{text}");
+    assert!(text.contains("pods seen: app-1, app-2, app-3"), "{text}");
+    assert!(
+        !text.contains("needs container_memory_working_set_bytes"),
+        "{text}"
+    );
+}

@@ -209,6 +209,29 @@ fn draw_notes(f: &mut Frame, inner: Rect, notes: Vec<Line>) -> Rect {
 fn draw_all_empty(f: &mut Frame, body: Rect, state: &State, st: &PaneStatus) {
     let t = &state.theme;
     let mut lines = vec![Line::from(Span::styled(scope_note(state), t.warn))];
+    // a pod no answer for all pods has named: that is why, not a collector
+    if let Some(pod) = unknown_pod(state) {
+        let known = &state.metrics.known_pods;
+        let some: Vec<String> = known
+            .iter()
+            .take(5)
+            .map(|p| crate::text::display(p).into_owned())
+            .collect();
+        lines.push(Line::from(Span::styled(
+            format!(
+                "no answer has named pod {} (pods seen: {}{}; p to pick)",
+                crate::text::display(pod),
+                some.join(", "),
+                if known.len() > 5 { ", …" } else { "" }
+            ),
+            t.dim,
+        )));
+        f.render_widget(
+            Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: true }),
+            body,
+        );
+        return;
+    }
     lines.extend(
         st.empty
             .iter()
@@ -222,6 +245,14 @@ fn draw_all_empty(f: &mut Frame, body: Rect, state: &State, st: &PaneStatus) {
 
 /// Why a pane has nothing: the scope matches nothing, or the collectors
 /// its queries need are absent.
+/// The chosen pod, when the answers for all pods (before it was chosen)
+/// never named it.
+fn unknown_pod(state: &State) -> Option<&str> {
+    let pod = state.target.pod.as_deref()?;
+    let known = &state.metrics.known_pods;
+    (!known.is_empty() && !known.iter().any(|p| p == pod)).then_some(pod)
+}
+
 pub fn scope_note(state: &State) -> String {
     let scope = scope_text(state);
     if scope.is_empty() {
