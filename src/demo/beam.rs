@@ -3,7 +3,7 @@
 //! OOMKilled at 96 s and restarts; the admission queue p95 rises and
 //! rejections spike. app-2 and app-3 stay healthy.
 
-use crate::demo::{labels, Answer, Combine, DemoSource, Story, PERIOD_SECS};
+use crate::demo::{labels, Answer, Combine, DemoSource, Story};
 use crate::store::Labels;
 
 /// Seconds into the cycle at which app-1 reaches its limit and is killed.
@@ -159,12 +159,12 @@ impl DemoSource {
     pub fn restarts(&self, pod: &str, t_s: i64) -> f64 {
         match pod {
             "app-1" => {
-                let shifted = t_s + self.shift();
-                let kills = self.kills(t_s);
-                // counted from the start of the UTC hour (the pod was
-                // replaced then), so the count stays readable
-                let hour = (shifted - OOM_AT as i64).div_euclid(3600) * 3600;
-                (kills - hour.div_euclid(PERIOD_SECS) + 3) as f64
+                // since the pod was created, at the start of the previous
+                // UTC hour: the count stays readable, and the 15-minute
+                // window always lies within its life (the total is never
+                // below the last 15 minutes' restarts)
+                let created = (t_s.div_euclid(3600) - 1) * 3600;
+                (self.kills(t_s) - self.kills(created)) as f64
             }
             "app-3" => 1.0,
             _ => 0.0,

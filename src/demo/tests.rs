@@ -391,3 +391,41 @@ fn quantile_of_one_lognormal_is_exact() {
     assert!((quantile(0.95, &c) - 0.2 * (0.5f64 * 1.644_854).exp()).abs() < 1e-5);
     assert!(quantile(0.95, &[]).is_nan());
 }
+
+/// No pod's total restarts is ever below its restarts of the last 15
+/// minutes, in any story, at any time of the hour.
+#[test]
+fn total_restarts_never_below_the_last_15_minutes() {
+    for preset in ["beam", "go", "http"] {
+        let d = DemoSource::with_preset(0, preset);
+        let qs = queries(preset, None);
+        let total = qs
+            .iter()
+            .find(|q| q.key.ends_with("restarts.total") || q.key.ends_with(".total"))
+            .filter(|q| q.key.contains("restart"));
+        let recent = qs
+            .iter()
+            .find(|q| q.key.contains("restart") && q.key.ends_with("recent"));
+        let (Some(total), Some(recent)) = (total, recent) else {
+            panic!(
+                "{preset}: no restart queries in {:?}",
+                qs.iter().map(|q| &q.key).collect::<Vec<_>>()
+            );
+        };
+        // every 5 minutes over two hours, from the top of an hour
+        let base = T0 - T0.rem_euclid(3600);
+        let times: Vec<i64> = (0..24).map(|i| base + i * 300 + 7).collect();
+        let t_series = d.evaluate(total, &times);
+        let r_series = d.evaluate(recent, &times);
+        for t in &t_series {
+            let pod = t.labels.get("pod").cloned().unwrap_or_default();
+            let r = r_series
+                .iter()
+                .find(|r| r.labels.get("pod") == Some(&pod))
+                .unwrap_or_else(|| panic!("{preset} {pod}: no recent series"));
+            for ((ts, tv), (_, rv)) in t.points.iter().zip(r.points.iter()) {
+                assert!(tv >= rv, "{preset} {pod} at {ts}: total {tv} < 15m {rv}");
+            }
+        }
+    }
+}
