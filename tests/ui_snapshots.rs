@@ -510,3 +510,17 @@ fn an_unknown_pod_is_the_reason_given() {
         "{text}"
     );
 }
+
+/// A breakdown label longer than the pods' column takes free columns
+/// beside the bar instead of being cut mid-word.
+#[test]
+fn long_breakdown_labels_use_free_columns() {
+    let mut st = demo_state(CYCLE_START + 90, None);
+    for q in &mut st.metrics.queries {
+        if q.pane == "memory" && q.role == watchfloor::dashboard::Role::Unexplained {
+            q.label = "not explained by BEAM".into();
+        }
+    }
+    let text = screen(&st, 200, 50);
+    assert!(text.contains("not explained by BEAM "), "{text}");
+}

@@ -388,6 +388,10 @@ fn breakdown_lines(lines: &mut Vec<Line>, b: &Breakdown, widths: (usize, usize, 
         )));
     }
     let amount_line = |a: &Amount, style| {
+        // a label longer than the pods' column takes free columns beside
+        // the bar rather than being cut mid-word
+        let room = w.saturating_sub(bw + 12);
+        let lw = lw.max(a.label.chars().count().min(room));
         Line::from(vec![
             Span::styled(format!("{} ", fit_middle(&a.label, lw)), t.text),
             Span::styled(bar(a.value / b.scale, bw), style),
