@@ -489,3 +489,16 @@ fn search_starts_empty_filters_show_once_and_the_selection_is_reversed() {
         .expect("the log pane's title");
     assert_eq!(title.matches("upstream").count(), 1, "{title}");
 }
+
+/// On a narrow screen the log pane's query is cut in the middle with `…`,
+/// not at the border.
+#[test]
+fn a_narrow_title_cuts_the_query_in_the_middle() {
+    let st = state();
+    let text = screen(&st, 70, 30);
+    let title = text.lines().find(|l| l.contains("Logs ")).unwrap();
+    assert!(
+        title.contains('…') && title.contains("pooler\"}"),
+        "{title}"
+    );
+}

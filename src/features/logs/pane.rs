@@ -414,7 +414,7 @@ pub fn draw(f: &mut Frame, area: Rect, v: &LogsView, state: &State, focused: boo
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(if focused { t.border_focus } else { t.border })
-        .title(title(v, t));
+        .title(title(v, t, area.width.saturating_sub(2) as usize));
     let inner = block.inner(area);
     f.render_widget(block, area);
     if inner.height == 0 || inner.width == 0 {
@@ -452,7 +452,7 @@ pub fn draw(f: &mut Frame, area: Rect, v: &LogsView, state: &State, focused: boo
 }
 
 /// " Logs  REDACTION OFF following · tail ≥warn 1.2k lines … {query}".
-fn title<'a>(v: &'a LogsView, t: &Theme) -> Line<'a> {
+fn title<'a>(v: &'a LogsView, t: &Theme, width: usize) -> Line<'a> {
     let mut title = vec![Span::styled(" Logs ", t.title)];
     if v.redaction_off {
         title.push(Span::styled(" REDACTION OFF ", t.oom));
@@ -462,7 +462,16 @@ fn title<'a>(v: &'a LogsView, t: &Theme) -> Line<'a> {
         title.push(Span::styled(format!("{} ", v.filters), t.warn));
     }
     title.push(Span::styled(format!("{} ", v.counts), t.dim));
-    title.push(Span::styled(format!("{} ", v.query), t.accent));
+    // the query takes what is left, cut in the middle (both its ends say
+    // what it selects) rather than at the border
+    let used: usize = title.iter().map(|s| s.width()).sum();
+    let room = width.saturating_sub(used + 1);
+    let q = if v.query.chars().count() > room {
+        crate::text::units::fit_middle(&v.query, room)
+    } else {
+        v.query.clone()
+    };
+    title.push(Span::styled(format!("{q} "), t.accent));
     Line::from(title)
 }
 
