@@ -95,8 +95,13 @@ fn volume(l: &LogsState, state: &State, buckets: usize) -> (Vec<(u64, u64, u64)>
     let start = state.target.start_ms(state.now_ms);
     let span = ((end - start) / buckets as i64).max(1);
     let mut out = vec![(0u64, 0u64, 0u64); buckets];
+    // the level filter applies to the bars as to the lines
+    let passes = |lvl: Level| match l.min_level {
+        Some(min) => lvl >= min && lvl != Level::Unknown,
+        None => true,
+    };
     let mut add = |t_ms: i64, n: u64, lvl: Level| {
-        if t_ms < start || t_ms > end {
+        if t_ms < start || t_ms > end || !passes(lvl) {
             return;
         }
         let i = (((t_ms - start) / span) as usize).min(buckets - 1);
@@ -573,6 +578,10 @@ fn draw_error(f: &mut Frame, inner: Rect, e: &str, t: &Theme) {
 fn volume_lines(v: &LogsView, t: &Theme, width: usize) -> Vec<Line<'static>> {
     const BLOCKS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     let max = v.volume.iter().map(|b| b.0).max().unwrap_or(0).max(1);
+    // a steady stream would be a solid block from zero: when every bucket
+    // holds at least half the busiest, the bars start at half the quietest
+    let min = v.volume.iter().map(|b| b.0).min().unwrap_or(0);
+    let floor = if min * 2 >= max { min / 2 } else { 0 };
     let total: u64 = v.volume.iter().map(|b| b.0).sum();
     let warn: u64 = v.volume.iter().map(|b| b.1).sum();
     let err: u64 = v.volume.iter().map(|b| b.2).sum();
@@ -589,7 +598,8 @@ fn volume_lines(v: &LogsView, t: &Theme, width: usize) -> Vec<Line<'static>> {
             t.dim
         };
         // two rows of eighths
-        let h = ((n as f64 / max as f64) * 16.0).round() as usize;
+        let h = ((n.saturating_sub(floor) as f64 / (max - floor).max(1) as f64) * 16.0).round()
+            as usize;
         let h = if n > 0 { h.max(1) } else { 0 };
         bottom.push(Span::styled(BLOCKS[h.min(8)].to_string(), style));
         top.push(Span::styled(BLOCKS[h.saturating_sub(8)].to_string(), style));
