@@ -524,3 +524,34 @@ fn long_breakdown_labels_use_free_columns() {
     let text = screen(&st, 200, 50);
     assert!(text.contains("not explained by BEAM "), "{text}");
 }
+
+/// Tab in the command line shows its choices in a menu above the input
+/// line, the one in the text highlighted; a single choice needs no menu.
+#[test]
+fn tab_completion_shows_a_menu_of_choices() {
+    use watchfloor::app::views::View;
+    let mut st = demo_state(CYCLE_START + 90, None);
+    update::apply(&mut st, Action::OpenCommand);
+    if let Some(View::Input { editor, .. }) = st.ui.views.top_mut() {
+        editor.set_text("r");
+    }
+    update::apply(&mut st, Action::InputComplete);
+    let text = screen(&st, 120, 30);
+    assert!(text.contains(" 1/2 "), "{text}");
+    let menu: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("range") || l.contains("refresh"))
+        .collect();
+    assert!(menu.len() >= 2, "{text}");
+    update::apply(&mut st, Action::InputComplete);
+    assert!(screen(&st, 120, 30).contains(" 2/2 "));
+    // one choice: completed in place, no menu
+    update::apply(&mut st, Action::Close);
+    update::apply(&mut st, Action::OpenCommand);
+    if let Some(View::Input { editor, .. }) = st.ui.views.top_mut() {
+        editor.set_text("qu");
+    }
+    update::apply(&mut st, Action::InputComplete);
+    let text = screen(&st, 120, 30);
+    assert!(!text.contains(" 1/1 ") && text.contains(":quit"), "{text}");
+}

@@ -320,6 +320,15 @@ impl LineEditor {
         self.completing = Some((list, idx, start));
     }
 
+    /// The completion menu while Tab cycles: the candidates and which one
+    /// is in the text.
+    pub fn menu(&self) -> Option<(&[String], usize)> {
+        match &self.completing {
+            Some((list, idx, _)) if list.len() > 1 => Some((list.as_slice(), *idx)),
+            _ => None,
+        }
+    }
+
     /// Enter: the text, remembered in the history (no empty or repeated entries).
     pub fn submit(&mut self) -> (String, Vec<String>) {
         let t = self.text();

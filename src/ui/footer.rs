@@ -140,3 +140,58 @@ fn input_hints(state: &State) -> String {
         .filter_map(|(a, label)| Some(format!(" {} {label}", state.keymap.key_in(mode, *a)?)))
         .collect()
 }
+
+/// Tab's choices, in a box just above the input line: up to 8 around the
+/// one in the text, which is highlighted.
+pub fn draw_menu(f: &mut Frame, area: Rect, state: &State, e: &LineEditor) {
+    let Some((list, idx)) = e.menu() else {
+        return;
+    };
+    let t = &state.theme;
+    let shown = list.len().min(8);
+    let first = idx.saturating_sub(shown - 1).min(list.len() - shown);
+    let width = list
+        .iter()
+        .skip(first)
+        .take(shown)
+        .map(|c| crate::text::display(c).chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(10, 60) as u16
+        + 2;
+    let h = shown as u16 + 2;
+    if area.height < h + 2 || area.width < width {
+        return;
+    }
+    let r = Rect {
+        x: area.x + 1.min(area.width - width),
+        y: area.y + area.height - 1 - h,
+        width,
+        height: h,
+    };
+    let lines: Vec<Line> = list
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(shown)
+        .map(|(i, c)| {
+            let style = if i == idx {
+                t.accent.add_modifier(Modifier::REVERSED)
+            } else {
+                t.text
+            };
+            Line::from(Span::styled(crate::text::display(c).into_owned(), style))
+        })
+        .collect();
+    let title = format!(" {}/{} ", idx + 1, list.len());
+    f.render_widget(ratatui::widgets::Clear, r);
+    f.render_widget(
+        Paragraph::new(lines).block(
+            ratatui::widgets::Block::default()
+                .borders(ratatui::widgets::Borders::ALL)
+                .border_style(t.border_focus)
+                .title(title),
+        ),
+        r,
+    );
+}

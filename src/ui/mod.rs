@@ -89,7 +89,8 @@ fn draw_all(f: &mut Frame, state: &State) {
         match v {
             View::Help { scroll } => help::draw(f, area, state, *scroll),
             View::PodPicker { index, filter } => picker::draw(f, area, state, *index, filter),
-            View::Input { .. } => {} // drawn in the footer line
+            // drawn in the footer line; Tab's choices in a menu above it
+            View::Input { editor, .. } => footer::draw_menu(f, area, state, editor),
             View::LogDetail { id, index } => {
                 crate::features::logs::views::detail::draw(f, area, state, *id, *index)
             }
