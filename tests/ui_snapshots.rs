@@ -555,3 +555,32 @@ fn tab_completion_shows_a_menu_of_choices() {
     let text = screen(&st, 120, 30);
     assert!(!text.contains(" 1/1 ") && text.contains(":quit"), "{text}");
 }
+
+/// The admission pane: a figure's label never wraps away from its value,
+/// and the time axis's "UTC" never runs into the details beside it.
+#[test]
+fn admission_labels_keep_their_values_and_the_axis_its_room() {
+    let st = demo_state(CYCLE_START + 90, None);
+    // every height: the axis row meets a details row at some of them
+    let sizes = [80u16, 100, 120, 160, 200]
+        .into_iter()
+        .flat_map(|w| (20u16..=50).step_by(2).map(move |h| (w, h)));
+    for (w, h) in sizes {
+        let text = screen(&st, w, h);
+        for line in text.lines() {
+            let body = line.trim_matches('│').trim_end();
+            assert!(
+                !body.ends_with(" http") && !body.ends_with(" queue"),
+                "{w}x{h}: a label wrapped away from its value: {line}"
+            );
+            if let Some(i) = line.find("UTC") {
+                let next = line[i + 3..].chars().next().unwrap_or(' ');
+                assert!(!next.is_alphanumeric(), "{w}x{h}: {line}");
+            }
+        }
+        // the last headline figure is whole, on one line
+        if text.contains("Admission & latency ─") && h >= 30 {
+            assert!(text.contains("http p95 "), "{w}x{h}:\n{text}");
+        }
+    }
+}

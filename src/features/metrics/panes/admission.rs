@@ -122,8 +122,11 @@ pub fn draw(f: &mut Frame, area: Rect, v: &AdmissionView, t: &Theme) {
     }
     // details on the right when wide enough, else below the chart
     let detail_w = if rest.width >= 100 { 40 } else { 0 };
+    // a column between the chart (its time axis ends in "UTC") and the
+    // details, so neither runs into the other
+    let gap = if detail_w > 0 { 2 } else { 0 };
     let chart_area = Rect {
-        width: rest.width - detail_w,
+        width: rest.width - detail_w - gap,
         ..rest
     };
     if detail_w > 0 {
@@ -156,24 +159,29 @@ pub fn draw(f: &mut Frame, area: Rect, v: &AdmissionView, t: &Theme) {
 /// The headline figures on the first line (two when they do not fit);
 /// returns the rows they took.
 fn draw_headline(f: &mut Frame, area: Rect, v: &AdmissionView, t: &Theme) -> u16 {
-    let mut head = Vec::new();
+    // whole figures per line: a label never wraps away from its value
+    let width = area.width as usize;
+    let mut lines: Vec<Vec<Span>> = vec![vec![]];
+    let mut used = 0;
     for h in &v.headline {
-        head.push(Span::styled(format!("{} ", h.label), t.dim));
-        head.push(Span::styled(
+        let item = h.label.chars().count() + 1 + h.value.chars().count();
+        if used > 0 && used + item > width {
+            lines.push(vec![]);
+            used = 0;
+        }
+        let line = lines.last_mut().expect("one line");
+        line.push(Span::styled(format!("{} ", h.label), t.dim));
+        line.push(Span::styled(
             h.value.clone(),
             h.level.style(t).add_modifier(Modifier::BOLD),
         ));
-        head.push(Span::raw("   "));
+        line.push(Span::raw("   "));
+        used += item + 3;
     }
-    let head_line = Line::from(head);
-    let head_h = if head_line.width() > area.width as usize {
-        2
-    } else {
-        1
-    }
-    .min(area.height);
+    let head_h = (lines.len() as u16).min(2).min(area.height);
+    let lines: Vec<Line> = lines.into_iter().take(2).map(Line::from).collect();
     f.render_widget(
-        Paragraph::new(head_line).wrap(ratatui::widgets::Wrap { trim: true }),
+        Paragraph::new(lines),
         Rect {
             height: head_h,
             ..area
