@@ -584,3 +584,48 @@ fn admission_labels_keep_their_values_and_the_axis_its_room() {
         }
     }
 }
+
+fn keys_state(keymap: watchfloor::app::keymap::Keymap) -> State {
+    let target = watchfloor::app::Target {
+        range_secs: 3600,
+        ..Default::default()
+    };
+    State::new(None, target, 5.0, Theme::default_theme(), keymap)
+}
+
+fn footer(s: &State) -> String {
+    screen(s, 120, 10).lines().last().unwrap_or("").to_string()
+}
+
+fn press(s: &mut State, c: crossterm::event::KeyCode) {
+    use crossterm::event::{KeyEvent, KeyModifiers};
+    update::update(s, Event::Key(KeyEvent::new(c, KeyModifiers::NONE)));
+}
+
+/// The footer shows what the top view publishes, with the keys the
+/// keymap binds (not keys written into the footer).
+#[test]
+fn views_publish_their_hints_with_the_keymap_s_keys() {
+    let km = watchfloor::app::keymap::Keymap::parse(
+        "test",
+        "inherits = \"default\"\n\
+             [[input]]\non = \"ctrl-t\"\nrun = \"input_complete\"\n\
+             [[picker]]\non = \"o\"\nrun = \"picker_select\"\n",
+    )
+    .unwrap();
+    let mut s = keys_state(km);
+    s.metrics.common.configured = false;
+    let base = footer(&s);
+    assert!(base.contains("? help") && base.contains("p pod"), "{base}");
+    // the pod picker: its own keys, the rebound one included
+    press(&mut s, crossterm::event::KeyCode::Char('p'));
+    let picker = footer(&s);
+    assert!(picker.contains("o choose"), "{picker}");
+    assert!(!picker.contains("p pod"), "{picker}");
+    press(&mut s, crossterm::event::KeyCode::Esc);
+    // the command line: its hints name the rebound completion key
+    press(&mut s, crossterm::event::KeyCode::Char(':'));
+    let input = footer(&s);
+    assert!(input.contains("ctrl-t complete"), "{input}");
+    assert!(input.contains("Esc cancel"), "{input}");
+}

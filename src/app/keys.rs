@@ -500,42 +500,8 @@ mod tests {
         )
     }
 
-    fn footer(s: &State) -> String {
-        let buf = crate::ui::render(s, 120, 10);
-        let text = crate::export::buffer_to_text(&buf);
-        text.lines().last().unwrap_or("").to_string()
-    }
-
     fn press(s: &mut State, c: KeyCode) {
         crate::app::update(s, Event::Key(KeyEvent::new(c, KeyModifiers::NONE)));
-    }
-
-    /// The footer shows what the top view publishes, with the keys the
-    /// keymap binds (not keys written into the footer).
-    #[test]
-    fn views_publish_their_hints_with_the_keymap_s_keys() {
-        let km = Keymap::parse(
-            "test",
-            "inherits = \"default\"\n\
-             [[input]]\non = \"ctrl-t\"\nrun = \"input_complete\"\n\
-             [[picker]]\non = \"o\"\nrun = \"picker_select\"\n",
-        )
-        .unwrap();
-        let mut s = state(km);
-        s.metrics.common.configured = false;
-        let base = footer(&s);
-        assert!(base.contains("? help") && base.contains("p pod"), "{base}");
-        // the pod picker: its own keys, the rebound one included
-        press(&mut s, KeyCode::Char('p'));
-        let picker = footer(&s);
-        assert!(picker.contains("o choose"), "{picker}");
-        assert!(!picker.contains("p pod"), "{picker}");
-        press(&mut s, KeyCode::Esc);
-        // the command line: its hints name the rebound completion key
-        press(&mut s, KeyCode::Char(':'));
-        let input = footer(&s);
-        assert!(input.contains("ctrl-t complete"), "{input}");
-        assert!(input.contains("Esc cancel"), "{input}");
     }
 
     /// A key goes to the top view first: with the help open, Esc closes

@@ -24,6 +24,8 @@ pub struct EchoEvent {
     pub gen: u64,
     pub at_ms: i64,
     pub job: Option<String>,
+    /// Pods it saw, (job, pod): for the Scope every feature reads.
+    pub learned: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -102,7 +104,12 @@ impl Feature for EchoState {
         self.common.health.count(ev.at_ms, 0);
         self.common.health.succeeded(ev.at_ms);
         self.answered = Some(ev.job);
-        Outcome::changed(vec![])
+        let out = Outcome::changed(vec![]);
+        if ev.learned.is_empty() {
+            out
+        } else {
+            out.with(crate::core::Effect::Learn(ev.learned))
+        }
     }
 
     /// A job's pods became known: plan again when they change the plan.
@@ -143,7 +150,14 @@ impl Runner for EchoRunner {
         let sink = self.sink.clone();
         self.slot.replace(vec![tokio::spawn(async move {
             let at_ms = crate::core::now_ms();
-            sink.send(EchoEvent { gen, at_ms, job }).await;
+            let learned = vec![];
+            sink.send(EchoEvent {
+                gen,
+                at_ms,
+                job,
+                learned,
+            })
+            .await;
         })]);
     }
 }

@@ -65,6 +65,7 @@ fn it_starts_shows_in_the_header_and_settles_on_its_answer() {
         gen,
         at_ms: s.now_ms,
         job: None,
+        learned: vec![],
     };
     update::update(&mut s, Event::Source(SourceEvent::Echo(ev)));
     assert!(s.sources_answered());
@@ -74,6 +75,7 @@ fn it_starts_shows_in_the_header_and_settles_on_its_answer() {
         gen: gen - 1,
         at_ms: s.now_ms,
         job: Some("old".into()),
+        learned: vec![],
     };
     let (_, changed) = update::update(&mut s, Event::Source(SourceEvent::Echo(stale)));
     assert!(!changed);
@@ -93,47 +95,38 @@ fn a_target_change_gives_it_exactly_one_new_plan() {
     assert!(plans(&cmds).is_empty(), "{cmds:?}");
 }
 
+/// What a source sees of pods goes into the Scope through an Effect (the
+/// app applies it), and every feature reacts to the Scope through `Ctx`,
+/// never by reading another feature's state: here the echo source learns
+/// the job's pods and plans again with them, once.
 #[test]
-fn it_reads_the_scope_through_ctx_when_another_source_learns_pods() {
-    use crate::features::metrics::MetricsEvent;
+fn it_reads_the_scope_through_ctx_when_pods_are_learned() {
     let mut s = state();
     s.target.job = Some("api".into());
     update::start(&mut s);
-    // the metrics source learns the job's pods from an answer: the Scope
-    // changes and the echo source plans again with them, once
-    s.metrics.common.configured = true;
-    s.metrics.dashboard = crate::dashboard::Dashboard::builtin("http");
-    let m = s.metrics.plan(&crate::ctx!(s), true);
-    assert!(!m.is_empty());
-    let q = s.metrics.queries[0].key.clone();
-    let series = |pod: &str| crate::store::Series {
-        labels: [("job", "api"), ("pod", pod)]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        points: [(s.now_ms, 1.0)].into_iter().collect(),
-    };
-    let ev = MetricsEvent::Query {
-        gen: s.metrics.common.gen,
-        key: q,
-        alt: 0,
-        incremental: false,
-        start_ms: s.now_ms - 60_000,
-        until_ms: s.now_ms,
+    let answer = |s: &State, learned: &[(&str, &str)]| EchoEvent {
+        gen: s.echo.common.gen,
         at_ms: s.now_ms,
-        result: Ok(crate::features::metrics::client::Fetched {
-            series: vec![series("api-1"), series("api-2")],
-            ..Default::default()
-        }),
+        job: Some("api".into()),
+        learned: learned
+            .iter()
+            .map(|(j, p)| (j.to_string(), p.to_string()))
+            .collect(),
     };
-    let (cmds, _) = update::update(&mut s, Event::Source(SourceEvent::Metrics(ev.clone())));
+    let ev = answer(&s, &[("api", "api-1"), ("api", "api-2"), ("other", "x-1")]);
+    let (cmds, _) = update::update(&mut s, Event::Source(SourceEvent::Echo(ev)));
+    assert_eq!(
+        s.scope.pods_of("api"),
+        vec!["api-1".to_string(), "api-2".to_string()]
+    );
     let p = plans(&cmds);
     assert_eq!(p.len(), 1, "{cmds:?}");
     let EchoCommand::Plan { pods, job, .. } = p[0];
     assert_eq!(job.as_deref(), Some("api"));
     assert_eq!(pods, &vec!["api-1".to_string(), "api-2".to_string()]);
     // the same pods again: the Scope does not change, no plan
-    let (cmds, _) = update::update(&mut s, Event::Source(SourceEvent::Metrics(ev)));
+    let ev = answer(&s, &[("api", "api-1")]);
+    let (cmds, _) = update::update(&mut s, Event::Source(SourceEvent::Echo(ev)));
     assert!(plans(&cmds).is_empty(), "{cmds:?}");
 }
 
