@@ -40,9 +40,14 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, hidden: &[usize]) {
     // panes not drawn (no data, no room): named, and how to reach them
     let base = state.ui.views.depth() == 0;
     if let (true, false, Some(d)) = (base, hidden.is_empty(), &state.metrics.dashboard) {
-        let names: Vec<&str> = hidden
+        // pane titles come from dashboard files: shown sanitised
+        let names: Vec<String> = hidden
             .iter()
-            .filter_map(|&i| d.panes.get(i).map(|p| p.title.as_str()))
+            .filter_map(|&i| {
+                d.panes
+                    .get(i)
+                    .map(|p| crate::text::display(&p.title).into_owned())
+            })
             .collect();
         let key = state
             .keymap
