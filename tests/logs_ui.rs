@@ -502,3 +502,24 @@ fn a_narrow_title_cuts_the_query_in_the_middle() {
         "{title}"
     );
 }
+
+/// A steady log rate is not drawn as two rows of full blocks: the strip
+/// starts near the quietest bucket, so only changes in the rate stand out.
+#[test]
+fn a_steady_volume_is_not_a_solid_block() {
+    let mut st = state();
+    let (start, end) = (st.target.start_ms(st.now_ms), st.target.end_ms(st.now_ms));
+    let points: Vec<(i64, f64)> = (start..end).step_by(5_000).map(|t| (t, 50.0)).collect();
+    st.logs.volume = Some(vec![watchfloor::features::logs::client::MatrixSeries {
+        labels: std::sync::Arc::from(vec![("detected_level".to_string(), "info".to_string())]),
+        points,
+    }]);
+    let text = screen(&st, 120, 30);
+    let strip: Vec<&str> = text.lines().skip(2).take(2).collect();
+    let full = strip[1].matches('█').count();
+    assert!(
+        full < 20,
+        "a steady rate drawn as a solid block:\n{}",
+        strip.join("\n")
+    );
+}

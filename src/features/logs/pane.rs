@@ -579,9 +579,20 @@ fn volume_lines(v: &LogsView, t: &Theme, width: usize) -> Vec<Line<'static>> {
     const BLOCKS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     let max = v.volume.iter().map(|b| b.0).max().unwrap_or(0).max(1);
     // a steady stream would be a solid block from zero: when every bucket
-    // holds at least half the busiest, the bars start at half the quietest
-    let min = v.volume.iter().map(|b| b.0).min().unwrap_or(0);
-    let floor = if min * 2 >= max { min / 2 } else { 0 };
+    // holds at least half the busiest, the bars start as far below the
+    // quietest as the busiest is above it (the quietest at half height)
+    // (the window's first and last buckets are partial: not the quietest)
+    let inner = if v.volume.len() > 3 {
+        &v.volume[1..v.volume.len() - 1]
+    } else {
+        &v.volume[..]
+    };
+    let min = inner.iter().map(|b| b.0).min().unwrap_or(0);
+    let floor = if min * 2 >= max {
+        min.saturating_sub(max - min)
+    } else {
+        0
+    };
     let total: u64 = v.volume.iter().map(|b| b.0).sum();
     let warn: u64 = v.volume.iter().map(|b| b.1).sum();
     let err: u64 = v.volume.iter().map(|b| b.2).sum();
