@@ -344,6 +344,22 @@ async fn detection_per_job_conventions_and_fallbacks_on_a_real_stack() {
     assert!(newest(&st, "memory.working_set").1 > 10e6);
     let screen = buffer_to_text(&render(&st, 200, 50));
     assert!(screen.contains("beam · auto · job rabbitmq"), "{screen}");
+    // the generic BEAM flavour: no Codex Pooler gateway rows, nor counted
+    // among the missing signals
+    assert_eq!(det.variant, None);
+    assert!(
+        st.metrics
+            .queries
+            .iter()
+            .all(|q| !q.expr.contains("gateway_")),
+        "gateway rows on RabbitMQ"
+    );
+    assert!(!screen.contains("enqueued"), "{screen}");
+    assert!(
+        det.missing.iter().all(|m| !m.contains("gateway_")),
+        "{:?}",
+        det.missing
+    );
     assert!(screen.contains("resident mem"), "{screen}");
     assert!(
         det.missing.iter().any(|m| m.contains("kube-state-metrics")),
@@ -369,7 +385,16 @@ async fn detection_per_job_conventions_and_fallbacks_on_a_real_stack() {
         ],
     )
     .await;
-    assert_eq!(st.metrics.detection.as_ref().unwrap().preset, "go");
+    let det = st.metrics.detection.as_ref().unwrap();
+    // the generic Go flavour: coderd's own rows are not there
+    assert_eq!(det.dashboard_name(), "go");
+    assert!(
+        st.metrics
+            .queries
+            .iter()
+            .all(|q| !q.expr.contains("coderd_")),
+        "coderd rows on Prometheus"
+    );
     let (t, v) = newest(&st, "scheduler.goroutines");
     let want = promql(
         &url,

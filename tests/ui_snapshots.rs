@@ -290,6 +290,7 @@ fn the_header_keeps_what_matters_longest() {
     // the job in view is the one chosen, not the one detected
     st.metrics.detection = Some(watchfloor::dashboard::detect::Detection {
         preset: "beam".into(),
+        variant: None,
         job: Some("node".into()),
         score: (3, 3),
         found: 30,

@@ -34,6 +34,8 @@ impl Inventory {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Detection {
     pub preset: String,
+    /// The preset's variant the job fits (`codex-pooler`), if any.
+    pub variant: Option<String>,
     /// The job the dashboard was scoped to (None: every job).
     pub job: Option<String>,
     /// Detect names of the preset the job exposes, of how many.
@@ -55,6 +57,9 @@ pub fn wanted_names(presets: &[Dashboard]) -> Vec<String> {
     let mut out: BTreeSet<String> = BTreeSet::new();
     for d in presets {
         out.extend(d.detect.iter().cloned());
+        for v in &d.variants {
+            out.extend(v.detect.iter().cloned());
+        }
         for q in resolved(d) {
             for e in &q.alternatives {
                 out.extend(metric_names(e));
@@ -144,9 +149,16 @@ pub fn detect(
         }
     }
     let (score, _, d, job) = best?;
-    let (found, total, missing) = coverage(d, inv);
+    let names = &inv.jobs[job];
+    let variant = d
+        .variants
+        .iter()
+        .find(|v| v.detect.iter().any(|m| exposes(names, m)))
+        .map(|v| v.name.clone());
+    let (found, total, missing) = coverage(&d.clone().with_variant(variant.as_deref()), inv);
     Some(Detection {
         preset: d.name.clone(),
+        variant,
         job: Some(job.to_string()),
         score: (score, d.detect.len()),
         found,
@@ -154,6 +166,16 @@ pub fn detect(
         missing,
         labels: choose_labels(&inv.labels),
     })
+}
+
+impl Detection {
+    /// The built-in to load: `beam` or `beam/codex-pooler`.
+    pub fn dashboard_name(&self) -> String {
+        match &self.variant {
+            Some(v) => format!("{}/{v}", self.preset),
+            None => self.preset.clone(),
+        }
+    }
 }
 
 /// Whether a job's names include `wanted`: the name itself, or for a
@@ -251,6 +273,92 @@ mod tests {
         // without pod labels the pod is the instance
         assert_eq!(d.labels["pod_label"], "instance");
         assert!(detect(&p, &inv(&[("x", &["up"])], &[]), None).is_none());
+    }
+
+    /// RabbitMQ (prometheus.erl) gets the generic BEAM dashboard: no
+    /// Codex Pooler gateway rows counted as missing; the gateway's own names
+    /// choose its variant. Likewise Prometheus (Go) without coderd's rows.
+    #[test]
+    fn a_generic_service_gets_the_generic_variant() {
+        let p = Dashboard::builtins();
+        let rabbit = [
+            "erlang_vm_memory_bytes_total",
+            "erlang_vm_process_count",
+            "erlang_vm_statistics_run_queues_length",
+        ];
+        let d = detect(&p, &inv(&[("rabbitmq", &rabbit)], &["instance"]), None).unwrap();
+        assert_eq!((d.dashboard_name().as_str(), d.variant), ("beam", None));
+        assert!(
+            d.missing
+                .iter()
+                .all(|m| !m.contains("gateway_") && !m.contains("repo_query")),
+            "{:?}",
+            d.missing
+        );
+        let generic = Dashboard::builtin("beam").unwrap();
+        let adm = generic.pane("admission").unwrap();
+        assert!(adm.queries.iter().all(|q| q.variant.is_none()));
+        assert!(!adm.queries.is_empty(), "HTTP rows stay");
+        assert_eq!(adm.title, "Requests & latency");
+
+        let mut pooler: Vec<&str> = rabbit.to_vec();
+        pooler.push("codex_pooler_gateway_admission_enqueued_count");
+        let d = detect(&p, &inv(&[("app", &pooler)], &["pod"]), None).unwrap();
+        assert_eq!(d.dashboard_name(), "beam/codex-pooler");
+        let full = Dashboard::builtin(&d.dashboard_name()).unwrap();
+        assert_eq!(full.pane("admission").unwrap().title, "Admission & latency");
+        assert!(full
+            .pane("admission")
+            .unwrap()
+            .queries
+            .iter()
+            .any(|q| q.id == "enqueued"));
+        assert_eq!(full.full_name(), "beam/codex-pooler");
+
+        let prom = [
+            "go_goroutines",
+            "go_memstats_heap_inuse_bytes",
+            "go_threads",
+        ];
+        let d = detect(&p, &inv(&[("prometheus", &prom)], &["instance"]), None).unwrap();
+        assert_eq!(d.dashboard_name(), "go");
+        assert!(
+            d.missing
+                .iter()
+                .all(|m| !m.starts_with("concurrent") && !m.contains("coderd_db")),
+            "{:?}",
+            d.missing
+        );
+        let mut coder: Vec<&str> = prom.to_vec();
+        coder.push("coderd_api_concurrent_requests");
+        let d = detect(&p, &inv(&[("coder", &coder)], &["pod"]), None).unwrap();
+        assert_eq!(d.dashboard_name(), "go/coderd");
+        assert!(Dashboard::builtin("go/nope").is_none());
+    }
+
+    #[test]
+    fn a_variant_row_must_name_a_declared_variant() {
+        let src = r#"
+name = "x"
+[[panes]]
+id = "a"
+kind = "scheduler"
+title = "A"
+[[panes.queries]]
+id = "q"
+role = "row"
+expr = "up"
+variant = "ghost"
+"#;
+        let e = Dashboard::parse("x.toml", src).unwrap_err();
+        assert!(e.contains("variant `ghost` is not declared"), "{e}");
+        let ok = src.replace(
+            "[[panes]]",
+            "[[variants]]\nname = \"ghost\"\ndetect = [\"up\"]\n[[panes]]",
+        );
+        let d = Dashboard::parse("x.toml", &ok).unwrap();
+        assert!(d.clone().with_variant(None).panes[0].queries.is_empty());
+        assert_eq!(d.with_variant(Some("ghost")).panes[0].queries.len(), 1);
     }
 
     #[test]

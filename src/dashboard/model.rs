@@ -130,6 +130,24 @@ pub struct QuerySpec {
     /// Label names that tell this query's series apart on screen.
     #[serde(default)]
     pub by: Vec<String>,
+    /// Only in this variant of the dashboard (a service-specific row, such
+    /// as one application's gateway counters); None: in every variant.
+    #[serde(default)]
+    pub variant: Option<String>,
+}
+
+/// A service-specific flavour of a preset: its own rows (queries naming it)
+/// on top of the generic ones, chosen when the job exposes any of `detect`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VariantSpec {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub detect: Vec<String>,
+    /// Pane titles this variant uses instead (pane id → title).
+    #[serde(default)]
+    pub titles: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -155,7 +173,12 @@ pub struct Dashboard {
     pub detect: Vec<String>,
     #[serde(default)]
     pub variables: BTreeMap<String, String>,
+    #[serde(default)]
+    pub variants: Vec<VariantSpec>,
     pub panes: Vec<PaneSpec>,
+    /// The variant in use once chosen ([`Dashboard::with_variant`]).
+    #[serde(skip)]
+    pub variant: Option<String>,
 }
 
 /// A query ready to send: variables substituted, thresholds parsed.
@@ -208,18 +231,71 @@ impl ResolvedQuery {
 }
 
 impl Dashboard {
+    /// A built-in by name: `beam` is the generic flavour (no variant's
+    /// rows), `beam/codex-pooler` that variant.
     pub fn builtin(name: &str) -> Option<Dashboard> {
+        let (preset, variant) = match name.split_once('/') {
+            Some((p, v)) => (p, Some(v)),
+            None => (name, None),
+        };
+        let d = Dashboard::builtin_all(preset)?;
+        if variant.is_some_and(|v| !d.variants.iter().any(|x| x.name == v)) {
+            return None;
+        }
+        Some(d.with_variant(variant))
+    }
+
+    /// A built-in with every variant's rows: what detection scores.
+    pub fn builtin_all(preset: &str) -> Option<Dashboard> {
         PRESETS
             .iter()
-            .find(|(n, _)| *n == name)
+            .find(|(n, _)| *n == preset)
             .map(|(n, src)| Dashboard::parse(n, src).expect("built-in preset is valid"))
     }
 
+    /// Every built-in with every variant's rows (detection's candidates).
     pub fn builtins() -> Vec<Dashboard> {
         PRESETS
             .iter()
-            .map(|(n, _)| Dashboard::builtin(n).unwrap())
+            .map(|(n, _)| Dashboard::builtin_all(n).unwrap())
             .collect()
+    }
+
+    /// Every name `--dashboard` accepts for a built-in.
+    pub fn builtin_names() -> Vec<String> {
+        let mut out = vec![];
+        for d in Dashboard::builtins() {
+            out.push(d.name.clone());
+            out.extend(d.variants.iter().map(|v| format!("{}/{}", d.name, v.name)));
+        }
+        out
+    }
+
+    /// Keeps the generic rows and those of `variant` (None: the generic
+    /// flavour), with that variant's pane titles.
+    pub fn with_variant(mut self, variant: Option<&str>) -> Dashboard {
+        let spec = self
+            .variants
+            .iter()
+            .find(|v| Some(v.name.as_str()) == variant)
+            .cloned();
+        for p in &mut self.panes {
+            p.queries
+                .retain(|q| q.variant.is_none() || q.variant.as_deref() == variant);
+            if let Some(t) = spec.as_ref().and_then(|s| s.titles.get(&p.id)) {
+                p.title = t.clone();
+            }
+        }
+        self.variant = spec.map(|s| s.name);
+        self
+    }
+
+    /// `beam` or `beam/codex-pooler`.
+    pub fn full_name(&self) -> String {
+        match &self.variant {
+            Some(v) => format!("{}/{v}", self.name),
+            None => self.name.clone(),
+        }
     }
 
     pub fn parse(origin: &str, src: &str) -> Result<Dashboard, String> {
@@ -231,8 +307,23 @@ impl Dashboard {
             format!("dashboard {origin}, line {line}: {}", e.message())
         })?;
         let mut seen = std::collections::HashSet::new();
+        let variants: Vec<&str> = d.variants.iter().map(|v| v.name.as_str()).collect();
+        for v in &d.variants {
+            if let Some(p) = v.titles.keys().find(|p| d.pane(p).is_none()) {
+                return Err(format!(
+                    "dashboard {origin}: variant `{}` retitles pane `{p}`, which does not exist",
+                    v.name
+                ));
+            }
+        }
         for p in &d.panes {
             for q in &p.queries {
+                if let Some(v) = q.variant.as_deref().filter(|v| !variants.contains(v)) {
+                    return Err(format!(
+                        "dashboard {origin}: pane `{}`, query `{}`: variant `{v}` is not declared in [[variants]]",
+                        p.id, q.id
+                    ));
+                }
                 if q.expr.is_empty() == q.exprs.is_empty() {
                     return Err(format!(
                         "dashboard {origin}: pane `{}`, query `{}`: give `expr` or `exprs` (alternatives), not both or neither",
@@ -285,7 +376,7 @@ impl Dashboard {
         }
         Err(format!(
             "no dashboard `{name_or_path}`: not a built-in ({}), not in the config dashboards folder, not a file",
-            PRESETS.iter().map(|p| p.0).collect::<Vec<_>>().join(", ")
+            Dashboard::builtin_names().join(", ")
         ))
     }
 
@@ -479,7 +570,7 @@ mod tests {
 
     #[test]
     fn overrides_change_metric_names_and_thresholds() {
-        let d = Dashboard::builtin("beam")
+        let d = Dashboard::builtin("beam/codex-pooler")
             .unwrap()
             .with_overrides(&BTreeMap::from([
                 ("container".to_string(), "gateway".to_string()),

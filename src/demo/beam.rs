@@ -23,6 +23,10 @@ impl Story for Beam {
         "beam"
     }
 
+    fn dashboard(&self) -> &'static str {
+        "beam/codex-pooler"
+    }
+
     fn pods(&self) -> &'static [&'static str] {
         &PODS
     }

@@ -270,6 +270,10 @@ impl Story for Go {
         "go"
     }
 
+    fn dashboard(&self) -> &'static str {
+        "go/coderd"
+    }
+
     fn pods(&self) -> &'static [&'static str] {
         &PODS
     }

@@ -39,6 +39,12 @@ pub trait Story: Send + Sync {
     /// The built-in preset the story plays.
     fn preset(&self) -> &'static str;
 
+    /// The built-in dashboard the story's metrics select (the preset, or
+    /// its service-specific variant: `beam/codex-pooler`).
+    fn dashboard(&self) -> &'static str {
+        self.preset()
+    }
+
     /// The story's pods.
     fn pods(&self) -> &'static [&'static str];
 
@@ -62,6 +68,8 @@ pub trait Story: Send + Sync {
 /// The story for a preset name; anything else (a custom dashboard) is beam.
 /// A new story is a file implementing [`Story`] and one line here.
 pub fn story_for(preset: &str) -> &'static dyn Story {
+    // `go/coderd` is the go story
+    let preset = preset.split('/').next().unwrap_or(preset);
     match preset {
         "go" => &go::Go,
         "http" => &http::Http,
@@ -394,8 +402,8 @@ impl MetricsBackend for DemoSource {
         _names: &'a [String],
     ) -> BoxFut<'a, Result<crate::dashboard::detect::Inventory, SourceError>> {
         Box::pin(async move {
-            let d =
-                crate::dashboard::Dashboard::builtin(self.story.preset()).expect("built-in preset");
+            let d = crate::dashboard::Dashboard::builtin_all(self.story.preset())
+                .expect("built-in preset");
             let names = crate::dashboard::detect::first_convention_names(&d);
             let mut inv = crate::dashboard::detect::Inventory::default();
             inv.jobs.insert("demo".into(), names.into_iter().collect());

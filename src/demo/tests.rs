@@ -13,7 +13,7 @@ const PRESETS: [&str; 3] = ["beam", "go", "http"];
 
 fn queries(preset: &str, pod: Option<&str>) -> Vec<ResolvedQuery> {
     let story = story_for(preset);
-    Dashboard::builtin(preset)
+    Dashboard::builtin(story.dashboard())
         .unwrap()
         .resolve(&TargetVars {
             namespace: Some(story.namespace().into()),
@@ -150,7 +150,9 @@ fn inventory_picks_the_story_preset() {
         let inv = rt
             .block_on(DemoSource::with_preset(0, preset).inventory(&[]))
             .unwrap();
-        assert_eq!(detect(&presets, &inv, None).unwrap().preset, preset);
+        let d = detect(&presets, &inv, None).unwrap();
+        assert_eq!(d.dashboard_name(), story_for(preset).dashboard());
+        assert_eq!(d.preset, preset);
     }
 }
 

@@ -111,7 +111,7 @@ fn scope_items(state: &State) -> Vec<Item> {
     ));
     if let Some(v) = dashboard_choice(state) {
         // the detail goes first; the preset's name a little later
-        let name = state.metrics.dashboard.as_ref().map(|d| d.name.clone());
+        let name = state.metrics.dashboard.as_ref().map(|d| d.full_name());
         let long = kv("dash", &sanitize(&v), state.theme.header);
         let short = name
             .map(|n| kv("dash", &sanitize(&n), state.theme.header))
@@ -153,7 +153,7 @@ fn profile_item(state: &State, p: &str) -> Item {
 /// chosen and why.
 fn dashboard_choice(state: &State) -> Option<String> {
     let d = state.metrics.dashboard.as_ref()?;
-    let mut v = d.name.clone();
+    let mut v = d.full_name();
     if let Some(det) = &state.metrics.detection {
         v.push_str(" · auto");
         // the job in view: the one chosen (`:job`), else the detected one

@@ -478,7 +478,8 @@ pub fn demo_state_for(
     );
     st.metrics.common.health.name = "demo".into();
     st.metrics.common.health.url = "embedded simulation".into();
-    st.metrics.dashboard = Some(watchfloor::dashboard::Dashboard::builtin(preset).unwrap());
+    st.metrics.dashboard =
+        Some(watchfloor::dashboard::Dashboard::builtin(demo.story().dashboard()).unwrap());
     st.metrics.choice = watchfloor::app::state::DashboardChoice::Fixed;
     st.now_ms = t_s * 1000;
     let cmds = update::start(&mut st);

@@ -302,7 +302,7 @@ impl MetricsState {
         let mut out = Outcome::changed(vec![]).with(Effect::FocusFirst);
         let (chosen, job) = match &det {
             Some(d) => (
-                Dashboard::builtin(&d.preset).expect("detected a built-in"),
+                Dashboard::builtin(&d.dashboard_name()).expect("detected a built-in"),
                 d.job.clone(),
             ),
             None => {
@@ -443,7 +443,7 @@ impl Source for MetricsState {
         if let Some(det) = &self.detection {
             out.push(format!(
                 "Dashboard {} for job {} ({}/{} of its names); {}/{} signals.",
-                det.preset,
+                det.dashboard_name(),
                 crate::text::display(det.job.as_deref().unwrap_or("any")),
                 det.score.0,
                 det.score.1,
