@@ -630,3 +630,59 @@ fn views_publish_their_hints_with_the_keymap_s_keys() {
     assert!(input.contains("ctrl-t complete"), "{input}");
     assert!(input.contains("Esc cancel"), "{input}");
 }
+
+/// A narrow footer drops whole hints: it never ends in a cut word such as
+/// `/ searc`, and each hint it shows is a key and its whole label.
+#[test]
+fn a_narrow_footer_drops_whole_hints() {
+    let st = demo_state(1_700_000_100, None);
+    let labels = [
+        "help", "quit", "logs", "search", "pause", "pod", "command", "zoom", "focus", "shorter",
+        "longer", "Tab",
+    ];
+    let mut shortened = false;
+    for w in 40..=140u16 {
+        let s = screen(&st, w, 24);
+        let footer = s.lines().last().unwrap().trim_end();
+        assert!(
+            labels.iter().any(|l| footer.ends_with(l)),
+            "{w} columns: footer `{footer}` ends in a cut hint"
+        );
+        shortened |= !footer.ends_with("longer");
+    }
+    assert!(shortened, "no width made the footer drop a hint");
+}
+
+/// The header only grows with the width: whatever it shows at one width
+/// it still shows one column wider (`wf` may become `watchfloor`), and the
+/// clock is never dropped while the dashboard's name is shown.
+#[test]
+fn the_header_only_grows_with_the_width() {
+    let st = demo_state(CYCLE_START + 90, None);
+    let header = |w: u16| {
+        let buf = render(&st, w, 24);
+        (0..w)
+            .map(|x| buf[(x, 0)].symbol().to_string())
+            .collect::<String>()
+    };
+    let mut before = header(20);
+    for w in 21..=220u16 {
+        let now = header(w);
+        for word in before.split_whitespace() {
+            let word = if word == "wf" { "w" } else { word };
+            assert!(
+                now.contains(word),
+                "`{word}` shown at {} columns, gone at {w}:\n{before}\n{now}",
+                w - 1
+            );
+        }
+        if now.contains("dash") {
+            assert!(now.contains(" UTC"), "{w}: {now}");
+        }
+        before = now;
+    }
+    assert!(
+        before.contains("watchfloor") && before.contains("dash"),
+        "{before}"
+    );
+}

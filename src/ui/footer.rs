@@ -1,6 +1,6 @@
 //! Footer: the keys of what has the keys now (the hints the top view, the
 //! focused pane or the dashboard publish), read from the keymap so it never
-//! lies; a narrow footer cuts from the end.
+//! lies; a narrow footer drops whole hints from the end.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -75,8 +75,15 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, hidden: &[usize]) {
             _ => label,
         };
         if let Some(k) = state.keymap.key_in(mode, action) {
-            spans.push(Span::styled(k.to_string(), t.footer_key));
-            spans.push(Span::styled(format!(" {label}  "), t.footer));
+            let (k, label) = (k.to_string(), format!(" {label}  "));
+            // a hint is shown whole or not at all (`/ searc` helps nobody)
+            let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+            let need = k.chars().count() + label.trim_end().chars().count();
+            if used + need > area.width as usize {
+                break;
+            }
+            spans.push(Span::styled(k, t.footer_key));
+            spans.push(Span::styled(label, t.footer));
         }
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);

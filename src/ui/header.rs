@@ -19,6 +19,9 @@ use crate::ui::widgets::chart::clock;
 /// matters (0 is kept longest).
 struct Item {
     rank: u8,
+    /// How much the long form matters (it is taken at this rank; `rank`
+    /// or less important).
+    grow: u8,
     long: Vec<Span<'static>>,
     short: Vec<Span<'static>>,
 }
@@ -38,6 +41,7 @@ fn items(state: &State) -> Vec<Item> {
     let t = &state.theme;
     let mut out = vec![Item {
         rank: 5,
+        grow: 6,
         long: vec![Span::styled(" watchfloor  ", t.header_live)],
         short: vec![
             Span::styled(" wf ", t.header_live),
@@ -49,6 +53,7 @@ fn items(state: &State) -> Vec<Item> {
     if state.metrics.dashboard_error.is_some() {
         out.push(Item {
             rank: 1,
+            grow: 1,
             long: vec![Span::styled("dash ✗  ", t.crit)],
             short: vec![Span::styled("dash ✗ ", t.crit)],
         });
@@ -61,12 +66,14 @@ fn items(state: &State) -> Vec<Item> {
     for w in &state.warnings {
         out.push(Item {
             rank: 4,
+            grow: 4,
             long: vec![Span::styled(format!("⚠ {}  ", sanitize(w)), t.warn)],
             short: vec![Span::styled("⚠ ", t.warn)],
         });
     }
     out.push(Item {
         rank: 2,
+        grow: 3,
         long: vec![Span::styled(
             format!("{} UTC ", clock(state.now_ms, true)),
             t.header,
@@ -86,6 +93,7 @@ fn scope_items(state: &State) -> Vec<Item> {
         let long = kv(k, &sanitize(&v), state.theme.header);
         Item {
             rank,
+            grow: rank,
             short: if optional { vec![] } else { long.clone() },
             long,
         }
@@ -118,6 +126,7 @@ fn scope_items(state: &State) -> Vec<Item> {
             .unwrap_or_default();
         out.push(Item {
             rank: 7,
+            grow: 8,
             long,
             short,
         });
@@ -134,12 +143,14 @@ fn profile_item(state: &State, p: &str) -> Item {
         let s = t.warn.add_modifier(Modifier::REVERSED);
         Item {
             rank: 1,
+            grow: 1,
             long: vec![Span::styled(format!(" PROD {name} "), s), Span::raw("  ")],
             short: vec![Span::styled(format!(" {name} "), s), Span::raw(" ")],
         }
     } else {
         Item {
             rank: 1,
+            grow: 4,
             long: kv("profile", &name, t.header),
             short: vec![Span::styled(
                 format!("{name}  "),
@@ -197,6 +208,7 @@ fn mode_item(state: &State) -> Item {
     };
     Item {
         rank: 0,
+        grow: 0,
         long: vec![long],
         short: vec![short],
     }
@@ -231,46 +243,47 @@ fn health_item(state: &State, h: &Health, note: Option<String>) -> Item {
     };
     Item {
         rank: 0,
+        grow: 0,
         long,
         short,
     }
 }
 
 /// Chooses, per item, long, short or nothing so the line fits `max`
-/// columns: first every item short, least important dropped until it fits;
-/// then items grow back to long, most important first, while they fit.
+/// columns. Each item is two steps: being there (its short form, at
+/// `rank`) and growing to its long form (at `grow`). Steps are taken most
+/// important first while they fit; after the first that does not, nothing
+/// less important is taken, so what shows only grows with the width.
+/// Rank-0 items (LIVE/PAUSED, every source's health) are always there.
 fn fit(items: Vec<Item>, max: usize) -> Vec<Span<'static>> {
-    let mut keep: Vec<bool> = vec![true; items.len()];
-    let mut long: Vec<bool> = vec![false; items.len()];
-    let total = |keep: &[bool], long: &[bool]| -> usize {
-        items
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| keep[*i])
-            .map(|(i, it)| width(if long[i] { &it.long } else { &it.short }))
-            .sum()
-    };
-    let mut order: Vec<usize> = (0..items.len()).collect();
-    order.sort_by_key(|&i| (items[i].rank, i));
-    for &i in order.iter().rev() {
-        if total(&keep, &long) <= max || items[i].rank == 0 {
+    let mut steps: Vec<(u8, bool, usize)> = items
+        .iter()
+        .enumerate()
+        .flat_map(|(i, it)| [(it.rank, false, i), (it.grow.max(it.rank), true, i)])
+        .collect();
+    steps.sort();
+    let mut left = max;
+    let mut form: Vec<Option<bool>> = vec![None; items.len()];
+    for (rank, grows, i) in steps {
+        let it = &items[i];
+        let (l, s) = (width(&it.long), width(&it.short));
+        if !grows && rank == 0 {
+            form[i] = Some(false);
+            left = left.saturating_sub(s);
+            continue;
+        }
+        let need = if grows { l.saturating_sub(s) } else { s };
+        if (grows && form[i].is_none()) || need > left {
             break;
         }
-        keep[i] = false;
-    }
-    for &i in &order {
-        if keep[i] {
-            long[i] = true;
-            if total(&keep, &long) > max {
-                long[i] = false;
-            }
-        }
+        form[i] = Some(grows);
+        left -= need;
     }
     items
         .into_iter()
         .enumerate()
-        .filter(|(i, _)| keep[*i])
-        .flat_map(|(i, it)| if long[i] { it.long } else { it.short })
+        .filter_map(|(i, it)| form[i].map(|long| if long { it.long } else { it.short }))
+        .flatten()
         .collect()
 }
 

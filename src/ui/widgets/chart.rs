@@ -87,20 +87,77 @@ fn markers(lines: &[Line<'_>]) -> Vec<(Marker, &'static str)> {
 
 fn draw_legend(f: &mut Frame, r: Rect, theme: &Theme, lines: &[Line<'_>]) {
     let marks = markers(lines);
-    let legend: Vec<Span> = lines
-        .iter()
-        .zip(marks)
-        .flat_map(|(l, (_, sym))| {
-            [
-                Span::styled(format!("{sym} "), l.style),
-                Span::styled(format!("{}  ", l.name), theme.dim),
-            ]
-        })
-        .collect();
+    let names: Vec<&str> = lines.iter().map(|l| l.name.as_str()).collect();
+    let (prefix, names) = fit_legend(&names, r.width as usize);
+    let mut legend: Vec<Span> = vec![];
+    if let Some(p) = prefix {
+        legend.push(Span::styled(format!("{p}  "), theme.dim));
+    }
+    for ((l, (_, sym)), name) in lines.iter().zip(marks).zip(names) {
+        legend.push(Span::styled(format!("{sym} "), l.style));
+        legend.push(Span::styled(format!("{name}  "), theme.dim));
+    }
     f.render_widget(
         ratatui::widgets::Paragraph::new(ratatui::text::Line::from(legend)),
         r,
     );
+}
+
+/// The legend's entries in `width` columns ("━ name  " each): as they are
+/// when they fit; else the words every name starts with said once, in
+/// front (`queue p95  ━ responses/http  ━ chat/http`); else each name cut
+/// in the middle to an equal share, so every series keeps an entry.
+pub fn fit_legend(names: &[&str], width: usize) -> (Option<String>, Vec<String>) {
+    let cost = |ns: &[String]| ns.iter().map(|n| n.chars().count() + 4).sum::<usize>();
+    let mut out: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    if cost(&out) <= width {
+        return (None, out);
+    }
+    let mut prefix = None;
+    if names.len() > 1 {
+        let words = common_words(names);
+        if !words.is_empty() {
+            out = names
+                .iter()
+                .map(|n| n[words.len()..].trim_start().to_string())
+                .collect();
+            prefix = Some(words.trim_end().to_string());
+        }
+    }
+    let head = prefix.as_ref().map_or(0, |p| p.chars().count() + 2);
+    if head + cost(&out) > width {
+        let share = (width.saturating_sub(head) / out.len().max(1))
+            .saturating_sub(4)
+            .max(3);
+        out = out
+            .iter()
+            .map(|n| {
+                crate::text::units::fit_middle(n, share)
+                    .trim_end()
+                    .to_string()
+            })
+            .collect();
+    }
+    (prefix, out)
+}
+
+/// The whole words (up to and including a space) every name starts with,
+/// leaving each name something after them.
+fn common_words<'a>(names: &[&'a str]) -> &'a str {
+    let first = names[0];
+    let mut end = 0;
+    for (i, c) in first.char_indices() {
+        if c != ' ' {
+            continue;
+        }
+        let p = &first[..=i];
+        if names.iter().all(|n| n.starts_with(p) && n.len() > p.len()) {
+            end = i + 1;
+        } else {
+            break;
+        }
+    }
+    &first[..end]
 }
 
 /// The value axis's bounds: from zero (or below) to 5% over the highest
@@ -189,4 +246,49 @@ pub fn to_xy(points: impl Iterator<Item = (i64, f64)>) -> Vec<(f64, f64)> {
         .filter(|(_, v)| v.is_finite())
         .map(|(t, v)| (t as f64, v))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit_legend;
+
+    const Q: [&str; 3] = [
+        "queue p95 responses/http",
+        "queue p95 responses/websocket",
+        "queue p95 chat/http",
+    ];
+
+    fn width(prefix: &Option<String>, names: &[String]) -> usize {
+        prefix.as_ref().map_or(0, |p| p.chars().count() + 2)
+            + names.iter().map(|n| n.chars().count() + 4).sum::<usize>()
+    }
+
+    #[test]
+    fn a_legend_that_fits_is_left_alone() {
+        let (p, n) = fit_legend(&Q, 200);
+        assert_eq!((p, n), (None, Q.map(String::from).to_vec()));
+    }
+
+    /// At 120 columns the admission chart (~75 wide) cut its third entry:
+    /// the shared words go in front once and every entry stays whole.
+    #[test]
+    fn shared_words_are_said_once() {
+        let (p, n) = fit_legend(&Q, 75);
+        assert_eq!(p.as_deref(), Some("queue p95"));
+        assert_eq!(n, ["responses/http", "responses/websocket", "chat/http"]);
+        assert!(width(&p, &n) <= 75);
+    }
+
+    #[test]
+    fn still_too_long_cuts_each_name_in_the_middle() {
+        let (p, n) = fit_legend(&Q, 40);
+        assert!(width(&p, &n) <= 40, "{p:?} {n:?}");
+        assert_eq!(n.len(), 3);
+        // both ends of each name stay
+        assert!(n[1].starts_with('r') && n[1].ends_with('t'), "{n:?}");
+        // names with nothing in common are cut without a prefix
+        let (p, n) = fit_legend(&["working set", "BEAM total", "limit"], 24);
+        assert_eq!(p, None);
+        assert!(width(&p, &n) <= 24, "{n:?}");
+    }
 }
