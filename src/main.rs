@@ -223,6 +223,18 @@ fn main() {
         keymap,
     )
     .unwrap_or_else(|e| fail(&e));
+    // `:theme` switches between these: every theme that loads, fitted to
+    // the terminal (mono stays mono: NO_COLOR / dumb / --color never)
+    if depth != ColorDepth::Mono {
+        let current = state.theme.name.clone();
+        state.themes = Theme::available()
+            .iter()
+            .filter_map(|n| Theme::load(n).ok())
+            .map(|t| colors::fit(t, depth))
+            .filter(|t| t.name != current)
+            .collect();
+        state.themes.insert(0, state.theme.clone());
+    }
     if let Some((b, url)) = &logs {
         run::configure_logs(&mut state, b.name(), url, s.redact_logs);
     }

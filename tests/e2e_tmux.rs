@@ -161,6 +161,87 @@ fn small_terminal_drops_panes_instead_of_garbage() {
     t.wait_for("EXITED 0", 5);
 }
 
+/// At 120x35: Tab reaches every pane (zoom shows which), `:theme light`
+/// recolours the screen, and the log pane's search, level filter and the
+/// command line's completion menu work as a user types them.
+#[test]
+fn at_120x35_every_pane_a_theme_switch_search_filters_and_completion() {
+    if !common::require("tmux") {
+        return;
+    }
+    let t = Tmux::start("mid", &bin_cmd("--theme default"), 120, 35, true);
+    let s = t.wait_for("OOMKilled", 20);
+    assert!(!s.contains("+1 pane") && !s.contains("panes:"), "{s}");
+    // every pane, in Tab order, zoomed one at a time
+    let titles = [
+        "Memory",
+        "Scheduler",
+        "Restarts & OOMs",
+        "Admission & latency",
+        "Logs",
+    ];
+    for (i, title) in titles.iter().enumerate() {
+        if i > 0 {
+            t.keys(&["Tab"]);
+        }
+        t.keys(&["z"]);
+        let s = wait_until(&t, 10, |s| {
+            s.contains("[zoomed]") && s.lines().nth(1).is_some_and(|l| l.contains(title))
+        });
+        for other in titles.iter().filter(|o| *o != title) {
+            assert!(!s.contains(&format!("┌ {other} ")), "{title} zoomed:\n{s}");
+        }
+        t.keys(&["z"]);
+        wait_until(&t, 10, |s| !s.contains("[zoomed]"));
+    }
+    // the theme switch recolours the header (a light background)
+    let before = t.screen_styled();
+    // the header's colours (its SGR sequences), not its text: the clock ticks
+    let header = |s: &str| -> std::collections::BTreeSet<String> {
+        let line = s.lines().next().unwrap_or("");
+        line.split('\u{1b}')
+            .skip(1)
+            .filter_map(|p| p.find('m').map(|e| p[..=e].to_string()))
+            .collect()
+    };
+    assert!(!header(&before).is_empty(), "no colours captured");
+    t.keys(&[":"]);
+    t.wait_for(":", 5);
+    t.type_text("theme ");
+    t.keys(&["Tab"]);
+    // the completion menu lists the themes under the input line
+    let s = t.wait_for("solarized-dark", 5);
+    assert!(s.contains("light") && s.contains("high-contrast"), "{s}");
+    t.keys(&["Escape", ":"]);
+    t.type_text("theme light");
+    t.keys(&["Enter"]);
+    t.wait_for("theme light", 5);
+    wait_until(&t, 5, |_| header(&t.screen_styled()) != header(&before));
+    // the log pane: search, then the error level filter, both in its title
+    t.keys(&["l", "/"]);
+    t.type_text("pool");
+    t.keys(&["Enter"]);
+    // the selection jumps to a matching line
+    wait_until(&t, 10, |s| {
+        s.contains("/pool (")
+            && s.lines()
+                .any(|l| l.starts_with("│▶") && l.to_lowercase().contains("pool"))
+    });
+    t.keys(&["Escape", "5"]);
+    let s = t.wait_for("≥error", 10);
+    let body: Vec<&str> = s
+        .lines()
+        .filter(|l| l.contains(" app-") && l.contains(" app "))
+        .collect();
+    assert!(!body.is_empty(), "{s}");
+    assert!(
+        body.iter().all(|l| l.contains(" ERR ")),
+        "only errors:\n{s}"
+    );
+    t.keys(&["q"]);
+    t.wait_for("EXITED 0", 5);
+}
+
 #[test]
 fn sigterm_and_sighup_restore_the_terminal() {
     if !common::require("tmux") {

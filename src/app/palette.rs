@@ -7,12 +7,16 @@ use crate::app::Command;
 use crate::text::units::parse_duration;
 
 /// Every command, with what help and completion say of it.
-pub const COMMANDS: [(&str, &str); 7] = [
+pub const COMMANDS: [(&str, &str); 8] = [
     ("pod", "NAME: one pod (none: all)"),
     ("ns", "NAME: namespace (none: all)"),
     ("job", "NAME: Prometheus job"),
     ("range", "30m: the time window"),
     ("refresh", "ask every source now"),
+    (
+        "theme",
+        "NAME: colours (light for a bright room or projector)",
+    ),
     ("live", "follow the clock again"),
     ("quit", "quit"),
 ];
@@ -77,6 +81,21 @@ pub fn run(state: &mut State, line: &str) -> Result<(Vec<Command>, Option<String
             ))
         }
         "live" => state.target.pinned_end_ms = None,
+        "theme" => {
+            let names = || {
+                let v: Vec<&str> = state.themes.iter().map(|t| t.name.as_str()).collect();
+                v.join(", ")
+            };
+            let Some(t) = state.themes.iter().find(|t| t.name == arg) else {
+                return Err(format!(
+                    "no theme `{}` (themes: {})",
+                    crate::text::display(arg),
+                    names()
+                ));
+            };
+            state.theme = t.clone();
+            return Ok((vec![], Some(format!("theme {}", t.name))));
+        }
         "quit" | "q" => {
             return Ok((
                 crate::app::update::apply(state, crate::app::Action::Quit),
@@ -110,6 +129,7 @@ pub fn candidates(state: &State, e: &LineEditor) -> Vec<String> {
             v
         }
         Some("ns" | "namespace") => label_values(state, "namespace"),
+        Some("theme") => state.themes.iter().map(|t| t.name.clone()).collect(),
         Some("range" | "window") => ["5m", "15m", "1h", "6h", "1d", "7d"]
             .iter()
             .map(|s| s.to_string())
@@ -130,4 +150,45 @@ fn label_values(state: &State, which: &str) -> Vec<String> {
         }
     }
     v.into_iter().map(str::to_string).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::keymap::Keymap;
+    use crate::app::Target;
+    use crate::config::theme::Theme;
+
+    fn state() -> State {
+        let mut s = State::new(
+            None,
+            Target::default(),
+            5.0,
+            Theme::default_theme(),
+            Keymap::default_keymap(),
+        );
+        s.themes = vec![Theme::default_theme(), Theme::builtin("light").unwrap()];
+        s
+    }
+
+    /// `:theme light` switches the colours at once (a bright room, a
+    /// projector); an unknown name is refused and the themes are named.
+    #[test]
+    fn theme_switches_between_the_loaded_themes() {
+        let mut s = state();
+        let dark = s.theme.clone();
+        let (_, msg) = run(&mut s, "theme light").unwrap();
+        assert_eq!(s.theme.name, "light");
+        assert_ne!(s.theme.text, dark.text);
+        assert_eq!(msg.as_deref(), Some("theme light"));
+        let e = run(&mut s, "theme nope\u{1b}[2J").unwrap_err();
+        assert!(e.contains("themes: default, light"), "{e}");
+        assert!(!e.contains('\u{1b}'), "{e:?}");
+        assert_eq!(s.theme.name, "light", "a refused name changes nothing");
+        run(&mut s, "theme default").unwrap();
+        assert_eq!(s.theme, dark);
+        let mut e = LineEditor::with_history(vec![]);
+        e.set_text("theme ");
+        assert_eq!(candidates(&s, &e), ["default", "light"]);
+    }
 }

@@ -85,6 +85,9 @@ pub struct State {
     pub scope: Scope,
     pub ui: UiState,
     pub theme: Theme,
+    /// The themes `:theme NAME` switches between, loaded and fitted to the
+    /// terminal's colours at start (the switch reads no file).
+    pub themes: Vec<Theme>,
     pub keymap: Keymap,
     /// Shown as badges (e.g. TLS verification off, theme problems).
     pub warnings: Vec<String>,
@@ -124,6 +127,7 @@ impl State {
                 width: 200,
                 height: 50,
             },
+            themes: vec![theme.clone()],
             theme,
             keymap,
             warnings: vec![],

@@ -70,6 +70,24 @@ impl Theme {
             .map(|(n, src)| Theme::parse(n, src).expect("built-in theme parses"))
     }
 
+    /// Every theme by name: the built-ins, then `<config>/themes/*.toml`.
+    pub fn available() -> Vec<String> {
+        let mut out: Vec<String> = Theme::names().iter().map(|s| s.to_string()).collect();
+        if let Some(Ok(dir)) = crate::config::paths::themes_dir().map(std::fs::read_dir) {
+            let mut user: Vec<String> = dir
+                .flatten()
+                .filter_map(|e| {
+                    let p = e.path();
+                    (p.extension()? == "toml").then(|| p.file_stem()?.to_str().map(String::from))?
+                })
+                .filter(|n| !out.contains(n))
+                .collect();
+            user.sort();
+            out.extend(user);
+        }
+        out
+    }
+
     pub fn default_theme() -> Theme {
         Theme::builtin("default").unwrap()
     }

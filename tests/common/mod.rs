@@ -597,6 +597,16 @@ impl Tmux {
         }
     }
 
+    /// Types `text` literally (no key names).
+    pub fn type_text(&self, text: &str) {
+        let st = Command::new("tmux")
+            .args(["send-keys", "-t", &self.session, "-l", text])
+            .status()
+            .unwrap();
+        assert!(st.success());
+        std::thread::sleep(Duration::from_millis(150));
+    }
+
     fn display(&self, what: &str) -> String {
         let out = Command::new("tmux")
             .args(["display", "-p", "-t", &self.session, what])
@@ -608,6 +618,15 @@ impl Tmux {
     pub fn screen(&self) -> String {
         let out = Command::new("tmux")
             .args(["capture-pane", "-p", "-t", &self.session])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+
+    /// The screen with its colours and attributes (SGR sequences).
+    pub fn screen_styled(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["capture-pane", "-e", "-p", "-t", &self.session])
             .output()
             .unwrap();
         String::from_utf8_lossy(&out.stdout).to_string()
