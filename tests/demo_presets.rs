@@ -74,6 +74,11 @@ fn every_preset_renders_its_demo_story_at_200x50() {
                 .find(|c| c.starts_with(story.sick_pod()) && c.contains(reason))
                 .unwrap_or_else(|| panic!("{preset}: no restarts row\n{s}"));
             assert!(!row.contains('—'), "{preset}: `{row}`\n{s}");
+            // and how long ago it happened
+            assert!(
+                row.contains(&format!("{reason} ")) && row.contains(" ago"),
+                "{preset}: `{row}`\n{s}"
+            );
             // the memory pane's rss / cache line of the broken-down pod
             assert_valued(&s, &["rss / cache"]);
             match preset {

@@ -42,6 +42,8 @@ pub enum Role {
     RestartsTotal,
     RestartsRecent,
     LastReason,
+    /// When the container last terminated (unix seconds).
+    LastTerminatedAt,
     Headline,
     Chart,
     Detail,
@@ -51,7 +53,7 @@ pub enum Role {
 }
 
 impl Role {
-    const NAMES: [(&'static str, Role); 15] = [
+    const NAMES: [(&'static str, Role); 16] = [
         ("working_set", Role::WorkingSet),
         ("limit", Role::Limit),
         ("rss", Role::Rss),
@@ -63,6 +65,7 @@ impl Role {
         ("restarts_total", Role::RestartsTotal),
         ("restarts_recent", Role::RestartsRecent),
         ("last_reason", Role::LastReason),
+        ("last_terminated_at", Role::LastTerminatedAt),
         ("headline", Role::Headline),
         ("chart", Role::Chart),
         ("detail", Role::Detail),
@@ -94,7 +97,12 @@ impl Role {
                 Role::Unexplained,
             ],
             PaneKind::Scheduler => &[Role::Row],
-            PaneKind::Restarts => &[Role::RestartsTotal, Role::RestartsRecent, Role::LastReason],
+            PaneKind::Restarts => &[
+                Role::RestartsTotal,
+                Role::RestartsRecent,
+                Role::LastReason,
+                Role::LastTerminatedAt,
+            ],
             PaneKind::Admission => &[Role::Headline, Role::Chart, Role::Detail, Role::Folded],
         }
     }

@@ -185,7 +185,41 @@ impl DemoSource {
     }
 
     fn answer(&self, key: &str, pod: &str, t_s: i64) -> Option<Answer> {
+        if key == "restarts.last_terminated_at" {
+            return Some(self.terminated_at(pod, t_s));
+        }
         self.story.answer(self, key, pod, t_s)
+    }
+
+    /// When `pod`'s container last terminated, for every story alike: the
+    /// moment its restart count last went up, found by walking back; a
+    /// container that ended before the count began (a `Completed` one)
+    /// ended when the pod was created, at the start of the previous UTC
+    /// hour. Only containers with a last terminated reason have one.
+    fn terminated_at(&self, pod: &str, t_s: i64) -> Answer {
+        let rows = |key: &str, t: i64| match self.story.answer(self, key, pod, t) {
+            Some(Answer::Rows(_, v)) => v,
+            _ => vec![],
+        };
+        let Some((mut labels, _)) = rows("restarts.last_reason", t_s).into_iter().next() else {
+            return Answer::Rows(Combine::PerPod, vec![]);
+        };
+        labels.remove("reason");
+        let total = |t: i64| rows("restarts.total", t).first().map_or(0.0, |r| r.1);
+        let (now, floor) = (total(t_s), t_s - 2 * PERIOD_SECS);
+        let mut t = t_s;
+        while t > floor && total(t - 10) == now {
+            t -= 10;
+        }
+        let at = if t <= floor {
+            (t_s.div_euclid(3600) - 1) * 3600
+        } else {
+            while total(t - 1) == now {
+                t -= 1;
+            }
+            t
+        };
+        Answer::Rows(Combine::PerPod, vec![(labels, at as f64)])
     }
 
     /// The combined rows of `key` at `t_s` over `pods`; None for a key the

@@ -431,3 +431,38 @@ fn total_restarts_never_below_the_last_15_minutes() {
         }
     }
 }
+
+/// `LAST TERMINATED … ago`: the sick pod's container last terminated at
+/// the second its restart count went up, never in the future, and the
+/// count has not moved since; a pod without a last reason has no time.
+#[test]
+fn the_last_termination_is_when_the_count_last_went_up() {
+    for preset in PRESETS {
+        let d = DemoSource::with_preset(0, preset);
+        let sick = d.story().sick_pod();
+        let qs = queries(preset, Some(sick));
+        let total = |t: i64| one(&d, &qs, "restarts.total", t);
+        for t in instants() {
+            let s = d.evaluate(query(&qs, "restarts.last_terminated_at"), &[t]);
+            assert_eq!(s.len(), 1, "{preset} at {t}: {s:?}");
+            assert_eq!(s[0].label("pod"), sick);
+            let at = s[0].points[0].1 as i64;
+            assert!(at <= t, "{preset}: terminated at {at}, after {t}");
+            if t - at < 2 * PERIOD_SECS {
+                assert!(total(at) > total(at - 1), "{preset}: no restart at {at}");
+                assert_eq!(total(at), total(t), "{preset}: a restart after {at}");
+            }
+        }
+        // every row with a last reason has a time, and only those
+        let all = queries(preset, None);
+        let t = T0 + 90;
+        let reasons = d.evaluate(query(&all, "restarts.last_reason"), &[t]);
+        let times = d.evaluate(query(&all, "restarts.last_terminated_at"), &[t]);
+        let pods = |v: &[Series]| {
+            let mut p: Vec<String> = v.iter().map(|s| s.label("pod").to_string()).collect();
+            p.sort();
+            p
+        };
+        assert_eq!(pods(&reasons), pods(&times), "{preset}");
+    }
+}

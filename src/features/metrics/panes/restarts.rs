@@ -1,5 +1,6 @@
 //! Restarts & OOMs: per pod/container, current restart count, restarts in the
-//! last 15 minutes, and the last terminated reason with OOMKilled highlighted.
+//! last 15 minutes, and the last terminated reason with OOMKilled highlighted
+//! and how long ago it happened.
 
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
@@ -21,6 +22,8 @@ pub struct PodRow {
     pub recent: Option<f64>,
     pub recent_level: Level,
     pub reason: Option<String>,
+    /// Seconds since the container last terminated (at the cursor, else now).
+    pub ago_s: Option<i64>,
 }
 
 pub fn view(state: &State, pane: &PaneSpec, at: Option<i64>) -> Vec<PodRow> {
@@ -55,6 +58,12 @@ pub fn view(state: &State, pane: &PaneSpec, at: Option<i64>) -> Vec<PodRow> {
                 Role::LastReason => {
                     rows[idx].reason = Some(display(s.label("reason")).into_owned())
                 }
+                Role::LastTerminatedAt => {
+                    let now_s = at.unwrap_or(state.now_ms).div_euclid(1000);
+                    rows[idx].ago_s = v
+                        .filter(|t| t.is_finite() && *t > 0.0)
+                        .map(|t| (now_s - t as i64).max(0));
+                }
                 _ => {}
             }
         }
@@ -85,9 +94,9 @@ pub fn draw(f: &mut Frame, area: Rect, rows: &[PodRow], t: &Theme) {
     .style(t.dim);
     // the POD column's width: what the fixed columns and spacing leave
     let fixed: u16 = if wide {
-        10 + 8 + 5 + 16 + 4
+        10 + 8 + 5 + 20 + 4
     } else {
-        8 + 4 + 10 + 3
+        8 + 4 + 14 + 3
     };
     let pod_w = area.width.saturating_sub(fixed).max(6) as usize;
     let body: Vec<Row> = rows.iter().map(|r| row(r, wide, pod_w, t)).collect();
@@ -97,14 +106,14 @@ pub fn draw(f: &mut Frame, area: Rect, rows: &[PodRow], t: &Theme) {
             Constraint::Length(10),
             Constraint::Length(8),
             Constraint::Length(5),
-            Constraint::Length(16),
+            Constraint::Length(20),
         ]
     } else {
         vec![
             Constraint::Min(6),
             Constraint::Length(8),
             Constraint::Length(4),
-            Constraint::Length(10),
+            Constraint::Length(14),
         ]
     };
     f.render_widget(
@@ -138,7 +147,24 @@ fn row<'a>(r: &PodRow, wide: bool, pod_w: usize, t: &Theme) -> Row<'a> {
             recent_text,
             r.recent_level.style(t),
         ))),
-        Cell::from(Line::from(Span::styled(reason, reason_style))),
+        Cell::from(Line::from(vec![
+            Span::styled(reason, reason_style),
+            // how long ago: "OOMKilled 3m ago" ("3m" where narrow)
+            Span::styled(
+                r.ago_s
+                    .filter(|_| r.reason.is_some())
+                    .map(|s| {
+                        let age = crate::text::units::format_age(s);
+                        if wide {
+                            format!(" {age} ago")
+                        } else {
+                            format!(" {age}")
+                        }
+                    })
+                    .unwrap_or_default(),
+                t.dim,
+            ),
+        ])),
     ]);
     Row::new(cells)
 }
