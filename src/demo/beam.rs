@@ -2,8 +2,14 @@
 //! climbs with streaming buffers until the cgroup limit, the container is
 //! OOMKilled at 96 s and restarts; the admission queue p95 rises and
 //! rejections spike. app-2 and app-3 stay healthy.
+//!
+//! Its logs are the Elixir app's JSON: requests with thread and turn ids,
+//! memory-sampler snapshots from app-1 as its memory climbs, admission
+//! warnings and rejections, truncated stream buffers just before the OOM,
+//! and the restart.
 
-use crate::demo::{labels, Answer, Combine, DemoSource, Story};
+use crate::demo::logs::{rule, Level, Line, LogRule, Pick, Who};
+use crate::demo::{labels, Answer, Combine, DemoSource, Story, PERIOD_SECS};
 use crate::store::Labels;
 
 /// Seconds into the cycle at which app-1 reaches its limit and is killed.
@@ -43,6 +49,110 @@ impl Story for Beam {
         src.beam_value(key, pod, t_s)
             .map(|rows| Answer::Rows(combine(key), rows))
     }
+
+    fn log_rules(&self) -> &'static [LogRule] {
+        &LOG_RULES
+    }
+}
+
+/// app-1 restarts at the OOM, its stream buffers are truncated in the two
+/// seconds before, admission rejects and warns as its queue fills, and it
+/// logs a memory-sampler snapshot every 5 s once its memory is high.
+const LOG_RULES: [LogRule; 7] = {
+    use Level::*;
+    use Pick::*;
+    use Who::*;
+    const ALL: (f64, f64) = (0.0, PERIOD_SECS as f64);
+    [
+        rule((OOM_AT, OOM_AT + 3.0), Share(50), Sick, Info, starting),
+        rule((OOM_AT - 2.0, OOM_AT), Share(40), Sick, Error, truncated),
+        rule((OOM_AT - 16.0, OOM_AT), Share(20), Any, Error, rejected),
+        rule((OOM_AT - 36.0, OOM_AT), Share(12), Any, Warn, queue_warn),
+        // every 5 s while memory is over the sampler threshold
+        rule((60.0, OOM_AT), Every(25), Sick, Info, sampler),
+        rule(ALL, Share(15), Any, Debug, pool_checkout),
+        rule(ALL, Share(100), Any, Info, request),
+    ]
+};
+
+fn pool_checkout(l: &Line) -> String {
+    format!(
+        r#"{{"time":"{}","level":"debug","msg":"pool checkout","pool":"repo","wait_ms":{}}}"#,
+        l.time,
+        l.h % 7
+    )
+}
+
+fn request(l: &Line) -> String {
+    let h = l.h;
+    format!(
+        r#"{{"time":"{}","level":"info","msg":"request completed","method":"POST","path":"/v1/responses","status":200,"duration_ms":{},"thread_id":"thr_{:06x}","turn_id":"turn_{:04x}"}}"#,
+        l.time,
+        20 + h % 180,
+        (h >> 8) % 0xffffff,
+        (h >> 32) % 0x3f
+    )
+}
+
+fn queue_warn(l: &Line) -> String {
+    format!(
+        r#"{{"time":"{}","level":"warn","msg":"admission queue depth high","route_class":"responses","transport":"sse","depth":{}}}"#,
+        l.time,
+        20 + l.h % 40
+    )
+}
+
+fn rejected(l: &Line) -> String {
+    format!(
+        r#"{{"time":"{}","level":"error","msg":"admission rejected: queue full","route_class":"responses","transport":"sse","trace_id":"{}"}}"#,
+        l.time, l.trace
+    )
+}
+
+fn truncated(l: &Line) -> String {
+    format!(
+        r#"{{"time":"{}","level":"error","msg":"upstream stream buffer truncated","pod":"{}","bytes":{},"trace_id":"{}"}}"#,
+        l.time,
+        l.pod,
+        8_000_000 + l.h % 4_000_000,
+        l.trace
+    )
+}
+
+fn starting(l: &Line) -> String {
+    format!(
+        r#"{{"time":"{}","level":"info","msg":"application starting after restart","role":"api","pod":"{}"}}"#,
+        l.time, l.pod
+    )
+}
+
+/// The memory sampler's snapshot of the pod's VM, from the story's figures.
+fn sampler(l: &Line) -> String {
+    let (pod, time, ts_ms) = (l.pod, l.time, l.ts_ms);
+    let s = l.src.sample(pod, l.t_s());
+    let mib = |v: f64| v.round() as u64;
+    format!(
+        r#"{{"time":"{time}","level":"info","msg":"memory sampler snapshot","role":"api","pod":"{pod}","memory":{{"total":{},"processes":{},"binary":{},"ets":{},"code":{},"atom":{},"system":{}}},"cgroup":{{"usage":{},"limit":{},"working_set":{}}},"process_count":{},"port_count":{},"top_processes_by_memory":[{{"pid":"<0.4711.0>","name":"Elixir.CodexPooler.Gateway.Stream","memory":{},"message_queue_len":{}}},{{"pid":"<0.812.0>","name":"Elixir.CodexPooler.Repo","memory":{},"message_queue_len":0}}],"top_processes_by_message_queue":[{{"pid":"<0.4711.0>","name":"Elixir.CodexPooler.Gateway.Stream","memory":{},"message_queue_len":{}}}],"top_ets_tables":[{{"name":"gateway_sessions","memory":{},"size":{}}}]}}"#,
+        mib(s.beam_total()),
+        mib(s.processes_mem),
+        mib(s.binary),
+        mib(s.ets),
+        mib(s.code),
+        mib(s.atom),
+        mib(s.system),
+        mib(s.working_set),
+        mib(s.limit),
+        mib(s.working_set),
+        s.processes.round() as u64,
+        s.ports.round() as u64,
+        mib(s.binary * 0.4),
+        (s.queued * 10.0).round() as u64,
+        mib(s.processes_mem * 0.05),
+        mib(s.binary * 0.4),
+        (s.queued * 10.0).round() as u64,
+        mib(s.ets * 0.6),
+        12_000 + (ts_ms / 1000) % 500,
+    )
 }
 
 /// What one pod looks like at one instant.

@@ -6,7 +6,14 @@
 //! latency until the container reaches its limit and is OOMKilled at 96 s.
 //! The kill drops the leaked transactions, the database recovers, and
 //! coderd-1's workspace agents reconnect (first to the other pods).
+//!
+//! Its logs are a Go server's `log/slog` text lines: requests with their
+//! durations, slow queries on every pod as the database slows, coderd-1's
+//! pool running dry and its requests failing with 500s, memory warnings
+//! with the Go runtime's figures once its working set nears the limit, then
+//! its start-up after the kill and its agents reconnecting.
 
+use crate::demo::logs::{rule, Level, Line, LogRule, Pick, Who};
 use crate::demo::{
     labels, mean, pod_row, Answer, Combine, DemoSource, Lognormal, Story, LIMIT_BYTES, MIB, OOM_AT,
     PERIOD_SECS,
@@ -286,6 +293,14 @@ impl Story for Go {
         SICK
     }
 
+    fn container(&self) -> &'static str {
+        CONTAINER
+    }
+
+    fn log_rules(&self) -> &'static [LogRule] {
+        &LOG_RULES
+    }
+
     fn answer(&self, src: &DemoSource, key: &str, pod: &str, t_s: i64) -> Option<Answer> {
         use Combine::*;
         let s = src.go_sample(pod, t_s);
@@ -342,4 +357,160 @@ impl Story for Go {
             _ => None,
         }
     }
+}
+
+/// Seconds into the cycle after which coderd-1 warns about its memory: its
+/// working set is over the preset's warn line (75 % of the limit) by then.
+pub const MEMORY_WARN_AT: f64 = 74.0;
+
+/// coderd-1 starts up in the second after the kill while its agents move to
+/// the other pods (and come back over the next half minute); before the
+/// kill it warns about memory every 2 s, its requests fail as its pool
+/// stays exhausted, and every pod logs slow queries as the database slows.
+const LOG_RULES: [LogRule; 10] = {
+    use Level::*;
+    use Pick::*;
+    use Who::*;
+    const END: f64 = PERIOD_SECS as f64;
+    const KILL: f64 = OOM_AT;
+    const MEM: f64 = MEMORY_WARN_AT;
+    [
+        rule((KILL, KILL + 1.0), Share(100), Sick, Info, starting),
+        rule((KILL, KILL + 4.0), Share(30), Others, Info, agent_connected),
+        rule((KILL + 4.0, END), Share(8), Sick, Info, agent_connected),
+        rule((MEM, KILL), Every(10), Sick, Warn, memory_pressure),
+        rule((40.0, 70.0), Share(6), Sick, Error, request_failed),
+        rule((70.0, KILL), Share(16), Sick, Error, request_failed),
+        rule((34.0, KILL), Share(22), Sick, Warn, pool_exhausted),
+        rule((36.0, KILL), Share(30), Any, Warn, slow_query),
+        rule((0.0, END), Share(15), Any, Debug, conn_acquired),
+        rule((0.0, END), Share(100), Any, Info, request),
+    ]
+};
+
+/// A Go `time.Duration` as `String()` prints it, to a tenth of a
+/// millisecond or a hundredth of a second.
+fn duration(secs: f64) -> String {
+    if secs < 1.0 {
+        format!("{:.1}ms", secs * 1000.0)
+    } else {
+        format!("{secs:.2}s")
+    }
+}
+
+/// A factor in [e^-spread, e^spread] from the line's randomness.
+fn spread(l: &Line, spread: f64) -> f64 {
+    let u = ((l.h >> 16) % 2001) as f64 / 1000.0 - 1.0;
+    (spread * u).exp()
+}
+
+const API: [(&str, &str); 5] = [
+    ("POST", "/api/v2/workspaceagents/me/metadata"),
+    ("GET", "/api/v2/workspaces"),
+    ("GET", "/api/v2/users/me"),
+    ("POST", "/api/v2/workspaceagents/me/report-stats"),
+    ("GET", "/api/v2/workspacebuilds/{id}"),
+];
+
+fn request(l: &Line) -> String {
+    let s = l.src.go_sample(l.pod, l.t_s());
+    let (method, path) = API[(l.h % API.len() as u64) as usize];
+    let code = if l.h % 10 == 0 { 204 } else { 200 };
+    format!(
+        "time={} level=INFO msg=\"request completed\" method={method} path={path} status={code} duration={} request_id={:08x}",
+        l.time,
+        duration(s.api[0].median / 1000.0 * spread(l, 0.8)),
+        (l.h >> 24) as u32
+    )
+}
+
+fn conn_acquired(l: &Line) -> String {
+    let db = l.src.go_db_slowness(l.t_s());
+    format!(
+        "time={} level=DEBUG msg=\"acquired database connection\" wait={}",
+        l.time,
+        duration((0.5 + (l.h % 7) as f64) * (1.0 + 40.0 * db * db) / 1000.0)
+    )
+}
+
+const QUERIES: [&str; 4] = [
+    "GetWorkspaceAgentByID",
+    "GetWorkspaceByID",
+    "InsertWorkspaceAgentStats",
+    "GetProvisionerJobsByIDs",
+];
+
+fn slow_query(l: &Line) -> String {
+    let s = l.src.go_sample(l.pod, l.t_s());
+    format!(
+        "time={} level=WARN msg=\"slow database query\" query={} duration={}",
+        l.time,
+        QUERIES[(l.h % QUERIES.len() as u64) as usize],
+        duration(s.db[1].median * spread(l, 0.4))
+    )
+}
+
+fn pool_exhausted(l: &Line) -> String {
+    let s = l.src.go_sample(l.pod, l.t_s());
+    format!(
+        "time={} level=WARN msg=\"database connection pool exhausted\" in_use={} max_open={} waiting={}",
+        l.time, s.pool_in_use, s.pool_max_open, s.stuck
+    )
+}
+
+fn request_failed(l: &Line) -> String {
+    let s = l.src.go_sample(l.pod, l.t_s());
+    let (method, path) = API[(l.h % API.len() as u64) as usize];
+    format!(
+        "time={} level=ERROR msg=\"request failed\" method={method} path={path} status=500 duration={} error=\"acquire database connection: context deadline exceeded\" trace_id={}",
+        l.time,
+        duration(s.api[1].median / 1000.0 * spread(l, 0.3)),
+        l.trace
+    )
+}
+
+/// The container's memory against its limit, with the Go runtime's view.
+fn memory_pressure(l: &Line) -> String {
+    let s = l.src.go_sample(l.pod, l.t_s());
+    let mib = |v: f64| (v / MIB).round() as u64;
+    format!(
+        "time={} level=WARN msg=\"memory usage near container limit\" working_set={}MiB limit={}MiB heap_inuse={}MiB stack_inuse={}MiB goroutines={} gc_pause_max={}",
+        l.time,
+        mib(s.working_set),
+        mib(s.limit),
+        mib(s.heap_inuse),
+        mib(s.stack_inuse),
+        s.goroutines,
+        duration(s.gc_pause_max)
+    )
+}
+
+/// The start-up after the kill, one step per slot of its first second.
+fn starting(l: &Line) -> String {
+    const STEPS: [&str; 5] = [
+        "msg=\"starting coderd\" version=v2.18.2",
+        "msg=\"connected to database\" max_open=10",
+        "msg=\"database migrations up to date\"",
+        "msg=\"started HTTP listener\" address=0.0.0.0:3000",
+        "msg=\"provisioner daemons started\" count=3",
+    ];
+    let step = ((l.phase() - OOM_AT).max(0.0) * 5.0) as usize;
+    format!(
+        "time={} level=INFO {}",
+        l.time,
+        STEPS[step.min(STEPS.len() - 1)]
+    )
+}
+
+fn agent_connected(l: &Line) -> String {
+    let h = l.h;
+    format!(
+        "time={} level=INFO msg=\"workspace agent connected\" agent_id={:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        l.time,
+        (h >> 32) as u32,
+        (h >> 16) & 0xffff,
+        (h >> 4) & 0xfff,
+        (h >> 44) & 0xfff,
+        h & 0xffff_ffff_ffff
+    )
 }

@@ -6,7 +6,13 @@
 //! also panics on a config it cannot parse and crash-loops (reason `Error`,
 //! at 40 s and 80 s). At 96 s the deploy is rolled back and all of it
 //! recovers by the end of the two-minute cycle.
+//!
+//! Its logs are the service's JSON lines: requests, slow requests making a
+//! query per cart item, requests failing with 5xx as the DB pool runs dry
+//! (on every pod, until the rollback has settled), and checkout-3's fatal
+//! error just before each crash and its start-up right after.
 
+use crate::demo::logs::{rule, Level, Line, LogRule, Pick, Who};
 use crate::demo::{
     labels, pod_row, Answer, Combine, DemoSource, Lognormal, Story, MIB, PERIOD_SECS,
 };
@@ -184,6 +190,14 @@ impl Story for Http {
         SICK
     }
 
+    fn container(&self) -> &'static str {
+        CONTAINER
+    }
+
+    fn log_rules(&self) -> &'static [LogRule] {
+        &LOG_RULES
+    }
+
     fn answer(&self, src: &DemoSource, key: &str, pod: &str, t_s: i64) -> Option<Answer> {
         use Combine::*;
         let s = src.http_sample(pod, t_s);
@@ -226,4 +240,134 @@ impl Story for Http {
             _ => None,
         }
     }
+}
+
+/// Seconds into the cycle from which requests fail: the 5xx ratio is over
+/// the preset's warn line (1 %) by then.
+pub const ERRORS_FROM: f64 = 24.0;
+/// Seconds into the cycle after which no request fails any more: the
+/// rollback has brought the 5xx ratio back under the warn line.
+pub const ERRORS_UNTIL: f64 = ROLLBACK_AT + 10.0;
+
+/// checkout-3 logs a fatal error in the last slot before each crash and
+/// starts up in the second after; requests fail on every pod while the 5xx
+/// ratio is over its warn line (more of them past its crit line, around
+/// 72 s, fewer once rolled back) and slow requests come with them.
+const LOG_RULES: [LogRule; 10] = {
+    use Level::*;
+    use Pick::*;
+    use Who::*;
+    const END: f64 = PERIOD_SECS as f64;
+    const BACK: f64 = ROLLBACK_AT;
+    let (from, until) = (ERRORS_FROM, ERRORS_UNTIL);
+    let (c1, c2) = (CRASHES_AT[0] as f64, CRASHES_AT[1] as f64);
+    [
+        rule((c1 - 0.2, c1), Share(100), Sick, Fatal, crash),
+        rule((c2 - 0.2, c2), Share(100), Sick, Fatal, crash),
+        rule((c1, c1 + 1.0), Share(100), Sick, Info, starting),
+        rule((c2, c2 + 1.0), Share(100), Sick, Info, starting),
+        rule((from, 72.0), Share(8), Any, Error, request_failed),
+        rule((72.0, BACK + 4.0), Share(18), Any, Error, request_failed),
+        rule((BACK + 4.0, until), Share(6), Any, Error, request_failed),
+        rule((28.0, BACK + 6.0), Share(28), Any, Warn, slow_request),
+        rule((0.0, END), Share(15), Any, Debug, db_query),
+        rule((0.0, END), Share(100), Any, Info, request),
+    ]
+};
+
+const VERSION: &str = "2.14.0";
+
+/// A factor in [e^-spread, e^spread] from the line's randomness.
+fn spread(l: &Line, spread: f64) -> f64 {
+    let u = ((l.h >> 16) % 2001) as f64 / 1000.0 - 1.0;
+    (spread * u).exp()
+}
+
+const ROUTES: [(&str, &str); 4] = [
+    ("GET", "/api/v1/cart"),
+    ("GET", "/api/v1/products/{id}"),
+    ("POST", "/api/v1/cart/items"),
+    ("POST", "/api/v1/checkout"),
+];
+
+fn route(l: &Line) -> (&'static str, &'static str) {
+    ROUTES[(l.h % ROUTES.len() as u64) as usize]
+}
+
+fn request(l: &Line) -> String {
+    let s = l.src.http_sample(l.pod, l.t_s());
+    let (method, path) = route(l);
+    format!(
+        r#"{{"time":"{}","level":"info","msg":"request completed","method":"{method}","path":"{path}","status":200,"duration_ms":{:.1},"request_id":"{:08x}"}}"#,
+        l.time,
+        s.latency[0].median * 1000.0 * spread(l, 0.5),
+        (l.h >> 24) as u32
+    )
+}
+
+fn db_query(l: &Line) -> String {
+    format!(
+        r#"{{"time":"{}","level":"debug","msg":"db query","table":"cart_items","rows":{},"duration_ms":{:.1}}}"#,
+        l.time,
+        1 + l.h % 12,
+        0.4 + (l.h % 30) as f64 / 10.0
+    )
+}
+
+/// The bad deploy loads a cart one query per item.
+fn slow_request(l: &Line) -> String {
+    let s = l.src.http_sample(l.pod, l.t_s());
+    let items = 8 + l.h % 40;
+    format!(
+        r#"{{"time":"{}","level":"warn","msg":"slow request","method":"GET","path":"/api/v1/cart","status":200,"duration_ms":{:.0},"db_queries":{},"version":"{VERSION}"}}"#,
+        l.time,
+        s.latency[1].median * 1000.0 * spread(l, 0.3),
+        items + 2
+    )
+}
+
+/// A 5xx at the request's 5 s deadline: waiting for a DB connection once
+/// the pod's pool is full, else on a query of the cart's many.
+fn request_failed(l: &Line) -> String {
+    let s = l.src.http_sample(l.pod, l.t_s());
+    let (method, path) = route(l);
+    let (status, error) = if s.pool_used >= s.pool_max {
+        (503, "timed out waiting for a database connection")
+    } else {
+        (500, "canceling statement due to statement timeout")
+    };
+    format!(
+        r#"{{"time":"{}","level":"error","msg":"request failed","method":"{method}","path":"{path}","status":{status},"duration_ms":{},"error":"{error}","db_pool_in_use":{},"db_pool_max":{},"trace_id":"{}"}}"#,
+        l.time,
+        5000 + l.h % 40,
+        s.pool_used,
+        s.pool_max,
+        l.trace
+    )
+}
+
+/// checkout-3's exit (the container's last terminated reason is `Error`).
+fn crash(l: &Line) -> String {
+    format!(
+        r#"{{"time":"{}","level":"fatal","msg":"pricing rules reload failed, exiting","error":"rules[3].currency: unknown currency \"EURO\"","version":"{VERSION}","trace_id":"{}"}}"#,
+        l.time, l.trace
+    )
+}
+
+/// The start-up after a crash, one step per slot of its first second.
+fn starting(l: &Line) -> String {
+    const STEPS: [&str; 5] = [
+        r#""msg":"starting checkout","version":"2.14.0""#,
+        r#""msg":"connected to database","pool_max":20"#,
+        r#""msg":"pricing rules loaded","rules":42"#,
+        r#""msg":"listening","addr":":8080""#,
+        r#""msg":"warming product cache""#,
+    ];
+    let since = l.src.http_since_start(l.t_s()) + l.phase().fract();
+    let step = (since * 5.0) as usize;
+    format!(
+        r#"{{"time":"{}","level":"info",{}}}"#,
+        l.time,
+        STEPS[step.min(STEPS.len() - 1)]
+    )
 }

@@ -1,8 +1,9 @@
-//! The demo's logs, behind the same `LogsBackend` trait as Loki: chatter from
-//! every pod (JSON with request, thread and turn ids), memory-sampler
-//! snapshots from the sick pod as its memory climbs, and errors carrying
-//! trace ids at the admission spike and the OOM. Lines depend only on the
-//! seed and the time, like the metrics.
+//! The demo's logs, behind the same `LogsBackend` trait as Loki. Each story
+//! says what its pods log ([`Story::log_rules`]): rules over the two-minute
+//! cycle pick, for every slot, which line a pod writes and whether it comes
+//! from the story's sick pod, so the incident's lines (errors carrying trace
+//! ids, memory pressure, the restart) appear when its metrics show it. Lines
+//! depend only on the seed and the time, like the metrics.
 //!
 //! The demo understands the parts of LogQL the app writes: `pod="…"`,
 //! `pod=~"a|b"`, `namespace="…"` and `|=` / `!=` line filters.
@@ -11,39 +12,105 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::core::{BoxFut, SourceError};
-use crate::demo::{story_for, DemoSource, Story, PERIOD_SECS};
+use crate::demo::{DemoSource, Story};
 use crate::features::logs::client::wire::{labels_of, Entry, Labels, MatrixSeries, ServerPattern};
 use crate::features::logs::client::{LogsBackend, TailMessage, TailOpenError, TailStream};
+pub use crate::text::loglevel::Level;
 
 /// One line every SLOT_MS across all pods.
 const SLOT_MS: i64 = 200;
 
 pub struct DemoLogs {
-    seed: u64,
+    src: DemoSource,
     story: &'static dyn Story,
     streams: Vec<Labels>,
+    /// Index of the story's sick pod in its `pods()`.
+    sick: usize,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Kind {
-    Debug,
-    Request,
-    QueueWarn,
-    Rejected,
-    Truncated,
-    Sampler,
-    Starting,
+/// One kind of line a story's pods write, and when: the first rule whose
+/// window holds the slot's phase and whose pick takes the slot writes it.
+#[derive(Clone, Copy)]
+pub struct LogRule {
+    /// Seconds into the cycle, `[from, to)` (no window crosses the cycle's end).
+    pub from: f64,
+    pub to: f64,
+    pub pick: Pick,
+    pub pod: Who,
+    /// The level the line states (the volume endpoint counts by it).
+    pub level: Level,
+    /// The line.
+    pub text: fn(&Line) -> String,
 }
 
-impl Kind {
-    fn level(self) -> &'static str {
-        match self {
-            Kind::Debug => "debug",
-            Kind::Request | Kind::Starting | Kind::Sampler => "info",
-            Kind::QueueWarn => "warn",
-            Kind::Rejected | Kind::Truncated => "error",
-        }
+/// A rule over the cycle's seconds `[from, to)`.
+pub const fn rule(
+    (from, to): (f64, f64),
+    pick: Pick,
+    pod: Who,
+    level: Level,
+    text: fn(&Line) -> String,
+) -> LogRule {
+    LogRule {
+        from,
+        to,
+        pick,
+        pod,
+        level,
+        text,
     }
+}
+
+/// Which slots of its window a rule takes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Pick {
+    /// Slots whose roll (0..100, one per slot, shared by all rules) is below
+    /// this: a rule after an overlapping one gets only the rolls it left.
+    Share(u64),
+    /// Every n-th slot (a periodic report).
+    Every(i64),
+}
+
+/// Which pod writes the line.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Who {
+    /// Whichever pod the slot fell to.
+    Any,
+    /// The story's sick pod.
+    Sick,
+    /// A pod other than the sick one.
+    Others,
+}
+
+/// What a rule's line is written from: the story's metrics at that moment
+/// (`src`), the pod, the time, per-line randomness and a trace id.
+pub struct Line<'a> {
+    pub src: &'a DemoSource,
+    pub pod: &'a str,
+    pub ts_ms: i64,
+    /// RFC 3339, UTC, milliseconds.
+    pub time: &'a str,
+    /// Deterministic per-line randomness.
+    pub h: u64,
+    /// 32 hex digits.
+    pub trace: &'a str,
+}
+
+impl Line<'_> {
+    /// Unix seconds of the line.
+    pub fn t_s(&self) -> i64 {
+        self.ts_ms.div_euclid(1000)
+    }
+
+    /// Seconds into the cycle (with the millisecond).
+    pub fn phase(&self) -> f64 {
+        phase_ms(self.src, self.ts_ms)
+    }
+}
+
+/// Seconds into the story's cycle at `ts_ms`, as the metrics count them.
+fn phase_ms(src: &DemoSource, ts_ms: i64) -> f64 {
+    src.phase(ts_ms.div_euclid(1000)) + ts_ms.rem_euclid(1000) as f64 / 1000.0
 }
 
 fn mix(mut x: u64) -> u64 {
@@ -172,120 +239,75 @@ fn parse_filter(q: &str) -> Filter {
 
 impl DemoLogs {
     pub fn new(seed: u64, preset: &str) -> DemoLogs {
-        let story = story_for(preset);
+        let src = DemoSource::with_preset(seed, preset);
+        let story = src.story();
         let streams = story
             .pods()
             .iter()
             .map(|p| {
                 labels_of(BTreeMap::from([
-                    ("container".to_string(), "app".to_string()),
+                    ("container".to_string(), story.container().to_string()),
                     ("namespace".to_string(), story.namespace().to_string()),
                     ("pod".to_string(), p.to_string()),
                 ]))
             })
             .collect();
+        let sick = story
+            .pods()
+            .iter()
+            .position(|p| *p == story.sick_pod())
+            .expect("a story's sick pod is one of its pods");
         DemoLogs {
-            seed,
+            src,
             story,
             streams,
+            sick,
         }
     }
 
-    /// The line of slot `k` (unix ms / SLOT_MS): which pod, when, what.
-    fn slot(&self, k: i64) -> (usize, i64, Kind) {
-        let h = mix(self.seed ^ (k as u64).wrapping_mul(0x9e3779b97f4a7c15));
+    /// The line of slot `k` (unix ms / SLOT_MS): which pod, when, and the
+    /// story's rule that writes it.
+    fn slot(&self, k: i64) -> (usize, i64, &'static LogRule) {
+        let h = mix(self.src.seed ^ (k as u64).wrapping_mul(0x9e3779b97f4a7c15));
         let pods = self.streams.len();
-        let mut pod = (h % pods as u64) as usize;
+        let pod = (h % pods as u64) as usize;
         let ts_ms = k * SLOT_MS + (h >> 20) as i64 % SLOT_MS;
-        let p = (ts_ms / 1000).rem_euclid(PERIOD_SECS) as f64 + (ts_ms % 1000) as f64 / 1000.0;
+        let p = phase_ms(&self.src, ts_ms);
         let roll = (h >> 40) % 100;
-        let oom = crate::demo::OOM_AT;
-        let sick = 0; // the first pod is the story's sick pod
-        let kind = if (oom..oom + 3.0).contains(&p) && roll < 50 {
-            pod = sick;
-            Kind::Starting
-        } else if (oom - 2.0..oom).contains(&p) && roll < 40 {
-            pod = sick;
-            Kind::Truncated
-        } else if (oom - 16.0..oom).contains(&p) && roll < 20 {
-            Kind::Rejected
-        } else if (oom - 36.0..oom).contains(&p) && roll < 12 {
-            Kind::QueueWarn
-        } else if (60.0..oom).contains(&p) && k.rem_euclid(25) == 0 {
-            // every 5 s while memory is over the sampler threshold
-            pod = sick;
-            Kind::Sampler
-        } else if roll < 15 {
-            Kind::Debug
-        } else {
-            Kind::Request
+        let rules = self.story.log_rules();
+        let rule = rules
+            .iter()
+            .find(|r| {
+                (r.from..r.to).contains(&p)
+                    && match r.pick {
+                        Pick::Share(n) => roll < n,
+                        Pick::Every(n) => k.rem_euclid(n) == 0,
+                    }
+            })
+            .unwrap_or(&rules[rules.len() - 1]);
+        let pod = match rule.pod {
+            Who::Any => pod,
+            Who::Sick => self.sick,
+            Who::Others if pod == self.sick => (pod + 1) % pods,
+            Who::Others => pod,
         };
-        (pod, ts_ms, kind)
+        (pod, ts_ms, rule)
     }
 
-    fn text(&self, k: i64, pod: usize, ts_ms: i64, kind: Kind) -> String {
-        let h = mix(self.seed.wrapping_add(k as u64) ^ 0xabcdef);
+    fn text(&self, k: i64, pod: usize, ts_ms: i64, rule: &LogRule) -> String {
+        let h = mix(self.src.seed.wrapping_add(k as u64) ^ 0xabcdef);
         let trace = format!("{:016x}{:016x}", mix(h), mix(h ^ 1));
         let time = chrono::DateTime::from_timestamp_millis(ts_ms)
             .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
             .unwrap_or_default();
-        let name = self.story.pods()[pod];
-        match kind {
-            Kind::Debug => format!(
-                r#"{{"time":"{time}","level":"debug","msg":"pool checkout","pool":"repo","wait_ms":{}}}"#,
-                h % 7
-            ),
-            Kind::Request => format!(
-                r#"{{"time":"{time}","level":"info","msg":"request completed","method":"POST","path":"/v1/responses","status":200,"duration_ms":{},"thread_id":"thr_{:06x}","turn_id":"turn_{:04x}"}}"#,
-                20 + h % 180,
-                (h >> 8) % 0xffffff,
-                (h >> 32) % 0x3f
-            ),
-            Kind::QueueWarn => format!(
-                r#"{{"time":"{time}","level":"warn","msg":"admission queue depth high","route_class":"responses","transport":"sse","depth":{}}}"#,
-                20 + h % 40
-            ),
-            Kind::Rejected => format!(
-                r#"{{"time":"{time}","level":"error","msg":"admission rejected: queue full","route_class":"responses","transport":"sse","trace_id":"{trace}"}}"#
-            ),
-            Kind::Truncated => format!(
-                r#"{{"time":"{time}","level":"error","msg":"upstream stream buffer truncated","pod":"{name}","bytes":{},"trace_id":"{trace}"}}"#,
-                8_000_000 + h % 4_000_000
-            ),
-            Kind::Starting => format!(
-                r#"{{"time":"{time}","level":"info","msg":"application starting after restart","role":"api","pod":"{name}"}}"#
-            ),
-            Kind::Sampler => self.sampler(name, ts_ms, &time),
-        }
-    }
-
-    fn sampler(&self, pod: &str, ts_ms: i64, time: &str) -> String {
-        // beam's memory model in every story (other stories' pods read as healthy)
-        let src = DemoSource::with_preset(self.seed, self.story.preset());
-        let s = src.sample(pod, ts_ms / 1000);
-        let mib = |v: f64| v.round() as u64;
-        format!(
-            r#"{{"time":"{time}","level":"info","msg":"memory sampler snapshot","role":"api","pod":"{pod}","memory":{{"total":{},"processes":{},"binary":{},"ets":{},"code":{},"atom":{},"system":{}}},"cgroup":{{"usage":{},"limit":{},"working_set":{}}},"process_count":{},"port_count":{},"top_processes_by_memory":[{{"pid":"<0.4711.0>","name":"Elixir.CodexPooler.Gateway.Stream","memory":{},"message_queue_len":{}}},{{"pid":"<0.812.0>","name":"Elixir.CodexPooler.Repo","memory":{},"message_queue_len":0}}],"top_processes_by_message_queue":[{{"pid":"<0.4711.0>","name":"Elixir.CodexPooler.Gateway.Stream","memory":{},"message_queue_len":{}}}],"top_ets_tables":[{{"name":"gateway_sessions","memory":{},"size":{}}}]}}"#,
-            mib(s.beam_total()),
-            mib(s.processes_mem),
-            mib(s.binary),
-            mib(s.ets),
-            mib(s.code),
-            mib(s.atom),
-            mib(s.system),
-            mib(s.working_set),
-            mib(s.limit),
-            mib(s.working_set),
-            s.processes.round() as u64,
-            s.ports.round() as u64,
-            mib(s.binary * 0.4),
-            (s.queued * 10.0).round() as u64,
-            mib(s.processes_mem * 0.05),
-            mib(s.binary * 0.4),
-            (s.queued * 10.0).round() as u64,
-            mib(s.ets * 0.6),
-            12_000 + (ts_ms / 1000) % 500,
-        )
+        (rule.text)(&Line {
+            src: &self.src,
+            pod: self.story.pods()[pod],
+            ts_ms,
+            time: &time,
+            h,
+            trace: &trace,
+        })
     }
 
     fn selected(&self, f: &Filter, pod: usize) -> bool {
@@ -297,7 +319,7 @@ impl DemoLogs {
     }
 
     /// Entries in [start, end) ns, oldest first.
-    fn generate(
+    pub(super) fn generate(
         &self,
         query: &str,
         start_ns: i64,
@@ -309,11 +331,11 @@ impl DemoLogs {
         let (a, b) = (start_ns.div_euclid(1_000_000), end_ns.div_euclid(1_000_000));
         let mut out = Vec::new();
         let push = |k: i64, out: &mut Vec<Entry>| {
-            let (pod, ts_ms, kind) = self.slot(k);
+            let (pod, ts_ms, rule) = self.slot(k);
             if ts_ms < a || ts_ms >= b || !self.selected(&f, pod) {
                 return;
             }
-            let line = self.text(k, pod, ts_ms, kind);
+            let line = self.text(k, pod, ts_ms, rule);
             let fields_ok = f.fields.is_empty()
                 || crate::text::logline::fields(&line).is_some_and(|fl| {
                     f.fields.iter().all(|(n, v)| {
@@ -387,12 +409,12 @@ impl LogsBackend for DemoLogs {
             let (a, b) = (start_ns / 1_000_000, end_ns / 1_000_000);
             let mut by: BTreeMap<&'static str, BTreeMap<i64, f64>> = BTreeMap::new();
             for k in a / SLOT_MS..=b / SLOT_MS {
-                let (pod, ts, kind) = self.slot(k);
+                let (pod, ts, rule) = self.slot(k);
                 if ts < a || ts >= b || !self.selected(&f, pod) {
                     continue;
                 }
                 let bucket = ts.div_euclid(step) * step + step;
-                *by.entry(kind.level())
+                *by.entry(rule.level.as_str())
                     .or_default()
                     .entry(bucket)
                     .or_default() += 1.0;
@@ -432,7 +454,7 @@ impl LogsBackend for DemoLogs {
             Ok(match name {
                 "pod" => self.story.pods().iter().map(|p| p.to_string()).collect(),
                 "namespace" => vec![self.story.namespace().to_string()],
-                "container" => vec!["app".into()],
+                "container" => vec![self.story.container().to_string()],
                 _ => vec![],
             })
         })
@@ -458,10 +480,14 @@ impl LogsBackend for DemoLogs {
                 .filter(|p| f.pods.as_ref().is_none_or(|ps| ps.iter().any(|x| x == *p)))
                 .map(|p| {
                     labels_of(
-                        [("namespace", ns), ("pod", p), ("container", "app")]
-                            .iter()
-                            .map(|(k, v)| (k.to_string(), v.to_string()))
-                            .collect(),
+                        [
+                            ("namespace", ns),
+                            ("pod", p),
+                            ("container", self.story.container()),
+                        ]
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect(),
                     )
                 })
                 .collect())
@@ -477,7 +503,7 @@ impl LogsBackend for DemoLogs {
         Box::pin(async move {
             check(query).map_err(TailOpenError::Failed)?;
             Ok(Box::new(DemoTail {
-                logs: DemoLogs::new(self.seed, self.story.preset()),
+                logs: DemoLogs::new(self.src.seed, self.story.preset()),
                 query: query.to_string(),
                 from_ns: start_ns,
             }) as Box<dyn TailStream>)
@@ -511,6 +537,7 @@ impl TailStream for DemoTail {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::demo::PERIOD_SECS;
 
     #[test]
     fn lines_are_deterministic_and_filtered_by_pod_and_text() {

@@ -11,6 +11,8 @@
 //!   latency climb, CPU is throttled, the DB pool saturates, checkout-3
 //!   crash-loops, the nodes run short of memory; rolled back at 96 s.
 //!
+//! Each story also says what its pods log ([`logs`]), in its own words.
+//!
 //! Queries are answered by their key `pane.query`; values of pods combine as
 //! the preset's PromQL would (`max by (pod)`, `sum`, ratios of sums, quantiles
 //! of the merged histogram).
@@ -53,6 +55,16 @@ pub trait Story: Send + Sync {
 
     /// The pod the incident happens to.
     fn sick_pod(&self) -> &'static str;
+
+    /// The container of the story's pods (the `container` label).
+    fn container(&self) -> &'static str {
+        "app"
+    }
+
+    /// What the story's pods log over a cycle, in the story's own words:
+    /// the rules [`logs::DemoLogs`] picks each line by, first match first;
+    /// the last rule takes every slot no other rule took.
+    fn log_rules(&self) -> &'static [logs::LogRule];
 
     /// What `pod` contributes to the query `key` at `t_s`; None for a key
     /// the story does not know.

@@ -11,6 +11,9 @@ use crate::demo::*;
 const T0: i64 = 1_700_000_040;
 const PRESETS: [&str; 3] = ["beam", "go", "http"];
 
+/// The stories' logs.
+mod logs;
+
 fn queries(preset: &str, pod: Option<&str>) -> Vec<ResolvedQuery> {
     let story = story_for(preset);
     Dashboard::builtin(story.dashboard())
