@@ -62,6 +62,16 @@ pub struct Cli {
     /// Kubernetes namespace to show (default: all).
     #[arg(long, short = 'n', value_name = "NS", global = true)]
     pub namespace: Option<String>,
+    /// Every namespace (Kubernetes: pods and events of all namespaces).
+    #[arg(long, short = 'A', global = true)]
+    pub all_namespaces: bool,
+    /// Kubernetes config file (default: KUBECONFIG, several files merged,
+    /// else ~/.kube/config, else the in-cluster service account).
+    #[arg(long, value_name = "PATH", global = true)]
+    pub kubeconfig: Option<std::path::PathBuf>,
+    /// Kubernetes context (default: the kubeconfig's current context).
+    #[arg(long, value_name = "NAME", global = true)]
+    pub context: Option<String>,
     /// Start focused on one pod (default: all pods).
     #[arg(long, value_name = "POD", global = true)]
     pub pod: Option<String>,

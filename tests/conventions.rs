@@ -228,7 +228,7 @@ const CODERD_WORKSPACES: usize = 37;
 /// Builds of workspace `i` by status (one series per workspace and status).
 fn builds(i: usize) -> Vec<(&'static str, f64)> {
     let mut b = vec![("success", (i % 4 + 1) as f64)];
-    if i % 5 == 0 {
+    if i.is_multiple_of(5) {
         b.push(("failed", 1.0));
     }
     b

@@ -23,7 +23,7 @@ fn health_server() -> String {
         async move {
             match r.path() {
                 "/flap" => {
-                    if n.fetch_add(1, Ordering::SeqCst) % 2 == 0 {
+                    if n.fetch_add(1, Ordering::SeqCst).is_multiple_of(2) {
                         Response::new(200, "text/plain", "ok")
                     } else {
                         Response::new(503, "text/plain", "not ready: draining\n")

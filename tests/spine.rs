@@ -614,6 +614,7 @@ fn tab_never_focuses_a_pane_that_is_not_drawn() {
             let screen = watchfloor::export::buffer_to_text(&watchfloor::ui::render(&st, w, h));
             let title = match f {
                 Focus::Logs => "Logs".to_string(),
+                Focus::Kube => "Kubernetes".to_string(),
                 Focus::Pane(i) => d.panes[i].title.clone(),
             };
             assert!(

@@ -469,6 +469,9 @@ fn visible(state: &State) -> Vec<Focus> {
     v.sort_unstable();
     v.dedup();
     let mut v: Vec<Focus> = v.into_iter().map(Focus::Pane).collect();
+    if l.kube.is_some() {
+        v.push(Focus::Kube);
+    }
     if l.logs.is_some() {
         v.push(Focus::Logs);
     }

@@ -97,6 +97,9 @@ pub struct ScreenLayout {
     pub footer: Rect,
     pub probes: Option<Rect>,
     pub logs: Option<Rect>,
+    /// The Kubernetes pane: below the metric panes, or in their place
+    /// without a Prometheus.
+    pub kube: Option<Rect>,
     /// The metric panes' area (height 0 when the logs are zoomed).
     pub metrics: Rect,
     /// The metric panes drawn, by index into the dashboard's panes.
@@ -104,6 +107,34 @@ pub struct ScreenLayout {
     /// The metric panes not drawn (no data, or no room), by index: listed
     /// in the footer, reachable with Tab.
     pub hidden: Vec<usize>,
+}
+
+/// Splits the area above the logs between the metric panes (top) and the
+/// Kubernetes pane (below): it takes the rows its pods and events need, at
+/// most half (at least 5); without metrics, all of it.
+pub fn split_kube(area: Rect, kube: bool, metrics: bool, rows: usize) -> (Rect, Option<Rect>) {
+    if !kube {
+        return (area, None);
+    }
+    if !metrics {
+        return (Rect { height: 0, ..area }, Some(area));
+    }
+    let want = (rows as u16).saturating_add(4).max(5);
+    let h = want.min(area.height / 2).min(area.height);
+    if h < 4 {
+        return (area, None);
+    }
+    (
+        Rect {
+            height: area.height - h,
+            ..area
+        },
+        Some(Rect {
+            y: area.y + area.height - h,
+            height: h,
+            ..area
+        }),
+    )
 }
 
 /// The layout of the whole screen for this state at `area`.
@@ -121,6 +152,7 @@ pub fn screen_zoomed(state: &crate::app::State, area: Rect, zoom: bool) -> Scree
         .filter(|_| m.common.configured && m.dashboard_error.is_none());
     let focused_pane = state.ui.focused.pane();
     let logs_focused = state.ui.focused == crate::app::state::Focus::Logs;
+    let kube_focused = state.ui.focused == crate::app::state::Focus::Kube;
     let all: Vec<usize> = dash
         .map(|d| (0..d.panes.len()).collect())
         .unwrap_or_default();
@@ -131,6 +163,21 @@ pub fn screen_zoomed(state: &crate::app::State, area: Rect, zoom: bool) -> Scree
             .collect()
     };
     // zoomed: the focused pane (or the logs) takes the whole body
+    if zoom && kube_focused && state.kube.common.configured {
+        return ScreenLayout {
+            header: l.header,
+            footer: l.footer,
+            probes: None,
+            logs: None,
+            kube: Some(l.body),
+            metrics: Rect {
+                height: 0,
+                ..l.body
+            },
+            panes: vec![],
+            hidden: vec![],
+        };
+    }
     if zoom
         && (logs_focused && state.logs.common.configured
             || focused_pane.is_some() && dash.is_some())
@@ -155,17 +202,31 @@ pub fn screen_zoomed(state: &crate::app::State, area: Rect, zoom: bool) -> Scree
             footer: l.footer,
             probes: None,
             logs,
+            kube: None,
             metrics,
             panes,
             hidden,
         };
     }
     let (rest, probes) = split_probes(l.body, state.probes.probes.len());
-    let (metrics, logs) = split_logs(
+    let (rest, logs) = split_logs(
         rest,
         state.logs.common.configured,
-        state.metrics.common.configured,
+        state.metrics.common.configured || state.kube.common.configured,
         false,
+    );
+    let (metrics, kube) = split_kube(
+        rest,
+        state.kube.common.configured,
+        state.metrics.common.configured,
+        state.kube.pods.len()
+            + state
+                .kube
+                .events
+                .iter()
+                .filter(|e| e.warning)
+                .count()
+                .min(8),
     );
     let panes: Vec<(usize, Rect)> = match dash {
         Some(d) if metrics.height > 0 => {
@@ -186,6 +247,7 @@ pub fn screen_zoomed(state: &crate::app::State, area: Rect, zoom: bool) -> Scree
         footer: l.footer,
         probes,
         logs,
+        kube,
         metrics,
         panes,
         hidden,

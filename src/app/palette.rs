@@ -7,10 +7,14 @@ use crate::app::Command;
 use crate::text::units::parse_duration;
 
 /// Every command, with what help and completion say of it.
-pub const COMMANDS: [(&str, &str); 8] = [
+pub const COMMANDS: [(&str, &str); 9] = [
     ("pod", "NAME: one pod (none: all)"),
     ("ns", "NAME: namespace (none: all)"),
     ("job", "NAME: Prometheus job"),
+    (
+        "ctx",
+        "NAME: Kubernetes context (none: the kubeconfig's current one)",
+    ),
     ("range", "30m: the time window"),
     ("refresh", "ask every source now"),
     (
@@ -81,6 +85,17 @@ pub fn run(state: &mut State, line: &str) -> Result<(Vec<Command>, Option<String
             ))
         }
         "live" => state.target.pinned_end_ms = None,
+        "ctx" | "context" => {
+            let known = &state.kube.contexts;
+            if !arg.is_empty() && !known.is_empty() && !known.iter().any(|c| c == arg) {
+                return Err(format!(
+                    "no context `{}` (contexts: {})",
+                    crate::text::display(arg),
+                    known.join(", ")
+                ));
+            }
+            state.target.context = opt(arg);
+        }
         "theme" => {
             let names = || {
                 let v: Vec<&str> = state.themes.iter().map(|t| t.name.as_str()).collect();
@@ -128,7 +143,14 @@ pub fn candidates(state: &State, e: &LineEditor) -> Vec<String> {
             v.dedup();
             v
         }
-        Some("ns" | "namespace") => label_values(state, "namespace"),
+        Some("ns" | "namespace") => {
+            let mut v = label_values(state, "namespace");
+            v.extend(state.kube.pods.values().map(|p| p.namespace.clone()));
+            v.sort();
+            v.dedup();
+            v
+        }
+        Some("ctx" | "context") => state.kube.contexts.clone(),
         Some("theme") => state.themes.iter().map(|t| t.name.clone()).collect(),
         Some("range" | "window") => ["5m", "15m", "1h", "6h", "1d", "7d"]
             .iter()

@@ -13,6 +13,8 @@ use std::sync::Arc;
 
 use crate::app::state::State;
 use crate::core::{Effect, Feature, Runner, Sink, Source, Target};
+use crate::features::kube::runner::KubeRunner;
+use crate::features::kube::KubeState;
 use crate::features::logs::runner::LogsRunner;
 use crate::features::logs::LogsState;
 use crate::features::metrics::runner::MetricsRunner;
@@ -154,6 +156,7 @@ registry! {
     metrics: Metrics(MetricsState, MetricsRunner);
     probes: Probes(ProbesState, ProbesRunner);
     logs: Logs(LogsState, LogsRunner);
+    kube: Kube(KubeState, KubeRunner);
     #[cfg(test)]
     echo: Echo(crate::features::echo::EchoState, crate::features::echo::EchoRunner);
 }

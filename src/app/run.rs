@@ -59,6 +59,14 @@ pub fn initial_state(
     Ok(state)
 }
 
+/// Turns the Kubernetes pane on: the context to start in (None: the
+/// kubeconfig's current one) and whether every namespace is watched.
+pub fn configure_kube(state: &mut State, context: Option<String>, all_namespaces: bool) {
+    state.kube.common.configured = true;
+    state.kube.all_namespaces = all_namespaces;
+    state.target.context = context;
+}
+
 /// Turns the log pane on: its source's name and URL for the header, and
 /// whether lines are redacted (off only with --no-redaction).
 pub fn configure_logs(state: &mut State, name: &str, url: &str, redact: bool) {

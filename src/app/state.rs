@@ -50,6 +50,8 @@ impl UiState {
 pub enum Focus {
     Pane(usize),
     Logs,
+    /// The Kubernetes pane.
+    Kube,
 }
 
 impl Focus {
@@ -57,7 +59,7 @@ impl Focus {
     pub fn pane(self) -> Option<usize> {
         match self {
             Focus::Pane(i) => Some(i),
-            Focus::Logs => None,
+            Focus::Logs | Focus::Kube => None,
         }
     }
 }
@@ -79,6 +81,7 @@ pub struct State {
     pub metrics: MetricsState,
     pub probes: ProbesState,
     pub logs: crate::features::logs::LogsState,
+    pub kube: crate::features::kube::KubeState,
     #[cfg(test)]
     pub echo: crate::features::echo::EchoState,
     /// What exists, as the sources have seen it.
@@ -113,6 +116,7 @@ impl State {
             metrics: Default::default(),
             probes: Default::default(),
             logs: Default::default(),
+            kube: Default::default(),
             #[cfg(test)]
             echo: Default::default(),
             scope: Scope::default(),
@@ -173,8 +177,30 @@ impl State {
     }
 
     /// The pods the picker offers (see `MetricsState::pods`).
+    /// Pods to pick from: those the metrics answered, and those the
+    /// Kubernetes API lists in the namespace in view (sorted, once each).
     pub fn pods(&self) -> Vec<String> {
-        self.metrics.pods(self.target.pod.as_deref())
+        let mut v = self.metrics.pods(self.target.pod.as_deref());
+        let k8s: Vec<String> = self
+            .kube
+            .pods
+            .values()
+            .filter(|p| {
+                self.kube.all_namespaces
+                    || self
+                        .target
+                        .namespace
+                        .as_deref()
+                        .is_none_or(|n| n == p.namespace)
+            })
+            .map(|p| p.name.clone())
+            .collect();
+        if !k8s.is_empty() {
+            v.extend(k8s);
+            v.sort();
+            v.dedup();
+        }
+        v
     }
 
     /// The pods in the latest answers, capped.

@@ -415,7 +415,7 @@ const API: [(&str, &str); 5] = [
 fn request(l: &Line) -> String {
     let s = l.src.go_sample(l.pod, l.t_s());
     let (method, path) = API[(l.h % API.len() as u64) as usize];
-    let code = if l.h % 10 == 0 { 204 } else { 200 };
+    let code = if l.h.is_multiple_of(10) { 204 } else { 200 };
     format!(
         "time={} level=INFO msg=\"request completed\" method={method} path={path} status={code} duration={} request_id={:08x}",
         l.time,

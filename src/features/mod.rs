@@ -3,6 +3,7 @@
 //! its backend client, its keys and its panes.
 #[cfg(test)]
 pub mod echo;
+pub mod kube;
 pub mod logs;
 pub mod metrics;
 pub mod probes;

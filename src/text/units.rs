@@ -225,7 +225,7 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
 pub fn prom_duration(secs: u64) -> String {
     let secs = secs.max(1);
     for (unit, n) in [("d", 86400), ("h", 3600), ("m", 60)] {
-        if secs % n == 0 {
+        if secs.is_multiple_of(n) {
             return format!("{}{unit}", secs / n);
         }
     }

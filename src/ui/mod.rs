@@ -76,6 +76,11 @@ fn draw_all(f: &mut Frame, state: &State) {
             false,
         );
     }
+    if let Some(r) = l.kube {
+        let v = crate::features::kube::pane::view(state);
+        let focused = state.ui.focused == crate::app::state::Focus::Kube;
+        crate::features::kube::pane::draw(f, r, &v, state, focused);
+    }
     let logs_focused = state.ui.focused == crate::app::state::Focus::Logs;
     if let Some(r) = l.logs {
         let v = crate::features::logs::pane::view(state, r);

@@ -73,7 +73,7 @@ where
     Arc::new(move |r| Box::pin(f(r)))
 }
 
-async fn read_request(sock: &mut tokio::net::TcpStream) -> Option<Request> {
+pub async fn read_request(sock: &mut tokio::net::TcpStream) -> Option<Request> {
     let mut buf = Vec::with_capacity(4096);
     let mut chunk = [0u8; 8192];
     let head_end = loop {

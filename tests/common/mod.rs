@@ -22,6 +22,7 @@ use watchfloor::features::metrics::client::MetricsBackend;
 use watchfloor::features::metrics::MetricsEvent;
 
 pub mod http;
+pub mod kube;
 pub mod loki;
 
 /// Whether a real dependency is here. In CI (CI=true) a missing one fails

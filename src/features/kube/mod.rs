@@ -1,0 +1,382 @@
+//! Kubernetes: pods and warning events of the namespace in view, from the
+//! API server's watches (a kubeconfig is enough). The API is the ground
+//! truth for "is it OOM-killed, is it crash-looping": `lastState.terminated`
+//! keeps the OOMKilled reason that kube-state-metrics only shows a scrape
+//! later, if the cluster has it at all.
+//!
+//! State and reducer only (no client): the runner watches and sends owned
+//! [`model`] values tagged with the plan's generation.
+
+pub mod model;
+pub mod pane;
+pub mod runner;
+
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::core::{Ctx, Feature, Health, Outcome, Source, SourceCommon, SourceError, Target};
+pub use model::{ContainerInfo, EventInfo, PodInfo, Terminated};
+
+/// Events kept, newest first.
+pub const MAX_EVENTS: usize = 500;
+/// Pods kept (a namespace larger than this shows the first by name).
+pub const MAX_PODS: usize = 20_000;
+/// Restart counts remembered per container, for the increase over the window.
+const RESTART_HISTORY: usize = 64;
+
+/// What changed in one watched list.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change<T> {
+    /// A (re-)list finished: this is the whole set now. A watch that
+    /// expired (410) ends in one of these, so nothing is lost or doubled.
+    Replace(Vec<T>),
+    Upsert(T),
+    Remove(T),
+}
+
+/// The resources watched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Resource {
+    Pods,
+    Events,
+}
+
+impl Resource {
+    pub fn name(self) -> &'static str {
+        match self {
+            Resource::Pods => "pods",
+            Resource::Events => "events",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum KubeEvent {
+    /// The client is built: which context and server it talks to.
+    Connected {
+        gen: u64,
+        context: String,
+        server: String,
+        /// Every context of the kubeconfig (for `:ctx` and its completion).
+        contexts: Vec<String>,
+    },
+    Pods {
+        gen: u64,
+        at_ms: i64,
+        change: Change<PodInfo>,
+    },
+    Events {
+        gen: u64,
+        at_ms: i64,
+        change: Change<EventInfo>,
+    },
+    /// A list or watch failed (the watcher retries with backoff); `verb` is
+    /// what was refused (`list`, `watch`) so a 403 names resource and verb.
+    Failed {
+        gen: u64,
+        at_ms: i64,
+        resource: Option<Resource>,
+        verb: &'static str,
+        error: SourceError,
+    },
+}
+
+impl KubeEvent {
+    fn gen(&self) -> u64 {
+        match self {
+            KubeEvent::Connected { gen, .. }
+            | KubeEvent::Pods { gen, .. }
+            | KubeEvent::Events { gen, .. }
+            | KubeEvent::Failed { gen, .. } => *gen,
+        }
+    }
+}
+
+/// What the runner is asked to watch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KubePlan {
+    pub gen: u64,
+    /// None: every namespace (`-A`).
+    pub namespace: Option<String>,
+    /// None: the kubeconfig's current context.
+    pub context: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum KubeCommand {
+    Start(KubePlan),
+    Stop,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct KubeState {
+    pub common: SourceCommon,
+    /// The context and API server in use (from the runner).
+    pub context: Option<String>,
+    pub server: Option<String>,
+    /// The kubeconfig's contexts.
+    pub contexts: Vec<String>,
+    pub pods: BTreeMap<(String, String), PodInfo>,
+    /// Warning and normal events, newest first.
+    pub events: Vec<EventInfo>,
+    /// Per (namespace, pod, container): restart counts seen, oldest first.
+    pub restart_history: BTreeMap<(String, String, String), VecDeque<(i64, i64)>>,
+    /// Which lists have completed once for this plan.
+    pub synced: Vec<Resource>,
+    /// The last error per resource (None: the client itself).
+    pub errors: BTreeMap<Option<Resource>, String>,
+    /// Every namespace (`-A`).
+    pub all_namespaces: bool,
+}
+
+impl Default for KubeState {
+    fn default() -> Self {
+        let mut common = SourceCommon::new("k8s");
+        common.health = Health::named("k8s", "");
+        KubeState {
+            common,
+            context: None,
+            server: None,
+            contexts: vec![],
+            pods: BTreeMap::new(),
+            events: vec![],
+            restart_history: BTreeMap::new(),
+            synced: vec![],
+            errors: BTreeMap::new(),
+            all_namespaces: false,
+        }
+    }
+}
+
+impl KubeState {
+    fn plan(&mut self, t: &Target) -> Vec<KubeCommand> {
+        if !self.common.configured {
+            return vec![];
+        }
+        self.common.gen += 1;
+        self.pods.clear();
+        self.events.clear();
+        self.restart_history.clear();
+        self.synced.clear();
+        self.errors.clear();
+        vec![KubeCommand::Start(KubePlan {
+            gen: self.common.gen,
+            namespace: if self.all_namespaces {
+                None
+            } else {
+                t.namespace.clone()
+            },
+            context: t.context.clone(),
+        })]
+    }
+
+    /// The pods in view: the Target's pod only when one is chosen.
+    pub fn pods_in_view<'a>(&'a self, t: &'a Target) -> impl Iterator<Item = &'a PodInfo> + 'a {
+        self.pods
+            .values()
+            .filter(move |p| t.pod.as_deref().is_none_or(|f| f == p.name))
+            .filter(move |p| {
+                self.all_namespaces || t.namespace.as_deref().is_none_or(|n| n == p.namespace)
+            })
+    }
+
+    /// Restarts of a container since `since_ms` (0 when seen only once,
+    /// or the count went down: a new container id, not restarts).
+    pub fn restarts_since(&self, pod: &PodInfo, c: &ContainerInfo, since_ms: i64) -> i64 {
+        let key = (pod.namespace.clone(), pod.name.clone(), c.name.clone());
+        let Some(h) = self.restart_history.get(&key) else {
+            return 0;
+        };
+        // the last count at or before the window's start, else the first seen
+        let base = h
+            .iter()
+            .rev()
+            .find(|(t, _)| *t <= since_ms)
+            .or(h.front())
+            .map_or(c.restarts, |(_, n)| *n);
+        (c.restarts - base).max(0)
+    }
+
+    fn remember(&mut self, p: &PodInfo, at_ms: i64) {
+        for c in &p.containers {
+            let h = self
+                .restart_history
+                .entry((p.namespace.clone(), p.name.clone(), c.name.clone()))
+                .or_default();
+            if h.back().is_none_or(|(_, n)| *n != c.restarts) {
+                h.push_back((at_ms, c.restarts));
+                while h.len() > RESTART_HISTORY {
+                    h.pop_front();
+                }
+            }
+        }
+    }
+
+    fn on_pods(&mut self, at_ms: i64, change: Change<PodInfo>) {
+        match change {
+            Change::Replace(all) => {
+                self.pods.clear();
+                for p in all.into_iter().take(MAX_PODS) {
+                    self.remember(&p, at_ms);
+                    self.pods.insert(p.key(), p);
+                }
+                let pods = &self.pods;
+                self.restart_history
+                    .retain(|(ns, pod, _), _| pods.contains_key(&(ns.clone(), pod.clone())));
+                if !self.synced.contains(&Resource::Pods) {
+                    self.synced.push(Resource::Pods);
+                }
+            }
+            Change::Upsert(p) => {
+                if self.pods.len() < MAX_PODS || self.pods.contains_key(&p.key()) {
+                    self.remember(&p, at_ms);
+                    self.pods.insert(p.key(), p);
+                }
+            }
+            Change::Remove(p) => {
+                self.pods.remove(&p.key());
+                self.restart_history
+                    .retain(|(ns, pod, _), _| !(*ns == p.namespace && *pod == p.name));
+            }
+        }
+    }
+
+    fn on_events(&mut self, change: Change<EventInfo>) {
+        match change {
+            Change::Replace(all) => {
+                self.events = all;
+                if !self.synced.contains(&Resource::Events) {
+                    self.synced.push(Resource::Events);
+                }
+            }
+            Change::Upsert(e) => {
+                self.events.retain(|x| x.uid != e.uid);
+                self.events.push(e);
+            }
+            Change::Remove(e) => self.events.retain(|x| x.uid != e.uid),
+        }
+        // newest first, capped
+        self.events.sort_by_key(|e| std::cmp::Reverse(e.last_ms));
+        self.events.truncate(MAX_EVENTS);
+    }
+}
+
+impl Source for KubeState {
+    fn common(&self) -> &SourceCommon {
+        &self.common
+    }
+
+    /// Both lists answered once, or the client could not be built.
+    fn settled(&self) -> bool {
+        self.errors.contains_key(&None)
+            || [Resource::Pods, Resource::Events]
+                .iter()
+                .all(|r| self.synced.contains(r) || self.errors.contains_key(&Some(*r)))
+    }
+
+    fn problems(&self) -> Vec<String> {
+        self.errors
+            .iter()
+            .map(|(r, e)| match r {
+                Some(r) => format!("kubernetes {}: {e}", r.name()),
+                None => format!("kubernetes: {e}"),
+            })
+            .collect()
+    }
+
+    fn note(&self) -> Option<String> {
+        self.context.clone()
+    }
+
+    fn help_lines(&self) -> Vec<String> {
+        let mut out = vec![format!(
+            "Kubernetes: context {} at {}; {} pods, {} events.",
+            self.context.as_deref().unwrap_or("?"),
+            self.server.as_deref().unwrap_or("?"),
+            self.pods.len(),
+            self.events.len()
+        )];
+        for p in self.problems() {
+            out.push(p);
+        }
+        out
+    }
+}
+
+impl Feature for KubeState {
+    type Event = KubeEvent;
+    type Command = KubeCommand;
+
+    fn start(&mut self, ctx: &Ctx) -> Vec<KubeCommand> {
+        self.plan(ctx.target)
+    }
+
+    /// A new context or namespace: every watch starts again, and nothing
+    /// of the old one is shown (the generation drops late answers).
+    fn retarget(&mut self, ctx: &Ctx, before: &Target) -> Vec<KubeCommand> {
+        let t = ctx.target;
+        if t.context == before.context && (self.all_namespaces || t.namespace == before.namespace) {
+            return vec![];
+        }
+        self.plan(t)
+    }
+
+    fn on_event(&mut self, ev: KubeEvent, _ctx: &Ctx) -> Outcome<KubeCommand> {
+        if !self.common.current(ev.gen()) {
+            return Outcome::none();
+        }
+        match ev {
+            KubeEvent::Connected {
+                context,
+                server,
+                contexts,
+                ..
+            } => {
+                self.context = Some(context);
+                self.server = Some(server);
+                self.contexts = contexts;
+                self.errors.remove(&None);
+            }
+            KubeEvent::Pods { at_ms, change, .. } => {
+                self.common.health.count(at_ms, 0);
+                self.on_pods(at_ms, change);
+                self.errors.remove(&Some(Resource::Pods));
+                self.succeeded(at_ms);
+            }
+            KubeEvent::Events { at_ms, change, .. } => {
+                self.common.health.count(at_ms, 0);
+                self.on_events(change);
+                self.errors.remove(&Some(Resource::Events));
+                self.succeeded(at_ms);
+            }
+            KubeEvent::Failed {
+                at_ms,
+                resource,
+                verb,
+                error,
+                ..
+            } => {
+                let what = match resource {
+                    Some(r) => format!("{verb} {}: {error}", r.name()),
+                    None => error.to_string(),
+                };
+                self.common
+                    .health
+                    .failed(at_ms, what.clone(), error.is_permanent());
+                self.errors.insert(resource, what);
+            }
+        }
+        Outcome::changed(vec![])
+    }
+}
+
+impl KubeState {
+    /// Healthy again once no resource is failing.
+    fn succeeded(&mut self, at_ms: i64) {
+        if self.errors.is_empty() {
+            self.common.health.succeeded(at_ms);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

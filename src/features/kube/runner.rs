@@ -1,0 +1,278 @@
+//! The Kubernetes runner: builds a client from the kubeconfig (or in-cluster
+//! config) for the plan's context, then watches pods and events of the
+//! namespace with kube-rs's `watcher` and its default backoff. A watch that
+//! expires (410 Gone, sent as an ERROR event inside a 200) re-lists; the
+//! list's end arrives as one `Replace`, so nothing is lost or doubled.
+
+use std::path::PathBuf;
+
+use futures_util::StreamExt;
+use k8s_openapi::api::core::v1::{Event, Pod};
+use kube::config::{ExecInteractiveMode, KubeConfigOptions, Kubeconfig};
+use kube::runtime::watcher::{self, Event as WEvent};
+use kube::runtime::WatchStreamExt;
+use kube::{Api, Client, Config};
+use secrecy::ExposeSecret;
+
+use super::model::{event_info, pod_info};
+use super::{Change, KubeCommand, KubeEvent, KubePlan, Resource};
+use crate::core::{now_ms, ErrorKind, Sink, Slot, SourceError};
+
+/// Where the client's configuration comes from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KubeOptions {
+    /// `--kubeconfig`; None: `KUBECONFIG` (several files merged), else
+    /// `~/.kube/config`, else the in-cluster service account.
+    pub kubeconfig: Option<PathBuf>,
+}
+
+pub struct KubeRunner {
+    options: Option<KubeOptions>,
+    sink: Sink<KubeEvent>,
+    slot: Slot,
+}
+
+impl crate::core::Runner for KubeRunner {
+    type Backend = KubeOptions;
+    type Event = KubeEvent;
+    type Command = KubeCommand;
+
+    fn new(options: Option<KubeOptions>, sink: Sink<KubeEvent>, _refresh: f64) -> KubeRunner {
+        KubeRunner {
+            options,
+            sink,
+            slot: Default::default(),
+        }
+    }
+
+    fn exec(&mut self, cmd: KubeCommand) {
+        match cmd {
+            KubeCommand::Start(plan) => {
+                let Some(opts) = self.options.clone() else {
+                    return;
+                };
+                crate::info!(
+                    "kubernetes gen {} (context {}, namespace {})",
+                    plan.gen,
+                    plan.context.as_deref().unwrap_or("current"),
+                    plan.namespace.as_deref().unwrap_or("all")
+                );
+                let sink = self.sink.clone();
+                self.slot.replace(vec![tokio::spawn(run(opts, plan, sink))]);
+            }
+            KubeCommand::Stop => self.slot.stop(),
+        }
+    }
+}
+
+fn failed(gen: u64, resource: Option<Resource>, verb: &'static str, e: SourceError) -> KubeEvent {
+    KubeEvent::Failed {
+        gen,
+        at_ms: now_ms(),
+        resource,
+        verb,
+        error: e,
+    }
+}
+
+/// Builds the client, then runs both watches until the slot is replaced.
+async fn run(opts: KubeOptions, plan: KubePlan, sink: Sink<KubeEvent>) {
+    let gen = plan.gen;
+    let (client, context, server, contexts) = match client(&opts, plan.context.as_deref()).await {
+        Ok(c) => c,
+        Err(e) => {
+            sink.send(failed(gen, None, "connect", e)).await;
+            return;
+        }
+    };
+    if !sink
+        .send(KubeEvent::Connected {
+            gen,
+            context,
+            server,
+            contexts,
+        })
+        .await
+    {
+        return;
+    }
+    let (pods, events): (Api<Pod>, Api<Event>) = match &plan.namespace {
+        Some(ns) => (
+            Api::namespaced(client.clone(), ns),
+            Api::namespaced(client, ns),
+        ),
+        None => (Api::all(client.clone()), Api::all(client)),
+    };
+    let p = watch(pods, Resource::Pods, gen, sink.clone(), |ev, at_ms| {
+        let change = match ev {
+            Change::Replace(v) => Change::Replace(v.iter().map(pod_info).collect()),
+            Change::Upsert(p) => Change::Upsert(pod_info(&p)),
+            Change::Remove(p) => Change::Remove(pod_info(&p)),
+        };
+        KubeEvent::Pods { gen, at_ms, change }
+    });
+    let e = watch(events, Resource::Events, gen, sink, |ev, at_ms| {
+        let change = match ev {
+            Change::Replace(v) => Change::Replace(v.iter().map(event_info).collect()),
+            Change::Upsert(e) => Change::Upsert(event_info(&e)),
+            Change::Remove(e) => Change::Remove(event_info(&e)),
+        };
+        KubeEvent::Events { gen, at_ms, change }
+    });
+    futures_util::future::join(p, e).await;
+}
+
+/// One resource's watch: init pages are gathered and sent whole at
+/// `InitDone`; errors are reported and the watcher goes on (it never ends
+/// on an error; `default_backoff` spaces the retries).
+async fn watch<K>(
+    api: Api<K>,
+    resource: Resource,
+    gen: u64,
+    sink: Sink<KubeEvent>,
+    to_event: impl Fn(Change<K>, i64) -> KubeEvent,
+) where
+    K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
+{
+    let stream = watcher::watcher(api, watcher::Config::default()).default_backoff();
+    futures_util::pin_mut!(stream);
+    let mut buffer: Vec<K> = vec![];
+    while let Some(item) = stream.next().await {
+        let ev = match item {
+            Ok(WEvent::Init) => {
+                buffer.clear();
+                continue;
+            }
+            Ok(WEvent::InitApply(o)) => {
+                buffer.push(o);
+                continue;
+            }
+            Ok(WEvent::InitDone) => {
+                to_event(Change::Replace(std::mem::take(&mut buffer)), now_ms())
+            }
+            Ok(WEvent::Apply(o)) => to_event(Change::Upsert(o), now_ms()),
+            Ok(WEvent::Delete(o)) => to_event(Change::Remove(o), now_ms()),
+            Err(e) => {
+                let (verb, err) = watch_error(&e);
+                failed(gen, Some(resource), verb, err)
+            }
+        };
+        if !sink.send(ev).await {
+            return;
+        }
+    }
+}
+
+/// A watcher error as the pane shows it: the verb refused and the API's
+/// own status message (`pods is forbidden: User "x" cannot list …`).
+fn watch_error(e: &watcher::Error) -> (&'static str, SourceError) {
+    let (verb, inner) = match e {
+        watcher::Error::InitialListFailed(e) => ("list", e),
+        watcher::Error::WatchStartFailed(e) => ("watch", e),
+        watcher::Error::WatchFailed(e) => ("watch", e),
+        watcher::Error::WatchError(s) => {
+            return (
+                "watch",
+                SourceError {
+                    status: Some(s.code),
+                    kind: ErrorKind::Unspecified,
+                    message: s.message.clone(),
+                },
+            )
+        }
+        other => return ("watch", SourceError::msg(other.to_string())),
+    };
+    (verb, client_error(inner))
+}
+
+fn client_error(e: &kube::Error) -> SourceError {
+    match e {
+        kube::Error::Api(s) => SourceError {
+            status: Some(s.code),
+            kind: ErrorKind::Unspecified,
+            message: s.message.clone(),
+        },
+        other => SourceError::msg(other.to_string()),
+    }
+}
+
+/// The client for `context` (None: the current one). Every credential the
+/// configuration holds is registered with the redactor before it is used,
+/// and an exec credential plugin never gets the terminal: its
+/// `interactiveMode` is forced to `Never`, so its stdin and stderr are
+/// pipes, not the screen.
+pub async fn client(
+    opts: &KubeOptions,
+    context: Option<&str>,
+) -> Result<(Client, String, String, Vec<String>), SourceError> {
+    let read = match &opts.kubeconfig {
+        Some(p) => Kubeconfig::read_from(p).map(Some),
+        None => match Kubeconfig::from_env() {
+            Ok(Some(k)) => Ok(Some(k)),
+            Ok(None) => match dirs_kubeconfig() {
+                Some(p) if p.is_file() => Kubeconfig::read_from(p).map(Some),
+                _ => Ok(None),
+            },
+            Err(e) => Err(e),
+        },
+    };
+    let kc = read.map_err(|e| SourceError::msg(format!("kubeconfig: {e}")))?;
+    let mut contexts = vec![];
+    let (config, name) = match kc {
+        Some(mut kc) => {
+            contexts = kc.contexts.iter().map(|c| c.name.clone()).collect();
+            for a in &mut kc.auth_infos {
+                if let Some(exec) = a.auth_info.as_mut().and_then(|i| i.exec.as_mut()) {
+                    exec.interactive_mode = Some(ExecInteractiveMode::Never);
+                }
+            }
+            let name = context
+                .map(str::to_string)
+                .or_else(|| kc.current_context.clone())
+                .unwrap_or_default();
+            if !kc.contexts.iter().any(|c| c.name == name) {
+                let known: Vec<&str> = kc.contexts.iter().map(|c| c.name.as_str()).collect();
+                return Err(SourceError::msg(format!(
+                    "no context `{}` in the kubeconfig (contexts: {})",
+                    crate::text::display(&name),
+                    known.join(", ")
+                )));
+            }
+            let options = KubeConfigOptions {
+                context: Some(name.clone()),
+                ..Default::default()
+            };
+            let c = Config::from_custom_kubeconfig(kc, &options)
+                .await
+                .map_err(|e| SourceError::msg(format!("kubeconfig: {e}")))?;
+            (c, name)
+        }
+        None => {
+            let c = Config::incluster().map_err(|e| {
+                SourceError::msg(format!(
+                    "no kubeconfig (KUBECONFIG, ~/.kube/config) and not in a cluster: {e}"
+                ))
+            })?;
+            (c, "in-cluster".to_string())
+        }
+    };
+    register_secrets(&config);
+    let server = config.cluster_url.to_string();
+    let client = Client::try_from(config).map_err(|e| client_error(&e))?;
+    Ok((client, name, server, contexts))
+}
+
+fn dirs_kubeconfig() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".kube").join("config"))
+}
+
+fn register_secrets(c: &Config) {
+    let a = &c.auth_info;
+    for s in [&a.token, &a.password, &a.client_key_data]
+        .into_iter()
+        .flatten()
+    {
+        crate::text::redact::register_secret(s.expose_secret());
+    }
+    crate::core::http::register_url_secrets(&c.cluster_url.to_string());
+}

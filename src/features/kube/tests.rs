@@ -1,0 +1,183 @@
+//! The Kubernetes reducer: generations, re-lists, restart increases, events.
+
+use super::*;
+use crate::core::Scope;
+
+fn pod(ns: &str, name: &str, restarts: i64) -> PodInfo {
+    PodInfo {
+        namespace: ns.into(),
+        name: name.into(),
+        phase: "Running".into(),
+        containers: vec![ContainerInfo {
+            name: "app".into(),
+            ready: true,
+            restarts,
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+fn ctx_with<'a>(t: &'a Target, scope: &'a Scope) -> Ctx<'a> {
+    Ctx {
+        target: t,
+        now_ms: 1_000_000,
+        scope,
+        cursor_ms: None,
+        trace_id: None,
+        refresh_secs: 1.0,
+    }
+}
+
+fn started(t: &Target) -> (KubeState, u64) {
+    let mut k = KubeState::default();
+    k.common.configured = true;
+    let scope = Scope::default();
+    let cmds = k.start(&ctx_with(t, &scope));
+    let KubeCommand::Start(plan) = &cmds[0] else {
+        panic!("{cmds:?}")
+    };
+    (k, plan.gen)
+}
+
+fn pods_ev(gen: u64, at_ms: i64, change: Change<PodInfo>) -> KubeEvent {
+    KubeEvent::Pods { gen, at_ms, change }
+}
+
+#[test]
+fn a_relist_replaces_and_late_answers_of_an_old_plan_are_dropped() {
+    let t = Target {
+        namespace: Some("shop".into()),
+        ..Default::default()
+    };
+    let scope = Scope::default();
+    let (mut k, gen) = started(&t);
+    let c = ctx_with(&t, &scope);
+    k.on_event(
+        pods_ev(
+            gen,
+            1,
+            Change::Replace(vec![pod("shop", "a", 0), pod("shop", "b", 0)]),
+        ),
+        &c,
+    );
+    k.on_event(pods_ev(gen, 2, Change::Upsert(pod("shop", "c", 0))), &c);
+    k.on_event(pods_ev(gen, 3, Change::Remove(pod("shop", "a", 0))), &c);
+    let names: Vec<&str> = k.pods.values().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["b", "c"]);
+    // a re-list after a 410 is the whole truth: c gone, d new, b once
+    k.on_event(
+        pods_ev(
+            gen,
+            4,
+            Change::Replace(vec![pod("shop", "b", 0), pod("shop", "d", 0)]),
+        ),
+        &c,
+    );
+    let names: Vec<&str> = k.pods.values().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["b", "d"]);
+    assert!(k.settled() || !k.synced.contains(&Resource::Events));
+    // a namespace switch: a new generation, nothing old kept or accepted
+    let before = t.clone();
+    let t2 = Target {
+        namespace: Some("other".into()),
+        ..Default::default()
+    };
+    let c2 = ctx_with(&t2, &scope);
+    let cmds = k.retarget(&c2, &before);
+    assert_eq!(cmds.len(), 1);
+    assert!(k.pods.is_empty());
+    let o = k.on_event(pods_ev(gen, 5, Change::Upsert(pod("shop", "late", 0))), &c2);
+    assert!(
+        !o.changed && k.pods.is_empty(),
+        "an old generation's answer"
+    );
+    // a key that changes neither context nor namespace plans nothing
+    assert!(k.retarget(&c2, &t2).is_empty());
+}
+
+#[test]
+fn restarts_within_the_window_count_from_the_last_count_before_it() {
+    let t = Target::default();
+    let scope = Scope::default();
+    let (mut k, gen) = started(&t);
+    let c = ctx_with(&t, &scope);
+    k.on_event(
+        pods_ev(gen, 1_000, Change::Replace(vec![pod("ns", "a", 5)])),
+        &c,
+    );
+    k.on_event(pods_ev(gen, 5_000, Change::Upsert(pod("ns", "a", 6))), &c);
+    k.on_event(pods_ev(gen, 9_000, Change::Upsert(pod("ns", "a", 8))), &c);
+    let p = k.pods.values().next().unwrap().clone();
+    let cont = &p.containers[0];
+    // since 0: from the first count seen (5)
+    assert_eq!(k.restarts_since(&p, cont, 0), 3);
+    // since 6 s: from the count at 5 s (6)
+    assert_eq!(k.restarts_since(&p, cont, 6_000), 2);
+    // since 10 s: the last count is before it: none in the window
+    assert_eq!(k.restarts_since(&p, cont, 10_000), 0);
+}
+
+#[test]
+fn events_are_newest_first_once_each_and_capped() {
+    let t = Target::default();
+    let scope = Scope::default();
+    let (mut k, gen) = started(&t);
+    let c = ctx_with(&t, &scope);
+    let ev = |uid: &str, last_ms: i64| EventInfo {
+        uid: uid.into(),
+        last_ms,
+        warning: true,
+        ..Default::default()
+    };
+    let events = |change| KubeEvent::Events {
+        gen,
+        at_ms: 1,
+        change,
+    };
+    k.on_event(events(Change::Replace(vec![ev("a", 10), ev("b", 30)])), &c);
+    k.on_event(events(Change::Upsert(ev("a", 40))), &c);
+    let order: Vec<&str> = k.events.iter().map(|e| e.uid.as_str()).collect();
+    assert_eq!(order, ["a", "b"]);
+    let many: Vec<EventInfo> = (0..MAX_EVENTS as i64 + 50)
+        .map(|i| ev(&i.to_string(), i))
+        .collect();
+    k.on_event(events(Change::Replace(many)), &c);
+    assert_eq!(k.events.len(), MAX_EVENTS);
+    assert_eq!(k.events[0].last_ms, MAX_EVENTS as i64 + 49);
+}
+
+/// A 403 on events names the resource and verb; pods still count as
+/// healthy answers, and the source is settled for `--once`.
+#[test]
+fn a_failure_names_resource_and_verb() {
+    let t = Target::default();
+    let scope = Scope::default();
+    let (mut k, gen) = started(&t);
+    let c = ctx_with(&t, &scope);
+    k.on_event(
+        KubeEvent::Failed {
+            gen,
+            at_ms: 5,
+            resource: Some(Resource::Events),
+            verb: "list",
+            error: SourceError {
+                status: Some(403),
+                kind: Default::default(),
+                message: "events is forbidden".into(),
+            },
+        },
+        &c,
+    );
+    assert!(!k.settled(), "pods not listed yet");
+    k.on_event(
+        pods_ev(gen, 6, Change::Replace(vec![pod("ns", "a", 0)])),
+        &c,
+    );
+    assert!(k.settled());
+    assert_eq!(
+        k.problems(),
+        ["kubernetes events: list events: HTTP 403: events is forbidden"]
+    );
+    assert!(!k.common.health.ok(), "a resource is still failing");
+}

@@ -1,0 +1,424 @@
+//! A loopback Kubernetes API server speaking the documented wire format
+//! (API concepts: "Efficient detection of changes", "Retrieving large
+//! results sets in chunks"; apimachinery's metav1.Status and watch.Event):
+//! - lists are paged with `limit`/`continue`, each page carrying the
+//!   list's `metadata.resourceVersion`;
+//! - `?watch=true&resourceVersion=N` streams newline-delimited JSON
+//!   `{"type":"ADDED|MODIFIED|DELETED|BOOKMARK|ERROR","object":…}` with
+//!   chunked transfer encoding, every change after N;
+//! - a resourceVersion older than the last compaction gets, inside a 200,
+//!   `{"type":"ERROR","object":{"kind":"Status",…,"reason":"Expired","code":410}}`
+//!   and the stream ends (what kube-rs's watcher answers with a re-list);
+//! - a forbidden verb answers 403 with a `Status` body as the API server
+//!   writes it (`pods is forbidden: User "…" cannot list resource "pods" …`);
+//! - a bearer token is required when one is set (401 `Unauthorized` Status).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{json, Value};
+use tokio::io::AsyncWriteExt;
+use tokio::sync::watch;
+
+use super::http::read_request;
+
+#[derive(Default)]
+struct Cluster {
+    rv: u64,
+    /// (resource, namespace, name) → object.
+    objects: BTreeMap<(String, String, String), Value>,
+    /// Every change: (rv, resource, namespace, type, object).
+    log: Vec<(u64, String, String, &'static str, Value)>,
+    /// Watches from before this resourceVersion are expired (410).
+    compacted: u64,
+    /// (resource, verb) answered 403.
+    forbidden: Vec<(String, String)>,
+    token: Option<String>,
+    /// Requests seen: "GET /api/v1/…".
+    requests: Vec<String>,
+    /// Bumped to end every open watch with a 410 (an etcd compaction).
+    expire_gen: u64,
+}
+
+#[derive(Clone)]
+pub struct FakeKube {
+    pub url: String,
+    state: Arc<Mutex<Cluster>>,
+    changed: watch::Sender<u64>,
+}
+
+fn status(code: u16, reason: &str, message: &str) -> Value {
+    json!({
+        "kind": "Status", "apiVersion": "v1", "metadata": {},
+        "status": "Failure", "message": message, "reason": reason, "code": code
+    })
+}
+
+impl FakeKube {
+    /// Serves on a free loopback port until the runtime ends.
+    pub async fn start() -> FakeKube {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (changed, _) = watch::channel(0u64);
+        let fake = FakeKube {
+            url,
+            state: Arc::new(Mutex::new(Cluster {
+                rv: 100,
+                ..Default::default()
+            })),
+            changed,
+        };
+        let f = fake.clone();
+        tokio::spawn(async move {
+            while let Ok((sock, _)) = listener.accept().await {
+                let f = f.clone();
+                tokio::spawn(async move { f.connection(sock).await });
+            }
+        });
+        fake
+    }
+
+    /// From a thread of its own, for tests that drive a child process.
+    pub fn start_in_thread() -> FakeKube {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                tx.send(FakeKube::start().await).unwrap();
+                std::future::pending::<()>().await;
+            });
+        });
+        rx.recv().unwrap()
+    }
+
+    /// A kubeconfig for this server (context `fake`, namespace `shop`),
+    /// written to `dir`; with `token`, the user sends it as a bearer token.
+    pub fn kubeconfig(&self, dir: &std::path::Path, token: Option<&str>) -> std::path::PathBuf {
+        self.state.lock().unwrap().token = token.map(str::to_string);
+        let user = match token {
+            Some(t) => format!("    token: {t}\n"),
+            None => "    {}\n".to_string(),
+        };
+        let text = format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: fake\nclusters:\n- name: fake\n  cluster:\n    server: {}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\n    namespace: shop\n- name: other\n  context:\n    cluster: fake\n    user: fake\n    namespace: other\nusers:\n- name: fake\n  user:\n{user}",
+            self.url
+        );
+        let p = dir.join("kubeconfig");
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    fn change(&self, resource: &str, ns: &str, name: &str, obj: Option<Value>) {
+        let mut s = self.state.lock().unwrap();
+        s.rv += 1;
+        let rv = s.rv;
+        let key = (resource.to_string(), ns.to_string(), name.to_string());
+        let (kind, obj) = match obj {
+            Some(mut o) => {
+                o["metadata"]["resourceVersion"] = json!(rv.to_string());
+                o["metadata"]["namespace"] = json!(ns);
+                o["metadata"]["name"] = json!(name);
+                if o["metadata"]["uid"].is_null() {
+                    o["metadata"]["uid"] = json!(format!("uid-{resource}-{ns}-{name}"));
+                }
+                let kind = if s.objects.contains_key(&key) {
+                    "MODIFIED"
+                } else {
+                    "ADDED"
+                };
+                s.objects.insert(key, o.clone());
+                (kind, o)
+            }
+            None => match s.objects.remove(&key) {
+                Some(mut o) => {
+                    o["metadata"]["resourceVersion"] = json!(rv.to_string());
+                    ("DELETED", o)
+                }
+                None => return,
+            },
+        };
+        s.log
+            .push((rv, resource.to_string(), ns.to_string(), kind, obj));
+        drop(s);
+        self.changed.send_modify(|v| *v += 1);
+    }
+
+    /// Adds or replaces a pod (`kind`/`apiVersion` filled in).
+    pub fn put_pod(&self, ns: &str, name: &str, mut pod: Value) {
+        pod["kind"] = json!("Pod");
+        pod["apiVersion"] = json!("v1");
+        self.change("pods", ns, name, Some(pod));
+    }
+
+    pub fn delete_pod(&self, ns: &str, name: &str) {
+        self.change("pods", ns, name, None);
+    }
+
+    pub fn put_event(&self, ns: &str, name: &str, mut ev: Value) {
+        ev["kind"] = json!("Event");
+        ev["apiVersion"] = json!("v1");
+        self.change("events", ns, name, Some(ev));
+    }
+
+    /// Compacts history: every open watch ends with a 410 ERROR event and
+    /// a watch from any older resourceVersion is refused the same way.
+    pub fn expire_watches(&self) {
+        let mut s = self.state.lock().unwrap();
+        s.compacted = s.rv + 1;
+        s.expire_gen += 1;
+        drop(s);
+        self.changed.send_modify(|v| *v += 1);
+    }
+
+    /// Answers `verb` (`list`, `watch`) on `resource` with a 403.
+    pub fn forbid(&self, resource: &str, verb: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .forbidden
+            .push((resource.into(), verb.into()));
+    }
+
+    pub fn requests(&self) -> Vec<String> {
+        self.state.lock().unwrap().requests.clone()
+    }
+
+    async fn connection(&self, mut sock: tokio::net::TcpStream) {
+        // one request per connection (the answer says `connection: close`)
+        let Some(req) = read_request(&mut sock).await else {
+            return;
+        };
+        let q = query(&req.target);
+        let path = req.path().to_string();
+        self.state
+            .lock()
+            .unwrap()
+            .requests
+            .push(format!("{} {}", req.method, req.target));
+        let want = self.state.lock().unwrap().token.clone();
+        if let Some(t) = want {
+            if req.header("authorization") != Some(&format!("Bearer {t}")) {
+                return send(&mut sock, 401, &status(401, "Unauthorized", "Unauthorized")).await;
+            }
+        }
+        let Some((resource, ns)) = route(&path) else {
+            let msg = format!("the server could not find the requested resource ({path})");
+            return send(&mut sock, 404, &status(404, "NotFound", &msg)).await;
+        };
+        let watching = q.get("watch").is_some_and(|v| v == "true" || v == "1");
+        let verb = if watching { "watch" } else { "list" };
+        let forbidden = self
+            .state
+            .lock()
+            .unwrap()
+            .forbidden
+            .iter()
+            .any(|(r, v)| *r == resource && v == verb);
+        if forbidden {
+            let scope = match &ns {
+                Some(n) => format!("in the namespace \"{n}\""),
+                None => "at the cluster scope".into(),
+            };
+            let msg = format!(
+                "{resource} is forbidden: User \"system:serviceaccount:shop:viewer\" cannot {verb} resource \"{resource}\" in API group \"\" {scope}"
+            );
+            return send(&mut sock, 403, &status(403, "Forbidden", &msg)).await;
+        }
+        if watching {
+            let from: u64 = q
+                .get("resourceVersion")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            self.stream(&mut sock, &resource, ns.as_deref(), from).await;
+        } else {
+            let body = self.list(&resource, ns.as_deref(), &q);
+            send(&mut sock, 200, &body).await;
+        }
+    }
+
+    fn list(&self, resource: &str, ns: Option<&str>, q: &BTreeMap<String, String>) -> Value {
+        let s = self.state.lock().unwrap();
+        let items: Vec<&Value> = s
+            .objects
+            .iter()
+            .filter(|((r, n, _), _)| r == resource && ns.is_none_or(|x| x == n))
+            .map(|(_, v)| v)
+            .collect();
+        let limit: usize = q
+            .get("limit")
+            .and_then(|v| v.parse().ok())
+            .filter(|l| *l > 0)
+            .unwrap_or(usize::MAX);
+        let offset: usize = q
+            .get("continue")
+            .and_then(|c| c.strip_prefix("page-"))
+            .and_then(|o| o.parse().ok())
+            .unwrap_or(0);
+        let page: Vec<&Value> = items.iter().skip(offset).take(limit).copied().collect();
+        let next = offset + page.len();
+        let mut meta = json!({"resourceVersion": s.rv.to_string()});
+        if next < items.len() {
+            meta["continue"] = json!(format!("page-{next}"));
+            meta["remainingItemCount"] = json!(items.len() - next);
+        }
+        let kind = if resource == "pods" {
+            "PodList"
+        } else {
+            "EventList"
+        };
+        json!({"kind": kind, "apiVersion": "v1", "metadata": meta, "items": page})
+    }
+
+    /// The watch: every change after `from`, then new ones as they come,
+    /// until the client goes or history is compacted (410 inside the 200).
+    async fn stream(
+        &self,
+        sock: &mut tokio::net::TcpStream,
+        resource: &str,
+        ns: Option<&str>,
+        from: u64,
+    ) {
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n";
+        if sock.write_all(head.as_bytes()).await.is_err() {
+            return;
+        }
+        let mut rx = self.changed.subscribe();
+        let mut bookmarked = false;
+        let (mut sent, expire_gen) = {
+            let s = self.state.lock().unwrap();
+            (from, s.expire_gen)
+        };
+        // a bookmark first: the stream is live at the current version
+        let rv_now = self.state.lock().unwrap().rv;
+        let kind = if resource == "pods" { "Pod" } else { "Event" };
+        let bookmark = json!({"type": "BOOKMARK", "object": {"kind": kind, "apiVersion": "v1",
+            "metadata": {"resourceVersion": rv_now.to_string()}}});
+        loop {
+            let (lines, expired) = {
+                let s = self.state.lock().unwrap();
+                if from < s.compacted || s.expire_gen != expire_gen {
+                    (vec![], true)
+                } else {
+                    let lines: Vec<(u64, Value)> = s
+                        .log
+                        .iter()
+                        .filter(|(rv, r, n, _, _)| {
+                            *rv > sent && r == resource && ns.is_none_or(|x| x == n)
+                        })
+                        .map(|(rv, _, _, t, o)| (*rv, json!({"type": t, "object": o})))
+                        .collect();
+                    (lines, false)
+                }
+            };
+            if expired {
+                let msg = format!(
+                    "too old resource version: {from} ({})",
+                    self.state.lock().unwrap().compacted
+                );
+                let e = json!({"type": "ERROR", "object": status(410, "Expired", &msg)});
+                let _ = chunk(sock, &e).await;
+                break;
+            }
+            if !bookmarked {
+                bookmarked = true;
+                if chunk(sock, &bookmark).await.is_err() {
+                    return;
+                }
+            }
+            for (rv, l) in lines {
+                if chunk(sock, &l).await.is_err() {
+                    return;
+                }
+                sent = rv;
+            }
+            if rx.changed().await.is_err() {
+                break;
+            }
+        }
+        let _ = sock.write_all(b"0\r\n\r\n").await;
+        let _ = sock.shutdown().await;
+    }
+}
+
+async fn chunk(sock: &mut tokio::net::TcpStream, v: &Value) -> std::io::Result<()> {
+    let mut line = serde_json::to_vec(v).unwrap();
+    line.push(b'\n');
+    sock.write_all(format!("{:x}\r\n", line.len()).as_bytes())
+        .await?;
+    sock.write_all(&line).await?;
+    sock.write_all(b"\r\n").await?;
+    sock.flush().await
+}
+
+async fn send(sock: &mut tokio::net::TcpStream, code: u16, body: &Value) {
+    let body = serde_json::to_vec(body).unwrap();
+    let head = format!(
+        "HTTP/1.1 {code} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = sock.write_all(head.as_bytes()).await;
+    let _ = sock.write_all(&body).await;
+    let _ = sock.shutdown().await;
+}
+
+/// `/api/v1/namespaces/NS/pods` → ("pods", Some(NS)); `/api/v1/pods` →
+/// ("pods", None); likewise events.
+fn route(path: &str) -> Option<(String, Option<String>)> {
+    let p: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match p.as_slice() {
+        ["api", "v1", "namespaces", ns, r] if *r == "pods" || *r == "events" => {
+            Some((r.to_string(), Some(ns.to_string())))
+        }
+        ["api", "v1", r] if *r == "pods" || *r == "events" => Some((r.to_string(), None)),
+        _ => None,
+    }
+}
+
+fn query(target: &str) -> BTreeMap<String, String> {
+    target
+        .split_once('?')
+        .map(|(_, q)| {
+            q.split('&')
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.replace("%3D", "=").replace("%2C", ",")))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A pod as the API server returns it: `phase`, and per container its
+/// state and last state (JSON as in core/v1 ContainerStatus).
+pub fn pod(containers: &[(&str, Value)], phase: &str) -> Value {
+    let spec: Vec<Value> = containers
+        .iter()
+        .map(|(n, _)| {
+            json!({"name": n, "image": "app:1",
+                "resources": {"requests": {"memory": "256Mi"}, "limits": {"memory": "512Mi"}}})
+        })
+        .collect();
+    let statuses: Vec<Value> = containers
+        .iter()
+        .map(|(n, st)| {
+            let mut s = st.clone();
+            s["name"] = json!(n);
+            s["image"] = json!("app:1");
+            s["imageID"] = json!("");
+            if s["restartCount"].is_null() {
+                s["restartCount"] = json!(0);
+            }
+            if s["ready"].is_null() {
+                s["ready"] = json!(true);
+            }
+            s
+        })
+        .collect();
+    json!({
+        "metadata": {"creationTimestamp": "2026-12-06T00:00:00Z"},
+        "spec": {"nodeName": "node-a", "containers": spec},
+        "status": {"phase": phase, "containerStatuses": statuses}
+    })
+}

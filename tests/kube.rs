@@ -1,0 +1,315 @@
+//! Kubernetes through the real kube-rs client and watcher against the
+//! loopback API server (tests/common/kube.rs): pods with their OOM kills
+//! and crash loops, warning events, a watch that expires and re-lists,
+//! a 403 on one resource, and a context switch that leaves nothing stale.
+
+mod common;
+
+use std::time::Duration;
+
+use common::kube::{pod, FakeKube};
+use serde_json::json;
+use tokio::sync::mpsc;
+use watchfloor::app::run::Backends;
+use watchfloor::app::run::Tasks;
+use watchfloor::app::update::{self, Event};
+use watchfloor::app::SourceEvent;
+use watchfloor::app::{State, Target};
+use watchfloor::export::buffer_to_text;
+use watchfloor::features::kube::runner::KubeOptions;
+use watchfloor::ui::render;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn oom_pod() -> serde_json::Value {
+    pod(
+        &[(
+            "api",
+            json!({"restartCount": 7, "ready": false,
+                "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 5m0s restarting failed container"}},
+                "lastState": {"terminated": {"reason": "OOMKilled", "exitCode": 137,
+                    "startedAt": "2026-12-06T00:58:00Z", "finishedAt": "2026-12-06T01:00:00Z"}}}),
+        )],
+        "Running",
+    )
+}
+
+fn healthy_pod() -> serde_json::Value {
+    pod(
+        &[(
+            "api",
+            json!({"state": {"running": {"startedAt": "2026-12-06T00:00:00Z"}}}),
+        )],
+        "Running",
+    )
+}
+
+fn warning(pod: &str, reason: &str, msg: &str, count: i64) -> serde_json::Value {
+    json!({
+        "metadata": {"creationTimestamp": "2026-12-06T01:00:00Z"},
+        "involvedObject": {"kind": "Pod", "name": pod, "namespace": "shop"},
+        "reason": reason, "message": msg, "type": "Warning", "count": count,
+        "firstTimestamp": "2026-12-06T00:50:00Z", "lastTimestamp": "2026-12-06T01:00:00Z"
+    })
+}
+
+fn kube_state(ns: &str) -> State {
+    let mut s = State::new(
+        None,
+        Target {
+            namespace: Some(ns.into()),
+            range_secs: 900,
+            ..Default::default()
+        },
+        1.0,
+        watchfloor::config::theme::Theme::default_theme(),
+        watchfloor::app::keymap::Keymap::default_keymap(),
+    );
+    // a kubeconfig only: no Prometheus, no Loki
+    s.metrics.common.configured = false;
+    watchfloor::app::run::configure_kube(&mut s, None, false);
+    s
+}
+
+fn start(
+    state: &mut State,
+    kubeconfig: std::path::PathBuf,
+) -> (Tasks, mpsc::Receiver<SourceEvent>) {
+    let (tx, rx) = mpsc::channel(256);
+    let backends = Backends {
+        kube: Some(KubeOptions {
+            kubeconfig: Some(kubeconfig),
+        }),
+        ..Default::default()
+    };
+    let mut tasks = Tasks::new(backends, tx, 1.0);
+    tasks.exec(update::start(state));
+    (tasks, rx)
+}
+
+/// Types `:line` and Enter, as a user does; runs what it asks.
+fn command(st: &mut State, tasks: &mut Tasks, line: &str) {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let mut key = |c: KeyCode| {
+        let (cmds, _) = update::update(st, Event::Key(KeyEvent::new(c, KeyModifiers::NONE)));
+        tasks.exec(cmds);
+    };
+    key(KeyCode::Char(':'));
+    for c in line.chars() {
+        key(KeyCode::Char(c));
+    }
+    key(KeyCode::Enter);
+}
+
+fn screen(st: &State, w: u16, h: u16) -> String {
+    buffer_to_text(&render(st, w, h))
+}
+
+fn names(st: &State) -> Vec<String> {
+    st.kube.pods.values().map(|p| p.name.clone()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pods_ooms_crash_loops_and_warnings_from_the_api() {
+    let fake = FakeKube::start().await;
+    let dir = common::tempdir("kube-pods");
+    let cfg = fake.kubeconfig(&dir, Some("s3cr3t-bearer-token-xyz"));
+    fake.put_pod("shop", "api-7d9f8b-x2k4q", oom_pod());
+    fake.put_pod("shop", "api-7d9f8b-mn3pq", healthy_pod());
+    fake.put_pod("other", "elsewhere", healthy_pod());
+    fake.put_event(
+        "shop",
+        "api.1",
+        warning(
+            "api-7d9f8b-x2k4q",
+            "BackOff",
+            "Back-off restarting failed container api",
+            12,
+        ),
+    );
+    let mut st = kube_state("shop");
+    let (mut tasks, mut rx) = start(&mut st, cfg);
+    assert!(
+        common::drive(&mut st, &mut tasks, &mut rx, WAIT, |s| {
+            s.kube.pods.len() == 2 && !s.kube.events.is_empty()
+        })
+        .await,
+        "pods and events listed: {:?} {:?}",
+        names(&st),
+        st.kube.errors
+    );
+    assert_eq!(st.kube.context.as_deref(), Some("fake"));
+    let s = screen(&st, 200, 30);
+    let row = s
+        .lines()
+        .find(|l| l.contains("api-7d9f8b-x2k4q"))
+        .unwrap_or_else(|| panic!("{s}"));
+    for want in [
+        "CrashLoopBackOff",
+        "0/1",
+        "OOMKilled (137)",
+        "ago",
+        "256 MiB / 512 MiB",
+        "node-a",
+    ] {
+        assert!(row.contains(want), "{want}: {row}\n{s}");
+    }
+    // worst first: the crash-looping pod above the healthy one
+    let at = |n: &str| s.find(n).unwrap();
+    assert!(at("api-7d9f8b-x2k4q") < at("api-7d9f8b-mn3pq"), "{s}");
+    assert!(!s.contains("elsewhere"), "another namespace's pod:\n{s}");
+    assert!(s.contains("BackOff") && s.contains("×12"), "{s}");
+    assert!(s.contains("k8s ✓"), "{s}");
+    assert!(!s.contains("s3cr3t"), "the token reached the screen:\n{s}");
+    // the picker offers the API's pods
+    assert!(st.pods().contains(&"api-7d9f8b-mn3pq".to_string()));
+
+    // a new pod, a deletion and a restart arrive through the watch
+    fake.put_pod("shop", "api-7d9f8b-zz9zz", healthy_pod());
+    fake.delete_pod("shop", "api-7d9f8b-mn3pq");
+    assert!(
+        common::drive(&mut st, &mut tasks, &mut rx, WAIT, |s| {
+            names(s) == ["api-7d9f8b-x2k4q", "api-7d9f8b-zz9zz"]
+        })
+        .await,
+        "{:?}",
+        names(&st)
+    );
+    let mut restarted = oom_pod();
+    restarted["status"]["containerStatuses"][0]["restartCount"] = json!(9);
+    fake.put_pod("shop", "api-7d9f8b-x2k4q", restarted);
+    assert!(
+        common::drive(&mut st, &mut tasks, &mut rx, WAIT, |s| {
+            s.kube.pods.values().any(|p| p.restarts() == 9)
+        })
+        .await
+    );
+    let s = screen(&st, 200, 30);
+    assert!(s.contains("9 +2"), "restarts in the window:\n{s}");
+}
+
+/// A watch that expires (410 inside the 200) re-lists: a pod added and one
+/// deleted while it was down are seen, and none is doubled or lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_watch_relists_without_losing_or_doubling_a_pod() {
+    let fake = FakeKube::start().await;
+    let dir = common::tempdir("kube-410");
+    let cfg = fake.kubeconfig(&dir, None);
+    for i in 0..3 {
+        fake.put_pod("shop", &format!("p-{i}"), healthy_pod());
+    }
+    let mut st = kube_state("shop");
+    let (mut tasks, mut rx) = start(&mut st, cfg);
+    assert!(
+        common::drive(&mut st, &mut tasks, &mut rx, WAIT, |s| s.kube.pods.len()
+            == 3)
+        .await
+    );
+    let lists_before = fake
+        .requests()
+        .iter()
+        .filter(|r| r.contains("/pods") && !r.contains("watch=true"))
+        .count();
+    // compacted: the open watch ends with a 410, then changes happen
+    fake.expire_watches();
+    fake.delete_pod("shop", "p-0");
+    fake.put_pod("shop", "p-3", healthy_pod());
+    assert!(
+        common::drive(&mut st, &mut tasks, &mut rx, WAIT, |s| {
+            names(s) == ["p-1", "p-2", "p-3"]
+        })
+        .await,
+        "{:?} {:?}",
+        names(&st),
+        st.kube.errors
+    );
+    let lists_after = fake
+        .requests()
+        .iter()
+        .filter(|r| r.contains("/pods") && !r.contains("watch=true"))
+        .count();
+    assert!(
+        lists_after > lists_before,
+        "no re-list: {:?}",
+        fake.requests()
+    );
+    let s = screen(&st, 160, 20);
+    for p in ["p-1", "p-2", "p-3"] {
+        assert_eq!(s.matches(&format!("│{p} ")).count(), 1, "{p} once:\n{s}");
+    }
+    assert!(!s.contains("p-0 "), "{s}");
+}
+
+/// RBAC: events forbidden. The pane and header name the resource and the
+/// verb; the pods keep working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forbidden_resource_is_named_and_the_rest_works() {
+    let fake = FakeKube::start().await;
+    let dir = common::tempdir("kube-403");
+    let cfg = fake.kubeconfig(&dir, None);
+    fake.put_pod("shop", "api-1", healthy_pod());
+    fake.forbid("events", "list");
+    let mut st = kube_state("shop");
+    let (mut tasks, mut rx) = start(&mut st, cfg);
+    assert!(
+        common::drive(&mut st, &mut tasks, &mut rx, WAIT, |s| {
+            s.kube.pods.len() == 1
+                && s.kube
+                    .errors
+                    .contains_key(&Some(watchfloor::features::kube::Resource::Events))
+        })
+        .await,
+        "{:?}",
+        st.kube.errors
+    );
+    let s = screen(&st, 200, 30);
+    assert!(s.contains("api-1"), "{s}");
+    assert!(s.contains("events ✗ list events: HTTP 403"), "{s}");
+    assert!(
+        s.contains("cannot list resource"),
+        "the API's own words:\n{s}"
+    );
+    // --once knows it is settled (pods listed, events refused)
+    assert!(watchfloor::core::Source::settled(&st.kube));
+}
+
+/// A context switch restarts every watch: nothing of the old context shows,
+/// even from answers already on their way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_context_switch_shows_no_stale_row() {
+    let fake = FakeKube::start().await;
+    let dir = common::tempdir("kube-ctx");
+    let cfg = fake.kubeconfig(&dir, None);
+    fake.put_pod("shop", "shop-api", healthy_pod());
+    fake.put_pod("other", "other-api", healthy_pod());
+    let mut st = kube_state("shop");
+    let (mut tasks, mut rx) = start(&mut st, cfg);
+    assert!(
+        common::drive(&mut st, &mut tasks, &mut rx, WAIT, |s| s.kube.pods.len()
+            == 1)
+        .await
+    );
+    // `:ctx other`, then `:ns other`
+    command(&mut st, &mut tasks, "ctx other");
+    let s = screen(&st, 160, 20);
+    assert!(!s.contains("shop-api"), "stale row after the switch:\n{s}");
+    command(&mut st, &mut tasks, "ns other");
+    assert!(
+        common::drive(&mut st, &mut tasks, &mut rx, WAIT, |s| {
+            names(s) == ["other-api"] && s.kube.context.as_deref() == Some("other")
+        })
+        .await,
+        "{:?}",
+        names(&st)
+    );
+    let s = screen(&st, 160, 20);
+    assert!(s.contains("other-api") && !s.contains("shop-api"), "{s}");
+    // an unknown context is refused, naming the ones there are
+    command(&mut st, &mut tasks, "ctx nope");
+    let (msg, err) = st.ui.message.clone().unwrap();
+    assert!(
+        err && msg.contains("no context `nope`") && msg.contains("fake, other"),
+        "{msg}"
+    );
+    assert_eq!(st.target.context.as_deref(), Some("other"));
+}
