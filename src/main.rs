@@ -195,24 +195,6 @@ fn color_depth(cli: &Cli) -> ColorDepth {
     }
 }
 
-/// Kubernetes is watched when asked for (`--kubeconfig`, `--context`,
-/// `-A`), or when there is nothing else to watch and a kubeconfig exists
-/// (`KUBECONFIG`, `~/.kube/config`): a kubeconfig alone is enough.
-fn kube_options(
-    cli: &Cli,
-    s: &Settings,
-    other_sources: bool,
-) -> Option<watchfloor::features::kube::runner::KubeOptions> {
-    let asked = cli.kubeconfig.is_some() || cli.context.is_some() || cli.all_namespaces;
-    let found = std::env::var_os("KUBECONFIG").is_some_and(|v| !v.is_empty())
-        || std::env::var_os("HOME")
-            .is_some_and(|h| std::path::Path::new(&h).join(".kube/config").is_file());
-    let alone = !other_sources && !s.demo && s.probes.is_empty() && found;
-    (asked || alone).then(|| watchfloor::features::kube::runner::KubeOptions {
-        kubeconfig: cli.kubeconfig.clone(),
-    })
-}
-
 fn main() {
     let cli = Cli::parse();
     let s = settings(&cli);
@@ -257,7 +239,12 @@ fn main() {
         run::configure_logs(&mut state, b.name(), url, s.redact_logs);
     }
     let logs_configured = logs.is_some();
-    let kube = kube_options(&cli, &s, backend.is_some() || logs_configured);
+    // Kubernetes: asked for, or a kubeconfig and nothing else (settings)
+    let kube = s
+        .kube
+        .then(|| watchfloor::features::kube::runner::KubeOptions {
+            kubeconfig: cli.kubeconfig.clone(),
+        });
     if kube.is_some() {
         run::configure_kube(&mut state, cli.context.clone(), cli.all_namespaces);
     }

@@ -127,11 +127,19 @@ async fn pods_ooms_crash_loops_and_warnings_from_the_api() {
             12,
         ),
     );
+    let mut normal = warning(
+        "api-7d9f8b-mn3pq",
+        "Pulled",
+        "Container image already present",
+        1,
+    );
+    normal["type"] = json!("Normal");
+    fake.put_event("shop", "api.2", normal);
     let mut st = kube_state("shop");
     let (mut tasks, mut rx) = start(&mut st, cfg);
     assert!(
         common::drive(&mut st, &mut tasks, &mut rx, WAIT, |s| {
-            s.kube.pods.len() == 2 && !s.kube.events.is_empty()
+            s.kube.pods.len() == 2 && s.kube.events.len() == 2
         })
         .await,
         "pods and events listed: {:?} {:?}",
@@ -159,6 +167,7 @@ async fn pods_ooms_crash_loops_and_warnings_from_the_api() {
     assert!(at("api-7d9f8b-x2k4q") < at("api-7d9f8b-mn3pq"), "{s}");
     assert!(!s.contains("elsewhere"), "another namespace's pod:\n{s}");
     assert!(s.contains("BackOff") && s.contains("×12"), "{s}");
+    assert!(!s.contains("Pulled"), "only warnings are listed:\n{s}");
     assert!(s.contains("k8s ✓"), "{s}");
     assert!(!s.contains("s3cr3t"), "the token reached the screen:\n{s}");
     // the picker offers the API's pods
@@ -312,4 +321,104 @@ async fn a_context_switch_shows_no_stale_row() {
         "{msg}"
     );
     assert_eq!(st.target.context.as_deref(), Some("other"));
+}
+
+/// With only a kubeconfig (no Prometheus, no Loki): `--once` prints the
+/// pods of the context's namespace, the OOM kill, the crash loop and the
+/// warning events, and exits 0 once both lists answered.
+#[test]
+fn once_with_only_a_kubeconfig() {
+    let fake = FakeKube::start_in_thread();
+    let dir = common::tempdir("kube-once");
+    let cfg = fake.kubeconfig(&dir, Some("once-token-abc123"));
+    fake.put_pod("shop", "api-7d9f8b-x2k4q", oom_pod());
+    fake.put_pod("shop", "api-7d9f8b-mn3pq", healthy_pod());
+    fake.put_pod("other", "elsewhere", healthy_pod());
+    fake.put_event(
+        "shop",
+        "api.1",
+        warning(
+            "api-7d9f8b-x2k4q",
+            "BackOff",
+            "Back-off restarting failed container api",
+            3,
+        ),
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_watchfloor"))
+        .args(["--once", "--size", "140x30", "--kubeconfig"])
+        .arg(&cfg)
+        .env_remove("KUBECONFIG")
+        .env("HOME", &dir)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{err}");
+    for want in [
+        "Kubernetes · fake · ns shop · 2 pods",
+        "CrashLoopBackOff",
+        "OOMKilled (137)",
+        "BackOff",
+        "k8s ✓",
+    ] {
+        assert!(text.contains(want), "{want}:\n{text}\n{err}");
+    }
+    assert!(!text.contains("elsewhere"), "{text}");
+    assert!(!text.contains("once-token") && !err.contains("once-token"));
+    // the Prometheus panes are not drawn as failures: they are not configured
+    assert!(!text.contains("✗"), "{text}");
+}
+
+/// An exec credential plugin that writes to stderr (as kubelogin and the
+/// cloud CLIs do) never reaches the screen: watchfloor forces its
+/// interactiveMode to Never, so its stderr is a pipe. The token it returns
+/// is used (the server requires it) and shown nowhere.
+#[test]
+fn an_exec_plugin_cannot_smear_the_screen_and_its_token_is_never_shown() {
+    if !common::require("tmux") {
+        return;
+    }
+    let fake = FakeKube::start_in_thread();
+    let dir = common::tempdir("kube-exec");
+    let script = dir.join("plugin.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nprintf 'PLUGIN-STDERR-NOISE \\033[2J\\033]0;pwned\\007\\n' >&2\n\
+         echo '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"exec-token-7f3a9c\"}}'\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cfg = fake.kubeconfig_exec(&dir, &script, "exec-token-7f3a9c");
+    fake.put_pod("shop", "api-7d9f8b-x2k4q", oom_pod());
+    let log = dir.join("wf.log");
+    let cmd = format!(
+        "HOME={} {} --kubeconfig {} --log-file {}",
+        dir.display(),
+        env!("CARGO_BIN_EXE_watchfloor"),
+        cfg.display(),
+        log.display()
+    );
+    let t = common::Tmux::start("kexec", &cmd, 120, 30, true);
+    let s = t.wait_for("OOMKilled", 30);
+    assert!(
+        !s.contains("PLUGIN-STDERR"),
+        "the plugin's stderr on screen:\n{s}"
+    );
+    assert!(!s.contains("exec-token"), "{s}");
+    assert_ne!(t.title(), "pwned");
+    assert!(
+        fake.requests().iter().any(|r| r.contains("/pods")),
+        "the token worked"
+    );
+    t.keys(&["?"]);
+    let s = t.wait_for("Kubernetes: context fake", 10);
+    assert!(!s.contains("exec-token"), "{s}");
+    t.keys(&["Escape", "q"]);
+    t.wait_for("EXITED 0", 10);
+    let logged = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        !logged.contains("exec-token-7f3a9c"),
+        "token in the log file"
+    );
 }

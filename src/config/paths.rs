@@ -36,3 +36,8 @@ pub fn expand_home(p: &str) -> PathBuf {
     }
     PathBuf::from(p)
 }
+
+/// `~/.kube/config`, where kubectl looks when `KUBECONFIG` is not set.
+pub fn home_kubeconfig() -> Option<PathBuf> {
+    directories::BaseDirs::new().map(|d| d.home_dir().join(".kube").join("config"))
+}

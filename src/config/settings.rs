@@ -22,6 +22,9 @@ pub struct Settings {
     pub traces: Option<Endpoint>,
     pub alertmanager: Option<Endpoint>,
     pub probes: Vec<crate::config::ProbeSpec>,
+    /// Watch Kubernetes: asked for (`--kubeconfig`, `--context`, `-A`), or
+    /// a kubeconfig exists and nothing else is configured.
+    pub kube: bool,
     pub namespace: Option<String>,
     pub job: Option<String>,
     pub pod: Option<String>,
@@ -144,11 +147,16 @@ pub fn resolve(cli: &Cli, config: &Config) -> Result<Settings, String> {
             .map_err(|p| format!("--probe `{}`: {p}", crate::text::redact::redact_url(url)))?;
         probes.push(crate::config::ProbeSpec::from_url(&url));
     }
-    let nothing = prometheus.is_none()
+    let nothing_else = prometheus.is_none()
         && probes.is_empty()
         && loki.is_none()
         && profile.traces.is_none()
         && profile.alertmanager.is_none();
+    let kube_asked = cli.kubeconfig.is_some() || cli.context.is_some() || cli.all_namespaces;
+    let kubeconfig_found = std::env::var_os("KUBECONFIG").is_some_and(|v| !v.is_empty())
+        || crate::config::paths::home_kubeconfig().is_some_and(|p| p.is_file());
+    let kube = kube_asked || (nothing_else && !cli.demo && kubeconfig_found);
+    let nothing = nothing_else && !kube;
     let logs_command = matches!(cli.command, Some(crate::cli::Command::Logs(_)));
     if !cli.demo && logs_command && loki.is_none() {
         return Err(match (profile_name.is_none(), config.profiles.len()) {
@@ -161,7 +169,7 @@ pub fn resolve(cli: &Cli, config: &Config) -> Result<Settings, String> {
         if profile_name.is_none() && config.profiles.len() > 1 {
             return Err(choose_profile(config));
         }
-        return Err("nothing to watch: pass --prometheus URL, --loki URL or --probe URL, set [profiles.NAME.prometheus] url in the config, or try --demo".into());
+        return Err("nothing to watch: pass --prometheus URL, --loki URL, --probe URL or --kubeconfig PATH, set [profiles.NAME.prometheus] url in the config, or try --demo".into());
     }
     // (the demo fills in its story's namespace when none is given)
     let namespace = cli.namespace.clone().or(profile.namespace.clone());
@@ -180,6 +188,7 @@ pub fn resolve(cli: &Cli, config: &Config) -> Result<Settings, String> {
         traces: profile.traces.clone(),
         alertmanager: profile.alertmanager.clone(),
         probes,
+        kube,
         namespace,
         job: cli.job.clone().or(profile.job.clone()),
         pod: cli.pod.clone().or(profile.pod.clone()),

@@ -112,6 +112,26 @@ impl FakeKube {
         p
     }
 
+    /// A kubeconfig whose user gets its token from an exec credential
+    /// plugin (`command`, asked in `interactiveMode: IfAvailable`, which a
+    /// TUI must not honour); the server requires `token`.
+    pub fn kubeconfig_exec(
+        &self,
+        dir: &std::path::Path,
+        command: &std::path::Path,
+        token: &str,
+    ) -> std::path::PathBuf {
+        self.state.lock().unwrap().token = Some(token.to_string());
+        let text = format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: fake\nclusters:\n- name: fake\n  cluster:\n    server: {}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: plugin\n    namespace: shop\nusers:\n- name: plugin\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n      interactiveMode: IfAvailable\n",
+            self.url,
+            command.display()
+        );
+        let p = dir.join("kubeconfig-exec");
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
     fn change(&self, resource: &str, ns: &str, name: &str, obj: Option<Value>) {
         let mut s = self.state.lock().unwrap();
         s.rv += 1;

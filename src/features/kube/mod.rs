@@ -58,6 +58,9 @@ pub enum KubeEvent {
         server: String,
         /// Every context of the kubeconfig (for `:ctx` and its completion).
         contexts: Vec<String>,
+        /// The namespace watched (the context's own when none was given;
+        /// None: every namespace).
+        namespace: Option<String>,
     },
     Pods {
         gen: u64,
@@ -95,8 +98,10 @@ impl KubeEvent {
 #[derive(Debug, Clone, PartialEq)]
 pub struct KubePlan {
     pub gen: u64,
-    /// None: every namespace (`-A`).
+    /// None: the context's namespace (as kubectl), unless `all`.
     pub namespace: Option<String>,
+    /// Every namespace (`-A`).
+    pub all: bool,
     /// None: the kubeconfig's current context.
     pub context: Option<String>,
 }
@@ -115,6 +120,8 @@ pub struct KubeState {
     pub server: Option<String>,
     /// The kubeconfig's contexts.
     pub contexts: Vec<String>,
+    /// The namespace watched (None: all, or not connected yet).
+    pub namespace: Option<String>,
     pub pods: BTreeMap<(String, String), PodInfo>,
     /// Warning and normal events, newest first.
     pub events: Vec<EventInfo>,
@@ -137,6 +144,7 @@ impl Default for KubeState {
             context: None,
             server: None,
             contexts: vec![],
+            namespace: None,
             pods: BTreeMap::new(),
             events: vec![],
             restart_history: BTreeMap::new(),
@@ -156,27 +164,24 @@ impl KubeState {
         self.pods.clear();
         self.events.clear();
         self.restart_history.clear();
+        self.namespace = None;
         self.synced.clear();
         self.errors.clear();
         vec![KubeCommand::Start(KubePlan {
             gen: self.common.gen,
-            namespace: if self.all_namespaces {
-                None
-            } else {
-                t.namespace.clone()
-            },
+            namespace: t.namespace.clone(),
+            all: self.all_namespaces,
             context: t.context.clone(),
         })]
     }
 
-    /// The pods in view: the Target's pod only when one is chosen.
+    /// The pods in view: those of the namespace watched; the Target's pod
+    /// only when one is chosen.
     pub fn pods_in_view<'a>(&'a self, t: &'a Target) -> impl Iterator<Item = &'a PodInfo> + 'a {
         self.pods
             .values()
             .filter(move |p| t.pod.as_deref().is_none_or(|f| f == p.name))
-            .filter(move |p| {
-                self.all_namespaces || t.namespace.as_deref().is_none_or(|n| n == p.namespace)
-            })
+            .filter(move |p| self.namespace.as_deref().is_none_or(|n| n == p.namespace))
     }
 
     /// Restarts of a container since `since_ms` (0 when seen only once,
@@ -329,11 +334,13 @@ impl Feature for KubeState {
                 context,
                 server,
                 contexts,
+                namespace,
                 ..
             } => {
                 self.context = Some(context);
                 self.server = Some(server);
                 self.contexts = contexts;
+                self.namespace = namespace;
                 self.errors.remove(&None);
             }
             KubeEvent::Pods { at_ms, change, .. } => {

@@ -131,7 +131,7 @@ pub fn view(state: &State) -> KubeView {
         .events
         .iter()
         .filter(|e| e.warning)
-        .filter(|e| k.all_namespaces || t.namespace.as_deref().is_none_or(|n| n == e.namespace))
+        .filter(|e| k.namespace.as_deref().is_none_or(|n| n == e.namespace))
         .filter(|e| t.pod.as_deref().is_none_or(|p| e.pod.as_deref() == Some(p)))
         .map(|e| EventRow {
             age: format_age((now - e.last_ms) / 1000),
@@ -151,7 +151,7 @@ pub fn view(state: &State) -> KubeView {
         Some((
             format!(
                 "no pods in {}",
-                t.namespace.as_deref().unwrap_or("any namespace")
+                k.namespace.as_deref().unwrap_or("any namespace")
             ),
             false,
         ))
@@ -161,6 +161,10 @@ pub fn view(state: &State) -> KubeView {
     let mut title = "Kubernetes".to_string();
     if let Some(c) = &k.context {
         title.push_str(&format!(" · {}", display(c)));
+    }
+    if k.context.is_some() {
+        let ns = k.namespace.as_deref().unwrap_or("all namespaces");
+        title.push_str(&format!(" · ns {}", display(ns)));
     }
     if k.synced.contains(&super::Resource::Pods) {
         title.push_str(&format!(" · {} pods", pods.len()));

@@ -78,25 +78,29 @@ fn failed(gen: u64, resource: Option<Resource>, verb: &'static str, e: SourceErr
 /// Builds the client, then runs both watches until the slot is replaced.
 async fn run(opts: KubeOptions, plan: KubePlan, sink: Sink<KubeEvent>) {
     let gen = plan.gen;
-    let (client, context, server, contexts) = match client(&opts, plan.context.as_deref()).await {
-        Ok(c) => c,
-        Err(e) => {
-            sink.send(failed(gen, None, "connect", e)).await;
-            return;
-        }
-    };
+    let (client, context, server, contexts, default_ns) =
+        match client(&opts, plan.context.as_deref()).await {
+            Ok(c) => c,
+            Err(e) => {
+                sink.send(failed(gen, None, "connect", e)).await;
+                return;
+            }
+        };
+    // as kubectl: the context's namespace unless one is given, or -A
+    let namespace = (!plan.all).then(|| plan.namespace.clone().unwrap_or(default_ns));
     if !sink
         .send(KubeEvent::Connected {
             gen,
             context,
             server,
             contexts,
+            namespace: namespace.clone(),
         })
         .await
     {
         return;
     }
-    let (pods, events): (Api<Pod>, Api<Event>) = match &plan.namespace {
+    let (pods, events): (Api<Pod>, Api<Event>) = match &namespace {
         Some(ns) => (
             Api::namespaced(client.clone(), ns),
             Api::namespaced(client, ns),
@@ -204,12 +208,12 @@ fn client_error(e: &kube::Error) -> SourceError {
 pub async fn client(
     opts: &KubeOptions,
     context: Option<&str>,
-) -> Result<(Client, String, String, Vec<String>), SourceError> {
+) -> Result<(Client, String, String, Vec<String>, String), SourceError> {
     let read = match &opts.kubeconfig {
         Some(p) => Kubeconfig::read_from(p).map(Some),
         None => match Kubeconfig::from_env() {
             Ok(Some(k)) => Ok(Some(k)),
-            Ok(None) => match dirs_kubeconfig() {
+            Ok(None) => match crate::config::paths::home_kubeconfig() {
                 Some(p) if p.is_file() => Kubeconfig::read_from(p).map(Some),
                 _ => Ok(None),
             },
@@ -258,12 +262,9 @@ pub async fn client(
     };
     register_secrets(&config);
     let server = config.cluster_url.to_string();
+    let default_ns = config.default_namespace.clone();
     let client = Client::try_from(config).map_err(|e| client_error(&e))?;
-    Ok((client, name, server, contexts))
-}
-
-fn dirs_kubeconfig() -> Option<PathBuf> {
-    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".kube").join("config"))
+    Ok((client, name, server, contexts, default_ns))
 }
 
 fn register_secrets(c: &Config) {
