@@ -135,11 +135,12 @@ async fn pods_ooms_crash_loops_and_warnings_from_the_api() {
     );
     normal["type"] = json!("Normal");
     fake.put_event("shop", "api.2", normal);
+    fake.set_usage("shop", "api-7d9f8b-x2k4q", "api", "480Mi");
     let mut st = kube_state("shop");
     let (mut tasks, mut rx) = start(&mut st, cfg);
     assert!(
         common::drive(&mut st, &mut tasks, &mut rx, WAIT, |s| {
-            s.kube.pods.len() == 2 && s.kube.events.len() == 2
+            s.kube.pods.len() == 2 && s.kube.events.len() == 2 && !s.kube.usage.is_empty()
         })
         .await,
         "pods and events listed: {:?} {:?}",
@@ -157,7 +158,7 @@ async fn pods_ooms_crash_loops_and_warnings_from_the_api() {
         "0/1",
         "OOMKilled (137)",
         "ago",
-        "256 MiB / 512 MiB",
+        "480 MiB / 512 MiB 94%",
         "node-a",
     ] {
         assert!(row.contains(want), "{want}: {row}\n{s}");
@@ -169,6 +170,16 @@ async fn pods_ooms_crash_loops_and_warnings_from_the_api() {
     assert!(s.contains("BackOff") && s.contains("×12"), "{s}");
     assert!(!s.contains("Pulled"), "only warnings are listed:\n{s}");
     assert!(s.contains("k8s ✓"), "{s}");
+    assert!(
+        s.contains("memory: metrics.k8s.io"),
+        "where the figures come from:\n{s}"
+    );
+    // a pod metrics-server has no figure for: request / limit, said so
+    let other = s.lines().find(|l| l.contains("api-7d9f8b-mn3pq")).unwrap();
+    assert!(
+        other.contains("256 MiB / 512 MiB") && !other.contains('%'),
+        "{other}"
+    );
     assert!(!s.contains("s3cr3t"), "the token reached the screen:\n{s}");
     // the picker offers the API's pods
     assert!(st.pods().contains(&"api-7d9f8b-mn3pq".to_string()));
@@ -266,6 +277,7 @@ async fn a_forbidden_resource_is_named_and_the_rest_works() {
                 && s.kube
                     .errors
                     .contains_key(&Some(watchfloor::features::kube::Resource::Events))
+                && s.kube.usage_available.is_some()
         })
         .await,
         "{:?}",
@@ -364,6 +376,8 @@ fn once_with_only_a_kubeconfig() {
         assert!(text.contains(want), "{want}:\n{text}\n{err}");
     }
     assert!(!text.contains("elsewhere"), "{text}");
+    // no metrics-server here (404): said, not an error
+    assert!(text.contains("no metrics-server"), "{text}");
     assert!(!text.contains("once-token") && !err.contains("once-token"));
     // the Prometheus panes are not drawn as failures: they are not configured
     assert!(!text.contains("✗"), "{text}");

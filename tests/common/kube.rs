@@ -22,6 +22,9 @@ use tokio::sync::watch;
 
 use super::http::read_request;
 
+/// (namespace, pod) → [(container, memory quantity)].
+type Usage = BTreeMap<(String, String), Vec<(String, String)>>;
+
 #[derive(Default)]
 struct Cluster {
     rv: u64,
@@ -38,6 +41,9 @@ struct Cluster {
     requests: Vec<String>,
     /// Bumped to end every open watch with a 410 (an etcd compaction).
     expire_gen: u64,
+    /// metrics.k8s.io: (namespace, pod) → [(container, memory quantity)];
+    /// None: no metrics-server (the group answers 404).
+    usage: Option<Usage>,
 }
 
 #[derive(Clone)]
@@ -194,6 +200,16 @@ impl FakeKube {
         self.changed.send_modify(|v| *v += 1);
     }
 
+    /// Installs metrics-server's figures: `pod`'s container `memory`
+    /// (`412Mi`), served at /apis/metrics.k8s.io/v1beta1/….
+    pub fn set_usage(&self, ns: &str, pod: &str, container: &str, memory: &str) {
+        let mut s = self.state.lock().unwrap();
+        let u = s.usage.get_or_insert_with(Default::default);
+        let e = u.entry((ns.into(), pod.into())).or_default();
+        e.retain(|(c, _)| c != container);
+        e.push((container.into(), memory.into()));
+    }
+
     /// Answers `verb` (`list`, `watch`) on `resource` with a 403.
     pub fn forbid(&self, resource: &str, verb: &str) {
         self.state
@@ -224,6 +240,30 @@ impl FakeKube {
             if req.header("authorization") != Some(&format!("Bearer {t}")) {
                 return send(&mut sock, 401, &status(401, "Unauthorized", "Unauthorized")).await;
             }
+        }
+        if let Some(ns) = metrics_route(&path) {
+            let usage = self.state.lock().unwrap().usage.clone();
+            let Some(usage) = usage else {
+                let msg = "the server could not find the requested resource";
+                return send(&mut sock, 404, &status(404, "NotFound", msg)).await;
+            };
+            let items: Vec<Value> = usage
+                .iter()
+                .filter(|((n, _), _)| ns.as_deref().is_none_or(|x| x == n))
+                .map(|((n, p), cs)| {
+                    let containers: Vec<Value> = cs
+                        .iter()
+                        .map(|(c, m)| json!({"name": c, "usage": {"cpu": "5m", "memory": m}}))
+                        .collect();
+                    json!({"metadata": {"name": p, "namespace": n,
+                        "creationTimestamp": "2026-12-06T01:00:00Z"},
+                        "timestamp": "2026-12-06T01:00:00Z", "window": "15.2s",
+                        "containers": containers})
+                })
+                .collect();
+            let body = json!({"kind": "PodMetricsList", "apiVersion": "metrics.k8s.io/v1beta1",
+                "metadata": {}, "items": items});
+            return send(&mut sock, 200, &body).await;
         }
         let Some((resource, ns)) = route(&path) else {
             let msg = format!("the server could not find the requested resource ({path})");
@@ -394,6 +434,18 @@ fn route(path: &str) -> Option<(String, Option<String>)> {
             Some((r.to_string(), Some(ns.to_string())))
         }
         ["api", "v1", r] if *r == "pods" || *r == "events" => Some((r.to_string(), None)),
+        _ => None,
+    }
+}
+
+/// `/apis/metrics.k8s.io/v1beta1/namespaces/NS/pods` → Some(Some(NS)).
+fn metrics_route(path: &str) -> Option<Option<String>> {
+    let p: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match p.as_slice() {
+        ["apis", "metrics.k8s.io", "v1beta1", "namespaces", ns, "pods"] => {
+            Some(Some(ns.to_string()))
+        }
+        ["apis", "metrics.k8s.io", "v1beta1", "pods"] => Some(None),
         _ => None,
     }
 }

@@ -38,6 +38,8 @@ pub enum Change<T> {
 pub enum Resource {
     Pods,
     Events,
+    /// metrics.k8s.io pod metrics.
+    Metrics,
 }
 
 impl Resource {
@@ -45,6 +47,7 @@ impl Resource {
         match self {
             Resource::Pods => "pods",
             Resource::Events => "events",
+            Resource::Metrics => "metrics",
         }
     }
 }
@@ -72,6 +75,13 @@ pub enum KubeEvent {
         at_ms: i64,
         change: Change<EventInfo>,
     },
+    /// Memory working set per pod from `metrics.k8s.io` (metrics-server),
+    /// polled; Ok(None): the API has no metrics.k8s.io (404).
+    Usage {
+        gen: u64,
+        at_ms: i64,
+        result: Result<Option<Vec<PodUsage>>, SourceError>,
+    },
     /// A list or watch failed (the watcher retries with backoff); `verb` is
     /// what was refused (`list`, `watch`) so a 403 names resource and verb.
     Failed {
@@ -89,9 +99,19 @@ impl KubeEvent {
             KubeEvent::Connected { gen, .. }
             | KubeEvent::Pods { gen, .. }
             | KubeEvent::Events { gen, .. }
+            | KubeEvent::Usage { gen, .. }
             | KubeEvent::Failed { gen, .. } => *gen,
         }
     }
+}
+
+/// One pod's memory working set (bytes, summed over its containers) as
+/// metrics-server measured it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PodUsage {
+    pub namespace: String,
+    pub pod: String,
+    pub memory: f64,
 }
 
 /// What the runner is asked to watch.
@@ -127,6 +147,10 @@ pub struct KubeState {
     pub events: Vec<EventInfo>,
     /// Per (namespace, pod, container): restart counts seen, oldest first.
     pub restart_history: BTreeMap<(String, String, String), VecDeque<(i64, i64)>>,
+    /// Memory working set per (namespace, pod) from metrics.k8s.io.
+    pub usage: BTreeMap<(String, String), f64>,
+    /// metrics.k8s.io answered (Some(false): it is not installed).
+    pub usage_available: Option<bool>,
     /// Which lists have completed once for this plan.
     pub synced: Vec<Resource>,
     /// The last error per resource (None: the client itself).
@@ -148,6 +172,8 @@ impl Default for KubeState {
             pods: BTreeMap::new(),
             events: vec![],
             restart_history: BTreeMap::new(),
+            usage: BTreeMap::new(),
+            usage_available: None,
             synced: vec![],
             errors: BTreeMap::new(),
             all_namespaces: false,
@@ -164,6 +190,8 @@ impl KubeState {
         self.pods.clear();
         self.events.clear();
         self.restart_history.clear();
+        self.usage.clear();
+        self.usage_available = None;
         self.namespace = None;
         self.synced.clear();
         self.errors.clear();
@@ -270,12 +298,15 @@ impl Source for KubeState {
         &self.common
     }
 
-    /// Both lists answered once, or the client could not be built.
+    /// Both lists and the pod metrics answered once (or failed), or the
+    /// client could not be built.
     fn settled(&self) -> bool {
         self.errors.contains_key(&None)
-            || [Resource::Pods, Resource::Events]
+            || ([Resource::Pods, Resource::Events]
                 .iter()
                 .all(|r| self.synced.contains(r) || self.errors.contains_key(&Some(*r)))
+                && (self.usage_available.is_some()
+                    || self.errors.contains_key(&Some(Resource::Metrics))))
     }
 
     fn problems(&self) -> Vec<String> {
@@ -353,6 +384,32 @@ impl Feature for KubeState {
                 self.common.health.count(at_ms, 0);
                 self.on_events(change);
                 self.errors.remove(&Some(Resource::Events));
+                self.succeeded(at_ms);
+            }
+            KubeEvent::Usage { at_ms, result, .. } => {
+                self.common.health.count(at_ms, 0);
+                match result {
+                    Ok(Some(v)) => {
+                        self.usage = v
+                            .into_iter()
+                            .map(|u| ((u.namespace, u.pod), u.memory))
+                            .collect();
+                        self.usage_available = Some(true);
+                        self.errors.remove(&Some(Resource::Metrics));
+                    }
+                    // no metrics-server: said in the pane, not a failure
+                    Ok(None) => {
+                        self.usage.clear();
+                        self.usage_available = Some(false);
+                        self.errors.remove(&Some(Resource::Metrics));
+                    }
+                    Err(e) => {
+                        self.errors.insert(
+                            Some(Resource::Metrics),
+                            format!("get pods.metrics.k8s.io: {e}"),
+                        );
+                    }
+                }
                 self.succeeded(at_ms);
             }
             KubeEvent::Failed {

@@ -210,6 +210,32 @@ pub fn event_info(e: &Event) -> EventInfo {
     }
 }
 
+/// A `PodMetricsList` (metrics.k8s.io/v1beta1): each pod's containers'
+/// memory usage (the working set) summed. Items without a usable memory
+/// figure are skipped.
+pub fn pod_usage(v: &serde_json::Value) -> Vec<super::PodUsage> {
+    let items = v["items"].as_array().map(Vec::as_slice).unwrap_or_default();
+    items
+        .iter()
+        .filter_map(|it| {
+            let mem: Vec<f64> = it["containers"]
+                .as_array()?
+                .iter()
+                .filter_map(|c| parse_quantity(c["usage"]["memory"].as_str()?))
+                .collect();
+            let pod = it["metadata"]["name"].as_str()?;
+            (!mem.is_empty()).then(|| super::PodUsage {
+                namespace: it["metadata"]["namespace"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .into(),
+                pod: pod.into(),
+                memory: mem.iter().sum(),
+            })
+        })
+        .collect()
+}
+
 /// A Kubernetes quantity (`512Mi`, `1.5Gi`, `1G`, `129e6`, `128974848`)
 /// as a number; None for anything else.
 pub fn parse_quantity(q: &str) -> Option<f64> {
@@ -246,6 +272,25 @@ pub fn parse_quantity(q: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pod_metrics_sum_the_containers_memory() {
+        let v = serde_json::json!({"kind": "PodMetricsList", "apiVersion": "metrics.k8s.io/v1beta1",
+            "metadata": {}, "items": [
+            {"metadata": {"name": "api-1", "namespace": "shop"}, "timestamp": "2026-12-06T01:00:00Z",
+             "window": "10.5s", "containers": [
+                {"name": "api", "usage": {"cpu": "250m", "memory": "400Mi"}},
+                {"name": "sidecar", "usage": {"cpu": "1m", "memory": "12Mi"}}]},
+            {"metadata": {"name": "odd", "namespace": "shop"}, "containers": [
+                {"name": "x", "usage": {"cpu": "1m"}}]}
+        ]});
+        let u = pod_usage(&v);
+        assert_eq!(u.len(), 1);
+        assert_eq!(
+            (u[0].pod.as_str(), u[0].memory),
+            ("api-1", 412.0 * 1048576.0)
+        );
+    }
 
     #[test]
     fn quantities_parse_as_the_api_writes_them() {

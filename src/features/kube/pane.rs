@@ -28,6 +28,8 @@ pub struct PodRow {
     pub last: String,
     pub oom: bool,
     pub memory: String,
+    /// Working set over limit, when both are known.
+    pub mem_ratio: Option<f64>,
     pub node: String,
 }
 
@@ -95,13 +97,32 @@ pub fn view(state: &State) -> KubeView {
                 let v: Vec<f64> = p.containers.iter().filter_map(f).collect();
                 (!v.is_empty()).then(|| v.iter().sum())
             };
-            let memory = match (sum(|c| c.mem_request), sum(|c| c.mem_limit)) {
-                (None, None) => "—".into(),
-                (r, l) => format!(
-                    "{} / {}",
-                    r.map(format_bytes).unwrap_or_else(|| "—".into()),
-                    l.map(format_bytes).unwrap_or_else(|| "no limit".into())
+            let limit = sum(|c| c.mem_limit);
+            let used = k.usage.get(&p.key()).copied();
+            // the working set (metrics.k8s.io) against the limit, else the
+            // request against the limit
+            let (memory, mem_ratio) = match (used, limit) {
+                (Some(u), Some(l)) if l > 0.0 => (
+                    format!(
+                        "{} / {} {:.0}%",
+                        format_bytes(u),
+                        format_bytes(l),
+                        100.0 * u / l
+                    ),
+                    Some(u / l),
                 ),
+                (Some(u), _) => (format!("{} / no limit", format_bytes(u)), None),
+                (None, _) => match (sum(|c| c.mem_request), limit) {
+                    (None, None) => ("—".into(), None),
+                    (r, l) => (
+                        format!(
+                            "{} / {}",
+                            r.map(format_bytes).unwrap_or_else(|| "—".into()),
+                            l.map(format_bytes).unwrap_or_else(|| "no limit".into())
+                        ),
+                        None,
+                    ),
+                },
             };
             PodRow {
                 name: display(&p.name).into_owned(),
@@ -115,6 +136,7 @@ pub fn view(state: &State) -> KubeView {
                 last: display(&last).into_owned(),
                 oom,
                 memory,
+                mem_ratio,
                 node: display(&p.node).into_owned(),
             }
         })
@@ -168,6 +190,12 @@ pub fn view(state: &State) -> KubeView {
     }
     if k.synced.contains(&super::Resource::Pods) {
         title.push_str(&format!(" · {} pods", pods.len()));
+    }
+    // where the memory figures come from
+    match k.usage_available {
+        Some(true) => title.push_str(" · memory: metrics.k8s.io"),
+        Some(false) => title.push_str(" · no metrics-server: memory request / limit"),
+        None => {}
     }
     KubeView {
         title,
@@ -238,9 +266,9 @@ pub fn draw(f: &mut Frame, area: Rect, v: &KubeView, state: &State, focused: boo
 
 fn draw_pods(f: &mut Frame, area: Rect, rows: &[PodRow], t: &Theme) {
     let wide = area.width >= 110;
-    // fixed columns: STATUS 18, READY 5, RESTARTS 9, LAST 30, MEMORY 19, NODE 14
+    // fixed columns: STATUS 18, READY 5, RESTARTS 9, LAST 30, MEMORY 24, NODE 14
     let fixed: u16 = if wide {
-        18 + 5 + 9 + 30 + 19 + 14 + 6
+        18 + 5 + 9 + 30 + 24 + 14 + 6
     } else {
         18 + 5 + 9 + 24 + 4
     };
@@ -272,7 +300,13 @@ fn draw_pods(f: &mut Frame, area: Rect, rows: &[PodRow], t: &Theme) {
                 )),
             ];
             if wide {
-                cells.push(Cell::from(r.memory.clone()).style(t.dim));
+                let mem_style = match r.mem_ratio {
+                    Some(x) if x >= 0.9 => t.crit,
+                    Some(x) if x >= 0.75 => t.warn,
+                    Some(_) => t.text,
+                    None => t.dim,
+                };
+                cells.push(Cell::from(r.memory.clone()).style(mem_style));
                 cells.push(Cell::from(r.node.clone()).style(t.dim));
             }
             Row::new(cells)
@@ -286,7 +320,7 @@ fn draw_pods(f: &mut Frame, area: Rect, rows: &[PodRow], t: &Theme) {
                 "READY",
                 "RESTARTS",
                 "LAST TERMINATED",
-                "MEM REQ / LIMIT",
+                "MEMORY / LIMIT",
                 "NODE",
             ]),
             vec![
@@ -295,7 +329,7 @@ fn draw_pods(f: &mut Frame, area: Rect, rows: &[PodRow], t: &Theme) {
                 Constraint::Length(5),
                 Constraint::Length(9),
                 Constraint::Length(30),
-                Constraint::Length(19),
+                Constraint::Length(24),
                 Constraint::Min(4),
             ],
         )

@@ -100,6 +100,7 @@ async fn run(opts: KubeOptions, plan: KubePlan, sink: Sink<KubeEvent>) {
     {
         return;
     }
+    let (client_for_metrics, sink_for_metrics) = (client.clone(), sink.clone());
     let (pods, events): (Api<Pod>, Api<Event>) = match &namespace {
         Some(ns) => (
             Api::namespaced(client.clone(), ns),
@@ -107,6 +108,7 @@ async fn run(opts: KubeOptions, plan: KubePlan, sink: Sink<KubeEvent>) {
         ),
         None => (Api::all(client.clone()), Api::all(client)),
     };
+    let namespace = namespace.clone();
     let p = watch(pods, Resource::Pods, gen, sink.clone(), |ev, at_ms| {
         let change = match ev {
             Change::Replace(v) => Change::Replace(v.iter().map(pod_info).collect()),
@@ -123,7 +125,40 @@ async fn run(opts: KubeOptions, plan: KubePlan, sink: Sink<KubeEvent>) {
         };
         KubeEvent::Events { gen, at_ms, change }
     });
-    futures_util::future::join(p, e).await;
+    let m = usage(client_for_metrics, namespace, gen, sink_for_metrics);
+    futures_util::future::join3(p, e, m).await;
+}
+
+/// How often pod metrics are asked (metrics-server's resolution is 15 s).
+const USAGE_EVERY: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Polls `metrics.k8s.io` for the pods' memory working set. A 404 means
+/// the cluster has no metrics-server: said once, asked again slowly.
+async fn usage(client: Client, namespace: Option<String>, gen: u64, sink: Sink<KubeEvent>) {
+    let path = match &namespace {
+        Some(ns) => format!("/apis/metrics.k8s.io/v1beta1/namespaces/{ns}/pods"),
+        None => "/apis/metrics.k8s.io/v1beta1/pods".to_string(),
+    };
+    loop {
+        let result = match kube::core::Request::new(path.clone()).list(&Default::default()) {
+            Ok(req) => match client.request::<serde_json::Value>(req).await {
+                Ok(v) => Ok(Some(super::model::pod_usage(&v))),
+                Err(kube::Error::Api(s)) if s.code == 404 => Ok(None),
+                Err(e) => Err(client_error(&e)),
+            },
+            Err(e) => Err(SourceError::msg(e.to_string())),
+        };
+        let absent = matches!(result, Ok(None));
+        let ev = KubeEvent::Usage {
+            gen,
+            at_ms: now_ms(),
+            result,
+        };
+        if !sink.send(ev).await {
+            return;
+        }
+        tokio::time::sleep(if absent { USAGE_EVERY * 8 } else { USAGE_EVERY }).await;
+    }
 }
 
 /// One resource's watch: init pages are gathered and sent whole at

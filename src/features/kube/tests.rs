@@ -174,7 +174,15 @@ fn a_failure_names_resource_and_verb() {
         pods_ev(gen, 6, Change::Replace(vec![pod("ns", "a", 0)])),
         &c,
     );
+    assert!(!k.settled(), "metrics.k8s.io not asked yet");
+    let usage = KubeEvent::Usage {
+        gen,
+        at_ms: 7,
+        result: Ok(None),
+    };
+    k.on_event(usage, &c);
     assert!(k.settled());
+    assert_eq!(k.usage_available, Some(false));
     assert_eq!(
         k.problems(),
         ["kubernetes events: list events: HTTP 403: events is forbidden"]
