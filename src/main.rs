@@ -239,12 +239,21 @@ fn main() {
         run::configure_logs(&mut state, b.name(), url, s.redact_logs);
     }
     let logs_configured = logs.is_some();
-    // Kubernetes: asked for, or a kubeconfig and nothing else (settings)
-    let kube = s
-        .kube
-        .then(|| watchfloor::features::kube::runner::KubeOptions {
-            kubeconfig: cli.kubeconfig.clone(),
-        });
+    // Kubernetes: the demo's cluster, or the API when asked for or when a
+    // kubeconfig is all there is (settings)
+    use watchfloor::features::kube::KubeBackend;
+    let kube = if s.demo {
+        let preset = s.dashboard.as_deref().unwrap_or("beam");
+        Some(KubeBackend::Simulated(Arc::new(DemoSource::with_preset(
+            cli.seed, preset,
+        ))))
+    } else {
+        s.kube.then(|| {
+            KubeBackend::Api(watchfloor::features::kube::runner::KubeOptions {
+                kubeconfig: cli.kubeconfig.clone(),
+            })
+        })
+    };
     if kube.is_some() {
         run::configure_kube(&mut state, cli.context.clone(), cli.all_namespaces);
     }

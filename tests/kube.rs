@@ -16,7 +16,7 @@ use watchfloor::app::update::{self, Event};
 use watchfloor::app::SourceEvent;
 use watchfloor::app::{State, Target};
 use watchfloor::export::buffer_to_text;
-use watchfloor::features::kube::runner::KubeOptions;
+use watchfloor::features::kube::runner::{KubeBackend, KubeOptions};
 use watchfloor::ui::render;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -77,9 +77,9 @@ fn start(
 ) -> (Tasks, mpsc::Receiver<SourceEvent>) {
     let (tx, rx) = mpsc::channel(256);
     let backends = Backends {
-        kube: Some(KubeOptions {
+        kube: Some(KubeBackend::Api(KubeOptions {
             kubeconfig: Some(kubeconfig),
-        }),
+        })),
         ..Default::default()
     };
     let mut tasks = Tasks::new(backends, tx, 1.0);

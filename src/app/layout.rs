@@ -119,7 +119,8 @@ pub fn split_kube(area: Rect, kube: bool, metrics: bool, rows: usize) -> (Rect, 
     if !metrics {
         return (Rect { height: 0, ..area }, Some(area));
     }
-    let want = (rows as u16).saturating_add(4).max(5);
+    // borders, the pods' header, a blank row and the events' header
+    let want = (rows as u16).saturating_add(5).max(5);
     let h = want.min(area.height / 2).min(area.height);
     if h < 4 {
         return (area, None);
@@ -230,7 +231,17 @@ pub fn screen_zoomed(state: &crate::app::State, area: Rect, zoom: bool) -> Scree
     );
     let panes: Vec<(usize, Rect)> = match dash {
         Some(d) if metrics.height > 0 => {
-            let with_data: Vec<bool> = d.panes.iter().map(|p| !m.pane_empty(&p.id)).collect();
+            // with the API's pods on screen, the Restarts pane is a second
+            // (and a scrape later) view of the same: it gives its space away
+            let api_pods = state.kube.common.configured && !state.kube.pods.is_empty();
+            let with_data: Vec<bool> = d
+                .panes
+                .iter()
+                .map(|p| {
+                    let replaced = api_pods && p.kind == PaneKind::Restarts;
+                    !replaced && !m.pane_empty(&p.id)
+                })
+                .collect();
             let mut rects = pane_rects(d, metrics, None, &with_data);
             rects.retain(|(_, r)| r.height > 0 && r.width > 0);
             // a pane Tab landed on that is not drawn takes the metric area

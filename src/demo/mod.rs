@@ -18,6 +18,7 @@
 //! of the merged histogram).
 
 pub mod beam;
+pub mod cluster;
 pub mod go;
 pub mod http;
 pub mod logs;
@@ -470,5 +471,23 @@ impl MetricsBackend for DemoSource {
                 last_ms: 0,
             }))
         })
+    }
+}
+
+impl crate::features::kube::runner::Cluster for DemoSource {
+    fn namespace(&self) -> String {
+        self.story.namespace().into()
+    }
+
+    fn pods(&self, t_s: i64) -> Vec<crate::features::kube::PodInfo> {
+        cluster::pods(self, t_s)
+    }
+
+    fn events(&self, t_s: i64) -> Vec<crate::features::kube::EventInfo> {
+        cluster::events(self, t_s)
+    }
+
+    fn usage(&self, t_s: i64) -> Vec<crate::features::kube::PodUsage> {
+        cluster::usage(self, t_s)
     }
 }

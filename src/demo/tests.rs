@@ -469,3 +469,54 @@ fn the_last_termination_is_when_the_count_last_went_up() {
         assert_eq!(pods(&reasons), pods(&times), "{preset}");
     }
 }
+
+/// The demo's cluster agrees with its metrics: each pod's restart count,
+/// last reason and its time are the metrics' own; the sick pod waits in
+/// CrashLoopBackOff right after a kill and runs again later; an OOM kill
+/// raises an OOMKilling warning at that second and a BackOff on the pod.
+#[test]
+fn the_demo_cluster_matches_the_metrics() {
+    for preset in PRESETS {
+        let d = DemoSource::with_preset(0, preset);
+        let sick = d.story().sick_pod();
+        let qs = queries(preset, Some(sick));
+        for t in instants() {
+            let pods = cluster::pods(&d, t);
+            assert_eq!(pods.len(), d.story().pods().len(), "{preset}");
+            let p = pods.iter().find(|p| p.name == sick).unwrap();
+            assert_eq!(
+                p.restarts() as f64,
+                one(&d, &qs, "restarts.total", t),
+                "{preset} {t}"
+            );
+            let (_, term) = p.last_terminated().expect("the sick pod was killed");
+            let at = term.finished_ms.unwrap() / 1000;
+            let s = d.evaluate(query(&qs, "restarts.last_terminated_at"), &[t]);
+            assert_eq!(at as f64, s[0].points[0].1, "{preset} {t}");
+            let waiting = p.containers[0].waiting.as_deref();
+            if term.exit_code != 0 && t - at < 10 {
+                assert_eq!(waiting, Some("CrashLoopBackOff"), "{preset} {t}");
+                assert!(!p.containers[0].ready);
+            } else {
+                assert_eq!(waiting, None, "{preset} {t}");
+            }
+            let evs = cluster::events(&d, t);
+            let backoff = evs
+                .iter()
+                .find(|e| e.reason == "BackOff" && e.pod.as_deref() == Some(sick))
+                .unwrap_or_else(|| panic!("{preset} {t}: {evs:?}"));
+            assert!(backoff.warning && backoff.last_ms >= at * 1000);
+            let oom = evs.iter().find(|e| e.reason == "OOMKilling");
+            assert_eq!(oom.is_some(), term.is_oom(), "{preset} {t}: {evs:?}");
+            if let Some(o) = oom {
+                assert_eq!(o.last_ms, at * 1000);
+            }
+        }
+        // metrics-server's working set is the metrics' working set
+        let t = T0 + 90;
+        let u = cluster::usage(&d, t);
+        let ws = d.evaluate(query(&qs, "memory.working_set"), &[t]);
+        let mine = u.iter().find(|u| u.pod == sick).unwrap();
+        assert_eq!(mine.memory, ws[0].points[0].1, "{preset}");
+    }
+}

@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use crate::core::{Ctx, Feature, Health, Outcome, Source, SourceCommon, SourceError, Target};
 pub use model::{ContainerInfo, EventInfo, PodInfo, Terminated};
+pub use runner::{Cluster, KubeBackend};
 
 /// Events kept, newest first.
 pub const MAX_EVENTS: usize = 500;

@@ -181,6 +181,9 @@ pub fn view(state: &State) -> KubeView {
         None
     };
     let mut title = "Kubernetes".to_string();
+    if let Some(p) = &t.pod {
+        title.push_str(&format!(" · {}", display(p)));
+    }
     if let Some(c) = &k.context {
         title.push_str(&format!(" · {}", display(c)));
     }

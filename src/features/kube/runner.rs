@@ -26,18 +26,33 @@ pub struct KubeOptions {
     pub kubeconfig: Option<PathBuf>,
 }
 
+/// A simulated cluster (the demo): what the API would list at `t_s`.
+pub trait Cluster: Send + Sync {
+    fn namespace(&self) -> String;
+    fn pods(&self, t_s: i64) -> Vec<super::PodInfo>;
+    fn events(&self, t_s: i64) -> Vec<super::EventInfo>;
+    fn usage(&self, t_s: i64) -> Vec<super::PodUsage>;
+}
+
+/// What the runner reads from: the API server, or a simulation.
+#[derive(Clone)]
+pub enum KubeBackend {
+    Api(KubeOptions),
+    Simulated(std::sync::Arc<dyn Cluster>),
+}
+
 pub struct KubeRunner {
-    options: Option<KubeOptions>,
+    options: Option<KubeBackend>,
     sink: Sink<KubeEvent>,
     slot: Slot,
 }
 
 impl crate::core::Runner for KubeRunner {
-    type Backend = KubeOptions;
+    type Backend = KubeBackend;
     type Event = KubeEvent;
     type Command = KubeCommand;
 
-    fn new(options: Option<KubeOptions>, sink: Sink<KubeEvent>, _refresh: f64) -> KubeRunner {
+    fn new(options: Option<KubeBackend>, sink: Sink<KubeEvent>, _refresh: f64) -> KubeRunner {
         KubeRunner {
             options,
             sink,
@@ -58,7 +73,11 @@ impl crate::core::Runner for KubeRunner {
                     plan.namespace.as_deref().unwrap_or("all")
                 );
                 let sink = self.sink.clone();
-                self.slot.replace(vec![tokio::spawn(run(opts, plan, sink))]);
+                let task = match opts {
+                    KubeBackend::Api(o) => tokio::spawn(run(o, plan, sink)),
+                    KubeBackend::Simulated(c) => tokio::spawn(simulate(c, plan, sink)),
+                };
+                self.slot.replace(vec![task]);
             }
             KubeCommand::Stop => self.slot.stop(),
         }
@@ -127,6 +146,49 @@ async fn run(opts: KubeOptions, plan: KubePlan, sink: Sink<KubeEvent>) {
     });
     let m = usage(client_for_metrics, namespace, gen, sink_for_metrics);
     futures_util::future::join3(p, e, m).await;
+}
+
+/// The simulated cluster, as the watches would deliver it: the whole set
+/// every second (a handful of pods).
+async fn simulate(c: std::sync::Arc<dyn Cluster>, plan: KubePlan, sink: Sink<KubeEvent>) {
+    let gen = plan.gen;
+    let connected = KubeEvent::Connected {
+        gen,
+        context: "demo".into(),
+        server: "embedded simulation".into(),
+        contexts: vec!["demo".into()],
+        namespace: Some(c.namespace()),
+    };
+    if !sink.send(connected).await {
+        return;
+    }
+    loop {
+        let at_ms = now_ms();
+        let t_s = at_ms / 1000;
+        let evs = [
+            KubeEvent::Pods {
+                gen,
+                at_ms,
+                change: Change::Replace(c.pods(t_s)),
+            },
+            KubeEvent::Events {
+                gen,
+                at_ms,
+                change: Change::Replace(c.events(t_s)),
+            },
+            KubeEvent::Usage {
+                gen,
+                at_ms,
+                result: Ok(Some(c.usage(t_s))),
+            },
+        ];
+        for ev in evs {
+            if !sink.send(ev).await {
+                return;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
 }
 
 /// How often pod metrics are asked (metrics-server's resolution is 15 s).
