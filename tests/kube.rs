@@ -148,6 +148,15 @@ async fn pods_ooms_crash_loops_and_warnings_from_the_api() {
         st.kube.errors
     );
     assert_eq!(st.kube.context.as_deref(), Some("fake"));
+    // the OOM kill goes to every chart's time axis
+    assert_eq!(
+        st.marks,
+        [watchfloor::core::TimeMark {
+            at_ms: 1_796_518_800_000,
+            pod: "api-7d9f8b-x2k4q".into(),
+            oom: true,
+        }]
+    );
     let s = screen(&st, 200, 30);
     let row = s
         .lines()

@@ -686,3 +686,40 @@ fn the_header_only_grows_with_the_width() {
         "{before}"
     );
 }
+
+/// OOM kills and restarts the Kubernetes source knows are marked on the
+/// charts' time axes and named in their legends; a mark outside the window
+/// is not drawn, and the memory chart marks only its pod's.
+#[test]
+fn terminations_are_marked_on_the_charts() {
+    use watchfloor::core::TimeMark;
+    let mut st = demo_state(CYCLE_START + 90, None);
+    let s = screen(&st, 200, 50);
+    assert!(!s.contains("OOM kill"), "{s}");
+    st.marks = vec![TimeMark {
+        at_ms: st.now_ms - 60_000,
+        pod: "app-1".into(),
+        oom: true,
+    }];
+    let s = screen(&st, 200, 50);
+    let legend = s
+        .lines()
+        .find(|l| l.contains("queue p95 responses/http") && l.contains("━"))
+        .unwrap();
+    assert!(legend.contains("┃ OOM kill"), "{legend}\n{s}");
+    // a restart that is not an OOM, and one long before the window
+    st.marks = vec![
+        TimeMark {
+            at_ms: st.now_ms - 30_000,
+            pod: "app-2".into(),
+            oom: false,
+        },
+        TimeMark {
+            at_ms: st.now_ms - 86_400_000,
+            pod: "app-1".into(),
+            oom: true,
+        },
+    ];
+    let s = screen(&st, 200, 50);
+    assert!(s.contains("┃ restart") && !s.contains("OOM kill"), "{s}");
+}

@@ -186,6 +186,7 @@ fn apply_effects(state: &mut State, effects: Vec<Effect>) -> bool {
                 state.ui.focused = crate::app::state::Focus::Pane(0);
                 state.ui.peek = false;
             }
+            Effect::Marks(m) => state.marks = m,
         }
     }
     scope_changed

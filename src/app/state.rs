@@ -86,6 +86,9 @@ pub struct State {
     pub echo: crate::features::echo::EchoState,
     /// What exists, as the sources have seen it.
     pub scope: Scope,
+    /// Moments every chart marks on its time axis (OOM kills, restarts),
+    /// from whichever source knows them.
+    pub marks: Vec<crate::core::TimeMark>,
     pub ui: UiState,
     pub theme: Theme,
     /// The themes `:theme NAME` switches between, loaded and fitted to the
@@ -120,6 +123,7 @@ impl State {
             #[cfg(test)]
             echo: Default::default(),
             scope: Scope::default(),
+            marks: vec![],
             ui: UiState {
                 views: ViewStack::default(),
                 message: None,

@@ -63,6 +63,18 @@ pub enum Effect {
     Message(String, bool),
     /// The panes changed: the focus goes back to the first.
     FocusFirst,
+    /// Moments to mark on every chart's time axis (OOM kills, restarts),
+    /// replacing those this source marked before.
+    Marks(Vec<TimeMark>),
+}
+
+/// A moment marked on the charts' time axes: a container's termination.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimeMark {
+    pub at_ms: i64,
+    pub pod: String,
+    /// An OOM kill (else another termination).
+    pub oom: bool,
 }
 
 /// What a feature's reducer returns: its commands, whether the screen

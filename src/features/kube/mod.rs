@@ -152,6 +152,8 @@ pub struct KubeState {
     pub usage: BTreeMap<(String, String), f64>,
     /// metrics.k8s.io answered (Some(false): it is not installed).
     pub usage_available: Option<bool>,
+    /// The marks last given to the charts (None: none yet for this plan).
+    pub marked: Option<Vec<crate::core::TimeMark>>,
     /// Which lists have completed once for this plan.
     pub synced: Vec<Resource>,
     /// The last error per resource (None: the client itself).
@@ -175,6 +177,7 @@ impl Default for KubeState {
             restart_history: BTreeMap::new(),
             usage: BTreeMap::new(),
             usage_available: None,
+            marked: None,
             synced: vec![],
             errors: BTreeMap::new(),
             all_namespaces: false,
@@ -193,6 +196,7 @@ impl KubeState {
         self.restart_history.clear();
         self.usage.clear();
         self.usage_available = None;
+        self.marked = None;
         self.namespace = None;
         self.synced.clear();
         self.errors.clear();
@@ -380,6 +384,12 @@ impl Feature for KubeState {
                 self.on_pods(at_ms, change);
                 self.errors.remove(&Some(Resource::Pods));
                 self.succeeded(at_ms);
+                // the charts mark each container's last termination
+                let marks = self.marks();
+                if self.marked.as_ref() != Some(&marks) {
+                    self.marked = Some(marks.clone());
+                    return Outcome::changed(vec![]).with(crate::core::Effect::Marks(marks));
+                }
             }
             KubeEvent::Events { at_ms, change, .. } => {
                 self.common.health.count(at_ms, 0);
@@ -435,6 +445,36 @@ impl Feature for KubeState {
 }
 
 impl KubeState {
+    /// Each container's last termination, for the charts' time axes.
+    fn marks(&self) -> Vec<crate::core::TimeMark> {
+        let mut v: Vec<crate::core::TimeMark> = self
+            .pods
+            .values()
+            .flat_map(|p| {
+                p.containers.iter().filter_map(|c| {
+                    let t = c.last.as_ref()?;
+                    Some(crate::core::TimeMark {
+                        at_ms: t.finished_ms?,
+                        pod: p.name.clone(),
+                        oom: t.is_oom(),
+                    })
+                })
+            })
+            .filter(|m| {
+                // a Completed exit is not an incident
+                m.oom
+                    || self.pods.values().any(|p| {
+                        p.name == m.pod
+                            && p.containers
+                                .iter()
+                                .any(|c| c.last.as_ref().is_some_and(|t| t.exit_code != 0))
+                    })
+            })
+            .collect();
+        v.sort_by_key(|m| m.at_ms);
+        v
+    }
+
     /// Healthy again once no resource is failing.
     fn succeeded(&mut self, at_ms: i64) {
         if self.errors.is_empty() {

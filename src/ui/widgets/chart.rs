@@ -36,13 +36,56 @@ pub struct Axes {
     pub cursor_ms: Option<i64>,
 }
 
-/// Draws lines (x = ms since epoch) over the window.
-pub fn draw(f: &mut Frame, full: Rect, theme: &Theme, lines: &[Line<'_>], axes: Axes) {
+/// A moment marked on the time axis (an OOM kill, a restart).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Mark {
+    pub at_ms: i64,
+    pub oom: bool,
+}
+
+/// Draws lines (x = ms since epoch) over the window, and `marks` as
+/// vertical lines (OOM kills in the OOM colour, other terminations in the
+/// warning colour), named in the legend.
+pub fn draw(
+    f: &mut Frame,
+    full: Rect,
+    theme: &Theme,
+    lines: &[Line<'_>],
+    axes: Axes,
+    marks: &[Mark],
+) {
     if full.height < 4 || full.width < 20 {
         return;
     }
     // legend on its own row, so it never hides the data
-    draw_legend(f, Rect { height: 1, ..full }, theme, lines);
+    let mut legend_lines: Vec<Line> = lines
+        .iter()
+        .map(|l| Line {
+            name: l.name.clone(),
+            points: l.points,
+            style: l.style,
+        })
+        .collect();
+    let seen = |oom: bool| {
+        marks
+            .iter()
+            .any(|m| m.oom == oom && m.at_ms >= axes.start_ms && m.at_ms <= axes.end_ms)
+    };
+    if seen(true) {
+        legend_lines.push(Line {
+            name: "OOM kill".into(),
+            points: &[],
+            style: theme.oom,
+        });
+    }
+    if seen(false) {
+        legend_lines.push(Line {
+            name: "restart".into(),
+            points: &[],
+            style: theme.warn,
+        });
+    }
+    draw_legend(f, Rect { height: 1, ..full }, theme, &legend_lines);
     let area = Rect {
         y: full.y + 1,
         height: full.height - 1,
@@ -53,7 +96,34 @@ pub fn draw(f: &mut Frame, full: Rect, theme: &Theme, lines: &[Line<'_>], axes: 
         .cursor_ms
         .map(|c| vec![(c as f64, lo), (c as f64, hi)])
         .unwrap_or_default();
-    let chart = Chart::new(datasets(lines, &cursor, theme))
+    let in_window: Vec<&Mark> = marks
+        .iter()
+        .filter(|m| m.at_ms >= axes.start_ms && m.at_ms <= axes.end_ms)
+        .collect();
+    // each kind of mark is one dataset of vertical segments
+    let vertical = |oom: bool| -> Vec<(f64, f64)> {
+        let mut v = vec![];
+        for m in in_window.iter().filter(|m| m.oom == oom) {
+            let x = m.at_ms as f64;
+            let n = 40;
+            v.extend((0..=n).map(|i| (x, lo + (hi - lo) * i as f64 / n as f64)));
+        }
+        v
+    };
+    let (ooms, others) = (vertical(true), vertical(false));
+    let mut sets = datasets(lines, &cursor, theme);
+    for (pts, style) in [(&ooms, theme.oom), (&others, theme.warn)] {
+        if !pts.is_empty() {
+            sets.push(
+                Dataset::default()
+                    .marker(Marker::Braille)
+                    .graph_type(GraphType::Scatter)
+                    .style(style)
+                    .data(pts),
+            );
+        }
+    }
+    let chart = Chart::new(sets)
         .x_axis(time_axis(axes, theme))
         .y_axis(value_axis(lo, hi, axes.unit, theme))
         .legend_position(None)
@@ -94,6 +164,8 @@ fn draw_legend(f: &mut Frame, r: Rect, theme: &Theme, lines: &[Line<'_>]) {
         legend.push(Span::styled(format!("{p}  "), theme.dim));
     }
     for ((l, (_, sym)), name) in lines.iter().zip(marks).zip(names) {
+        // a time mark (no points of its own) is a vertical bar
+        let sym = if l.points.is_empty() { "┃" } else { sym };
         legend.push(Span::styled(format!("{sym} "), l.style));
         legend.push(Span::styled(format!("{name}  "), theme.dim));
     }

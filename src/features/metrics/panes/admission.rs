@@ -30,6 +30,8 @@ pub struct AdmissionView {
     pub details: Vec<Figure>,
     pub chart: Vec<(String, Vec<(f64, f64)>)>,
     pub axes: chart::Axes,
+    /// Every pod in view's terminations (the chart is the service's).
+    pub marks: Vec<chart::Mark>,
 }
 
 fn figure(label: String, v: f64, q: &crate::dashboard::ResolvedQuery) -> Figure {
@@ -107,6 +109,15 @@ pub fn view(state: &State, pane: &PaneSpec, at: Option<i64>) -> AdmissionView {
             unit: unit.unwrap_or_default(),
             cursor_ms: at,
         },
+        marks: state
+            .marks
+            .iter()
+            .filter(|m| state.target.pod.as_deref().is_none_or(|p| p == m.pod))
+            .map(|m| chart::Mark {
+                at_ms: m.at_ms,
+                oom: m.oom,
+            })
+            .collect(),
     }
 }
 
@@ -234,7 +245,7 @@ fn draw_chart(f: &mut Frame, r: Rect, v: &AdmissionView, t: &Theme) {
             style: t.series_style(i),
         })
         .collect();
-    chart::draw(f, r, t, &lines, v.axes);
+    chart::draw(f, r, t, &lines, v.axes, &v.marks);
 }
 
 /// Detail rows as "label ....... value" fitted to `width` columns.

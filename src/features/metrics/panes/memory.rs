@@ -59,6 +59,8 @@ pub struct MemoryView {
     pub breakdown: Option<Breakdown>,
     pub chart: Vec<ChartLine>,
     pub axes: Option<chart::Axes>,
+    /// The chosen pod's terminations on the chart's time axis.
+    pub marks: Vec<chart::Mark>,
     pub missing_working_set: bool,
     /// What stands in for the limit when it is not the container's own
     /// (e.g. "node mem": the node's memory, when there is no limit).
@@ -112,6 +114,15 @@ pub fn view(state: &State, pane: &PaneSpec, at: Option<i64>) -> MemoryView {
             unit: Unit::Bytes,
             cursor_ms: at,
         });
+        v.marks = state
+            .marks
+            .iter()
+            .filter(|m| m.pod == pod)
+            .map(|m| chart::Mark {
+                at_ms: m.at_ms,
+                oom: m.oom,
+            })
+            .collect();
     }
     v.pods = pods;
     v
@@ -339,7 +350,7 @@ pub fn draw(f: &mut Frame, area: Rect, v: &MemoryView, t: &Theme) {
             })
             .collect();
         if !lines.is_empty() {
-            chart::draw(f, chart_area, t, &lines, axes);
+            chart::draw(f, chart_area, t, &lines, axes, &v.marks);
         }
     }
 }
