@@ -303,10 +303,11 @@ impl Source for KubeState {
         &self.common
     }
 
-    /// Both lists and the pod metrics answered once (or failed), or the
-    /// client could not be built.
+    /// Not configured, or both lists and the pod metrics answered once (or
+    /// failed), or the client could not be built.
     fn settled(&self) -> bool {
-        self.errors.contains_key(&None)
+        !self.common.configured
+            || self.errors.contains_key(&None)
             || ([Resource::Pods, Resource::Events]
                 .iter()
                 .all(|r| self.synced.contains(r) || self.errors.contains_key(&Some(*r)))
