@@ -64,7 +64,7 @@ fn demo_in_tmux_keys_and_clean_exit() {
     assert!(s.contains("Memory · app-2"), "{s}");
     // the values are app-2's: its working set (a healthy ~700 MiB, never
     // app-1's GiB), and only its row in the restarts table
-    let s = wait_until(&t, 10, |s| {
+    let s = wait_until(&t, 20, |s| {
         s.lines()
             .any(|l| l.contains("working set") && l.contains("MiB"))
     });
@@ -98,7 +98,7 @@ fn wait_until(t: &Tmux, secs: u64, ok: impl Fn(&str) -> bool) -> String {
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "timed out; screen:\n{s}"
+            "timed out after {secs}s; screen:\n{s}"
         );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
@@ -188,14 +188,14 @@ fn at_120x35_every_pane_a_theme_switch_search_filters_and_completion() {
             t.keys(&["Tab"]);
         }
         t.keys(&["z"]);
-        let s = wait_until(&t, 10, |s| {
+        let s = wait_until(&t, 20, |s| {
             s.contains("[zoomed]") && s.lines().nth(1).is_some_and(|l| l.contains(title))
         });
         for other in titles.iter().filter(|o| *o != title) {
             assert!(!s.contains(&format!("┌ {other} ")), "{title} zoomed:\n{s}");
         }
         t.keys(&["z"]);
-        wait_until(&t, 10, |s| !s.contains("[zoomed]"));
+        wait_until(&t, 20, |s| !s.contains("[zoomed]"));
     }
     // the theme switch recolours the header (a light background)
     let before = t.screen_styled();
@@ -209,29 +209,29 @@ fn at_120x35_every_pane_a_theme_switch_search_filters_and_completion() {
     };
     assert!(!header(&before).is_empty(), "no colours captured");
     t.keys(&[":"]);
-    t.wait_for(":", 5);
+    t.wait_for(":", 20);
     t.type_text("theme ");
     t.keys(&["Tab"]);
     // the completion menu lists the themes under the input line
-    let s = t.wait_for("solarized-dark", 5);
+    let s = t.wait_for("solarized-dark", 20);
     assert!(s.contains("light") && s.contains("high-contrast"), "{s}");
     t.keys(&["Escape", ":"]);
     t.type_text("theme light");
     t.keys(&["Enter"]);
-    t.wait_for("theme light", 5);
-    wait_until(&t, 5, |_| header(&t.screen_styled()) != header(&before));
+    t.wait_for("theme light", 20);
+    wait_until(&t, 20, |_| header(&t.screen_styled()) != header(&before));
     // the log pane: search, then the error level filter, both in its title
     t.keys(&["l", "/"]);
     t.type_text("pool");
     t.keys(&["Enter"]);
     // the selection jumps to a matching line
-    wait_until(&t, 10, |s| {
+    wait_until(&t, 20, |s| {
         s.contains("/pool (")
             && s.lines()
                 .any(|l| l.starts_with("│▶") && l.to_lowercase().contains("pool"))
     });
     t.keys(&["Escape", "5"]);
-    let s = t.wait_for("≥error", 10);
+    let s = t.wait_for("≥error", 20);
     let body: Vec<&str> = s
         .lines()
         // log lines: pod, container, level (not the Kubernetes pane's rows)
@@ -248,7 +248,7 @@ fn at_120x35_every_pane_a_theme_switch_search_filters_and_completion() {
         "only errors:\n{s}"
     );
     t.keys(&["q"]);
-    t.wait_for("EXITED 0", 5);
+    t.wait_for("EXITED 0", 20);
 }
 
 #[test]
@@ -266,7 +266,7 @@ fn sigterm_and_sighup_restore_the_terminal() {
             .status()
             .unwrap()
             .success());
-        t.wait_for("EXITED", 5);
+        t.wait_for("EXITED", 20);
         assert!(!t.alternate_on(), "SIG{sig} left the alternate screen on");
     }
 }
@@ -289,14 +289,14 @@ fn frames_are_drawn_inside_synchronized_updates() {
     let t = Tmux::start("sync", &cmd, 120, 40, true);
     t.wait_for("OOMKilled", 20);
     t.keys(&["l", "j", "?"]);
-    t.wait_for("Keys", 5);
+    t.wait_for("Keys", 20);
     // a resize redraws everything (with a clear): inside a frame too
     t.resize(90, 26);
     std::thread::sleep(std::time::Duration::from_millis(500));
     t.resize(120, 40);
     std::thread::sleep(std::time::Duration::from_millis(500));
     t.keys(&["q", "q"]);
-    t.wait_for("EXITED 0", 5);
+    t.wait_for("EXITED 0", 20);
     let out = String::from_utf8_lossy(&std::fs::read(&raw).unwrap()).into_owned();
     let (begin, end) = ("\x1b[?2026h", "\x1b[?2026l");
     let frames = out.matches(begin).count();
