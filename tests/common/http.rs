@@ -154,9 +154,15 @@ pub async fn serve(h: Handler) -> String {
     format!("http://{addr}")
 }
 
-/// Serves from a thread of its own (for tests that drive a child process
-/// and have no runtime): returns the URL; the server lives until the process ends.
-pub fn serve_in_thread(h: Handler) -> String {
+/// Starts something on a runtime in a thread of its own (for tests that
+/// drive a child process and have no runtime) and returns what `start`
+/// gives back; the runtime lives until the process ends.
+pub fn in_thread<T, F, Fut>(start: F) -> T
+where
+    T: Send + 'static,
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = T>,
+{
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -165,9 +171,16 @@ pub fn serve_in_thread(h: Handler) -> String {
             .build()
             .unwrap();
         rt.block_on(async move {
-            tx.send(serve(h).await).unwrap();
+            tx.send(start().await)
+                .unwrap_or_else(|_| panic!("the test went away"));
             std::future::pending::<()>().await;
         });
     });
     rx.recv().unwrap()
+}
+
+/// Serves from a thread of its own: returns the URL; the server lives
+/// until the process ends.
+pub fn serve_in_thread(h: Handler) -> String {
+    in_thread(move || serve(h))
 }

@@ -86,19 +86,7 @@ impl FakeKube {
 
     /// From a thread of its own, for tests that drive a child process.
     pub fn start_in_thread() -> FakeKube {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                tx.send(FakeKube::start().await).unwrap();
-                std::future::pending::<()>().await;
-            });
-        });
-        rx.recv().unwrap()
+        super::http::in_thread(FakeKube::start)
     }
 
     /// A kubeconfig for this server (context `fake`, namespace `shop`),
