@@ -661,6 +661,17 @@ impl CpuMeter {
     }
 }
 
+/// SIGKILLs a process (ours, by pid) on drop, if it still runs.
+struct KillOnDrop(String);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if std::path::Path::new(&format!("/proc/{}", self.0)).exists() {
+            let _ = Command::new("kill").args(["-9", &self.0]).status();
+        }
+    }
+}
+
 /// Runs `tool` in tmux at 200x50 and measures it over `secs` after a
 /// 10 s warm-up, in slices of `slice` seconds.
 fn measure_tool(
@@ -682,9 +693,21 @@ fn measure_tool(
         false,
     );
     t.pipe_to(&out);
+    let started = Instant::now();
+    let pid = loop {
+        match t.try_pid_of(tool.comm) {
+            Some(pid) => break pid,
+            None if started.elapsed() < Duration::from_secs(20) => {
+                std::thread::sleep(Duration::from_millis(100))
+            }
+            None => panic!("{} did not start: {}", tool.name, t.screen()),
+        }
+    };
+    // grafatui 0.1.18 does not exit when its terminal goes away (it spins at
+    // ~40% of a core, deaf to SIGHUP and SIGTERM): whatever happens, it ends
+    let _reaper = KillOnDrop(pid.clone());
     t.wait_for(tool.ready, 60);
     std::thread::sleep(Duration::from_secs(10));
-    let pid = t.pid_of(tool.comm);
     let prom_pid = prom.child.id().to_string();
     let mut meter = CpuMeter::start(&pid);
     let (c0, b0, p0, q0) = (

@@ -844,21 +844,30 @@ impl Tmux {
         self.pid_of("watchfloor")
     }
 
-    /// The pid of the process named `comm` in the pane (its own process, or
+    /// The pid of the process named `name` in the pane (its own process, or
     /// a child of the pane's shell).
     pub fn pid_of(&self, name: &str) -> String {
+        self.try_pid_of(name).unwrap_or_else(|| {
+            panic!(
+                "no {name} process under tmux pane {}",
+                self.display("#{pane_pid}")
+            )
+        })
+    }
+
+    /// `pid_of`, None while there is no such process.
+    pub fn try_pid_of(&self, name: &str) -> Option<String> {
         let pane = self.display("#{pane_pid}");
         let comm =
             |pid: &str| std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
         if comm(&pane).trim() == name {
-            return pane;
+            return Some(pane);
         }
-        let out = Command::new("pgrep").args(["-P", &pane]).output().unwrap();
+        let out = Command::new("pgrep").args(["-P", &pane]).output().ok()?;
         String::from_utf8_lossy(&out.stdout)
             .lines()
             .map(|l| l.trim().to_string())
             .find(|pid| comm(pid).trim() == name)
-            .unwrap_or_else(|| panic!("no {name} process under tmux pane {pane}"))
     }
 
     /// Appends everything the program writes to the pane, raw (escape
