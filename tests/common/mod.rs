@@ -316,9 +316,27 @@ impl Prom {
         Prom::start_with(data, port, &cfg)
     }
 
+    /// `start_scraping` that also writes every query it answers (one JSON
+    /// object a line, Prometheus's query log) to `query_log`.
+    pub fn start_scraping_logged(data: &Path, port: u16, interval: &str, query_log: &Path) -> Prom {
+        let cfg = format!(
+            "scrape_configs:\n  - job_name: prometheus\n    scrape_interval: {interval}\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
+        );
+        let global = format!("  query_log_file: {}\n", query_log.display());
+        Prom::start_with_global(data, port, &global, &cfg)
+    }
+
     fn start_with(data: &Path, port: u16, scrape: &str) -> Prom {
+        Prom::start_with_global(data, port, "", scrape)
+    }
+
+    fn start_with_global(data: &Path, port: u16, global: &str, scrape: &str) -> Prom {
         let cfg = data.parent().unwrap().join("prometheus.yml");
-        std::fs::write(&cfg, format!("global:\n  scrape_interval: 15s\n{scrape}")).unwrap();
+        std::fs::write(
+            &cfg,
+            format!("global:\n  scrape_interval: 15s\n{global}{scrape}"),
+        )
+        .unwrap();
         let child = Command::new("prometheus")
             .arg(format!("--config.file={}", cfg.display()))
             .arg(format!("--storage.tsdb.path={}", data.display()))
@@ -537,6 +555,153 @@ pub fn real_prometheus_with(extra: impl Fn(&[i64]) -> String) -> Option<(Prom, S
     Some((prom, story, data))
 }
 
+/// A body fetched by hand over HTTP/1.0 from 127.0.0.1:port (no client
+/// library, so it works outside a runtime), or None.
+pub fn http_get_local(port: u16, path: &str) -> Option<String> {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes())
+        .ok()?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).ok()?;
+    let (head, body) = buf.split_once("\r\n\r\n")?;
+    head.contains(" 200 ").then(|| body.to_string())
+}
+
+/// A real Prometheus scraping itself every `interval_s` seconds, as a
+/// long-running one would: before it starts, `history_s` of its own series
+/// (the names and labels a throwaway Prometheus exposes, job `prometheus`,
+/// instance `127.0.0.1:PORT`) are backfilled with promtool, so charts over the
+/// last hour are full; after that every sample is live. Every query it
+/// answers is logged to the returned file (Prometheus's query log). None
+/// (after saying why) without prometheus/promtool.
+pub fn self_scraping_prometheus(interval_s: i64, history_s: i64) -> Option<(Prom, PathBuf)> {
+    if !require("prometheus") || !require("promtool") {
+        return None;
+    }
+    let dir = tempdir("live-prom");
+    let seed_dir = dir.join("seed");
+    std::fs::create_dir_all(&seed_dir).unwrap();
+    let exposition = {
+        let seed = Prom::start(&seed_dir.join("tsdb"), free_port());
+        http_get_local(seed.port, "/metrics").expect("a throwaway prometheus's /metrics")
+    };
+    let _ = std::fs::remove_dir_all(&seed_dir);
+    let port = free_port();
+    let end = now_ms() / 1000 - 5;
+    let labels = format!("job=\"prometheus\",instance=\"127.0.0.1:{port}\"");
+    // (history at least 15 s apart: a 1 s scrape would make it huge)
+    let om = history_openmetrics(
+        &exposition,
+        &labels,
+        end - history_s,
+        end,
+        interval_s.max(15),
+    );
+    let data = promtool_backfill(&dir, &om);
+    let log = dir.join("queries.log");
+    let prom = Prom::start_scraping_logged(&data, port, &format!("{interval_s}s"), &log);
+    Some((prom, log))
+}
+
+/// OpenMetrics for `[start, end]` every `step` s from one scrape in the
+/// Prometheus text format: each series gets `labels`; counters (and the
+/// buckets, sums and counts of histograms and summaries) climb from 0 to
+/// the scraped value at a varying pace (rates are not flat); gauges wave
+/// ±10% around it, except those that only change when something happens
+/// (`*_start_time_seconds`, `*_timestamp_seconds`, `*_info`, which stay
+/// put). Every sample name is written as its own gauge family
+/// (as `backfill` does); NaN and infinite samples are left out.
+pub fn history_openmetrics(
+    exposition: &str,
+    labels: &str,
+    start: i64,
+    end: i64,
+    step: i64,
+) -> String {
+    use std::collections::{BTreeMap, HashMap};
+    use std::f64::consts::PI;
+    let mut kinds: HashMap<&str, &str> = HashMap::new();
+    let mut samples: BTreeMap<&str, Vec<(&str, f64)>> = BTreeMap::new();
+    for line in exposition.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let mut it = rest.split_whitespace();
+            if let (Some(n), Some(k)) = (it.next(), it.next()) {
+                kinds.insert(n, k);
+            }
+            continue;
+        }
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let (name, series_labels, value) = match line.find('{') {
+            Some(open) => {
+                let close = line.rfind('}').unwrap_or(line.len() - 1);
+                (&line[..open], &line[open + 1..close], &line[close + 1..])
+            }
+            None => match line.split_once(' ') {
+                Some((n, v)) => (n, "", v),
+                None => continue,
+            },
+        };
+        let Some(v) = value
+            .split_whitespace()
+            .next()
+            .and_then(|v| v.parse::<f64>().ok())
+        else {
+            continue;
+        };
+        if v.is_finite() {
+            samples.entry(name).or_default().push((series_labels, v));
+        }
+    }
+    let monotonic = |name: &str, series_labels: &str| {
+        let family = ["_bucket", "_sum", "_count", "_total"]
+            .iter()
+            .find_map(|sfx| name.strip_suffix(sfx).filter(|f| kinds.contains_key(f)))
+            .unwrap_or(name);
+        match kinds.get(family).copied() {
+            Some("counter") => true,
+            Some("histogram") => true,
+            // a summary's quantiles move both ways
+            Some("summary") => name != family || !series_labels.contains("quantile="),
+            _ => false,
+        }
+    };
+    let span = (end - start).max(1) as f64;
+    let mut om = String::new();
+    for (name, series) in &samples {
+        om.push_str(&format!("# TYPE {name} gauge\n"));
+        for (i, (series_labels, v)) in series.iter().enumerate() {
+            let all = if series_labels.is_empty() {
+                labels.to_string()
+            } else {
+                format!("{series_labels},{labels}")
+            };
+            let climbs = monotonic(name, series_labels);
+            let fixed = ["_start_time_seconds", "_timestamp_seconds", "_info"]
+                .iter()
+                .any(|sfx| name.ends_with(sfx));
+            let mut t = start;
+            while t <= end {
+                let x = (t - start) as f64 / span;
+                let at = if climbs {
+                    // the slope 1 - 0.5 cos(8πx) stays positive: never a reset
+                    v * (x - 0.5 * (8.0 * PI * x).sin() / (8.0 * PI))
+                } else if fixed {
+                    *v
+                } else {
+                    v * (1.0 + 0.1 * (2.0 * PI * 3.0 * x + i as f64).sin())
+                };
+                om.push_str(&format!("{name}{{{all}}} {at} {t}\n"));
+                t += step;
+            }
+        }
+    }
+    om.push_str("# EOF\n");
+    om
+}
+
 /// A tmux session running one command; killed on drop.
 pub struct Tmux {
     pub session: String,
@@ -677,18 +842,49 @@ impl Tmux {
     /// The pid of the watchfloor process: the pane's own process when the
     /// shell exec'd it, else the pane shell's child of that name.
     pub fn app_pid(&self) -> String {
+        self.pid_of("watchfloor")
+    }
+
+    /// The pid of the process named `name` in the pane (its own process, or
+    /// a child of the pane's shell).
+    pub fn pid_of(&self, name: &str) -> String {
+        self.try_pid_of(name).unwrap_or_else(|| {
+            panic!(
+                "no {name} process under tmux pane {}",
+                self.display("#{pane_pid}")
+            )
+        })
+    }
+
+    /// `pid_of`, None while there is no such process.
+    pub fn try_pid_of(&self, name: &str) -> Option<String> {
         let pane = self.display("#{pane_pid}");
         let comm =
             |pid: &str| std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-        if comm(&pane).trim() == "watchfloor" {
-            return pane;
+        if comm(&pane).trim() == name {
+            return Some(pane);
         }
-        let out = Command::new("pgrep").args(["-P", &pane]).output().unwrap();
+        let out = Command::new("pgrep").args(["-P", &pane]).output().ok()?;
         String::from_utf8_lossy(&out.stdout)
             .lines()
             .map(|l| l.trim().to_string())
-            .find(|pid| comm(pid).trim() == "watchfloor")
-            .unwrap_or_else(|| panic!("no watchfloor process under tmux pane {pane}"))
+            .find(|pid| comm(pid).trim() == name)
+    }
+
+    /// Appends everything the program writes to the pane, raw (escape
+    /// sequences and all, as the terminal receives them), to `file`.
+    pub fn pipe_to(&self, file: &Path) {
+        let st = Command::new("tmux")
+            .args([
+                "pipe-pane",
+                "-o",
+                "-t",
+                &self.session,
+                &format!("cat >> '{}'", file.display()),
+            ])
+            .status()
+            .unwrap();
+        assert!(st.success());
     }
 }
 
