@@ -355,7 +355,7 @@ fn interactive(rt: &tokio::runtime::Runtime, state: State, backends: Backends) -
         backends,
         run::Draw {
             full: watchfloor::ui::draw,
-            header_over: watchfloor::ui::draw_header_over,
+            header: watchfloor::ui::header_into,
         },
     ));
     terminal::release(term);

@@ -169,21 +169,61 @@ fn frame<B: Backend + std::io::Write>(
             .full_at
             .is_some_and(|t| now.duration_since(t) < FULL_FRAME_EVERY)
         && last.buffer.is_some();
-    let drawn = t
-        .draw(|f| match (&last.buffer, reuse) {
-            (Some(b), true) => (draw.header_over)(f, state, b),
-            _ => (draw.full)(f, state),
-        })
-        .map(|done| done.buffer.clone());
-    if let Ok(b) = &drawn {
-        last.buffer = Some(b.clone());
-        if !reuse {
+    let drawn = if reuse {
+        header_frame(t, state, draw, last)
+    } else {
+        t.draw(|f| (draw.full)(f, state)).map(|done| {
+            last.buffer = Some(done.buffer.clone());
             last.full_at = Some(now);
-        }
-    }
+        })
+    };
     // always end the update, even after a failed draw
     let ended = crossterm::execute!(t.backend_mut(), EndSynchronizedUpdate);
-    drawn.map(|_| ()).and(ended)
+    drawn.and(ended)
+}
+
+/// A clock tick: only the header row is rendered, compared and written
+/// (not the whole screen), then ratatui's idea of the screen is brought
+/// in line so the next full frame's diff is right.
+fn header_frame<B: Backend + std::io::Write>(
+    t: &mut Terminal<B>,
+    state: &State,
+    draw: Draw,
+    last: &mut Frames,
+) -> std::io::Result<()> {
+    let Some(mut buf) = last.buffer.take() else {
+        return Ok(());
+    };
+    let row = ratatui::layout::Rect {
+        height: 1.min(buf.area.height),
+        ..buf.area
+    };
+    let copy_row = |b: &ratatui::buffer::Buffer| {
+        let mut r = ratatui::buffer::Buffer::empty(row);
+        for x in row.x..row.x + row.width {
+            r[(x, row.y)] = b[(x, row.y)].clone();
+        }
+        r
+    };
+    let before = copy_row(&buf);
+    if !(draw.header)(&mut buf, state) {
+        // the size changed under us: a full frame sorts it out
+        return t.draw(|f| (draw.full)(f, state)).map(|done| {
+            last.buffer = Some(done.buffer.clone());
+            last.full_at = Some(std::time::Instant::now());
+        });
+    }
+    let after = copy_row(&buf);
+    let updates = before.diff(&after);
+    if !updates.is_empty() {
+        t.backend_mut().draw(updates.into_iter())?;
+        Backend::flush(t.backend_mut())?;
+    }
+    // what the terminal shows now becomes ratatui's previous frame
+    t.current_buffer_mut().clone_from(&buf);
+    t.swap_buffers();
+    last.buffer = Some(buf);
+    Ok(())
 }
 
 /// The last frame drawn, and when the last full one was.
@@ -201,7 +241,9 @@ pub const FULL_FRAME_EVERY: Duration = Duration::from_secs(5);
 #[derive(Clone, Copy)]
 pub struct Draw {
     pub full: fn(&mut ratatui::Frame, &State),
-    pub header_over: fn(&mut ratatui::Frame, &State, &ratatui::buffer::Buffer),
+    /// The header row into the last full frame; false when that frame is
+    /// not the screen's size.
+    pub header: fn(&mut ratatui::buffer::Buffer, &State) -> bool,
 }
 
 /// Least time between two frames caused by data (keys draw at once).
@@ -247,8 +289,13 @@ pub async fn run_tui<B: Backend + std::io::Write>(
     update::update(&mut state, Event::Resize(size.width, size.height));
     tasks.exec(update::start(&mut state));
     let mut keys = crossterm::event::EventStream::new();
-    let mut tick = tokio::time::interval(Duration::from_millis(250));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    // the clock: one wake-up a second, just after the second turns (not
+    // four: a quiet screen costs what its clock costs)
+    let next_second = || {
+        let ms = now_ms();
+        tokio::time::Instant::now() + Duration::from_millis((1000 - ms.rem_euclid(1000)) as u64 + 2)
+    };
+    let mut tick_at = next_second();
     let (mut sigterm, mut sighup, mut sigint) = match (
         signal(SignalKind::terminate()),
         signal(SignalKind::hangup()),
@@ -289,7 +336,10 @@ pub async fn run_tui<B: Backend + std::io::Write>(
                 None => break Exit::TerminalGone("the key stream ended".into()),
             },
             Some(d) = rx.recv() => Some(Event::Source(d)),
-            _ = tick.tick() => Some(Event::Tick(now_ms())),
+            _ = tokio::time::sleep_until(tick_at) => {
+                tick_at = next_second();
+                Some(Event::Tick(now_ms()))
+            }
             n = next_signal(&mut sigterm, &mut sighup, &mut sigint) => {
                 signal_no = Some(n);
                 Some(Event::Signal)
@@ -393,5 +443,133 @@ mod drain_tests {
             rest.push(d);
         }
         assert_eq!(rest.len(), 1000 - MAX_DRAIN - n);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::backend::{TestBackend, WindowSize};
+    use ratatui::layout::{Position, Size};
+
+    /// A TestBackend that also takes the synchronized-update escapes.
+    struct Screen(TestBackend);
+
+    impl std::io::Write for Screen {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Backend for Screen {
+        fn draw<'a, I>(&mut self, content: I) -> std::io::Result<()>
+        where
+            I: Iterator<Item = (u16, u16, &'a ratatui::buffer::Cell)>,
+        {
+            self.0.draw(content)
+        }
+        fn hide_cursor(&mut self) -> std::io::Result<()> {
+            self.0.hide_cursor()
+        }
+        fn show_cursor(&mut self) -> std::io::Result<()> {
+            self.0.show_cursor()
+        }
+        fn get_cursor_position(&mut self) -> std::io::Result<Position> {
+            self.0.get_cursor_position()
+        }
+        fn set_cursor_position<P: Into<Position>>(&mut self, p: P) -> std::io::Result<()> {
+            self.0.set_cursor_position(p)
+        }
+        fn clear(&mut self) -> std::io::Result<()> {
+            self.0.clear()
+        }
+        fn size(&self) -> std::io::Result<Size> {
+            self.0.size()
+        }
+        fn window_size(&mut self) -> std::io::Result<WindowSize> {
+            self.0.window_size()
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Backend::flush(&mut self.0)
+        }
+    }
+
+    // the app does not import the ui: a stand-in with a header and a body
+    fn full(f: &mut ratatui::Frame, s: &State) {
+        let a = f.area();
+        let mut h = a;
+        h.height = 1;
+        let mut b = a;
+        b.y += 1;
+        b.height -= 1;
+        f.render_widget(
+            ratatui::widgets::Paragraph::new(format!("clock {}", s.now_ms)),
+            h,
+        );
+        f.render_widget(
+            ratatui::widgets::Paragraph::new(format!("body {}", s.refresh_secs)),
+            b,
+        );
+    }
+
+    fn header(buf: &mut ratatui::buffer::Buffer, s: &State) -> bool {
+        use ratatui::widgets::Widget;
+        let mut h = buf.area;
+        h.height = 1;
+        for x in 0..h.width {
+            buf[(x, 0)].reset();
+        }
+        ratatui::widgets::Paragraph::new(format!("clock {}", s.now_ms)).render(h, buf);
+        true
+    }
+
+    fn shown(t: &Terminal<Screen>) -> String {
+        let b = t.backend().0.buffer();
+        (0..b.area.height)
+            .map(|y| {
+                (0..b.area.width)
+                    .map(|x| b[(x, y)].symbol().to_string())
+                    .collect::<String>()
+                    .trim_end()
+                    .to_string()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+            .trim_end()
+            .to_string()
+    }
+
+    /// A clock tick writes only the header row, and leaves ratatui's idea
+    /// of the screen right: the next full frame shows exactly what a full
+    /// draw would, including a header that went back to an earlier text.
+    #[test]
+    fn a_clock_frame_writes_the_header_and_keeps_the_next_diff_right() {
+        let mut t = Terminal::new(Screen(TestBackend::new(30, 4))).unwrap();
+        let mut s = State::new(
+            None,
+            Default::default(),
+            1.0,
+            crate::config::theme::Theme::default_theme(),
+            crate::app::keymap::Keymap::default_keymap(),
+        );
+        s.ui.width = 30;
+        s.ui.height = 4;
+        s.now_ms = 100;
+        let draw = Draw { full, header };
+        let mut last = Frames::default();
+        frame(&mut t, &s, draw, &mut last, false).unwrap();
+        assert_eq!(shown(&t), "clock 100\nbody 1");
+        s.now_ms = 2000;
+        frame(&mut t, &s, draw, &mut last, true).unwrap();
+        assert_eq!(shown(&t), "clock 2000\nbody 1");
+        // the header goes back to what the last full frame had, and the
+        // body changes: a stale idea of the screen would skip the header
+        s.now_ms = 100;
+        s.refresh_secs = 2.0;
+        frame(&mut t, &s, draw, &mut last, false).unwrap();
+        assert_eq!(shown(&t), "clock 100\nbody 2");
     }
 }

@@ -288,9 +288,14 @@ fn fit(items: Vec<Item>, max: usize) -> Vec<Span<'static>> {
 }
 
 pub fn draw(f: &mut Frame, area: Rect, state: &State) {
+    render(f.buffer_mut(), area, state);
+}
+
+/// The header into a buffer (the clock tick's path, with no frame).
+pub fn render(buf: &mut ratatui::buffer::Buffer, area: Rect, state: &State) {
+    use ratatui::widgets::Widget;
     let spans = fit(items(state), area.width as usize);
-    f.render_widget(
-        Paragraph::new(Line::from(spans)).style(state.theme.header),
-        area,
-    );
+    Paragraph::new(Line::from(spans))
+        .style(state.theme.header)
+        .render(area, buf);
 }

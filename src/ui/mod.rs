@@ -177,6 +177,31 @@ pub fn draw_header_over(f: &mut Frame, state: &State, last: &ratatui::buffer::Bu
     }
 }
 
+/// The clock tick's path: only the header row of `buf` (the last full
+/// frame) is rendered again; false when `buf` is not this screen's size.
+pub fn header_into(buf: &mut ratatui::buffer::Buffer, state: &State) -> bool {
+    let area = buf.area;
+    if area.height < 2 || area.width != state.ui.width || area.height != state.ui.height {
+        return false;
+    }
+    let h = layout::frame(area).header;
+    for x in h.x..h.x + h.width {
+        buf[(x, h.y)].reset();
+    }
+    header::render(buf, h, state);
+    if state.ui.low_bandwidth {
+        let mut row = ratatui::buffer::Buffer::empty(h);
+        for x in h.x..h.x + h.width {
+            row[(x, h.y)] = buf[(x, h.y)].clone();
+        }
+        asciify(&mut row);
+        for x in h.x..h.x + h.width {
+            buf[(x, h.y)] = row[(x, h.y)].clone();
+        }
+    }
+    true
+}
+
 /// Renders the state into an off-screen buffer (`--once`, tests).
 pub fn render(state: &State, width: u16, height: u16) -> ratatui::buffer::Buffer {
     let backend = ratatui::backend::TestBackend::new(width, height);
