@@ -68,78 +68,7 @@ pub fn view(state: &State) -> KubeView {
     let since = now - (t.range_secs as i64) * 1000;
     let mut pods: Vec<PodRow> = k
         .pods_in_view(t)
-        .map(|p| {
-            let status = p.status();
-            let (ready, total) = p.ready();
-            let recent = p
-                .containers
-                .iter()
-                .map(|c| k.restarts_since(p, c, since))
-                .sum();
-            let (last, oom) = match p.last_terminated() {
-                Some((c, term)) => {
-                    let mut s = if term.reason.is_empty() {
-                        format!("exit {}", term.exit_code)
-                    } else {
-                        format!("{} ({})", term.reason, term.exit_code)
-                    };
-                    if let Some(at) = term.finished_ms {
-                        s.push_str(&format!(" {} ago", format_age((now - at) / 1000)));
-                    }
-                    if p.containers.len() > 1 {
-                        s = format!("{}: {s}", c.name);
-                    }
-                    (s, term.is_oom())
-                }
-                None => ("—".into(), false),
-            };
-            let sum = |f: fn(&super::ContainerInfo) -> Option<f64>| -> Option<f64> {
-                let v: Vec<f64> = p.containers.iter().filter_map(f).collect();
-                (!v.is_empty()).then(|| v.iter().sum())
-            };
-            let limit = sum(|c| c.mem_limit);
-            let used = k.usage.get(&p.key()).copied();
-            // the working set (metrics.k8s.io) against the limit, else the
-            // request against the limit
-            let (memory, mem_ratio) = match (used, limit) {
-                (Some(u), Some(l)) if l > 0.0 => (
-                    format!(
-                        "{} / {} {:.0}%",
-                        format_bytes(u),
-                        format_bytes(l),
-                        100.0 * u / l
-                    ),
-                    Some(u / l),
-                ),
-                (Some(u), _) => (format!("{} / no limit", format_bytes(u)), None),
-                (None, _) => match (sum(|c| c.mem_request), limit) {
-                    (None, None) => ("—".into(), None),
-                    (r, l) => (
-                        format!(
-                            "{} / {}",
-                            r.map(format_bytes).unwrap_or_else(|| "—".into()),
-                            l.map(format_bytes).unwrap_or_else(|| "no limit".into())
-                        ),
-                        None,
-                    ),
-                },
-            };
-            PodRow {
-                name: display(&p.name).into_owned(),
-                bad: WAITING_BAD.contains(&status.as_str())
-                    || status == "Failed"
-                    || (p.phase == "Running" && ready < total),
-                status: display(&status).into_owned(),
-                ready: format!("{ready}/{total}"),
-                restarts: p.restarts(),
-                recent,
-                last: display(&last).into_owned(),
-                oom,
-                memory,
-                mem_ratio,
-                node: display(&p.node).into_owned(),
-            }
-        })
+        .map(|p| pod_row(k, p, now, since))
         .collect();
     // worst first: bad status, then restarts in the window, then OOM, then name
     pods.sort_by(|a, b| {
@@ -205,6 +134,80 @@ pub fn view(state: &State) -> KubeView {
         pods,
         events,
         note,
+    }
+}
+
+/// One pod's row: status, restarts in the window, last termination, memory.
+fn pod_row(k: &super::KubeState, p: &super::PodInfo, now: i64, since: i64) -> PodRow {
+    let status = p.status();
+    let (ready, total) = p.ready();
+    let recent = p
+        .containers
+        .iter()
+        .map(|c| k.restarts_since(p, c, since))
+        .sum();
+    let (last, oom) = match p.last_terminated() {
+        Some((c, term)) => {
+            let mut s = if term.reason.is_empty() {
+                format!("exit {}", term.exit_code)
+            } else {
+                format!("{} ({})", term.reason, term.exit_code)
+            };
+            if let Some(at) = term.finished_ms {
+                s.push_str(&format!(" {} ago", format_age((now - at) / 1000)));
+            }
+            if p.containers.len() > 1 {
+                s = format!("{}: {s}", c.name);
+            }
+            (s, term.is_oom())
+        }
+        None => ("—".into(), false),
+    };
+    let sum = |f: fn(&super::ContainerInfo) -> Option<f64>| -> Option<f64> {
+        let v: Vec<f64> = p.containers.iter().filter_map(f).collect();
+        (!v.is_empty()).then(|| v.iter().sum())
+    };
+    let limit = sum(|c| c.mem_limit);
+    let used = k.usage.get(&p.key()).copied();
+    // the working set (metrics.k8s.io) against the limit, else the
+    // request against the limit
+    let (memory, mem_ratio) = match (used, limit) {
+        (Some(u), Some(l)) if l > 0.0 => (
+            format!(
+                "{} / {} {:.0}%",
+                format_bytes(u),
+                format_bytes(l),
+                100.0 * u / l
+            ),
+            Some(u / l),
+        ),
+        (Some(u), _) => (format!("{} / no limit", format_bytes(u)), None),
+        (None, _) => match (sum(|c| c.mem_request), limit) {
+            (None, None) => ("—".into(), None),
+            (r, l) => (
+                format!(
+                    "{} / {}",
+                    r.map(format_bytes).unwrap_or_else(|| "—".into()),
+                    l.map(format_bytes).unwrap_or_else(|| "no limit".into())
+                ),
+                None,
+            ),
+        },
+    };
+    PodRow {
+        name: display(&p.name).into_owned(),
+        bad: WAITING_BAD.contains(&status.as_str())
+            || status == "Failed"
+            || (p.phase == "Running" && ready < total),
+        status: display(&status).into_owned(),
+        ready: format!("{ready}/{total}"),
+        restarts: p.restarts(),
+        recent,
+        last: display(&last).into_owned(),
+        oom,
+        memory,
+        mem_ratio,
+        node: display(&p.node).into_owned(),
     }
 }
 
