@@ -445,3 +445,60 @@ fn an_exec_plugin_cannot_smear_the_screen_and_its_token_is_never_shown() {
         "token in the log file"
     );
 }
+
+/// An API server that does not answer: the pane and the header say so
+/// (the list that failed, and why); the watcher keeps retrying.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_server_is_said_in_the_pane_and_the_header() {
+    let dir = common::tempdir("kube-down");
+    let port = common::free_port();
+    let cfg = dir.join("kubeconfig");
+    std::fs::write(
+        &cfg,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: down\nclusters:\n- name: down\n  cluster:\n    server: http://127.0.0.1:{port}\ncontexts:\n- name: down\n  context:\n    cluster: down\n    user: u\n    namespace: shop\nusers:\n- name: u\n  user: {{}}\n"
+        ),
+    )
+    .unwrap();
+    let mut st = kube_state("shop");
+    let (mut tasks, mut rx) = start(&mut st, cfg);
+    assert!(
+        common::drive(&mut st, &mut tasks, &mut rx, WAIT, |s| {
+            s.kube
+                .errors
+                .contains_key(&Some(watchfloor::features::kube::Resource::Pods))
+        })
+        .await,
+        "{:?}",
+        st.kube.errors
+    );
+    let s = screen(&st, 160, 20);
+    assert!(s.contains("k8s ✗"), "header:\n{s}");
+    assert!(s.contains("list pods:"), "the pane names what failed:\n{s}");
+    assert!(!watchfloor::core::Source::common(&st.kube).health.ok());
+    // a bad kubeconfig names the file's problem
+    let bad = dir.join("bad");
+    std::fs::write(
+        &bad,
+        "apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user:\n    token: leaked-token-9f8e\nclusters: [[[\n",
+    )
+    .unwrap();
+    let mut st = kube_state("shop");
+    let (mut tasks, mut rx) = start(&mut st, bad.clone());
+    assert!(
+        common::drive(&mut st, &mut tasks, &mut rx, WAIT, |s| s
+            .kube
+            .errors
+            .contains_key(&None))
+        .await
+    );
+    let s = screen(&st, 160, 20);
+    // the file and the line, never the file's text (a token may be near)
+    let e = &st.kube.errors[&None];
+    assert!(e.contains(&format!("kubeconfig {}", bad.display())), "{e}");
+    assert!(e.contains(" line "), "{e}");
+    assert!(
+        !s.contains("leaked-token") && !e.contains("leaked-token"),
+        "{e}"
+    );
+}

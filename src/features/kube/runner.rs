@@ -317,7 +317,16 @@ pub async fn client(
             Err(e) => Err(e),
         },
     };
-    let kc = read.map_err(|e| SourceError::msg(format!("kubeconfig: {e}")))?;
+    let kc = read.map_err(|e| {
+        let file = match &opts.kubeconfig {
+            Some(p) => p.display().to_string(),
+            None if std::env::var_os("KUBECONFIG").is_some() => "KUBECONFIG".into(),
+            None => crate::config::paths::home_kubeconfig()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        };
+        SourceError::msg(format!("kubeconfig {file}: {}", first_line(&e.to_string())))
+    })?;
     let mut contexts = vec![];
     let (config, name) = match kc {
         Some(mut kc) => {
@@ -362,6 +371,13 @@ pub async fn client(
     let default_ns = config.default_namespace.clone();
     let client = Client::try_from(config).map_err(|e| client_error(&e))?;
     Ok((client, name, server, contexts, default_ns))
+}
+
+/// The parser's first line (`… line 3 column 13: unclosed bracket`): the
+/// rest quotes the file, where a token may sit.
+fn first_line(e: &str) -> String {
+    let e = e.split("-->").next().unwrap_or(e);
+    e.lines().next().unwrap_or("").trim().to_string()
 }
 
 fn register_secrets(c: &Config) {
