@@ -127,6 +127,20 @@ async fn pods_ooms_crash_loops_and_warnings_from_the_api() {
             12,
         ),
     );
+    // an API that echoes hostile text: escapes in a node name and a message
+    let mut evil = healthy_pod();
+    evil["spec"]["nodeName"] = json!("node-\u{1b}]0;pwned\u{7}x");
+    fake.put_pod("shop", "api-7d9f8b-zz0zz", evil);
+    fake.put_event(
+        "shop",
+        "api.3",
+        warning(
+            "api-7d9f8b-zz0zz",
+            "Unhealthy",
+            "probe \u{1b}[2Jfailed \u{1b}[31mred",
+            1,
+        ),
+    );
     let mut normal = warning(
         "api-7d9f8b-mn3pq",
         "Pulled",
@@ -140,7 +154,7 @@ async fn pods_ooms_crash_loops_and_warnings_from_the_api() {
     let (mut tasks, mut rx) = start(&mut st, cfg);
     assert!(
         common::drive(&mut st, &mut tasks, &mut rx, WAIT, |s| {
-            s.kube.pods.len() == 2 && s.kube.events.len() == 2 && !s.kube.usage.is_empty()
+            s.kube.pods.len() == 3 && s.kube.events.len() == 3 && !s.kube.usage.is_empty()
         })
         .await,
         "pods and events listed: {:?} {:?}",
@@ -178,6 +192,12 @@ async fn pods_ooms_crash_loops_and_warnings_from_the_api() {
     assert!(!s.contains("elsewhere"), "another namespace's pod:\n{s}");
     assert!(s.contains("BackOff") && s.contains("×12"), "{s}");
     assert!(!s.contains("Pulled"), "only warnings are listed:\n{s}");
+    assert!(s.contains("Unhealthy"), "{s}");
+    assert!(
+        !s.contains('\u{1b}') && !s.contains('\u{7}'),
+        "raw escapes on screen:\n{s}"
+    );
+    fake.delete_pod("shop", "api-7d9f8b-zz0zz");
     assert!(s.contains("k8s ✓"), "{s}");
     assert!(
         s.contains("memory: metrics.k8s.io"),

@@ -446,30 +446,22 @@ impl Feature for KubeState {
 }
 
 impl KubeState {
-    /// Each container's last termination, for the charts' time axes.
+    /// Each container's last termination that was an incident (an OOM
+    /// kill or a non-zero exit; a Completed exit is not), for the charts'
+    /// time axes.
     fn marks(&self) -> Vec<crate::core::TimeMark> {
         let mut v: Vec<crate::core::TimeMark> = self
             .pods
             .values()
             .flat_map(|p| {
                 p.containers.iter().filter_map(|c| {
-                    let t = c.last.as_ref()?;
+                    let t = c.last.as_ref().filter(|t| t.is_oom() || t.exit_code != 0)?;
                     Some(crate::core::TimeMark {
                         at_ms: t.finished_ms?,
                         pod: p.name.clone(),
                         oom: t.is_oom(),
                     })
                 })
-            })
-            .filter(|m| {
-                // a Completed exit is not an incident
-                m.oom
-                    || self.pods.values().any(|p| {
-                        p.name == m.pod
-                            && p.containers
-                                .iter()
-                                .any(|c| c.last.as_ref().is_some_and(|t| t.exit_code != 0))
-                    })
             })
             .collect();
         v.sort_by_key(|m| m.at_ms);

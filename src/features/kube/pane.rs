@@ -229,7 +229,7 @@ pub fn draw(f: &mut Frame, area: Rect, v: &KubeView, state: &State, focused: boo
     if let Some((msg, bad)) = &v.note {
         let style = if *bad { t.crit } else { t.dim };
         f.render_widget(
-            Paragraph::new(msg.clone())
+            Paragraph::new(display(msg).into_owned())
                 .style(style)
                 .wrap(ratatui::widgets::Wrap { trim: true }),
             Rect {

@@ -189,3 +189,38 @@ fn a_failure_names_resource_and_verb() {
     );
     assert!(!k.common.health.ok(), "a resource is still failing");
 }
+
+/// OOM kills and crashes are marked on the charts; a Completed exit is not.
+#[test]
+fn only_incidents_are_marked() {
+    let t = Target::default();
+    let scope = Scope::default();
+    let (mut k, gen) = started(&t);
+    let c = ctx_with(&t, &scope);
+    let ended = |name: &str, reason: &str, code: i32, at: i64| {
+        let mut p = pod("ns", name, 1);
+        p.containers[0].last = Some(Terminated {
+            reason: reason.into(),
+            exit_code: code,
+            finished_ms: Some(at),
+        });
+        p
+    };
+    let all = vec![
+        ended("a", "OOMKilled", 137, 30),
+        ended("b", "Completed", 0, 20),
+        ended("c", "Error", 1, 10),
+    ];
+    let o = k.on_event(pods_ev(gen, 1, Change::Replace(all)), &c);
+    let marks: Vec<(String, bool)> = o
+        .effects
+        .iter()
+        .find_map(|e| match e {
+            crate::core::Effect::Marks(m) => {
+                Some(m.iter().map(|m| (m.pod.clone(), m.oom)).collect())
+            }
+            _ => None,
+        })
+        .expect("marks sent");
+    assert_eq!(marks, [("c".to_string(), false), ("a".to_string(), true)]);
+}
