@@ -121,7 +121,8 @@ pub fn view(state: &State) -> KubeView {
         title.push_str(&format!(" · ns {}", display(ns)));
     }
     if k.synced.contains(&super::Resource::Pods) {
-        title.push_str(&format!(" · {} pods", pods.len()));
+        let n = pods.len();
+        title.push_str(&format!(" · {n} pod{}", if n == 1 { "" } else { "s" }));
     }
     // where the memory figures come from
     match k.usage_available {
