@@ -19,6 +19,8 @@ use watchfloor::config::theme::Theme;
 use watchfloor::config::{self, paths, settings};
 use watchfloor::demo::logs::DemoLogs;
 use watchfloor::demo::DemoSource;
+use watchfloor::features::kube::forward::{self, ForwardSpec};
+use watchfloor::features::kube::runner::KubeOptions;
 use watchfloor::features::logs::client::loki::LokiClient;
 use watchfloor::features::logs::client::LogsBackend;
 use watchfloor::features::metrics::client::prometheus::PrometheusClient;
@@ -60,6 +62,7 @@ fn headless_logs(
     backend: Arc<dyn LogsBackend>,
     s: &settings::Settings,
     args: &watchfloor::cli::LogsArgs,
+    forwards: Option<KubeOptions>,
 ) -> i32 {
     let since = watchfloor::text::units::parse_duration(&args.since)
         .unwrap_or_else(|e| fail(&format!("--since: {e}")));
@@ -106,6 +109,19 @@ fn headless_logs(
         .build()
         .unwrap_or_else(|e| fail(&format!("tokio runtime: {e}")));
     let status = rt.block_on(async {
+        // a k8s:// Loki: its forward serves here too, its states logged
+        if let Some(o) = forwards {
+            let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+            for f in &o.forwards {
+                let sink = watchfloor::core::Sink::direct(tx.clone());
+                tokio::spawn(forward::serve(f.clone(), o.clone(), sink));
+            }
+            tokio::spawn(async move {
+                while let Some(ev) = rx.recv().await {
+                    info!("{ev:?}");
+                }
+            });
+        }
         let mut err = std::io::stderr().lock();
         let out = Box::new(std::io::stdout());
         watchfloor::app::headless::run(backend, plan, args.output, out, &mut err).await
@@ -114,8 +130,39 @@ fn headless_logs(
     status
 }
 
+/// Every `k8s://` endpoint gets a loopback listener, and its client the
+/// listener's `http://127.0.0.1:PORT` instead (the forward heals behind it).
+fn bind_forwards(s: &mut Settings) -> Vec<ForwardSpec> {
+    let mut eps: Vec<(String, &mut config::Endpoint)> = vec![];
+    for (label, ep) in [
+        ("prometheus", s.prometheus.as_mut()),
+        ("loki", s.loki.as_mut()),
+        ("traces", s.traces.as_mut()),
+        ("alertmanager", s.alertmanager.as_mut()),
+    ] {
+        if let Some(ep) = ep {
+            eps.push((label.to_string(), ep));
+        }
+    }
+    for p in &mut s.probes {
+        eps.push((format!("probe {}", p.name), &mut p.endpoint));
+    }
+    let mut out = vec![];
+    for (label, ep) in eps {
+        if !ep.url.starts_with(forward::SCHEME) {
+            continue;
+        }
+        let spec = ForwardSpec::bind(&label, &ep.url)
+            .unwrap_or_else(|e| fail(&format!("{label} `{}`: {e}", ep.url)));
+        info!("forward {label}: {} on {}", spec.target, spec.local_url());
+        ep.url = spec.local_url();
+        out.push(spec);
+    }
+    out
+}
+
 /// The settings, with the log file open and the demo's namespace filled in.
-fn settings(cli: &Cli) -> Settings {
+fn settings(cli: &Cli) -> (Settings, Vec<ForwardSpec>) {
     let cfg = config::load(cli.config.as_deref()).unwrap_or_else(|e| fail(&e.to_string()));
     let mut s = settings::resolve(cli, &cfg).unwrap_or_else(|e| fail(&e));
     if s.demo && s.namespace.is_none() {
@@ -131,6 +178,11 @@ fn settings(cli: &Cli) -> Settings {
         "start: profile={:?} demo={} range={}s refresh={}s",
         s.profile, s.demo, s.range_secs, s.refresh_secs
     );
+    let forwards = if s.demo {
+        vec![]
+    } else {
+        bind_forwards(&mut s)
+    };
     // every endpoint's credentials resolve (and so are registered with the
     // redactor) before anything can print: probes and kept endpoints too
     for ep in s
@@ -143,7 +195,7 @@ fn settings(cli: &Cli) -> Settings {
             fail(&e);
         }
     }
-    s
+    (s, forwards)
 }
 
 /// The metrics backend: the demo, a Prometheus, or none; with its header
@@ -197,7 +249,7 @@ fn color_depth(cli: &Cli) -> ColorDepth {
 
 fn main() {
     let cli = Cli::parse();
-    let s = settings(&cli);
+    let (s, forwards) = settings(&cli);
     let depth = color_depth(&cli);
     let theme_name = if depth == ColorDepth::Mono {
         "mono".to_string()
@@ -214,7 +266,12 @@ fn main() {
         let Some((b, _)) = logs else {
             fail("watchfloor logs needs a log source: pass --loki URL (or --demo), or set [profiles.NAME.loki] url in the config");
         };
-        std::process::exit(headless_logs(b, &s, args));
+        let o = KubeOptions {
+            kubeconfig: cli.kubeconfig.clone(),
+            context: cli.context.clone(),
+            forwards: forwards.clone(),
+        };
+        std::process::exit(headless_logs(b, &s, args, Some(o)));
     }
     let mut state = initial_state(
         &s,
@@ -248,13 +305,15 @@ fn main() {
             cli.seed, preset,
         ))))
     } else {
-        s.kube.then(|| {
-            KubeBackend::Api(watchfloor::features::kube::runner::KubeOptions {
+        (s.kube || !forwards.is_empty()).then(|| {
+            KubeBackend::Api(KubeOptions {
                 kubeconfig: cli.kubeconfig.clone(),
+                context: cli.context.clone(),
+                forwards,
             })
         })
     };
-    if kube.is_some() {
+    if s.kube || s.demo {
         run::configure_kube(&mut state, cli.context.clone(), cli.all_namespaces);
     }
     let backends = Backends {

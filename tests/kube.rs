@@ -79,6 +79,7 @@ fn start(
     let backends = Backends {
         kube: Some(KubeBackend::Api(KubeOptions {
             kubeconfig: Some(kubeconfig),
+            ..Default::default()
         })),
         ..Default::default()
     };
@@ -521,4 +522,145 @@ async fn an_unreachable_server_is_said_in_the_pane_and_the_header() {
         !s.contains("leaked-token") && !e.contains("leaked-token"),
         "{e}"
     );
+}
+
+/// A Prometheus pod behind a Service, as a chart installs it: selector
+/// `app=prometheus`, service port 9090 → the container port named `web`.
+fn prometheus_pod(name: &str) -> serde_json::Value {
+    let mut p = healthy_pod();
+    p["metadata"]["labels"] = json!({"app": "prometheus", "pod-template-hash": "5c9"});
+    p["metadata"]["uid"] = json!(format!("uid-{name}"));
+    p["spec"]["containers"][0]["ports"] =
+        json!([{"name": "web", "containerPort": 9090, "protocol": "TCP"}]);
+    p
+}
+
+/// `prometheus = "k8s://monitoring/svc/prometheus:9090"`: the Memory pane
+/// reads a real Prometheus through the fake API server's port-forward.
+/// The pod behind the Service is deleted mid-run: the forward says it is
+/// reconnecting and the panes go stale; a new pod comes up under a new
+/// name, the forward finds it (the Service is resolved at every connect)
+/// and values resume, with no restart of anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_port_forward_follows_the_service_to_a_replaced_pod() {
+    use watchfloor::features::kube::forward::{ForwardSpec, ForwardState};
+    use watchfloor::features::metrics::client::prometheus::PrometheusClient;
+    let Some((prom, story, _data)) = common::real_prometheus() else {
+        return;
+    };
+    let fake = FakeKube::start().await;
+    let dir = common::tempdir("kube-forward");
+    let cfg = fake.kubeconfig(&dir, Some("fwd-token-77"));
+    let prom_addr: std::net::SocketAddr = format!("127.0.0.1:{}", prom.port).parse().unwrap();
+    fake.put_service(
+        "monitoring",
+        "prometheus",
+        &[("app", "prometheus")],
+        &[("web", 9090, json!("web"))],
+    );
+    fake.put_pod("monitoring", "prometheus-5c9-aaaaa", prometheus_pod("a"));
+    fake.set_backend("monitoring", "prometheus-5c9-aaaaa", 9090, prom_addr);
+    // a pod of another app on the same port, never chosen
+    fake.put_pod("monitoring", "grafana-0", healthy_pod());
+
+    let spec = ForwardSpec::bind("prometheus", "k8s://monitoring/svc/prometheus:9090").unwrap();
+    let url = spec.local_url();
+    let client = PrometheusClient::new(&watchfloor::config::Endpoint::plain(&url))
+        .unwrap()
+        .0;
+    let mut st = common::state(3600, 1.0, "prom", &url);
+    let (tx, mut rx) = mpsc::channel(256);
+    let backends = Backends {
+        metrics: Some(std::sync::Arc::new(client)),
+        kube: Some(KubeBackend::Api(KubeOptions {
+            kubeconfig: Some(cfg),
+            forwards: vec![spec],
+            ..Default::default()
+        })),
+        ..Default::default()
+    };
+    let mut tasks = Tasks::new(backends, tx, 1.0);
+    tasks.exec(update::start(&mut st));
+
+    // real values through the forward
+    let app1 = |st: &State| -> Option<(i64, f64)> {
+        st.metrics
+            .store
+            .get("memory.working_set")?
+            .series
+            .iter()
+            .find(|s| s.label("pod") == "app-1")?
+            .last()
+    };
+    let forward = |st: &State| st.kube.forwards.get("prometheus").cloned();
+    let ok = common::drive(&mut st, &mut tasks, &mut rx, WAIT, |s| {
+        app1(s).is_some() && s.all_answered()
+    })
+    .await;
+    assert!(
+        ok,
+        "no data through the forward: {:?} {:?}",
+        st.metrics.common.health.last_error,
+        forward(&st)
+    );
+    let (t_ms, v) = app1(&st).unwrap();
+    let sample_t = ((t_ms / 1000 / 10) * 10).min(story.end);
+    let want = story.working_set("app-1", sample_t);
+    assert!((v - want).abs() < 1.0, "working set {v} != {want}");
+    assert_eq!(
+        forward(&st),
+        Some(ForwardState::Ok {
+            pod: "pod/prometheus-5c9-aaaaa".into()
+        })
+    );
+    let screen_before = screen(&st, 160, 45);
+    assert!(screen_before.contains("⇄ prometheus ok"), "{screen_before}");
+
+    // the pod goes away: the forward cannot find one, and says so
+    fake.delete_pod("monitoring", "prometheus-5c9-aaaaa");
+    let ok = common::drive(&mut st, &mut tasks, &mut rx, WAIT, |s| {
+        matches!(forward(s), Some(ForwardState::Reconnecting { .. }))
+    })
+    .await;
+    assert!(ok, "the forward did not notice: {:?}", forward(&st));
+    let shown = screen(&st, 160, 45);
+    assert!(shown.contains("⇄ prometheus reconnecting"), "{shown}");
+
+    // a new pod under a new name (a rollout): the Service leads to it
+    let opened = fake.forwards_opened();
+    let replaced_ms = watchfloor::core::now_ms();
+    fake.set_backend("monitoring", "prometheus-5c9-bbbbb", 9090, prom_addr);
+    fake.put_pod("monitoring", "prometheus-5c9-bbbbb", prometheus_pod("b"));
+    let ok = common::drive(&mut st, &mut tasks, &mut rx, WAIT, |s| {
+        forward(s)
+            == Some(ForwardState::Ok {
+                pod: "pod/prometheus-5c9-bbbbb".into(),
+            })
+            && s.metrics
+                .common
+                .health
+                .last_ok_ms
+                .is_some_and(|t| t > replaced_ms)
+            && s.metrics.common.health.ok()
+    })
+    .await;
+    assert!(
+        ok,
+        "values did not resume: {:?} {:?}",
+        forward(&st),
+        st.metrics.common.health.last_error
+    );
+    assert!(fake.forwards_opened() > opened);
+    let (_, v) = app1(&st).unwrap();
+    assert!(v > 0.0);
+    let requests = fake.requests();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.contains("/pods/prometheus-5c9-bbbbb/portforward?")),
+        "{requests:?}"
+    );
+    assert!(!requests.iter().any(|r| r.contains("grafana-0/portforward")));
+    // the kubeconfig's token reached the API server, never the screen
+    assert!(!screen(&st, 160, 45).contains("fwd-token"));
 }

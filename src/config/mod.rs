@@ -591,8 +591,12 @@ fn inline_url_secret(url: &str) -> Option<&'static str> {
 /// trailing slash. The problem text never repeats the URL (it may hold a password).
 pub fn check_url(raw: &str) -> Result<String, String> {
     let url = raw.trim().trim_end_matches('/').to_string();
+    if url.starts_with(crate::features::kube::forward::SCHEME) {
+        // a port-forward: k8s://NAMESPACE/svc/NAME:PORT
+        return crate::features::kube::forward::parse(&url).map(|_| url);
+    }
     if !(url.starts_with("http://") || url.starts_with("https://")) {
-        return Err("must start with http:// or https://".into());
+        return Err("must start with http://, https:// or k8s:// (a port-forward)".into());
     }
     match reqwest::Url::parse(&url) {
         Ok(u) if u.host_str().is_some_and(|h| !h.is_empty()) => Ok(url),

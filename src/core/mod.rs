@@ -19,7 +19,9 @@ pub use health::Health;
 pub use scope::Scope;
 pub use sink::Sink;
 pub use slot::Slot;
-pub use source::{Ctx, Effect, Feature, Outcome, Runner, Source, SourceCommon, SourceId, TimeMark};
+pub use source::{
+    Badge, Ctx, Effect, Feature, Outcome, Runner, Source, SourceCommon, SourceId, TimeMark,
+};
 pub use target::Target;
 
 pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

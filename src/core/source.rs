@@ -109,6 +109,15 @@ impl<C> Outcome<C> {
     }
 }
 
+/// A state the header shows: its long and short forms; a bad one is
+/// always shown, in the alarm colour.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Badge {
+    pub long: String,
+    pub short: String,
+    pub bad: bool,
+}
+
 /// What the header, help, health logging and `--once` ask of every source.
 pub trait Source {
     fn common(&self) -> &SourceCommon;
@@ -135,6 +144,12 @@ pub trait Source {
     /// HTTP 404)").
     fn note(&self) -> Option<String> {
         None
+    }
+
+    /// Short states the header shows beside the sources' health (each
+    /// port-forward's), whether or not the source itself is configured.
+    fn badges(&self) -> Vec<Badge> {
+        vec![]
     }
 
     /// What help says about its buffers and state, a line each.

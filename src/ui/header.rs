@@ -62,6 +62,15 @@ fn items(state: &State) -> Vec<Item> {
         if src.common().configured {
             out.push(health_item(state, &src.common().health, src.note()));
         }
+        for b in src.badges() {
+            let style = if b.bad { t.crit } else { t.header };
+            out.push(Item {
+                rank: if b.bad { 0 } else { 3 },
+                grow: if b.bad { 1 } else { 4 },
+                long: vec![Span::styled(format!("{}  ", sanitize(&b.long)), style)],
+                short: vec![Span::styled(format!("{} ", sanitize(&b.short)), style)],
+            });
+        }
     }
     for w in &state.warnings {
         out.push(Item {

@@ -22,6 +22,8 @@ use tokio::sync::watch;
 
 use super::http::read_request;
 
+mod forward;
+
 /// (namespace, pod) → [(container, memory quantity)].
 type Usage = BTreeMap<(String, String), Vec<(String, String)>>;
 
@@ -44,6 +46,9 @@ struct Cluster {
     /// metrics.k8s.io: (namespace, pod) → [(container, memory quantity)];
     /// None: no metrics-server (the group answers 404).
     usage: Option<Usage>,
+    /// (namespace, pod, port) → what a port-forward to it reaches.
+    backends: BTreeMap<(String, String, u16), std::net::SocketAddr>,
+    forwards_opened: usize,
 }
 
 #[derive(Clone)]
@@ -253,6 +258,9 @@ impl FakeKube {
                 "metadata": {}, "items": items});
             return send(&mut sock, 200, &body).await;
         }
+        if self.object_route(&mut sock, &req).await.is_some() {
+            return;
+        }
         let Some((resource, ns)) = route(&path) else {
             let msg = format!("the server could not find the requested resource ({path})");
             return send(&mut sock, 404, &status(404, "NotFound", &msg)).await;
@@ -295,6 +303,7 @@ impl FakeKube {
             .iter()
             .filter(|((r, n, _), _)| r == resource && ns.is_none_or(|x| x == n))
             .map(|(_, v)| v)
+            .filter(|v| forward::selected(v, q.get("labelSelector")))
             .collect();
         let limit: usize = q
             .get("limit")
@@ -313,10 +322,10 @@ impl FakeKube {
             meta["continue"] = json!(format!("page-{next}"));
             meta["remainingItemCount"] = json!(items.len() - next);
         }
-        let kind = if resource == "pods" {
-            "PodList"
-        } else {
-            "EventList"
+        let kind = match resource {
+            "pods" => "PodList",
+            "services" => "ServiceList",
+            _ => "EventList",
         };
         json!({"kind": kind, "apiVersion": "v1", "metadata": meta, "items": page})
     }
@@ -476,9 +485,11 @@ pub fn pod(containers: &[(&str, Value)], phase: &str) -> Value {
             s
         })
         .collect();
+    let all_ready = statuses.iter().all(|s| s["ready"] == json!(true));
     json!({
         "metadata": {"creationTimestamp": "2026-12-06T00:00:00Z"},
         "spec": {"nodeName": "node-a", "containers": spec},
-        "status": {"phase": phase, "containerStatuses": statuses}
+        "status": {"phase": phase, "containerStatuses": statuses, "conditions": [
+            {"type": "Ready", "status": if phase == "Running" && all_ready {"True"} else {"False"}}]}
     })
 }

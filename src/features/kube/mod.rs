@@ -7,6 +7,7 @@
 //! State and reducer only (no client): the runner watches and sends owned
 //! [`model`] values tagged with the plan's generation.
 
+pub mod forward;
 pub mod model;
 pub mod pane;
 pub mod runner;
@@ -92,6 +93,12 @@ pub enum KubeEvent {
         verb: &'static str,
         error: SourceError,
     },
+    /// A port-forward's new state (forwards live for the whole run, across
+    /// context switches: no generation).
+    Forward {
+        label: String,
+        state: forward::ForwardState,
+    },
 }
 
 impl KubeEvent {
@@ -102,6 +109,7 @@ impl KubeEvent {
             | KubeEvent::Events { gen, .. }
             | KubeEvent::Usage { gen, .. }
             | KubeEvent::Failed { gen, .. } => *gen,
+            KubeEvent::Forward { .. } => 0,
         }
     }
 }
@@ -160,6 +168,8 @@ pub struct KubeState {
     pub errors: BTreeMap<Option<Resource>, String>,
     /// Every namespace (`-A`).
     pub all_namespaces: bool,
+    /// Each port-forward's state, by the endpoint it serves.
+    pub forwards: BTreeMap<String, forward::ForwardState>,
 }
 
 impl Default for KubeState {
@@ -181,6 +191,7 @@ impl Default for KubeState {
             synced: vec![],
             errors: BTreeMap::new(),
             all_namespaces: false,
+            forwards: BTreeMap::new(),
         }
     }
 }
@@ -329,6 +340,29 @@ impl Source for KubeState {
         self.context.clone()
     }
 
+    fn badges(&self) -> Vec<crate::core::Badge> {
+        use forward::ForwardState as F;
+        self.forwards
+            .iter()
+            .map(|(label, st)| {
+                let (state, bad) = match st {
+                    F::Idle => ("…".to_string(), false),
+                    F::Ok { .. } => ("ok".to_string(), false),
+                    F::Reconnecting { n, .. } => (format!("reconnecting {n}"), true),
+                    F::Failed(why) => {
+                        let why: String = why.chars().take(60).collect();
+                        (format!("failed: {why}"), true)
+                    }
+                };
+                crate::core::Badge {
+                    long: format!("⇄ {label} {state}"),
+                    short: format!("⇄{label} {}", if bad { "✗" } else { "✓" }),
+                    bad,
+                }
+            })
+            .collect()
+    }
+
     fn help_lines(&self) -> Vec<String> {
         let mut out = vec![format!(
             "Kubernetes: context {} at {}; {} pods, {} events.",
@@ -363,6 +397,10 @@ impl Feature for KubeState {
     }
 
     fn on_event(&mut self, ev: KubeEvent, _ctx: &Ctx) -> Outcome<KubeCommand> {
+        if let KubeEvent::Forward { label, state } = ev {
+            self.forwards.insert(label, state);
+            return Outcome::changed(vec![]);
+        }
         if !self.common.current(ev.gen()) {
             return Outcome::none();
         }
@@ -424,6 +462,7 @@ impl Feature for KubeState {
                 }
                 self.succeeded(at_ms);
             }
+            KubeEvent::Forward { .. } => {}
             KubeEvent::Failed {
                 at_ms,
                 resource,

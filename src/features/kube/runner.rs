@@ -24,6 +24,11 @@ pub struct KubeOptions {
     /// `--kubeconfig`; None: `KUBECONFIG` (several files merged), else
     /// `~/.kube/config`, else the in-cluster service account.
     pub kubeconfig: Option<PathBuf>,
+    /// `--context` (port-forwards use it unless their URL names one).
+    pub context: Option<String>,
+    /// `k8s://` endpoints, served from the start to the end of the run
+    /// (they outlive context switches: their URL fixed where they point).
+    pub forwards: Vec<super::forward::ForwardSpec>,
 }
 
 /// A simulated cluster (the demo): what the API would list at `t_s`.
@@ -45,6 +50,8 @@ pub struct KubeRunner {
     options: Option<KubeBackend>,
     sink: Sink<KubeEvent>,
     slot: Slot,
+    /// The port-forwards, for the runner's whole life.
+    _forwards: Slot,
 }
 
 impl crate::core::Runner for KubeRunner {
@@ -53,10 +60,20 @@ impl crate::core::Runner for KubeRunner {
     type Command = KubeCommand;
 
     fn new(options: Option<KubeBackend>, sink: Sink<KubeEvent>, _refresh: f64) -> KubeRunner {
+        let mut forwards = Slot::default();
+        if let Some(KubeBackend::Api(o)) = &options {
+            let tasks = o
+                .forwards
+                .iter()
+                .map(|f| tokio::spawn(super::forward::serve(f.clone(), o.clone(), sink.clone())))
+                .collect();
+            forwards.replace(tasks);
+        }
         KubeRunner {
             options,
             sink,
             slot: Default::default(),
+            _forwards: forwards,
         }
     }
 
