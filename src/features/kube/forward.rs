@@ -123,7 +123,14 @@ pub fn parse(url: &str) -> Result<ForwardTarget, String> {
     let port = match port.parse::<u16>() {
         Ok(0) => return Err("port 0".into()),
         Ok(n) => PortRef::Number(n),
-        Err(_) if dns_name(port) && port.len() <= 15 => PortRef::Name(port.to_string()),
+        // an IANA service name: up to 15 characters, at least one letter
+        Err(_)
+            if dns_name(port)
+                && port.len() <= 15
+                && port.bytes().any(|b| b.is_ascii_lowercase()) =>
+        {
+            PortRef::Name(port.to_string())
+        }
         Err(_) => return Err(format!("port `{port}` is neither a number nor a port name")),
     };
     Ok(ForwardTarget {
