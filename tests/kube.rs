@@ -290,14 +290,15 @@ async fn an_expired_watch_relists_without_losing_or_doubling_a_pod() {
     assert!(!s.contains("p-0 "), "{s}");
 }
 
-/// RBAC: events forbidden. The pane and header name the resource and the
-/// verb; the pods keep working.
+/// RBAC: events forbidden (in both APIs). The pane and header name the
+/// resource and the verb; the pods keep working.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forbidden_resource_is_named_and_the_rest_works() {
     let fake = FakeKube::start().await;
     let dir = common::tempdir("kube-403");
     let cfg = fake.kubeconfig(&dir, None);
     fake.put_pod("shop", "api-1", healthy_pod());
+    fake.forbid("events.k8s.io", "list");
     fake.forbid("events", "list");
     let mut st = kube_state("shop");
     let (mut tasks, mut rx) = start(&mut st, cfg);
@@ -322,6 +323,86 @@ async fn a_forbidden_resource_is_named_and_the_rest_works() {
     );
     // --once knows it is settled (pods listed, events refused)
     assert!(watchfloor::core::Source::settled(&st.kube));
+}
+
+/// Events come from events.k8s.io/v1 (newer fields: regarding, note,
+/// series), and from core/v1 when RBAC refuses the newer API; never from
+/// both at once (one storage, two views: every event would show twice).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_from_events_k8s_io_or_core_never_both() {
+    for refuse_v1 in [false, true] {
+        let fake = FakeKube::start().await;
+        let dir = common::tempdir("kube-events");
+        let cfg = fake.kubeconfig(&dir, None);
+        fake.put_pod("shop", "api-1", oom_pod());
+        let mut ev = warning(
+            "api-1",
+            "BackOff",
+            "Back-off restarting failed container api",
+            3,
+        );
+        ev["series"] = json!({"count": 9, "lastObservedTime": "2026-12-06T01:05:00.000000Z"});
+        fake.put_event("shop", "api-1.1", ev);
+        fake.put_event(
+            "shop",
+            "api-1.2",
+            warning(
+                "api-1",
+                "Unhealthy",
+                "Liveness probe failed: HTTP probe failed with statuscode: 500",
+                4,
+            ),
+        );
+        if refuse_v1 {
+            fake.forbid("events.k8s.io", "list");
+        }
+        let mut st = kube_state("shop");
+        let (mut tasks, mut rx) = start(&mut st, cfg);
+        let ok = common::drive(&mut st, &mut tasks, &mut rx, WAIT, |s| {
+            s.kube.events.len() == 2 && s.kube.pods.len() == 1
+        })
+        .await;
+        assert!(
+            ok,
+            "refuse_v1={refuse_v1}: {:?} {:?}",
+            st.kube.events, st.kube.errors
+        );
+        // one more event: it arrives once, through the watch
+        fake.put_event(
+            "shop",
+            "api-1.3",
+            warning("api-1", "Killing", "Stopping container api", 1),
+        );
+        let ok = common::drive(&mut st, &mut tasks, &mut rx, WAIT, |s| {
+            s.kube.events.len() == 3
+        })
+        .await;
+        assert!(ok, "{:?}", st.kube.events);
+        let backoff = st
+            .kube
+            .events
+            .iter()
+            .find(|e| e.reason == "BackOff")
+            .unwrap();
+        // series.count wins over the deprecated count, in both APIs
+        assert_eq!(backoff.count, 9);
+        assert_eq!(backoff.message, "Back-off restarting failed container api");
+        assert_eq!(backoff.pod.as_deref(), Some("api-1"));
+        // no error shown: a refused newer API is not a failure
+        assert!(st.kube.errors.is_empty(), "{:?}", st.kube.errors);
+        let s = screen(&st, 200, 40);
+        assert!(s.contains("Liveness probe failed"), "{s}");
+        assert_eq!(s.matches("Stopping container api").count(), 1, "{s}");
+        let reqs = fake.requests();
+        let core = reqs
+            .iter()
+            .any(|r| r.contains("/api/v1/namespaces/shop/events"));
+        let v1 = reqs.iter().any(|r| {
+            r.contains("/apis/events.k8s.io/v1/namespaces/shop/events") && r.contains("watch")
+        });
+        assert_eq!((core, v1), (refuse_v1, !refuse_v1), "{reqs:?}");
+        drop(tasks);
+    }
 }
 
 /// A context switch restarts every watch: nothing of the old context shows,

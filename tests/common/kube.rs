@@ -279,8 +279,18 @@ impl FakeKube {
                 Some(n) => format!("in the namespace \"{n}\""),
                 None => "at the cluster scope".into(),
             };
+            let (name, group) = if resource == EVENTS_V1 {
+                ("events", EVENTS_V1)
+            } else {
+                (resource.as_str(), "")
+            };
+            let full = if group.is_empty() {
+                name.to_string()
+            } else {
+                format!("{name}.{group}")
+            };
             let msg = format!(
-                "{resource} is forbidden: User \"system:serviceaccount:shop:viewer\" cannot {verb} resource \"{resource}\" in API group \"\" {scope}"
+                "{full} is forbidden: User \"system:serviceaccount:shop:viewer\" cannot {verb} resource \"{name}\" in API group \"{group}\" {scope}"
             );
             return send(&mut sock, 403, &status(403, "Forbidden", &msg)).await;
         }
@@ -296,7 +306,8 @@ impl FakeKube {
         }
     }
 
-    fn list(&self, resource: &str, ns: Option<&str>, q: &BTreeMap<String, String>) -> Value {
+    fn list(&self, shown: &str, ns: Option<&str>, q: &BTreeMap<String, String>) -> Value {
+        let (resource, convert) = storage(shown);
         let s = self.state.lock().unwrap();
         let items: Vec<&Value> = s
             .objects
@@ -315,7 +326,12 @@ impl FakeKube {
             .and_then(|c| c.strip_prefix("page-"))
             .and_then(|o| o.parse().ok())
             .unwrap_or(0);
-        let page: Vec<&Value> = items.iter().skip(offset).take(limit).copied().collect();
+        let page: Vec<Value> = items
+            .iter()
+            .skip(offset)
+            .take(limit)
+            .map(|v| convert(v))
+            .collect();
         let next = offset + page.len();
         let mut meta = json!({"resourceVersion": s.rv.to_string()});
         if next < items.len() {
@@ -327,7 +343,12 @@ impl FakeKube {
             "services" => "ServiceList",
             _ => "EventList",
         };
-        json!({"kind": kind, "apiVersion": "v1", "metadata": meta, "items": page})
+        let api = if shown == EVENTS_V1 {
+            "events.k8s.io/v1"
+        } else {
+            "v1"
+        };
+        json!({"kind": kind, "apiVersion": api, "metadata": meta, "items": page})
     }
 
     /// The watch: every change after `from`, then new ones as they come,
@@ -335,10 +356,11 @@ impl FakeKube {
     async fn stream(
         &self,
         sock: &mut tokio::net::TcpStream,
-        resource: &str,
+        shown: &str,
         ns: Option<&str>,
         from: u64,
     ) {
+        let (resource, convert) = storage(shown);
         let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n";
         if sock.write_all(head.as_bytes()).await.is_err() {
             return;
@@ -366,7 +388,7 @@ impl FakeKube {
                         .filter(|(rv, r, n, _, _)| {
                             *rv > sent && r == resource && ns.is_none_or(|x| x == n)
                         })
-                        .map(|(rv, _, _, t, o)| (*rv, json!({"type": t, "object": o})))
+                        .map(|(rv, _, _, t, o)| (*rv, json!({"type": t, "object": convert(o)})))
                         .collect();
                     (lines, false)
                 }
@@ -422,8 +444,50 @@ async fn send(sock: &mut tokio::net::TcpStream, code: u16, body: &Value) {
     let _ = sock.shutdown().await;
 }
 
+/// events.k8s.io/v1 events: the stored core/v1 events, seen through the
+/// newer API (as the API server does: one storage, two views, same uids).
+const EVENTS_V1: &str = "events.k8s.io";
+
+/// A core/v1 Event as events.k8s.io/v1 shows it (field names from the
+/// API reference: involvedObject → regarding, message → note, count →
+/// deprecatedCount, first/lastTimestamp → deprecatedFirst/LastTimestamp,
+/// source → deprecatedSource; `series` and `eventTime` as they are).
+fn event_v1(core: &Value) -> Value {
+    let mut v = json!({
+        "kind": "Event", "apiVersion": "events.k8s.io/v1",
+        "metadata": core["metadata"].clone(),
+        "regarding": core["involvedObject"].clone(),
+        "reason": core["reason"].clone(), "note": core["message"].clone(),
+        "type": core["type"].clone(),
+        "eventTime": core.get("eventTime").cloned().unwrap_or(Value::Null),
+        "reportingController": "kubelet", "reportingInstance": "node-a",
+        "action": "Killing",
+    });
+    for (from, to) in [
+        ("count", "deprecatedCount"),
+        ("firstTimestamp", "deprecatedFirstTimestamp"),
+        ("lastTimestamp", "deprecatedLastTimestamp"),
+        ("source", "deprecatedSource"),
+        ("series", "series"),
+    ] {
+        if let Some(x) = core.get(from).filter(|x| !x.is_null()) {
+            v[to] = x.clone();
+        }
+    }
+    v
+}
+
+/// Where a resource's objects are stored, and how they are shown.
+fn storage(resource: &str) -> (&str, fn(&Value) -> Value) {
+    if resource == EVENTS_V1 {
+        ("events", event_v1)
+    } else {
+        (resource, Value::clone)
+    }
+}
+
 /// `/api/v1/namespaces/NS/pods` → ("pods", Some(NS)); `/api/v1/pods` →
-/// ("pods", None); likewise events.
+/// ("pods", None); likewise events (core/v1 and events.k8s.io/v1).
 fn route(path: &str) -> Option<(String, Option<String>)> {
     let p: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match p.as_slice() {
@@ -431,6 +495,10 @@ fn route(path: &str) -> Option<(String, Option<String>)> {
             Some((r.to_string(), Some(ns.to_string())))
         }
         ["api", "v1", r] if *r == "pods" || *r == "events" => Some((r.to_string(), None)),
+        ["apis", "events.k8s.io", "v1", "namespaces", ns, "events"] => {
+            Some((EVENTS_V1.to_string(), Some(ns.to_string())))
+        }
+        ["apis", "events.k8s.io", "v1", "events"] => Some((EVENTS_V1.to_string(), None)),
         _ => None,
     }
 }

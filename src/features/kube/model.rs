@@ -210,6 +210,41 @@ pub fn event_info(e: &Event) -> EventInfo {
     }
 }
 
+/// An events.k8s.io/v1 event: `regarding`, `note`, `series` and the
+/// `deprecated*` fields that carry what core/v1 clients wrote. The same
+/// event has the same uid in both APIs (one storage, two views).
+pub fn event_info_v1(e: &k8s_openapi::api::events::v1::Event) -> EventInfo {
+    let obj = e.regarding.clone().unwrap_or_default();
+    let kind = obj.kind.unwrap_or_default();
+    let name = obj.name.unwrap_or_default();
+    let last_ms = e
+        .series
+        .as_ref()
+        .map(|s| s.last_observed_time.0.as_millisecond())
+        .or_else(|| e.deprecated_last_timestamp.as_ref().map(ms))
+        .or_else(|| e.event_time.as_ref().map(|t| t.0.as_millisecond()))
+        .or_else(|| e.deprecated_first_timestamp.as_ref().map(ms))
+        .or_else(|| e.metadata.creation_timestamp.as_ref().map(ms))
+        .unwrap_or(0);
+    let count = e
+        .series
+        .as_ref()
+        .map(|s| s.count as i64)
+        .or(e.deprecated_count.map(|c| c as i64))
+        .unwrap_or(1);
+    EventInfo {
+        uid: e.metadata.uid.clone().unwrap_or_default(),
+        namespace: e.metadata.namespace.clone().unwrap_or_default(),
+        object: format!("{kind}/{name}"),
+        pod: (kind == "Pod").then_some(name),
+        reason: e.reason.clone().unwrap_or_default(),
+        message: e.note.clone().unwrap_or_default(),
+        warning: e.type_.as_deref() == Some("Warning"),
+        count,
+        last_ms,
+    }
+}
+
 /// A `PodMetricsList` (metrics.k8s.io/v1beta1): each pod's containers'
 /// memory usage (the working set) summed. Items without a usable memory
 /// figure are skipped.

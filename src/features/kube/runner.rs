@@ -8,13 +8,14 @@ use std::path::PathBuf;
 
 use futures_util::StreamExt;
 use k8s_openapi::api::core::v1::{Event, Pod};
+use k8s_openapi::api::events::v1::Event as EventV1;
 use kube::config::{ExecInteractiveMode, KubeConfigOptions, Kubeconfig};
 use kube::runtime::watcher::{self, Event as WEvent};
 use kube::runtime::WatchStreamExt;
 use kube::{Api, Client, Config};
 use secrecy::ExposeSecret;
 
-use super::model::{event_info, pod_info};
+use super::model::{event_info, event_info_v1, pod_info};
 use super::{Change, KubeCommand, KubeEvent, KubePlan, Resource};
 use crate::core::{now_ms, ErrorKind, Sink, Slot, SourceError};
 
@@ -137,30 +138,35 @@ async fn run(opts: KubeOptions, plan: KubePlan, sink: Sink<KubeEvent>) {
         return;
     }
     let (client_for_metrics, sink_for_metrics) = (client.clone(), sink.clone());
-    let (pods, events): (Api<Pod>, Api<Event>) = match &namespace {
+    let (pods, events, events_v1): (Api<Pod>, Api<Event>, Api<EventV1>) = match &namespace {
         Some(ns) => (
+            Api::namespaced(client.clone(), ns),
             Api::namespaced(client.clone(), ns),
             Api::namespaced(client, ns),
         ),
-        None => (Api::all(client.clone()), Api::all(client)),
+        None => (
+            Api::all(client.clone()),
+            Api::all(client.clone()),
+            Api::all(client),
+        ),
     };
     let namespace = namespace.clone();
-    let p = watch(pods, Resource::Pods, gen, sink.clone(), |ev, at_ms| {
-        let change = match ev {
-            Change::Replace(v) => Change::Replace(v.iter().map(pod_info).collect()),
-            Change::Upsert(p) => Change::Upsert(pod_info(&p)),
-            Change::Remove(p) => Change::Remove(pod_info(&p)),
-        };
-        KubeEvent::Pods { gen, at_ms, change }
-    });
-    let e = watch(events, Resource::Events, gen, sink, |ev, at_ms| {
-        let change = match ev {
-            Change::Replace(v) => Change::Replace(v.iter().map(event_info).collect()),
-            Change::Upsert(e) => Change::Upsert(event_info(&e)),
-            Change::Remove(e) => Change::Remove(event_info(&e)),
-        };
-        KubeEvent::Events { gen, at_ms, change }
-    });
+    let p = watch(
+        pods,
+        Resource::Pods,
+        gen,
+        sink.clone(),
+        false,
+        |ev, at_ms| {
+            let change = match ev {
+                Change::Replace(v) => Change::Replace(v.iter().map(pod_info).collect()),
+                Change::Upsert(p) => Change::Upsert(pod_info(&p)),
+                Change::Remove(p) => Change::Remove(pod_info(&p)),
+            };
+            KubeEvent::Pods { gen, at_ms, change }
+        },
+    );
+    let e = watch_events(events, events_v1, gen, sink);
     let m = usage(client_for_metrics, namespace, gen, sink_for_metrics);
     futures_util::future::join3(p, e, m).await;
 }
@@ -240,22 +246,70 @@ async fn usage(client: Client, namespace: Option<String>, gen: u64, sink: Sink<K
     }
 }
 
+/// Warning events from events.k8s.io/v1, the API's current one; from
+/// core/v1 when the server has no events.k8s.io (404) or RBAC grants only
+/// core events (403). One API, not both: they are two views of one
+/// storage, so watching both would show every event twice.
+async fn watch_events(core: Api<Event>, v1: Api<EventV1>, gen: u64, sink: Sink<KubeEvent>) {
+    let refused = watch(
+        v1,
+        Resource::Events,
+        gen,
+        sink.clone(),
+        true,
+        |ev, at_ms| {
+            let change = match ev {
+                Change::Replace(v) => Change::Replace(v.iter().map(event_info_v1).collect()),
+                Change::Upsert(e) => Change::Upsert(event_info_v1(&e)),
+                Change::Remove(e) => Change::Remove(event_info_v1(&e)),
+            };
+            KubeEvent::Events { gen, at_ms, change }
+        },
+    )
+    .await;
+    let Some(code) = refused else {
+        return;
+    };
+    crate::info!("events.k8s.io/v1 answered {code}: watching core/v1 events instead");
+    watch(core, Resource::Events, gen, sink, false, |ev, at_ms| {
+        let change = match ev {
+            Change::Replace(v) => Change::Replace(v.iter().map(event_info).collect()),
+            Change::Upsert(e) => Change::Upsert(event_info(&e)),
+            Change::Remove(e) => Change::Remove(event_info(&e)),
+        };
+        KubeEvent::Events { gen, at_ms, change }
+    })
+    .await;
+}
+
 /// One resource's watch: init pages are gathered and sent whole at
 /// `InitDone`; errors are reported and the watcher goes on (it never ends
-/// on an error; `default_backoff` spaces the retries).
+/// on an error; `default_backoff` spaces the retries). With `may_refuse`,
+/// a first list refused with 404 or 403 ends it instead, returning the
+/// code, so the caller can ask another API.
 async fn watch<K>(
     api: Api<K>,
     resource: Resource,
     gen: u64,
     sink: Sink<KubeEvent>,
+    may_refuse: bool,
     to_event: impl Fn(Change<K>, i64) -> KubeEvent,
-) where
+) -> Option<u16>
+where
     K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
 {
     let stream = watcher::watcher(api, watcher::Config::default()).default_backoff();
     futures_util::pin_mut!(stream);
     let mut buffer: Vec<K> = vec![];
+    let mut synced = false;
     while let Some(item) = stream.next().await {
+        if let (false, true, Err(watcher::Error::InitialListFailed(kube::Error::Api(s)))) =
+            (synced, may_refuse, &item)
+        {
+            if s.code == 404 || s.code == 403 {
+                return Some(s.code);
+            }
+        }
         let ev = match item {
             Ok(WEvent::Init) => {
                 buffer.clear();
@@ -266,6 +320,7 @@ async fn watch<K>(
                 continue;
             }
             Ok(WEvent::InitDone) => {
+                synced = true;
                 to_event(Change::Replace(std::mem::take(&mut buffer)), now_ms())
             }
             Ok(WEvent::Apply(o)) => to_event(Change::Upsert(o), now_ms()),
@@ -276,9 +331,10 @@ async fn watch<K>(
             }
         };
         if !sink.send(ev).await {
-            return;
+            return None;
         }
     }
+    None
 }
 
 /// A watcher error as the pane shows it: the verb refused and the API's
