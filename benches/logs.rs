@@ -184,12 +184,7 @@ fn bench_memory() {
     );
 }
 
-fn proc_cpu_ticks(pid: &str) -> Option<u64> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &s[s.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
-}
+use common::proc_cpu_ticks;
 
 fn bench_tail() {
     if !common::require("tmux") {

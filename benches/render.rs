@@ -170,27 +170,10 @@ fn bench_incremental_bytes() {
     );
 }
 
-fn proc_cpu_ticks(pid: &str) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    Some(f[11].parse::<u64>().ok()? + f[12].parse::<u64>().ok()?)
-}
+use common::{proc_cpu_ticks, proc_status_kib};
 
 fn proc_rss_kib(pid: &str) -> Option<u64> {
     proc_status_kib(pid, "VmRSS:")
-}
-
-/// A `/proc/PID/status` field in KiB (VmRSS, VmHWM = peak RSS).
-fn proc_status_kib(pid: &str, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with(field))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
 }
 
 fn bench_demo_soak() {

@@ -685,7 +685,7 @@ async fn a_port_forward_follows_the_service_to_a_replaced_pod() {
         forward(&st)
     );
     let (t_ms, v) = app1(&st).unwrap();
-    let sample_t = ((t_ms / 1000 / 10) * 10).min(story.end);
+    let sample_t = ((t_ms / 1000 / common::STEP) * common::STEP).min(story.end);
     let want = story.working_set("app-1", sample_t);
     assert!((v - want).abs() < 1.0, "working set {v} != {want}");
     assert_eq!(

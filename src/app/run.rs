@@ -172,10 +172,15 @@ fn frame<B: Backend + std::io::Write>(
     let drawn = if reuse {
         header_frame(t, state, draw, last)
     } else {
-        t.draw(|f| (draw.full)(f, state)).map(|done| {
-            last.buffer = Some(done.buffer.clone());
-            last.full_at = Some(now);
-        })
+        t.draw(|f| (draw.full)(f, state))
+            .map(|done| {
+                last.buffer = Some(done.buffer.clone());
+                last.full_at = Some(now);
+            })
+            .inspect(|_| {
+                // smoothed over about four frames
+                last.cost = (last.cost * 3 + now.elapsed()) / 4;
+            })
     };
     // always end the update, even after a failed draw
     let ended = crossterm::execute!(t.backend_mut(), EndSynchronizedUpdate);
@@ -231,7 +236,22 @@ fn header_frame<B: Backend + std::io::Write>(
 struct Frames {
     buffer: Option<ratatui::buffer::Buffer>,
     full_at: Option<std::time::Instant>,
+    /// What a full frame costs (drawn and written), smoothed.
+    cost: Duration,
 }
+
+impl Frames {
+    /// Least time between frames caused by data: [`MIN_FRAME`], or longer
+    /// when frames are dear (5,000 pods, a log flood), so that redrawing
+    /// for data takes at most 1/[`DATA_FRAME_SHARE`] of a core; never more
+    /// than a second. Keys still draw at once.
+    fn data_pace(&self) -> Duration {
+        (self.cost * DATA_FRAME_SHARE).clamp(MIN_FRAME, Duration::from_secs(1))
+    }
+}
+
+/// Data-driven frames may take 1/this of a core.
+pub const DATA_FRAME_SHARE: u32 = 100;
 
 /// A full frame at least this often, whatever changed.
 pub const FULL_FRAME_EVERY: Duration = Duration::from_secs(5);
@@ -322,7 +342,7 @@ pub async fn run_tui<B: Backend + std::io::Write>(
         let min_frame = if state.ui.low_bandwidth && state.sources_answered() {
             LOW_BANDWIDTH_FRAME
         } else {
-            MIN_FRAME
+            frames.data_pace()
         };
         let draw_at = dirty_since.map(|_| last_draw + min_frame);
         let mut signal_no = None;
@@ -424,6 +444,20 @@ pub async fn run_once(
 #[cfg(test)]
 mod drain_tests {
     use super::*;
+
+    #[test]
+    fn dear_frames_are_drawn_less_often_for_data() {
+        let pace = |ms: f64| {
+            Frames {
+                cost: Duration::from_secs_f64(ms / 1000.0),
+                ..Default::default()
+            }
+            .data_pace()
+        };
+        assert_eq!(pace(0.6), MIN_FRAME);
+        assert_eq!(pace(3.0), Duration::from_millis(300));
+        assert_eq!(pace(40.0), Duration::from_secs(1));
+    }
 
     #[test]
     fn a_flood_is_drained_in_bounded_batches() {

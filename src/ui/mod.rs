@@ -77,7 +77,7 @@ fn draw_all(f: &mut Frame, state: &State) {
         );
     }
     if let Some(r) = l.kube {
-        let v = crate::features::kube::pane::view(state);
+        let v = crate::features::kube::pane::view(state, r.height as usize);
         let focused = state.ui.focused == crate::app::state::Focus::Kube;
         crate::features::kube::pane::draw(f, r, &v, state, focused);
     }

@@ -49,6 +49,8 @@ struct Cluster {
     /// (namespace, pod, port) → what a port-forward to it reaches.
     backends: BTreeMap<(String, String, u16), std::net::SocketAddr>,
     forwards_opened: usize,
+    /// When the last page of a pod list was answered (benchmarks).
+    pods_listed: Option<std::time::Instant>,
 }
 
 #[derive(Clone)]
@@ -212,6 +214,11 @@ impl FakeKube {
             .push((resource.into(), verb.into()));
     }
 
+    /// When the last page of a pod list was answered.
+    pub fn pods_listed(&self) -> Option<std::time::Instant> {
+        self.state.lock().unwrap().pods_listed
+    }
+
     pub fn requests(&self) -> Vec<String> {
         self.state.lock().unwrap().requests.clone()
     }
@@ -303,6 +310,9 @@ impl FakeKube {
         } else {
             let body = self.list(&resource, ns.as_deref(), &q);
             send(&mut sock, 200, &body).await;
+            if resource == "pods" && body["metadata"]["continue"].is_null() {
+                self.state.lock().unwrap().pods_listed = Some(std::time::Instant::now());
+            }
         }
     }
 

@@ -25,6 +25,9 @@ pub const MAX_PODS: usize = 20_000;
 /// Restart counts remembered per container, for the increase over the window.
 const RESTART_HISTORY: usize = 64;
 
+/// Per container: (when seen, restart count), oldest first.
+pub type RestartHistory = BTreeMap<String, VecDeque<(i64, i64)>>;
+
 /// What changed in one watched list.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change<T> {
@@ -154,8 +157,9 @@ pub struct KubeState {
     pub pods: BTreeMap<(String, String), PodInfo>,
     /// Warning and normal events, newest first.
     pub events: Vec<EventInfo>,
-    /// Per (namespace, pod, container): restart counts seen, oldest first.
-    pub restart_history: BTreeMap<(String, String, String), VecDeque<(i64, i64)>>,
+    /// Per namespace, pod and container: restart counts seen, oldest first
+    /// (nested, so a frame looks 5,000 pods up without building a key).
+    pub restart_history: BTreeMap<String, BTreeMap<String, RestartHistory>>,
     /// Memory working set per (namespace, pod) from metrics.k8s.io.
     pub usage: BTreeMap<(String, String), f64>,
     /// metrics.k8s.io answered (Some(false): it is not installed).
@@ -231,8 +235,12 @@ impl KubeState {
     /// Restarts of a container since `since_ms` (0 when seen only once,
     /// or the count went down: a new container id, not restarts).
     pub fn restarts_since(&self, pod: &PodInfo, c: &ContainerInfo, since_ms: i64) -> i64 {
-        let key = (pod.namespace.clone(), pod.name.clone(), c.name.clone());
-        let Some(h) = self.restart_history.get(&key) else {
+        let Some(h) = self
+            .restart_history
+            .get(&pod.namespace)
+            .and_then(|m| m.get(&pod.name))
+            .and_then(|m| m.get(&c.name))
+        else {
             return 0;
         };
         // the last count at or before the window's start, else the first seen
@@ -245,11 +253,44 @@ impl KubeState {
         (c.restarts - base).max(0)
     }
 
+    /// Every pod with restarts since `since_ms`, with how many: one pass
+    /// over the history (a pod seen with one count has none), so a frame
+    /// of 5,000 pods needs no lookup per pod in the ordered maps.
+    pub fn recent_restarts(&self, since_ms: i64) -> std::collections::HashMap<(&str, &str), i64> {
+        let mut out = std::collections::HashMap::new();
+        for (ns, pods) in &self.restart_history {
+            for (pod, containers) in pods {
+                let n: i64 = containers
+                    .values()
+                    .filter(|h| h.len() > 1)
+                    .map(|h| {
+                        let now = h.back().map_or(0, |(_, n)| *n);
+                        let base = h
+                            .iter()
+                            .rev()
+                            .find(|(t, _)| *t <= since_ms)
+                            .or(h.front())
+                            .map_or(now, |(_, n)| *n);
+                        (now - base).max(0)
+                    })
+                    .sum();
+                if n > 0 {
+                    out.insert((ns.as_str(), pod.as_str()), n);
+                }
+            }
+        }
+        out
+    }
+
     fn remember(&mut self, p: &PodInfo, at_ms: i64) {
         for c in &p.containers {
             let h = self
                 .restart_history
-                .entry((p.namespace.clone(), p.name.clone(), c.name.clone()))
+                .entry(p.namespace.clone())
+                .or_default()
+                .entry(p.name.clone())
+                .or_default()
+                .entry(c.name.clone())
                 .or_default();
             if h.back().is_none_or(|(_, n)| *n != c.restarts) {
                 h.push_back((at_ms, c.restarts));
@@ -269,8 +310,10 @@ impl KubeState {
                     self.pods.insert(p.key(), p);
                 }
                 let pods = &self.pods;
-                self.restart_history
-                    .retain(|(ns, pod, _), _| pods.contains_key(&(ns.clone(), pod.clone())));
+                for (ns, m) in self.restart_history.iter_mut() {
+                    m.retain(|pod, _| pods.contains_key(&(ns.clone(), pod.clone())));
+                }
+                self.restart_history.retain(|_, m| !m.is_empty());
                 if !self.synced.contains(&Resource::Pods) {
                     self.synced.push(Resource::Pods);
                 }
@@ -283,8 +326,9 @@ impl KubeState {
             }
             Change::Remove(p) => {
                 self.pods.remove(&p.key());
-                self.restart_history
-                    .retain(|(ns, pod, _), _| !(*ns == p.namespace && *pod == p.name));
+                if let Some(m) = self.restart_history.get_mut(&p.namespace) {
+                    m.remove(&p.name);
+                }
             }
         }
     }
@@ -420,9 +464,21 @@ impl Feature for KubeState {
             }
             KubeEvent::Pods { at_ms, change, .. } => {
                 self.common.health.count(at_ms, 0);
+                // one pod changed: the marks change only if its own did
+                // (no pass over 5,000 pods for each of 50 updates a second)
+                let touched = match &change {
+                    Change::Replace(_) => None,
+                    Change::Upsert(p) | Change::Remove(p) => Some(p.key()),
+                };
+                let marks_of = |s: &Self, k: &(String, String)| s.pods.get(k).map(pod_marks);
+                let before = touched.as_ref().map(|k| marks_of(self, k));
                 self.on_pods(at_ms, change);
                 self.errors.remove(&Some(Resource::Pods));
                 self.succeeded(at_ms);
+                let after = touched.as_ref().map(|k| marks_of(self, k));
+                if self.marked.is_some() && touched.is_some() && before == after {
+                    return Outcome::changed(vec![]);
+                }
                 // the charts mark each container's last termination
                 let marks = self.marks();
                 if self.marked.as_ref() != Some(&marks) {
@@ -484,25 +540,28 @@ impl Feature for KubeState {
     }
 }
 
+/// One pod's marks: each container's last termination that was an
+/// incident (an OOM kill or a non-zero exit; a Completed exit is not).
+fn pod_marks(p: &PodInfo) -> Vec<crate::core::TimeMark> {
+    p.containers
+        .iter()
+        .filter_map(|c| {
+            let t = c.last.as_ref().filter(|t| t.is_oom() || t.exit_code != 0)?;
+            Some(crate::core::TimeMark {
+                at_ms: t.finished_ms?,
+                pod: p.name.clone(),
+                oom: t.is_oom(),
+            })
+        })
+        .collect()
+}
+
 impl KubeState {
     /// Each container's last termination that was an incident (an OOM
     /// kill or a non-zero exit; a Completed exit is not), for the charts'
     /// time axes.
     fn marks(&self) -> Vec<crate::core::TimeMark> {
-        let mut v: Vec<crate::core::TimeMark> = self
-            .pods
-            .values()
-            .flat_map(|p| {
-                p.containers.iter().filter_map(|c| {
-                    let t = c.last.as_ref().filter(|t| t.is_oom() || t.exit_code != 0)?;
-                    Some(crate::core::TimeMark {
-                        at_ms: t.finished_ms?,
-                        pod: p.name.clone(),
-                        oom: t.is_oom(),
-                    })
-                })
-            })
-            .collect();
+        let mut v: Vec<crate::core::TimeMark> = self.pods.values().flat_map(pod_marks).collect();
         v.sort_by_key(|m| m.at_ms);
         v
     }

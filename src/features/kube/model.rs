@@ -65,14 +65,14 @@ impl PodInfo {
     /// What `kubectl get pods` says in STATUS: a waiting reason first
     /// (CrashLoopBackOff says more than Running), then Terminating, then
     /// the phase.
-    pub fn status(&self) -> String {
-        if let Some(w) = self.containers.iter().find_map(|c| c.waiting.clone()) {
+    pub fn status(&self) -> &str {
+        if let Some(w) = self.containers.iter().find_map(|c| c.waiting.as_deref()) {
             return w;
         }
         if self.deleting {
-            return "Terminating".into();
+            return "Terminating";
         }
-        self.phase.clone()
+        &self.phase
     }
 
     /// The most recent termination of any of its containers.

@@ -223,4 +223,32 @@ fn only_incidents_are_marked() {
         })
         .expect("marks sent");
     assert_eq!(marks, [("c".to_string(), false), ("a".to_string(), true)]);
+
+    // one pod at a time: a new OOM kill is marked, an unrelated change
+    // sends nothing, a removed pod's mark goes
+    let marks_of = |o: &crate::core::Outcome<KubeCommand>| {
+        o.effects.iter().find_map(|e| match e {
+            crate::core::Effect::Marks(m) => {
+                Some(m.iter().map(|m| m.pod.clone()).collect::<Vec<_>>())
+            }
+            _ => None,
+        })
+    };
+    let o = k.on_event(
+        pods_ev(gen, 2, Change::Upsert(ended("d", "OOMKilled", 137, 40))),
+        &c,
+    );
+    assert_eq!(marks_of(&o), Some(vec!["c".into(), "a".into(), "d".into()]));
+    let o = k.on_event(pods_ev(gen, 3, Change::Upsert(pod("ns", "e", 0))), &c);
+    assert_eq!(marks_of(&o), None);
+    let o = k.on_event(
+        pods_ev(gen, 4, Change::Upsert(ended("d", "OOMKilled", 137, 50))),
+        &c,
+    );
+    assert_eq!(marks_of(&o), Some(vec!["c".into(), "a".into(), "d".into()]));
+    let o = k.on_event(
+        pods_ev(gen, 5, Change::Remove(ended("a", "OOMKilled", 137, 30))),
+        &c,
+    );
+    assert_eq!(marks_of(&o), Some(vec!["c".into(), "d".into()]));
 }
