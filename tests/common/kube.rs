@@ -22,6 +22,9 @@ use tokio::sync::watch;
 
 use super::http::read_request;
 
+#[path = "kube_logs.rs"]
+mod kube_logs;
+
 /// (namespace, pod) → [(container, memory quantity)].
 type Usage = BTreeMap<(String, String), Vec<(String, String)>>;
 
@@ -44,6 +47,8 @@ struct Cluster {
     /// metrics.k8s.io: (namespace, pod) → [(container, memory quantity)];
     /// None: no metrics-server (the group answers 404).
     usage: Option<Usage>,
+    /// Pod logs (kube_logs.rs).
+    logs: kube_logs::Logs,
 }
 
 #[derive(Clone)]
@@ -228,6 +233,9 @@ impl FakeKube {
             if req.header("authorization") != Some(&format!("Bearer {t}")) {
                 return send(&mut sock, 401, &status(401, "Unauthorized", "Unauthorized")).await;
             }
+        }
+        if let Some(pod) = kube_logs::route(&path) {
+            return self.serve_log(&mut sock, pod, &req.target).await;
         }
         if let Some(ns) = metrics_route(&path) {
             let usage = self.state.lock().unwrap().usage.clone();
