@@ -24,11 +24,13 @@ use tokio::io::AsyncWriteExt;
 
 use super::{send, status, FakeKube};
 
-/// (namespace, pod, container, previous) → lines (ns timestamp, text),
-/// in the order they were written.
+/// (namespace, pod, container, previous).
+type LogKey = (String, String, String, bool);
+
+/// Each log's lines (ns timestamp, text), in the order they were written.
 #[derive(Default)]
 pub struct Logs {
-    lines: BTreeMap<(String, String, String, bool), Vec<(i64, String)>>,
+    lines: BTreeMap<LogKey, Vec<(i64, String)>>,
     /// Bumped to end every open follow stream.
     ends: u64,
 }
@@ -94,7 +96,7 @@ pub fn stamp(ns: i64) -> String {
 }
 
 struct Ask {
-    key: (String, String, String, bool),
+    key: LogKey,
     follow: bool,
     timestamps: bool,
     since_ns: Option<i64>,

@@ -36,9 +36,12 @@ impl StreamRef {
     }
 }
 
+/// A pod's sort key: its newest termination (ns) and its restarts.
+type RestartKey = (Option<i64>, i64);
+
 /// When a pod's containers last terminated (ns; newest of them), and
 /// their restarts: the sort key of "restarted most recently".
-fn restart_key(p: &Pod) -> (Option<i64>, i64) {
+fn restart_key(p: &Pod) -> RestartKey {
     let statuses = p
         .status
         .as_ref()
@@ -67,7 +70,7 @@ fn restart_key(p: &Pod) -> (Option<i64>, i64) {
 /// have no log and are skipped. Returns the streams and how many were left
 /// out by `max`.
 pub fn choose(pods: &[Pod], sel: &Selection, max: usize) -> (Vec<StreamRef>, usize) {
-    let mut ordered: Vec<(&Pod, (Option<i64>, i64), &str)> = pods
+    let mut ordered: Vec<(&Pod, RestartKey, &str)> = pods
         .iter()
         .filter_map(|p| {
             let name = p.metadata.name.as_deref()?;
