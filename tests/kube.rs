@@ -793,3 +793,45 @@ async fn the_fake_log_endpoint_answers_the_api_servers_errors() {
         "{body}"
     );
 }
+
+/// A pod that appears while following (a rollout) is read too: the tail
+/// lists the pods again and, the choice changed, is reopened over them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_that_appears_while_following_is_read() {
+    let fake = FakeKube::start().await;
+    let dir = common::tempdir("kube-logs-rollout");
+    let cfg = fake.kubeconfig(&dir, None);
+    fake.put_pod("shop", "api-old", healthy_pod());
+    fake.add_log("shop", "api-old", "api", false, "from the old pod");
+    let (mut st, backends) = logs_state(cfg);
+    let (tx, mut rx) = mpsc::channel(256);
+    let mut tasks = Tasks::new(backends, tx, 1.0);
+    tasks.exec(update::start(&mut st));
+    assert!(
+        common::drive(&mut st, &mut tasks, &mut rx, WAIT, |s| {
+            s.logs.mode == watchfloor::features::logs::TailMode::Tailing
+                && ring_texts(s).contains(&"from the old pod".to_string())
+        })
+        .await
+    );
+    fake.put_pod("shop", "api-new", healthy_pod());
+    fake.add_log("shop", "api-new", "api", false, "from the new pod");
+    // the pods are listed again every 15 s
+    assert!(
+        common::drive(&mut st, &mut tasks, &mut rx, Duration::from_secs(60), |s| {
+            ring_texts(s).contains(&"from the new pod".to_string())
+        })
+        .await,
+        "{:?} {:?}",
+        ring_texts(&st),
+        fake.log_requests()
+    );
+    let texts = ring_texts(&st);
+    assert_eq!(
+        texts.iter().filter(|t| *t == "from the old pod").count(),
+        1,
+        "{texts:?}"
+    );
+    let s = screen(&st, 160, 30);
+    assert!(s.contains("api-new") && s.contains("api-old"), "{s}");
+}

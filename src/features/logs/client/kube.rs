@@ -146,11 +146,18 @@ impl KubeLogs {
         Ok(list.items)
     }
 
-    /// The streams a selection reads now.
-    async fn streams(&self, sel: &Selection) -> Result<(Conn, Vec<StreamRef>), SourceError> {
+    /// The streams a selection reads now, and how many more match.
+    async fn streams(&self, sel: &Selection) -> Result<(Conn, Vec<StreamRef>, usize), SourceError> {
         let conn = self.conn().await?.clone();
         let pods = self.pods(&conn, sel).await?;
         let (streams, left) = choose(&pods, sel, MAX_STREAMS);
+        Ok((conn, streams, left))
+    }
+
+    /// [`streams`](Self::streams), saying in the log file what the bound
+    /// left out.
+    async fn streams_said(&self, sel: &Selection) -> Result<(Conn, Vec<StreamRef>), SourceError> {
+        let (conn, streams, left) = self.streams(sel).await?;
         if left > 0 {
             crate::info!(
                 "k8s logs: {left} more container logs match; reading the {MAX_STREAMS} of the pods restarted most recently"
@@ -219,7 +226,7 @@ impl LogsBackend for KubeLogs {
     ) -> BoxFut<'a, Result<Vec<Entry>, SourceError>> {
         Box::pin(async move {
             let sel = parse(query)?;
-            let (conn, streams) = self.streams(&sel).await?;
+            let (conn, streams) = self.streams_said(&sel).await?;
             // the newest page of a backfill (not a re-read after a
             // reconnect, whose lines were already shown as the current
             // container's) also reads the previous instances
@@ -377,7 +384,10 @@ impl LogsBackend for KubeLogs {
     ) -> BoxFut<'a, Result<Box<dyn TailStream>, TailOpenError>> {
         Box::pin(async move {
             let sel = Arc::new(parse(query).map_err(TailOpenError::Failed)?);
-            let (conn, chosen) = self.streams(&sel).await.map_err(TailOpenError::Failed)?;
+            let (conn, chosen) = self
+                .streams_said(&sel)
+                .await
+                .map_err(TailOpenError::Failed)?;
             let (tx, rx) = mpsc::channel(64);
             let mut tasks = Slot::default();
             for s in &chosen {
@@ -444,7 +454,7 @@ async fn relist(b: KubeLogs, sel: Arc<Selection>, chosen: Vec<StreamRef>, tx: mp
     let before = key(&chosen);
     loop {
         tokio::time::sleep(RELIST_EVERY).await;
-        if let Ok((_, now)) = b.streams(&sel).await {
+        if let Ok((_, now, _)) = b.streams(&sel).await {
             if key(&now) != before {
                 crate::info!("k8s logs: the pods to read changed; reopening the tail");
                 let _ = tx.send(Msg::End).await;
