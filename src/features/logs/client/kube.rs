@@ -211,6 +211,80 @@ async fn read(client: &Client, s: &StreamRef, r: &Read) -> Result<Vec<(i64, Stri
     Ok(out)
 }
 
+/// The reads of a query_range: each stream's current log (its newest
+/// `limit` lines when reading backward), and with `previous` the last lines
+/// of each restarted container's previous instance.
+fn reads_for(
+    streams: &[StreamRef],
+    since_ns: i64,
+    limit: usize,
+    forward: bool,
+    previous: bool,
+) -> Vec<(Labels, &StreamRef, Read)> {
+    let mut asks = Vec::new();
+    for s in streams {
+        let current = Read {
+            previous: false,
+            since_ns,
+            tail_lines: (!forward).then_some(limit as i64),
+            limit_bytes: LIMIT_BYTES,
+        };
+        asks.push((s.labels(false), s, current));
+        if s.has_previous && previous {
+            let last = Read {
+                previous: true,
+                since_ns,
+                tail_lines: Some(PREVIOUS_LINES.min(limit as i64)),
+                limit_bytes: LIMIT_BYTES / 4,
+            };
+            asks.push((s.labels(true), s, last));
+        }
+    }
+    asks
+}
+
+/// The entries of the reads that answered, inside `window` and passing
+/// the query's stages. A container between instances has no log for a
+/// moment, so one failed read is logged and the others count; when none
+/// answered, the first error is the answer.
+fn gather(
+    asks: &[(Labels, &StreamRef, Read)],
+    results: Vec<Result<Vec<(i64, String)>, SourceError>>,
+    sel: &Selection,
+    window: std::ops::Range<i64>,
+) -> Result<Vec<Entry>, SourceError> {
+    let mut out = Vec::new();
+    let mut first_error = None;
+    let mut answered = 0;
+    for ((labels, s, r), res) in asks.iter().zip(results) {
+        match res {
+            Ok(lines) => {
+                answered += 1;
+                out.extend(
+                    lines
+                        .into_iter()
+                        .filter(|(ts, line)| window.contains(ts) && sel.keeps(labels, line))
+                        .map(|(ts_ns, line)| Entry {
+                            ts_ns,
+                            labels: labels.clone(),
+                            line,
+                            meta: vec![],
+                        }),
+                );
+            }
+            Err(e) => {
+                let which = if r.previous { " (previous)" } else { "" };
+                crate::info!("k8s logs: {}/{}{which}: {e}", s.pod, s.container);
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match first_error {
+        Some(e) if answered == 0 => Err(e),
+        _ => Ok(out),
+    }
+}
+
 impl LogsBackend for KubeLogs {
     fn name(&self) -> &'static str {
         NAME
@@ -231,72 +305,10 @@ impl LogsBackend for KubeLogs {
             // reconnect, whose lines were already shown as the current
             // container's) also reads the previous instances
             let newest_page = !forward && end_ns >= now_ns() - 1_000_000_000;
-            let mut asks: Vec<(Labels, &StreamRef, Read)> = Vec::new();
-            for s in &streams {
-                asks.push((
-                    s.labels(false),
-                    s,
-                    Read {
-                        previous: false,
-                        since_ns: start_ns,
-                        tail_lines: (!forward).then_some(limit as i64),
-                        limit_bytes: LIMIT_BYTES,
-                    },
-                ));
-                if s.has_previous && newest_page {
-                    asks.push((
-                        s.labels(true),
-                        s,
-                        Read {
-                            previous: true,
-                            since_ns: start_ns,
-                            tail_lines: Some(PREVIOUS_LINES.min(limit as i64)),
-                            limit_bytes: LIMIT_BYTES / 4,
-                        },
-                    ));
-                }
-            }
+            let asks = reads_for(&streams, start_ns, limit, forward, newest_page);
             let reads = asks.iter().map(|(_, s, r)| read(&conn.client, s, r));
             let results = futures_util::future::join_all(reads).await;
-            let mut out = Vec::new();
-            let mut first_error = None;
-            let mut answered = 0;
-            for ((labels, s, r), res) in asks.iter().zip(results) {
-                match res {
-                    Ok(lines) => {
-                        answered += 1;
-                        out.extend(
-                            lines
-                                .into_iter()
-                                .filter(|(ts, line)| {
-                                    (start_ns..end_ns).contains(ts) && sel.keeps(labels, line)
-                                })
-                                .map(|(ts_ns, line)| Entry {
-                                    ts_ns,
-                                    labels: labels.clone(),
-                                    line,
-                                    meta: vec![],
-                                }),
-                        );
-                    }
-                    // a container between instances has no log for a
-                    // moment: the others still count
-                    Err(e) => {
-                        crate::info!(
-                            "k8s logs: {}/{}{}: {e}",
-                            s.pod,
-                            s.container,
-                            if r.previous { " (previous)" } else { "" }
-                        );
-                        first_error.get_or_insert(e);
-                    }
-                }
-            }
-            if answered == 0 {
-                if let Some(e) = first_error {
-                    return Err(e);
-                }
-            }
+            let mut out = gather(&asks, results, &sel, start_ns..end_ns)?;
             out.sort_by_key(|e| e.ts_ns);
             if forward {
                 out.truncate(limit);
