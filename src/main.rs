@@ -21,6 +21,7 @@ use watchfloor::demo::logs::DemoLogs;
 use watchfloor::demo::DemoSource;
 use watchfloor::features::kube::forward::{self, ForwardSpec};
 use watchfloor::features::kube::runner::KubeOptions;
+use watchfloor::features::logs::client::kube::KubeLogs;
 use watchfloor::features::logs::client::loki::LokiClient;
 use watchfloor::features::logs::client::LogsBackend;
 use watchfloor::features::metrics::client::prometheus::PrometheusClient;
@@ -218,7 +219,8 @@ fn metrics_backend(
     Some((Arc::new(client), "prom", url))
 }
 
-/// The log backend: a Loki, the demo's, or none; with where it reads from.
+/// The log backend: a Loki, the demo's, the Kubernetes API's pod logs
+/// (a kubeconfig and no Loki), or none; with where it reads from.
 fn logs_backend(cli: &Cli, s: &Settings) -> Option<(Arc<dyn LogsBackend>, String)> {
     if let Some(ep) = s.loki.as_ref() {
         let (client, warnings) = LokiClient::new(ep).unwrap_or_else(|e| fail(&e));
@@ -228,10 +230,21 @@ fn logs_backend(cli: &Cli, s: &Settings) -> Option<(Arc<dyn LogsBackend>, String
         let url = client.base_url();
         return Some((Arc::new(client), url));
     }
-    s.demo.then(|| {
+    if s.demo {
         let preset = s.dashboard.as_deref().unwrap_or("beam");
         let demo: Arc<dyn LogsBackend> = Arc::new(DemoLogs::new(cli.seed, preset));
-        (demo, "embedded simulation".to_string())
+        return Some((demo, "embedded simulation".to_string()));
+    }
+    // a kubeconfig and no Loki: the pods' logs from the API server
+    s.kube.then(|| {
+        let opts = KubeOptions {
+            kubeconfig: cli.kubeconfig.clone(),
+            context: cli.context.clone(),
+            ..Default::default()
+        };
+        let b = KubeLogs::new(opts, cli.context.clone(), cli.all_namespaces);
+        let url = b.describe();
+        (Arc::new(b) as Arc<dyn LogsBackend>, url)
     })
 }
 

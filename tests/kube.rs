@@ -537,6 +537,9 @@ fn an_exec_plugin_cannot_smear_the_screen_and_its_token_is_never_shown() {
         "the token worked"
     );
     t.keys(&["?"]);
+    t.wait_for("Sources", 10);
+    // the log pane's lines come first (logs from the API): the next page
+    t.keys(&["PageDown"]);
     let s = t.wait_for("Kubernetes: context fake", 10);
     assert!(!s.contains("exec-token"), "{s}");
     t.keys(&["Escape", "q"]);
@@ -744,4 +747,315 @@ async fn a_port_forward_follows_the_service_to_a_replaced_pod() {
     assert!(!requests.iter().any(|r| r.contains("grafana-0/portforward")));
     // the kubeconfig's token reached the API server, never the screen
     assert!(!screen(&st, 160, 45).contains("fwd-token"));
+}
+
+/// With only a kubeconfig (no Prometheus, no Loki), the log pane reads the
+/// pods' logs from the API: `--once` shows them, the crash-looping
+/// container's previous instance marked as such, hostile escapes removed.
+#[test]
+fn once_shows_pod_logs_from_the_api_and_the_previous_instance_marked() {
+    let fake = FakeKube::start_in_thread();
+    let dir = common::tempdir("kube-logs-once");
+    let cfg = fake.kubeconfig(&dir, Some("logs-token-5e6f7a"));
+    fake.put_pod("shop", "api-7d9f8b-x2k4q", oom_pod());
+    fake.put_pod("shop", "api-7d9f8b-mn3pq", healthy_pod());
+    fake.put_pod("other", "elsewhere", healthy_pod());
+    let now = chrono::Utc::now().timestamp_nanos_opt().unwrap();
+    let (sick, fine) = ("api-7d9f8b-x2k4q", "api-7d9f8b-mn3pq");
+    fake.add_log_at(
+        "shop",
+        sick,
+        "api",
+        true,
+        now - 90_000_000_000,
+        "ERROR heap at 2.0G before the kill",
+    );
+    fake.add_log_at(
+        "shop",
+        sick,
+        "api",
+        false,
+        now - 30_000_000_000,
+        "INFO booted again after the kill",
+    );
+    fake.add_log_at(
+        "shop",
+        fine,
+        "api",
+        false,
+        now - 20_000_000_000,
+        "INFO serving \u{1b}[2J\u{1b}]0;pwned\u{7}requests fine",
+    );
+    fake.add_log(
+        "other",
+        "elsewhere",
+        "api",
+        false,
+        "INFO from another namespace",
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_watchfloor"))
+        .args(["--once", "--size", "160x40", "--kubeconfig"])
+        .arg(&cfg)
+        .env_remove("KUBECONFIG")
+        .env("HOME", &dir)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{err}");
+    let row = |what: &str| {
+        text.lines()
+            .find(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("{what}:\n{text}\n{err}"))
+            .to_string()
+    };
+    let prev = row("heap at 2.0G before the kill");
+    assert!(prev.contains(sick) && prev.contains("previous"), "{prev}");
+    let cur = row("booted again after the kill");
+    assert!(!cur.contains("previous"), "{cur}");
+    let hostile = row("requests fine");
+    assert!(hostile.contains(fine), "{hostile}");
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{7}'),
+        "{text}"
+    );
+    assert!(
+        !text.contains("pwned"),
+        "an OSC title reached the screen:\n{text}"
+    );
+    assert!(!text.contains("another namespace"), "{text}");
+    for want in ["k8s logs ✓", "from the Kubernetes API", "k8s ✓"] {
+        assert!(text.contains(want), "{want}:\n{text}");
+    }
+    assert!(!text.contains("logs-token") && !err.contains("logs-token"));
+    // the previous instance was asked for the crash-looping container only
+    let asks = fake.log_requests();
+    let previous: Vec<&String> = asks
+        .iter()
+        .filter(|(_, q)| q.get("previous").is_some_and(|v| v == "true"))
+        .map(|(p, _)| p)
+        .collect();
+    assert!(
+        !previous.is_empty() && previous.iter().all(|p| *p == sick),
+        "{asks:?}"
+    );
+    // every read bounded by the server too (a follow is a stream)
+    assert!(
+        asks.iter()
+            .all(|(_, q)| q.get("timestamps").is_some_and(|v| v == "true")
+                && q.contains_key("sinceTime")
+                && (q.contains_key("follow") || q.contains_key("limitBytes"))),
+        "{asks:?}"
+    );
+}
+
+fn logs_state(kubeconfig: std::path::PathBuf) -> (State, Backends) {
+    use watchfloor::features::logs::client::kube::{KubeLogs, NAME};
+    let mut s = State::new(
+        None,
+        Target {
+            namespace: Some("shop".into()),
+            range_secs: 900,
+            ..Default::default()
+        },
+        1.0,
+        watchfloor::config::theme::Theme::default_theme(),
+        watchfloor::app::keymap::Keymap::default_keymap(),
+    );
+    s.metrics.common.configured = false;
+    let b = KubeLogs::new(
+        KubeOptions {
+            kubeconfig: Some(kubeconfig),
+            ..Default::default()
+        },
+        None,
+        false,
+    );
+    watchfloor::app::run::configure_logs(&mut s, NAME, &b.describe(), true);
+    let backends = Backends {
+        logs: Some(std::sync::Arc::new(b)),
+        ..Default::default()
+    };
+    (s, backends)
+}
+
+fn ring_texts(st: &State) -> Vec<String> {
+    st.logs.ring.lines().map(|l| l.text.to_string()).collect()
+}
+
+/// Following: a line written after the start appears; a follow stream the
+/// API server ends is reopened from the second of the last line seen, and
+/// the lines of that second it sends again are not shown twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn followed_api_logs_show_new_lines_and_no_duplicate_after_a_reopen() {
+    let fake = FakeKube::start().await;
+    let dir = common::tempdir("kube-logs-follow");
+    let cfg = fake.kubeconfig(&dir, None);
+    fake.put_pod("shop", "api-1", healthy_pod());
+    // lines that share one whole second, a few seconds ago
+    let second = chrono::Utc::now().timestamp() - 5;
+    let at = |ms: i64| second * 1_000_000_000 + ms * 1_000_000;
+    fake.add_log_at("shop", "api-1", "api", false, at(100), "line one");
+    let (mut st, backends) = logs_state(cfg);
+    let (tx, mut rx) = mpsc::channel(256);
+    let mut tasks = Tasks::new(backends, tx, 1.0);
+    tasks.exec(update::start(&mut st));
+    let tailing = |s: &State| s.logs.mode == watchfloor::features::logs::TailMode::Tailing;
+    assert!(
+        common::drive(&mut st, &mut tasks, &mut rx, WAIT, |s| {
+            tailing(s) && ring_texts(s).contains(&"line one".to_string())
+        })
+        .await,
+        "{:?} {:?}",
+        ring_texts(&st),
+        st.logs.common.health
+    );
+    // written after the start: comes through the follow stream
+    fake.add_log_at(
+        "shop",
+        "api-1",
+        "api",
+        false,
+        at(200),
+        "line two \u{1b}[31mred\u{1b}[0m",
+    );
+    assert!(
+        common::drive(&mut st, &mut tasks, &mut rx, WAIT, |s| {
+            ring_texts(s).iter().any(|t| t.starts_with("line two"))
+        })
+        .await,
+        "{:?}",
+        ring_texts(&st)
+    );
+    let follows = |f: &FakeKube| {
+        f.log_requests()
+            .into_iter()
+            .filter(|(_, q)| q.get("follow").is_some_and(|v| v == "true"))
+            .collect::<Vec<_>>()
+    };
+    let opened = follows(&fake).len();
+    // the API server drops the stream; a line of the same second follows
+    fake.end_log_streams();
+    fake.add_log_at("shop", "api-1", "api", false, at(300), "line three");
+    assert!(
+        common::drive(&mut st, &mut tasks, &mut rx, WAIT, |s| {
+            ring_texts(s).contains(&"line three".to_string())
+        })
+        .await,
+        "{:?} {:?}",
+        ring_texts(&st),
+        fake.log_requests()
+    );
+    let reopened = follows(&fake);
+    assert!(reopened.len() > opened, "{reopened:?}");
+    let since = reopened.last().unwrap().1.get("sinceTime").cloned();
+    let want = chrono::DateTime::from_timestamp(second, 0)
+        .unwrap()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    assert_eq!(since, Some(want), "reopened from the last line's second");
+    // one more round trip, so late duplicates would have arrived
+    fake.add_log("shop", "api-1", "api", false, "line four");
+    assert!(
+        common::drive(&mut st, &mut tasks, &mut rx, WAIT, |s| {
+            ring_texts(s).contains(&"line four".to_string())
+        })
+        .await
+    );
+    let texts = ring_texts(&st);
+    assert_eq!(
+        texts,
+        ["line one", "line two red", "line three", "line four"],
+        "each line once, in order"
+    );
+    let s = screen(&st, 160, 30);
+    assert_eq!(s.matches("line two red").count(), 1, "{s}");
+    assert!(!s.contains('\u{1b}'), "{s}");
+    assert!(s.contains("k8s logs ✓"), "{s}");
+}
+
+/// The fake's log endpoint answers the API server's errors (what the
+/// backend meets in a real cluster).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fake_log_endpoint_answers_the_api_servers_errors() {
+    let fake = FakeKube::start().await;
+    let two = pod(
+        &[
+            ("a", json!({"state": {"running": {}}})),
+            ("b", json!({"state": {"running": {}}})),
+        ],
+        "Running",
+    );
+    fake.put_pod("shop", "x", two);
+    fake.add_log("shop", "x", "a", false, "hello");
+    let get = |q: &str| {
+        let url = format!("{}/api/v1/namespaces/shop/pods/{q}", fake.url);
+        async move {
+            let r = reqwest::get(url).await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (code, body) = get("x/log").await;
+    assert_eq!(code, 400);
+    assert!(
+        body.contains("a container name must be specified for pod x, choose one of: [a b]"),
+        "{body}"
+    );
+    let (code, body) = get("x/log?container=a&previous=true").await;
+    assert_eq!(code, 400);
+    assert!(
+        body.contains(r#"previous terminated container \"a\" in pod \"x\" not found"#),
+        "{body}"
+    );
+    let (code, body) = get("nope/log").await;
+    assert_eq!(code, 404);
+    assert!(body.contains(r#"pods \"nope\" not found"#), "{body}");
+    let (code, body) = get("x/log?container=a&timestamps=true").await;
+    assert_eq!(code, 200);
+    assert!(
+        body.ends_with(" hello\n") && body.as_bytes()[29] == b'Z',
+        "{body}"
+    );
+}
+
+/// A pod that appears while following (a rollout) is read too: the tail
+/// lists the pods again and, the choice changed, is reopened over them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_that_appears_while_following_is_read() {
+    let fake = FakeKube::start().await;
+    let dir = common::tempdir("kube-logs-rollout");
+    let cfg = fake.kubeconfig(&dir, None);
+    fake.put_pod("shop", "api-old", healthy_pod());
+    fake.add_log("shop", "api-old", "api", false, "from the old pod");
+    let (mut st, backends) = logs_state(cfg);
+    let (tx, mut rx) = mpsc::channel(256);
+    let mut tasks = Tasks::new(backends, tx, 1.0);
+    tasks.exec(update::start(&mut st));
+    assert!(
+        common::drive(&mut st, &mut tasks, &mut rx, WAIT, |s| {
+            s.logs.mode == watchfloor::features::logs::TailMode::Tailing
+                && ring_texts(s).contains(&"from the old pod".to_string())
+        })
+        .await
+    );
+    fake.put_pod("shop", "api-new", healthy_pod());
+    fake.add_log("shop", "api-new", "api", false, "from the new pod");
+    // the pods are listed again every 15 s
+    assert!(
+        common::drive(&mut st, &mut tasks, &mut rx, Duration::from_secs(60), |s| {
+            ring_texts(s).contains(&"from the new pod".to_string())
+        })
+        .await,
+        "{:?} {:?}",
+        ring_texts(&st),
+        fake.log_requests()
+    );
+    let texts = ring_texts(&st);
+    assert_eq!(
+        texts.iter().filter(|t| *t == "from the old pod").count(),
+        1,
+        "{texts:?}"
+    );
+    let s = screen(&st, 160, 30);
+    assert!(s.contains("api-new") && s.contains("api-old"), "{s}");
 }

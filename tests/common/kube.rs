@@ -23,6 +23,8 @@ use tokio::sync::watch;
 use super::http::read_request;
 
 mod forward;
+#[path = "kube_logs.rs"]
+mod kube_logs;
 
 /// (namespace, pod) → [(container, memory quantity)].
 type Usage = BTreeMap<(String, String), Vec<(String, String)>>;
@@ -51,6 +53,8 @@ struct Cluster {
     forwards_opened: usize,
     /// When the last page of a pod list was answered (benchmarks).
     pods_listed: Option<std::time::Instant>,
+    /// Pod logs (kube_logs.rs).
+    logs: kube_logs::Logs,
 }
 
 #[derive(Clone)]
@@ -240,6 +244,9 @@ impl FakeKube {
             if req.header("authorization") != Some(&format!("Bearer {t}")) {
                 return send(&mut sock, 401, &status(401, "Unauthorized", "Unauthorized")).await;
             }
+        }
+        if let Some(pod) = kube_logs::route(&path) {
+            return self.serve_log(&mut sock, pod, &req.target).await;
         }
         if let Some(ns) = metrics_route(&path) {
             let usage = self.state.lock().unwrap().usage.clone();

@@ -25,6 +25,8 @@ pub enum RowView {
         time: String,
         pod: String,
         container: String,
+        /// From the container's previous instance (before its restart).
+        previous: bool,
         level: Level,
         text: String,
         /// "[cut 1.0 MiB]" when the line was longer than kept.
@@ -51,6 +53,8 @@ pub struct LogsView {
     pub redaction_off: bool,
     pub wrap: bool,
     pub empty_note: Option<String>,
+    /// Where the lines come from when that is not a log server ("k8s API").
+    pub source: Option<&'static str>,
 }
 
 /// Lines of text the pane's body can show, for its height.
@@ -203,6 +207,8 @@ pub fn view(state: &State, area: Rect) -> LogsView {
         redaction_off: !l.redact,
         wrap: l.wrap,
         empty_note: empty_note(l),
+        source: (l.common.health.name == crate::features::logs::client::kube::NAME)
+            .then_some("from the Kubernetes API"),
     }
 }
 
@@ -227,6 +233,7 @@ fn row_views(l: &LogsState, positions: Vec<usize>) -> Vec<RowView> {
                     .label("container")
                     .map(|p| display(p).into_owned())
                     .unwrap_or_default(),
+                previous: line.label("previous") == Some("true"),
                 level: line.level,
                 text: compact(&line.text),
                 cut: line
@@ -459,6 +466,9 @@ pub fn draw(f: &mut Frame, area: Rect, v: &LogsView, state: &State, focused: boo
 /// " Logs  REDACTION OFF following · tail ≥warn 1.2k lines … {query}".
 fn title<'a>(v: &'a LogsView, t: &Theme, width: usize) -> Line<'a> {
     let mut title = vec![Span::styled(" Logs ", t.title)];
+    if let Some(src) = v.source {
+        title.push(Span::styled(format!("{src} "), t.dim));
+    }
     if v.redaction_off {
         title.push(Span::styled(" REDACTION OFF ", t.oom));
     }
@@ -490,6 +500,7 @@ fn row_line<'a>(r: &'a RowView, state: &State) -> Line<'a> {
             time,
             pod,
             container,
+            previous,
             level,
             text,
             cut,
@@ -506,6 +517,10 @@ fn row_line<'a>(r: &'a RowView, state: &State) -> Line<'a> {
             }
             if cols.container() && !container.is_empty() {
                 spans.push(Span::styled(format!("{container} "), t.dim));
+            }
+            // whatever the columns: these lines are from before a restart
+            if *previous {
+                spans.push(Span::styled("⟲previous ", t.warn));
             }
             let ls = level_style(t, *level);
             spans.push(Span::styled(format!("{} ", level_tag(*level)), ls));

@@ -3,6 +3,7 @@
 //! resume, dedupe, fill or mark, polling fallback), shared by the TUI's log
 //! pane and the headless `watchfloor logs`.
 
+pub mod kube;
 pub mod logql;
 pub mod loki;
 pub mod wire;

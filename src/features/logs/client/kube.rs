@@ -1,0 +1,581 @@
+//! Pod logs from the Kubernetes API, for a kubeconfig without a Loki: the
+//! same `LogsBackend` as Loki's, so every line goes through the same engine
+//! (dedupe, resume), store, pane, sanitiser and redactor.
+//!
+//! - The query is the LogQL selector the engine builds, read back
+//!   (`selector`): namespace (the context's own when the selector has none,
+//!   as kubectl; every namespace with `-A`), pods, container; `|=`, `!=`
+//!   and label filters are applied to each line here; anything else is
+//!   refused with a message naming what needs Loki.
+//! - Bounded like `kubectl logs --max-log-requests` (default 5): at most
+//!   [`MAX_STREAMS`] container logs per query or tail, from the pods that
+//!   restarted most recently (`streams::choose`).
+//! - query_range: `GET …/pods/NAME/log?container=C&timestamps=true&
+//!   sinceTime=…&limitBytes=…` per stream (with `tailLines` for the newest
+//!   lines). The newest page of a backfill also reads each restarted
+//!   container's previous instance (`previous=true`, its last
+//!   [`PREVIOUS_LINES`] lines), labelled `previous="true"`.
+//! - tail: one `follow=true` stream per container, merged. A stream that
+//!   ends (the container restarted, the API server dropped it) is reopened
+//!   with backoff from `sinceTime` of the last line it gave; the API counts
+//!   whole seconds, so the lines of that second come again and are dropped
+//!   here (and by the engine's dedupe). When the pods chosen change (a
+//!   rollout, a pod deleted) the tail ends, and the engine re-reads and
+//!   opens a new one over the new pods.
+//! - Volume and patterns: the API has neither (`Ok(None)`: the pane counts
+//!   and clusters retained lines).
+
+mod selector;
+mod streams;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{ListParams, LogParams};
+use kube::{Api, Client};
+use tokio::sync::mpsc;
+
+use crate::core::{now_ms, BoxFut, ErrorKind, Slot, SourceError};
+use crate::features::kube::runner::KubeOptions;
+use crate::features::logs::client::wire::{
+    Entry, Labels, MatrixSeries, ServerPattern, TailMessage,
+};
+use crate::features::logs::client::{LogsBackend, TailOpenError, TailStream};
+use selector::{parse, Selection};
+use streams::{choose, parse_line, since_time, LineReader, StreamRef};
+
+/// The header's name of this source.
+pub const NAME: &str = "k8s logs";
+/// Container logs read at once (kubectl's `--max-log-requests` default).
+pub const MAX_STREAMS: usize = 5;
+/// Lines of a restarted container's previous instance read.
+pub const PREVIOUS_LINES: i64 = 200;
+/// `limitBytes` of one read (the server stops there); what is read is
+/// capped the same way.
+pub const LIMIT_BYTES: i64 = 4 << 20;
+/// Longest line kept while read (the engine cuts at the same size).
+const LINE_BYTES: usize = crate::features::logs::events::LINE_CAP + 64;
+/// While tailing, the pods are listed again this often: a changed choice
+/// (a rollout) ends the tail so the engine opens one over the new pods.
+const RELIST_EVERY: Duration = Duration::from_secs(15);
+/// Lines batched into one tail message (for at most [`BATCH_WAIT`]).
+const BATCH_LINES: usize = 1000;
+const BATCH_WAIT: Duration = Duration::from_millis(50);
+
+pub struct KubeLogs {
+    opts: KubeOptions,
+    context: Option<String>,
+    all_namespaces: bool,
+    conn: tokio::sync::OnceCell<Conn>,
+}
+
+#[derive(Clone)]
+struct Conn {
+    client: Client,
+    /// The context's namespace.
+    namespace: String,
+}
+
+fn now_ns() -> i64 {
+    now_ms() * 1_000_000
+}
+
+fn api_error(e: &kube::Error) -> SourceError {
+    match e {
+        kube::Error::Api(s) => SourceError {
+            status: Some(s.code),
+            kind: ErrorKind::Unspecified,
+            message: s.message.clone(),
+        },
+        other => SourceError::msg(crate::text::display(&other.to_string()).into_owned()),
+    }
+}
+
+impl KubeLogs {
+    /// `context`: the kubeconfig's context (None: its current one).
+    pub fn new(opts: KubeOptions, context: Option<String>, all_namespaces: bool) -> KubeLogs {
+        KubeLogs {
+            opts,
+            context,
+            all_namespaces,
+            conn: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// Where the lines come from, for the header and help.
+    pub fn describe(&self) -> String {
+        match &self.context {
+            Some(c) => format!("the Kubernetes API (context {c})"),
+            None => "the Kubernetes API (current context)".to_string(),
+        }
+    }
+
+    /// The client, built once (the same rules as the Kubernetes pane's:
+    /// credentials registered with the redactor, exec plugins never
+    /// interactive); a failure is tried again at the next ask.
+    async fn conn(&self) -> Result<&Conn, SourceError> {
+        self.conn
+            .get_or_try_init(|| async {
+                let (client, _, _, _, namespace) =
+                    crate::features::kube::runner::client(&self.opts, self.context.as_deref())
+                        .await?;
+                Ok(Conn { client, namespace })
+            })
+            .await
+    }
+
+    /// The namespace a selection reads (None: every namespace).
+    fn namespace(&self, conn: &Conn, sel: &Selection) -> Option<String> {
+        match &sel.namespace {
+            Some(n) => Some(n.clone()),
+            None if self.all_namespaces => None,
+            None => Some(conn.namespace.clone()),
+        }
+    }
+
+    async fn pods(&self, conn: &Conn, sel: &Selection) -> Result<Vec<Pod>, SourceError> {
+        let api: Api<Pod> = match self.namespace(conn, sel) {
+            Some(ns) => Api::namespaced(conn.client.clone(), &ns),
+            None => Api::all(conn.client.clone()),
+        };
+        let list = api
+            .list(&ListParams::default())
+            .await
+            .map_err(|e| api_error(&e))?;
+        Ok(list.items)
+    }
+
+    /// The streams a selection reads now, and how many more match.
+    async fn streams(&self, sel: &Selection) -> Result<(Conn, Vec<StreamRef>, usize), SourceError> {
+        let conn = self.conn().await?.clone();
+        let pods = self.pods(&conn, sel).await?;
+        let (streams, left) = choose(&pods, sel, MAX_STREAMS);
+        Ok((conn, streams, left))
+    }
+
+    /// [`streams`](Self::streams), saying in the log file what the bound
+    /// left out.
+    async fn streams_said(&self, sel: &Selection) -> Result<(Conn, Vec<StreamRef>), SourceError> {
+        let (conn, streams, left) = self.streams(sel).await?;
+        if left > 0 {
+            crate::info!(
+                "k8s logs: {left} more container logs match; reading the {MAX_STREAMS} of the pods restarted most recently"
+            );
+        }
+        Ok((conn, streams))
+    }
+}
+
+/// One non-follow read of a stream.
+struct Read {
+    previous: bool,
+    since_ns: i64,
+    tail_lines: Option<i64>,
+    limit_bytes: i64,
+}
+
+/// Reads one container log whole (bounded): its lines with timestamps.
+async fn read(client: &Client, s: &StreamRef, r: &Read) -> Result<Vec<(i64, String)>, SourceError> {
+    let api: Api<Pod> = Api::namespaced(client.clone(), &s.namespace);
+    let lp = LogParams {
+        container: Some(s.container.clone()),
+        timestamps: true,
+        previous: r.previous,
+        since_time: Some(since_time(r.since_ns)),
+        tail_lines: r.tail_lines,
+        limit_bytes: Some(r.limit_bytes),
+        ..Default::default()
+    };
+    let body = api
+        .log_stream(&s.pod, &lp)
+        .await
+        .map_err(|e| api_error(&e))?;
+    let mut lines = LineReader::new(body, LINE_BYTES);
+    let mut out = Vec::new();
+    loop {
+        match lines.next().await {
+            Ok(Some(raw)) => out.extend(parse_line(&raw)),
+            Ok(None) => break,
+            Err(e) => {
+                return Err(SourceError::msg(format!(
+                    "reading the log of {}: {e}",
+                    s.pod
+                )))
+            }
+        }
+        if lines.bytes > r.limit_bytes as u64 {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// The reads of a query_range: each stream's current log (its newest
+/// `limit` lines when reading backward), and with `previous` the last lines
+/// of each restarted container's previous instance.
+fn reads_for(
+    streams: &[StreamRef],
+    since_ns: i64,
+    limit: usize,
+    forward: bool,
+    previous: bool,
+) -> Vec<(Labels, &StreamRef, Read)> {
+    let mut asks = Vec::new();
+    for s in streams {
+        let current = Read {
+            previous: false,
+            since_ns,
+            tail_lines: (!forward).then_some(limit as i64),
+            limit_bytes: LIMIT_BYTES,
+        };
+        asks.push((s.labels(false), s, current));
+        if s.has_previous && previous {
+            let last = Read {
+                previous: true,
+                since_ns,
+                tail_lines: Some(PREVIOUS_LINES.min(limit as i64)),
+                limit_bytes: LIMIT_BYTES / 4,
+            };
+            asks.push((s.labels(true), s, last));
+        }
+    }
+    asks
+}
+
+/// The entries of the reads that answered, inside `window` and passing
+/// the query's stages. A container between instances has no log for a
+/// moment, so one failed read is logged and the others count; when none
+/// answered, the first error is the answer.
+fn gather(
+    asks: &[(Labels, &StreamRef, Read)],
+    results: Vec<Result<Vec<(i64, String)>, SourceError>>,
+    sel: &Selection,
+    window: std::ops::Range<i64>,
+) -> Result<Vec<Entry>, SourceError> {
+    let mut out = Vec::new();
+    let mut first_error = None;
+    let mut answered = 0;
+    for ((labels, s, r), res) in asks.iter().zip(results) {
+        match res {
+            Ok(lines) => {
+                answered += 1;
+                out.extend(
+                    lines
+                        .into_iter()
+                        .filter(|(ts, line)| window.contains(ts) && sel.keeps(labels, line))
+                        .map(|(ts_ns, line)| Entry {
+                            ts_ns,
+                            labels: labels.clone(),
+                            line,
+                            meta: vec![],
+                        }),
+                );
+            }
+            Err(e) => {
+                let which = if r.previous { " (previous)" } else { "" };
+                crate::info!("k8s logs: {}/{}{which}: {e}", s.pod, s.container);
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match first_error {
+        Some(e) if answered == 0 => Err(e),
+        _ => Ok(out),
+    }
+}
+
+impl LogsBackend for KubeLogs {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn query_range<'a>(
+        &'a self,
+        query: &'a str,
+        start_ns: i64,
+        end_ns: i64,
+        limit: usize,
+        forward: bool,
+    ) -> BoxFut<'a, Result<Vec<Entry>, SourceError>> {
+        Box::pin(async move {
+            let sel = parse(query)?;
+            let (conn, streams) = self.streams_said(&sel).await?;
+            // the newest page of a backfill (not a re-read after a
+            // reconnect, whose lines were already shown as the current
+            // container's) also reads the previous instances
+            let newest_page = !forward && end_ns >= now_ns() - 1_000_000_000;
+            let asks = reads_for(&streams, start_ns, limit, forward, newest_page);
+            let reads = asks.iter().map(|(_, s, r)| read(&conn.client, s, r));
+            let results = futures_util::future::join_all(reads).await;
+            let mut out = gather(&asks, results, &sel, start_ns..end_ns)?;
+            out.sort_by_key(|e| e.ts_ns);
+            if forward {
+                out.truncate(limit);
+            } else {
+                let skip = out.len().saturating_sub(limit);
+                out.drain(..skip);
+            }
+            Ok(out)
+        })
+    }
+
+    fn volume<'a>(
+        &'a self,
+        _query: &'a str,
+        _start_ns: i64,
+        _end_ns: i64,
+        _step_secs: u64,
+    ) -> BoxFut<'a, Result<Option<Vec<MatrixSeries>>, SourceError>> {
+        Box::pin(async { Ok(None) })
+    }
+
+    fn patterns<'a>(
+        &'a self,
+        _query: &'a str,
+        _start_ns: i64,
+        _end_ns: i64,
+    ) -> BoxFut<'a, Result<Option<Vec<ServerPattern>>, SourceError>> {
+        Box::pin(async { Ok(None) })
+    }
+
+    fn labels(&self, _start_ns: i64, _end_ns: i64) -> BoxFut<'_, Result<Vec<String>, SourceError>> {
+        Box::pin(async { Ok(selector::LABELS.iter().map(|s| s.to_string()).collect()) })
+    }
+
+    fn label_values<'a>(
+        &'a self,
+        name: &'a str,
+        _start_ns: i64,
+        _end_ns: i64,
+    ) -> BoxFut<'a, Result<Vec<String>, SourceError>> {
+        Box::pin(async move {
+            if !["namespace", "pod", "container"].contains(&name) {
+                return Ok(vec![]);
+            }
+            let conn = self.conn().await?;
+            let pods = self.pods(conn, &Selection::default()).await?;
+            let mut v: Vec<String> = pods
+                .iter()
+                .flat_map(|p| match name {
+                    "namespace" => p.metadata.namespace.clone().into_iter().collect(),
+                    "pod" => p.metadata.name.clone().into_iter().collect(),
+                    _ => p
+                        .spec
+                        .iter()
+                        .flat_map(|s| s.containers.iter().map(|c| c.name.clone()))
+                        .collect::<Vec<_>>(),
+                })
+                .collect();
+            v.sort_unstable();
+            v.dedup();
+            Ok(v)
+        })
+    }
+
+    fn series<'a>(
+        &'a self,
+        selector: &'a str,
+        _start_ns: i64,
+        _end_ns: i64,
+    ) -> BoxFut<'a, Result<Vec<Labels>, SourceError>> {
+        Box::pin(async move {
+            let sel = parse(selector)?;
+            let conn = self.conn().await?;
+            let pods = self.pods(conn, &sel).await?;
+            let (streams, _) = choose(&pods, &sel, crate::features::logs::client::wire::MAX_SERIES);
+            Ok(streams.iter().map(|s| s.labels(false)).collect())
+        })
+    }
+
+    fn tail<'a>(
+        &'a self,
+        query: &'a str,
+        start_ns: i64,
+        _limit: usize,
+    ) -> BoxFut<'a, Result<Box<dyn TailStream>, TailOpenError>> {
+        Box::pin(async move {
+            let sel = Arc::new(parse(query).map_err(TailOpenError::Failed)?);
+            let (conn, chosen) = self
+                .streams_said(&sel)
+                .await
+                .map_err(TailOpenError::Failed)?;
+            let (tx, rx) = mpsc::channel(64);
+            let mut tasks = Slot::default();
+            for s in &chosen {
+                tasks.push(tokio::spawn(follow(
+                    conn.client.clone(),
+                    s.clone(),
+                    sel.clone(),
+                    start_ns,
+                    tx.clone(),
+                )));
+            }
+            let pods = KubeLogs {
+                opts: self.opts.clone(),
+                context: self.context.clone(),
+                all_namespaces: self.all_namespaces,
+                conn: tokio::sync::OnceCell::new_with(Some(conn)),
+            };
+            tasks.push(tokio::spawn(relist(pods, sel, chosen, tx)));
+            Ok(Box::new(KubeTail { rx, _tasks: tasks }) as Box<dyn TailStream>)
+        })
+    }
+}
+
+/// What the tail's tasks send.
+enum Msg {
+    Lines(Vec<Entry>),
+    /// The pods to read changed: the tail ends, the engine opens another.
+    End,
+    Failed(SourceError),
+}
+
+struct KubeTail {
+    rx: mpsc::Receiver<Msg>,
+    /// The follow and relist tasks, aborted with the tail.
+    _tasks: Slot,
+}
+
+impl TailStream for KubeTail {
+    fn next(&mut self) -> BoxFut<'_, Option<Result<TailMessage, SourceError>>> {
+        Box::pin(async move {
+            match self.rx.recv().await? {
+                Msg::Lines(entries) => Some(Ok(TailMessage {
+                    entries,
+                    dropped: vec![],
+                })),
+                Msg::End => None,
+                Msg::Failed(e) => Some(Err(e)),
+            }
+        })
+    }
+}
+
+/// Lists the pods every [`RELIST_EVERY`]; ends the tail when the streams
+/// chosen now differ from those followed.
+async fn relist(b: KubeLogs, sel: Arc<Selection>, chosen: Vec<StreamRef>, tx: mpsc::Sender<Msg>) {
+    let key = |v: &[StreamRef]| {
+        let mut k: Vec<(String, String, String)> = v
+            .iter()
+            .map(|s| (s.namespace.clone(), s.pod.clone(), s.container.clone()))
+            .collect();
+        k.sort();
+        k
+    };
+    let before = key(&chosen);
+    loop {
+        tokio::time::sleep(RELIST_EVERY).await;
+        if let Ok((_, now, _)) = b.streams(&sel).await {
+            if key(&now) != before {
+                crate::info!("k8s logs: the pods to read changed; reopening the tail");
+                let _ = tx.send(Msg::End).await;
+                return;
+            }
+        }
+    }
+}
+
+/// 0.5 s, 1, 2 … 30 s between reopens of one stream.
+fn reopen_delay(attempt: u32) -> Duration {
+    Duration::from_millis((500u64 << attempt.min(6)).min(30_000))
+}
+
+/// One container's `follow=true` log, reopened from the last line's
+/// second whenever it ends, until the tail is dropped. A pod that is gone
+/// (404) ends the tail (the engine re-chooses); a container not running
+/// yet (400) is waited for; other failures end the tail with the error
+/// (the engine shows it and reconnects with backoff).
+async fn follow(
+    client: Client,
+    s: StreamRef,
+    sel: Arc<Selection>,
+    start_ns: i64,
+    tx: mpsc::Sender<Msg>,
+) {
+    let api: Api<Pod> = Api::namespaced(client, &s.namespace);
+    let labels = s.labels(false);
+    // the last timestamp given, and the lines given at it: a reopen from
+    // its second sends them again
+    let mut last: (i64, Vec<String>) = (start_ns, vec![]);
+    let mut attempt = 0u32;
+    loop {
+        let lp = LogParams {
+            container: Some(s.container.clone()),
+            follow: true,
+            timestamps: true,
+            since_time: Some(since_time(last.0)),
+            ..Default::default()
+        };
+        let opened = Instant::now();
+        match api.log_stream(&s.pod, &lp).await {
+            Ok(body) => {
+                let mut lines = LineReader::new(body, LINE_BYTES);
+                loop {
+                    let Some(batch) = next_batch(&mut lines).await else {
+                        break;
+                    };
+                    let mut entries = Vec::with_capacity(batch.len());
+                    for (ts, line) in batch.iter().filter_map(|raw| parse_line(raw)) {
+                        if ts < last.0 || (ts == last.0 && last.1.contains(&line)) {
+                            continue;
+                        }
+                        if ts > last.0 {
+                            last = (ts, vec![]);
+                        }
+                        last.1.push(line.clone());
+                        if sel.keeps(&labels, &line) {
+                            entries.push(Entry {
+                                ts_ns: ts,
+                                labels: labels.clone(),
+                                line,
+                                meta: vec![],
+                            });
+                        }
+                    }
+                    if !entries.is_empty() && tx.send(Msg::Lines(entries)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            Err(kube::Error::Api(st)) if st.code == 404 => {
+                let _ = tx.send(Msg::End).await;
+                return;
+            }
+            Err(kube::Error::Api(st)) if st.code == 400 => {}
+            Err(e) => {
+                let _ = tx.send(Msg::Failed(api_error(&e))).await;
+                return;
+            }
+        }
+        // a stream that lived a while ended (a restart): reopen at once;
+        // one that ends as it opens (a crash loop) backs off
+        if opened.elapsed() >= Duration::from_secs(10) {
+            attempt = 0;
+        }
+        tokio::time::sleep(reopen_delay(attempt)).await;
+        attempt += 1;
+        if tx.is_closed() {
+            return;
+        }
+    }
+}
+
+/// The lines available now (at least one, waiting for it; then what comes
+/// within [`BATCH_WAIT`], at most [`BATCH_LINES`]); None at the end.
+async fn next_batch<R>(lines: &mut LineReader<R>) -> Option<Vec<Vec<u8>>>
+where
+    R: futures_util::io::AsyncBufRead + Unpin,
+{
+    let first = lines.next().await.ok()??;
+    let mut batch = vec![first];
+    let deadline = tokio::time::Instant::now() + BATCH_WAIT;
+    while batch.len() < BATCH_LINES {
+        match tokio::time::timeout_at(deadline, lines.next()).await {
+            Ok(Ok(Some(l))) => batch.push(l),
+            // the end (or an error) comes back at the next call
+            _ => break,
+        }
+    }
+    Some(batch)
+}
