@@ -126,6 +126,18 @@ pub enum Command {
     /// Print log lines headless (backfill, then follow with resume and
     /// dedupe; sanitised and redacted), e.g. for scripts and pipes.
     Logs(LogsArgs),
+    /// Internal: runs a kubeconfig exec credential plugin with its stderr
+    /// sent to the log file (watchfloor puts itself in front of each
+    /// plugin, so the plugin never writes on the screen).
+    #[command(hide = true)]
+    ExecCredential(ExecCredentialArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExecCredentialArgs {
+    /// The plugin and its arguments.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

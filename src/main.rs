@@ -240,12 +240,22 @@ fn logs_backend(cli: &Cli, s: &Settings) -> Option<(Arc<dyn LogsBackend>, String
         let opts = KubeOptions {
             kubeconfig: cli.kubeconfig.clone(),
             context: cli.context.clone(),
+            plugin_wrapper: plugin_wrapper(cli),
             ..Default::default()
         };
         let b = KubeLogs::new(opts, cli.context.clone(), cli.all_namespaces);
         let url = b.describe();
         (Arc::new(b) as Arc<dyn LogsBackend>, url)
     })
+}
+
+/// This program and its log file, to put in front of credential plugins.
+fn plugin_wrapper(cli: &Cli) -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+    let me = std::env::current_exe().ok()?;
+    Some((
+        me,
+        cli.log_file.clone().unwrap_or_else(paths::default_log_file),
+    ))
 }
 
 /// The colours this run may use: none for `--color never`, `NO_COLOR` and
@@ -260,8 +270,55 @@ fn color_depth(cli: &Cli) -> ColorDepth {
     }
 }
 
+/// `watchfloor exec-credential -- PLUGIN ARGS…`: runs a kubeconfig's
+/// credential plugin for kube-rs with its stdout passed through and its
+/// stderr sent to the log file, line by line (sanitised and redacted);
+/// when it fails, its last lines also go to stderr, where kube-rs puts
+/// them in the error the pane shows. Exits with the plugin's status.
+fn exec_credential(cli: &Cli, args: &watchfloor::cli::ExecCredentialArgs) -> i32 {
+    use std::io::BufRead;
+    let log_path = cli.log_file.clone().unwrap_or_else(paths::default_log_file);
+    let _ = logging::init(&log_path);
+    let name = args.command[0].clone();
+    let child = std::process::Command::new(&name)
+        .args(&args.command[1..])
+        .stdin(std::process::Stdio::inherit())
+        .stdout(std::process::Stdio::inherit())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) => {
+            let msg = format!("credential plugin {name}: {e}");
+            logging::log("ERROR", &msg);
+            say(&msg);
+            return 1;
+        }
+    };
+    let mut last = std::collections::VecDeque::new();
+    if let Some(err) = child.stderr.take() {
+        for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+            logging::log("INFO", &format!("credential plugin {name}: {line}"));
+            last.push_back(line);
+            if last.len() > 5 {
+                last.pop_front();
+            }
+        }
+    }
+    let code = child.wait().map(|s| s.code().unwrap_or(1)).unwrap_or(1);
+    if code != 0 {
+        for l in last {
+            say(&l);
+        }
+    }
+    code
+}
+
 fn main() {
     let cli = Cli::parse();
+    if let Some(Command::ExecCredential(args)) = &cli.command {
+        std::process::exit(exec_credential(&cli, args));
+    }
     let (s, forwards) = settings(&cli);
     let depth = color_depth(&cli);
     let theme_name = if depth == ColorDepth::Mono {
@@ -282,6 +339,7 @@ fn main() {
         let o = KubeOptions {
             kubeconfig: cli.kubeconfig.clone(),
             context: cli.context.clone(),
+            plugin_wrapper: plugin_wrapper(&cli),
             forwards: forwards.clone(),
         };
         std::process::exit(headless_logs(b, &s, args, Some(o)));
@@ -322,6 +380,7 @@ fn main() {
             KubeBackend::Api(KubeOptions {
                 kubeconfig: cli.kubeconfig.clone(),
                 context: cli.context.clone(),
+                plugin_wrapper: plugin_wrapper(&cli),
                 forwards,
             })
         })

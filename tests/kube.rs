@@ -494,6 +494,85 @@ fn once_with_only_a_kubeconfig() {
     assert!(!text.contains("✗"), "{text}");
 }
 
+/// An exec credential plugin whose tokens expire (as kubelogin's and the
+/// cloud CLIs' do): when the API server stops taking the old token, the
+/// client asks the plugin again and goes on, with no restart. Every token
+/// the plugin returned is masked wherever it would show, even one the
+/// server reflects back in an object (a hostile or broken proxy).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expiring_exec_token_is_refreshed_and_never_shown() {
+    use std::os::unix::fs::PermissionsExt;
+    let fake = FakeKube::start().await;
+    let dir = common::tempdir("kube-exec-refresh");
+    let counter = dir.join("issued");
+    let script = dir.join("plugin.sh");
+    // each run issues the next token, valid for 30 s (kube-rs asks again
+    // when one has less than a minute left)
+    std::fs::write(
+        &script,
+        format!(
+            r#"#!/bin/sh
+n=$(cat {c} 2>/dev/null || echo 0)
+n=$((n+1))
+echo $n > {c}
+echo 'refreshing credentials' >&2
+exp=$(date -u -d '+30 seconds' +%Y-%m-%dT%H:%M:%SZ)
+printf '{{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{{"token":"zq8-issued-credential-%s","expirationTimestamp":"%s"}}}}\n' $n $exp
+"#,
+            c = counter.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cfg = fake.kubeconfig_exec(&dir, &script, "unused");
+    fake.accept_tokens_from("zq8-issued-credential-", 1);
+    fake.put_pod("shop", "api-1", healthy_pod());
+    let mut st = kube_state("shop");
+    let (mut tasks, mut rx) = start(&mut st, cfg);
+    let ok = common::drive(&mut st, &mut tasks, &mut rx, WAIT, |s| {
+        s.kube.pods.len() == 1
+    })
+    .await;
+    assert!(ok, "{:?}", st.kube.errors);
+    let issued = |c: &std::path::Path| -> u64 {
+        std::fs::read_to_string(c)
+            .unwrap_or_default()
+            .trim()
+            .parse()
+            .unwrap_or(0)
+    };
+    let first = issued(&counter);
+    assert!(first >= 1);
+    // every token so far expires; the watches are cut (a compaction), so
+    // the client must list again, with a token the plugin has yet to issue
+    fake.accept_tokens_from("zq8-issued-credential-", first + 1);
+    fake.expire_watches();
+    fake.put_pod("shop", "api-2", healthy_pod());
+    let ok = common::drive(&mut st, &mut tasks, &mut rx, WAIT, |s| {
+        s.kube.pods.len() == 2 && s.kube.errors.is_empty()
+    })
+    .await;
+    assert!(ok, "not refreshed: {:?}", st.kube.errors);
+    assert!(issued(&counter) > first, "the plugin was not asked again");
+    // a server that reflects the token it got: masked on screen
+    let token = fake.last_token().expect("a token was sent");
+    assert!(token.starts_with("zq8-issued-credential-"), "{token}");
+    let mut p = healthy_pod();
+    p["spec"]["nodeName"] = json!(token.clone());
+    fake.put_pod("shop", "api-3", p);
+    let ok = common::drive(&mut st, &mut tasks, &mut rx, WAIT, |s| {
+        s.kube.pods.len() == 3
+    })
+    .await;
+    assert!(ok);
+    let s = screen(&st, 200, 40);
+    assert!(s.contains("api-3"), "{s}");
+    assert!(
+        !s.contains("issued-credential"),
+        "a plugin's token on screen:\n{s}"
+    );
+}
+
 /// An exec credential plugin that writes to stderr (as kubelogin and the
 /// cloud CLIs do) never reaches the screen: watchfloor forces its
 /// interactiveMode to Never, so its stderr is a pipe. The token it returns
@@ -548,6 +627,15 @@ fn an_exec_plugin_cannot_smear_the_screen_and_its_token_is_never_shown() {
     assert!(
         !logged.contains("exec-token-7f3a9c"),
         "token in the log file"
+    );
+    // the plugin's stderr is in the log file instead, without its escapes
+    assert!(
+        logged.contains("credential plugin") && logged.contains("PLUGIN-STDERR-NOISE"),
+        "{logged}"
+    );
+    assert!(
+        !logged.contains('\u{1b}') && !logged.contains('\u{7}'),
+        "{logged:?}"
     );
 }
 

@@ -41,6 +41,11 @@ struct Cluster {
     /// (resource, verb) answered 403.
     forbidden: Vec<(String, String)>,
     token: Option<String>,
+    /// Tokens `PREFIX-N` accepted for N at least this (an issuer that
+    /// rotates: older tokens have expired), instead of `token`.
+    rotating: Option<(String, u64)>,
+    /// The last bearer token a request carried.
+    last_token: Option<String>,
     /// Requests seen: "GET /api/v1/…".
     requests: Vec<String>,
     /// Bumped to end every open watch with a 410 (an etcd compaction).
@@ -218,6 +223,17 @@ impl FakeKube {
             .push((resource.into(), verb.into()));
     }
 
+    /// Accepts only tokens `PREFIX<N>` with N >= `min` from now on (older
+    /// ones have expired, as an identity provider's short-lived tokens do).
+    pub fn accept_tokens_from(&self, prefix: &str, min: u64) {
+        self.state.lock().unwrap().rotating = Some((prefix.to_string(), min));
+    }
+
+    /// The last bearer token a request carried.
+    pub fn last_token(&self) -> Option<String> {
+        self.state.lock().unwrap().last_token.clone()
+    }
+
     /// When the last page of a pod list was answered.
     pub fn pods_listed(&self) -> Option<std::time::Instant> {
         self.state.lock().unwrap().pods_listed
@@ -239,11 +255,30 @@ impl FakeKube {
             .unwrap()
             .requests
             .push(format!("{} {}", req.method, req.target));
-        let want = self.state.lock().unwrap().token.clone();
-        if let Some(t) = want {
-            if req.header("authorization") != Some(&format!("Bearer {t}")) {
-                return send(&mut sock, 401, &status(401, "Unauthorized", "Unauthorized")).await;
+        let (want, rotating) = {
+            let mut st = self.state.lock().unwrap();
+            let bearer = req
+                .header("authorization")
+                .and_then(|a| a.strip_prefix("Bearer "))
+                .map(str::to_string);
+            if bearer.is_some() {
+                st.last_token = bearer;
             }
+            (st.token.clone(), st.rotating.clone())
+        };
+        let bearer = req
+            .header("authorization")
+            .and_then(|a| a.strip_prefix("Bearer "));
+        let allowed = match (&rotating, &want) {
+            (Some((prefix, min)), _) => bearer
+                .and_then(|b| b.strip_prefix(prefix.as_str()))
+                .and_then(|n| n.parse::<u64>().ok())
+                .is_some_and(|n| n >= *min),
+            (None, Some(t)) => bearer == Some(t.as_str()),
+            (None, None) => true,
+        };
+        if !allowed {
+            return send(&mut sock, 401, &status(401, "Unauthorized", "Unauthorized")).await;
         }
         if let Some(pod) = kube_logs::route(&path) {
             return self.serve_log(&mut sock, pod, &req.target).await;

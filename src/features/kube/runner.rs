@@ -27,6 +27,11 @@ pub struct KubeOptions {
     pub kubeconfig: Option<PathBuf>,
     /// `--context` (port-forwards use it unless their URL names one).
     pub context: Option<String>,
+    /// Put in front of every exec credential plugin: (this program, the log
+    /// file). The plugin then runs as `watchfloor --log-file LOG
+    /// exec-credential -- PLUGIN ARGS…`, which sends its stderr to the log
+    /// file (kube-rs would capture it and drop it).
+    pub plugin_wrapper: Option<(PathBuf, PathBuf)>,
     /// `k8s://` endpoints, served from the start to the end of the run
     /// (they outlive context switches: their URL fixed where they point).
     pub forwards: Vec<super::forward::ForwardSpec>,
@@ -407,6 +412,18 @@ pub async fn client(
             for a in &mut kc.auth_infos {
                 if let Some(exec) = a.auth_info.as_mut().and_then(|i| i.exec.as_mut()) {
                     exec.interactive_mode = Some(ExecInteractiveMode::Never);
+                    if let (Some((me, log)), Some(cmd)) = (&opts.plugin_wrapper, &exec.command) {
+                        let mut args = vec![
+                            "--log-file".to_string(),
+                            log.display().to_string(),
+                            "exec-credential".into(),
+                            "--".into(),
+                            cmd.clone(),
+                        ];
+                        args.extend(exec.args.take().unwrap_or_default());
+                        exec.command = Some(me.display().to_string());
+                        exec.args = Some(args);
+                    }
                 }
             }
             let name = context
@@ -442,8 +459,52 @@ pub async fn client(
     register_secrets(&config);
     let server = config.cluster_url.to_string();
     let default_ns = config.default_namespace.clone();
-    let client = Client::try_from(config).map_err(|e| client_error(&e))?;
+    let client = build(config).map_err(|e| client_error(&e))?;
     Ok((client, name, server, contexts, default_ns))
+}
+
+/// kube-rs's client stack (base URI, auth, extra headers, timeouts, TLS),
+/// with one layer more between the auth layer and the wire: the bearer
+/// token each request carries is registered with the redactor the first
+/// time it is seen. An exec plugin's or OIDC refresh's token lives inside
+/// kube-rs and is renewed there; this is where it first becomes visible.
+fn build(config: Config) -> Result<Client, kube::Error> {
+    use kube::client::ConfigExt;
+    let https = config.rustls_https_connector()?;
+    let mut connector = hyper_timeout::TimeoutConnector::new(https);
+    connector.set_connect_timeout(config.connect_timeout);
+    connector.set_read_timeout(config.read_timeout);
+    connector.set_write_timeout(config.write_timeout);
+    let hyper = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build(connector);
+    let last = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+    let service = tower::ServiceBuilder::new()
+        .layer(config.base_uri_layer())
+        .option_layer(config.auth_layer()?)
+        .layer(config.extra_headers_layer()?)
+        .map_request(move |req: http::Request<kube::client::Body>| {
+            register_bearer(req.headers(), &last);
+            req
+        })
+        .map_err(|e: hyper_util::client::legacy::Error| -> tower::BoxError { e.into() })
+        .service(hyper);
+    Ok(Client::new(service, config.default_namespace))
+}
+
+/// Registers the request's bearer token with the redactor when it differs
+/// from the last one seen (a refresh), so registering costs once per token.
+fn register_bearer(h: &http::HeaderMap, last: &std::sync::Mutex<Vec<u8>>) {
+    let Some(v) = h.get(http::header::AUTHORIZATION) else {
+        return;
+    };
+    let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
+    if last.as_slice() == v.as_bytes() {
+        return;
+    }
+    if let Some(token) = v.to_str().ok().and_then(|s| s.strip_prefix("Bearer ")) {
+        crate::text::redact::register_secret(token);
+    }
+    *last = v.as_bytes().to_vec();
 }
 
 /// The parser's first line (`… line 3 column 13: unclosed bracket`): the
