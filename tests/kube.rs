@@ -405,6 +405,79 @@ async fn events_from_events_k8s_io_or_core_never_both() {
     }
 }
 
+/// Presses keys, as a user does; runs what they ask.
+fn press(st: &mut State, tasks: &mut Tasks, keys: &[crossterm::event::KeyCode]) {
+    use crossterm::event::{KeyEvent, KeyModifiers};
+    for k in keys {
+        let (cmds, _) = update::update(st, Event::Key(KeyEvent::new(*k, KeyModifiers::NONE)));
+        tasks.exec(cmds);
+    }
+}
+
+/// `C` lists the kubeconfig's contexts and `:ns` the namespaces seen; what
+/// is picked re-targets the Kubernetes pane as `:ctx NAME` and `:ns NAME` do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contexts_and_namespaces_are_picked_from_lists() {
+    use crossterm::event::KeyCode::{Char, Enter};
+    let fake = FakeKube::start().await;
+    let dir = common::tempdir("kube-pick");
+    let cfg = fake.kubeconfig(&dir, None);
+    fake.put_pod("shop", "shop-api", healthy_pod());
+    fake.put_pod("other", "other-api", healthy_pod());
+    let mut st = kube_state("shop");
+    let (mut tasks, mut rx) = start(&mut st, cfg);
+    assert!(
+        common::drive(&mut st, &mut tasks, &mut rx, WAIT, |s| s.kube.pods.len()
+            == 1)
+        .await
+    );
+    press(&mut st, &mut tasks, &[Char('C')]);
+    let s = screen(&st, 160, 30);
+    assert!(s.contains("Context (type to filter"), "{s}");
+    assert!(s.contains("● the kubeconfig's current context"), "{s}");
+    assert!(s.contains("fake") && s.contains("other"), "{s}");
+    press(&mut st, &mut tasks, &[Char('o'), Char('t'), Enter]);
+    assert_eq!(st.target.context.as_deref(), Some("other"));
+    // the namespaces seen: the picker's first entry is every namespace,
+    // which for Kubernetes means the context's own (`other` here)
+    command(&mut st, &mut tasks, "ns");
+    let s = screen(&st, 160, 30);
+    assert!(
+        s.contains("Namespace (type to filter") && s.contains("● shop"),
+        "{s}"
+    );
+    press(&mut st, &mut tasks, &[crossterm::event::KeyCode::Up, Enter]);
+    assert_eq!(st.target.namespace, None);
+    assert!(
+        common::drive(&mut st, &mut tasks, &mut rx, WAIT, |s| {
+            names(s) == ["other-api"] && s.kube.context.as_deref() == Some("other")
+        })
+        .await,
+        "{:?}",
+        names(&st)
+    );
+    // the header says the namespace Kubernetes watches, not "all"
+    let s = screen(&st, 160, 30);
+    assert!(s.contains("ns other") && !s.contains("ns all"), "{s}");
+    // the namespaces seen now: `other`, picked by typing
+    command(&mut st, &mut tasks, "ns");
+    let s = screen(&st, 160, 30);
+    assert!(
+        s.contains("● all namespaces") && s.contains("  other"),
+        "{s}"
+    );
+    press(&mut st, &mut tasks, &[Char('o'), Char('t'), Enter]);
+    assert_eq!(st.target.namespace.as_deref(), Some("other"));
+    assert!(
+        common::drive(&mut st, &mut tasks, &mut rx, WAIT, |s| names(s)
+            == ["other-api"]
+            && s.kube.synced.len() == 2)
+        .await,
+        "{:?}",
+        names(&st)
+    );
+}
+
 /// A context switch restarts every watch: nothing of the old context shows,
 /// even from answers already on their way.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

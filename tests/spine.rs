@@ -253,7 +253,8 @@ fn esc_pops_one_view_at_a_time_and_restores_focus() {
         st.ui.views.top(),
         Some(&View::PodPicker {
             index: 1,
-            filter: String::new()
+            filter: String::new(),
+            kind: Default::default(),
         })
     );
     assert_eq!(
@@ -659,7 +660,7 @@ fn the_pod_picker_filters_as_you_type() {
     let mut st = fresh();
     assert!(st.pods().len() >= 3);
     press(&mut st, &[ch('p'), ch('-'), ch('3')]);
-    let Some(View::PodPicker { filter, index }) = st.ui.views.top() else {
+    let Some(View::PodPicker { filter, index, .. }) = st.ui.views.top() else {
         panic!("no picker: {:?}", st.ui.views.top());
     };
     assert_eq!((filter.as_str(), *index), ("-3", 1));

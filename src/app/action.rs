@@ -14,6 +14,8 @@ pub enum Action {
     ShrinkWindow,
     GrowWindow,
     OpenPodPicker,
+    /// The Kubernetes contexts of the kubeconfig, to switch to one.
+    OpenContextPicker,
     AllPods,
     RefreshNow,
     PickerUp,
@@ -76,7 +78,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 46] = [
+    pub const ALL: [Action; 47] = [
         Action::Quit,
         Action::ToggleHelp,
         Action::FocusNext,
@@ -86,6 +88,7 @@ impl Action {
         Action::ShrinkWindow,
         Action::GrowWindow,
         Action::OpenPodPicker,
+        Action::OpenContextPicker,
         Action::AllPods,
         Action::RefreshNow,
         Action::PickerUp,

@@ -9,7 +9,7 @@ use crate::app::action::Action;
 use crate::app::keymap::{Key, KeyCodeOrd, Mode};
 use crate::app::registry::Command;
 use crate::app::state::{Focus, State};
-use crate::app::views::{InputPurpose, LineEditor, Saved, View};
+use crate::app::views::{InputPurpose, LineEditor, Pick, Saved, View};
 use crate::features::logs::keys as logs_keys;
 
 /// What a layer did with an action.
@@ -151,7 +151,7 @@ fn top_view(state: &mut State, action: Action) -> Handled {
 /// Keys the pod picker takes when the keymap binds nothing to them:
 /// typing narrows the list, Backspace widens it.
 fn type_filter(state: &mut State, k: &KeyEvent) -> bool {
-    let Some(View::PodPicker { index, filter }) = state.ui.views.top_mut() else {
+    let Some(View::PodPicker { index, filter, .. }) = state.ui.views.top_mut() else {
         return false;
     };
     let plain = !k
@@ -175,13 +175,14 @@ fn type_filter(state: &mut State, k: &KeyEvent) -> bool {
     true
 }
 
-/// The pods the picker lists: the state's, narrowed by what was typed.
+/// What the picker lists (pods, namespaces or contexts), narrowed by what
+/// was typed.
 pub fn picker_pods(state: &State) -> Vec<String> {
-    let filter = match state.ui.views.top() {
-        Some(View::PodPicker { filter, .. }) => filter.as_str(),
-        _ => "",
+    let (filter, kind) = match state.ui.views.top() {
+        Some(View::PodPicker { filter, kind, .. }) => (filter.as_str(), *kind),
+        _ => ("", Pick::Pod),
     };
-    let pods = state.pods();
+    let pods = picker_items(state, kind);
     if filter.is_empty() {
         return pods;
     }
@@ -190,17 +191,58 @@ pub fn picker_pods(state: &State) -> Vec<String> {
         .collect()
 }
 
+/// Everything a picker of `kind` offers.
+pub fn picker_items(state: &State, kind: Pick) -> Vec<String> {
+    match kind {
+        Pick::Pod => state.pods(),
+        Pick::Namespace => crate::app::palette::namespaces(state),
+        Pick::Context => state.kube.contexts.clone(),
+    }
+}
+
+/// The current choice of a picker of `kind` (None: its first entry).
+pub fn picked(state: &State, kind: Pick) -> Option<&str> {
+    match kind {
+        Pick::Pod => state.target.pod.as_deref(),
+        Pick::Namespace => state.target.namespace.as_deref(),
+        Pick::Context => state.target.context.as_deref(),
+    }
+}
+
+/// Opens a picker of `kind` on the current choice.
+pub fn open_picker(state: &mut State, kind: Pick) {
+    let items = picker_items(state, kind);
+    let index = picked(state, kind)
+        .and_then(|p| items.iter().position(|x| x == p))
+        .map(|i| i + 1)
+        .unwrap_or(0);
+    push_view(
+        state,
+        View::PodPicker {
+            index,
+            filter: String::new(),
+            kind,
+        },
+    );
+}
+
 fn pod_picker(state: &mut State, action: Action) -> Vec<Command> {
     let pods = picker_pods(state);
     let n = pods.len();
     if action == Action::PickerSelect {
-        if let Some(View::PodPicker { index, .. }) = state.ui.views.top() {
-            let pod = match *index {
+        if let Some(View::PodPicker { index, kind, .. }) = state.ui.views.top() {
+            let choice = match *index {
                 0 => None,
                 i => pods.get(i - 1).cloned(),
             };
+            let kind = *kind;
             pop(state);
-            state.target.pod = pod;
+            // the one re-target follows from the Target's change
+            match kind {
+                Pick::Pod => state.target.pod = choice,
+                Pick::Namespace => state.target.namespace = choice,
+                Pick::Context => state.target.context = choice,
+            }
         }
     } else if let Some(View::PodPicker { index, .. }) = state.ui.views.top_mut() {
         // entry 0 is "all pods"
@@ -308,23 +350,8 @@ fn global(state: &mut State, action: Action) -> Vec<Command> {
             let c = state.metrics.plan(&crate::ctx!(state), false);
             return c.into_iter().map(Command::Metrics).collect();
         }
-        Action::OpenPodPicker => {
-            let pods = state.pods();
-            let index = state
-                .target
-                .pod
-                .as_ref()
-                .and_then(|p| pods.iter().position(|x| x == p))
-                .map(|i| i + 1)
-                .unwrap_or(0);
-            push_view(
-                state,
-                View::PodPicker {
-                    index,
-                    filter: String::new(),
-                },
-            );
-        }
+        Action::OpenPodPicker => open_picker(state, Pick::Pod),
+        Action::OpenContextPicker => open_picker(state, Pick::Context),
         Action::AllPods => state.target.pod = None,
         Action::OpenCommand => open_input(state, InputPurpose::Command, ""),
         Action::CursorLeft | Action::CursorRight => cursor_step(state, action),

@@ -49,6 +49,10 @@ pub fn run(state: &mut State, line: &str) -> Result<(Vec<Command>, Option<String
                 ));
             }
         }
+        // without a name: the picker (its first entry is every namespace)
+        "ns" | "namespace" if arg.is_empty() => {
+            crate::app::keys::open_picker(state, crate::app::views::Pick::Namespace)
+        }
         "ns" | "namespace" => state.target.namespace = opt(arg),
         "job" => {
             // the backend listed its jobs: a job it does not have is refused
@@ -85,6 +89,9 @@ pub fn run(state: &mut State, line: &str) -> Result<(Vec<Command>, Option<String
             ))
         }
         "live" => state.target.pinned_end_ms = None,
+        "ctx" | "context" if arg.is_empty() => {
+            crate::app::keys::open_picker(state, crate::app::views::Pick::Context)
+        }
         "ctx" | "context" => {
             let known = &state.kube.contexts;
             if !arg.is_empty() && !known.is_empty() && !known.iter().any(|c| c == arg) {
@@ -143,13 +150,7 @@ pub fn candidates(state: &State, e: &LineEditor) -> Vec<String> {
             v.dedup();
             v
         }
-        Some("ns" | "namespace") => {
-            let mut v = label_values(state, "namespace");
-            v.extend(state.kube.pods.values().map(|p| p.namespace.clone()));
-            v.sort();
-            v.dedup();
-            v
-        }
+        Some("ns" | "namespace") => namespaces(state),
         Some("ctx" | "context") => state.kube.contexts.clone(),
         Some("theme") => state.themes.iter().map(|t| t.name.clone()).collect(),
         Some("range" | "window") => ["5m", "15m", "1h", "6h", "1d", "7d"]
@@ -172,6 +173,19 @@ fn label_values(state: &State, which: &str) -> Vec<String> {
         }
     }
     v.into_iter().map(str::to_string).collect()
+}
+
+/// The namespaces known: from the metrics' label values and the API's pods.
+pub fn namespaces(state: &State) -> Vec<String> {
+    let mut v = label_values(state, "namespace");
+    v.extend(state.kube.pods.values().map(|p| p.namespace.clone()));
+    // the one in view, and the one Kubernetes watches, even before any
+    // pod of theirs is listed
+    v.extend(state.kube.namespace.clone());
+    v.extend(state.target.namespace.clone());
+    v.sort();
+    v.dedup();
+    v
 }
 
 #[cfg(test)]

@@ -33,6 +33,27 @@ impl InputPurpose {
 }
 
 /// A view above the dashboard.
+/// What a picker lists; its first entry is "none" (every pod, every
+/// namespace, the kubeconfig's current context).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Pick {
+    #[default]
+    Pod,
+    Namespace,
+    Context,
+}
+
+impl Pick {
+    /// The first entry, the noun in the title.
+    pub fn words(self) -> (&'static str, &'static str) {
+        match self {
+            Pick::Pod => ("all pods", "Pod"),
+            Pick::Namespace => ("all namespaces", "Namespace"),
+            Pick::Context => ("the kubeconfig's current context", "Context"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum View {
     Help {
@@ -42,6 +63,8 @@ pub enum View {
         index: usize,
         /// Typed to narrow the list (smart case, anywhere in the name).
         filter: String,
+        /// What is picked: a pod, a namespace, a Kubernetes context.
+        kind: Pick,
     },
     Input {
         purpose: InputPurpose,

@@ -112,7 +112,19 @@ fn scope_items(state: &State) -> Vec<Item> {
         out.push(profile_item(state, p));
     }
     let all = || "all".to_string();
-    let ns = state.target.namespace.clone().unwrap_or_else(all);
+    // none chosen: Kubernetes watches its context's namespace (as kubectl),
+    // which the header says rather than "all"; Prometheus still asks all
+    let k8s_ns = state
+        .kube
+        .namespace
+        .as_ref()
+        .filter(|_| state.kube.common.configured && !state.kube.all_namespaces);
+    let ns = match (&state.target.namespace, k8s_ns) {
+        (Some(n), _) => n.clone(),
+        (None, Some(k)) if state.metrics.common.configured => format!("all (k8s {k})"),
+        (None, Some(k)) => k.clone(),
+        (None, None) => all(),
+    };
     out.push(scope(3, "ns", ns, false));
     out.push(scope(
         3,

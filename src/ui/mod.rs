@@ -93,7 +93,11 @@ fn draw_all(f: &mut Frame, state: &State) {
     for v in state.ui.views.iter() {
         match v {
             View::Help { scroll } => help::draw(f, area, state, *scroll),
-            View::PodPicker { index, filter } => picker::draw(f, area, state, *index, filter),
+            View::PodPicker {
+                index,
+                filter,
+                kind,
+            } => picker::draw(f, area, state, *index, filter, *kind),
             // drawn in the footer line; Tab's choices in a menu above it
             View::Input { editor, .. } => footer::draw_menu(f, area, state, editor),
             View::LogDetail { id, index } => {

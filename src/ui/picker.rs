@@ -1,4 +1,5 @@
-//! `p` pod picker: re-targets every pane to one pod.
+//! The pickers: `p` a pod, `C` a Kubernetes context, `:ns` a namespace;
+//! the choice re-targets every pane.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -7,15 +8,25 @@ use ratatui::Frame;
 
 use crate::app::State;
 
-pub fn draw(f: &mut Frame, area: Rect, state: &State, index: usize, filter: &str) {
+pub fn draw(
+    f: &mut Frame,
+    area: Rect,
+    state: &State,
+    index: usize,
+    filter: &str,
+    kind: crate::app::views::Pick,
+) {
     let t = &state.theme;
-    let mut items = vec!["all pods".to_string()];
+    let (none, noun) = kind.words();
+    let chosen = crate::app::keys::picked(state, kind);
+    let mut items = vec![none.to_string()];
     items.extend(crate::app::keys::picker_pods(state));
     if area.height < 3 || area.width < 8 {
         return; // no room for a list: the keys still work
     }
     let h = (items.len() as u16 + 2).min(area.height);
-    let w = 40.min(area.width);
+    let longest = items.iter().map(|i| i.chars().count()).max().unwrap_or(0);
+    let w = (longest as u16 + 6).clamp(40, 90).min(area.width);
     let r = Rect {
         x: area.x + (area.width - w) / 2,
         y: area.y + (area.height - h) / 2,
@@ -31,8 +42,8 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, index: usize, filter: &str
         .take(visible)
         .map(|(i, p)| {
             let current = match i {
-                0 => state.target.pod.is_none(),
-                _ => state.target.pod.as_deref() == Some(p.as_str()),
+                0 => chosen.is_none(),
+                _ => chosen == Some(p.as_str()),
             };
             let mark = if current { "● " } else { "  " };
             let style = if i == index {
@@ -53,9 +64,9 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, index: usize, filter: &str
             Block::default()
                 .borders(Borders::ALL)
                 .title(if filter.is_empty() {
-                    " Pod (type to filter, ↑↓ Enter, Esc) ".to_string()
+                    format!(" {noun} (type to filter, ↑↓ Enter, Esc) ")
                 } else {
-                    format!(" Pod: {}▏ ", crate::text::display(filter))
+                    format!(" {noun}: {}▏ ", crate::text::display(filter))
                 })
                 .border_style(t.border_focus),
         ),
