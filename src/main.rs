@@ -103,6 +103,7 @@ fn headless_logs(
         volume_every: None,
         volume_step_secs: 60,
         reread_ns: (reread * 1e9) as i64,
+        context: None,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -1220,3 +1220,52 @@ async fn a_pod_that_appears_while_following_is_read() {
     let s = screen(&st, 160, 30);
     assert!(s.contains("api-new") && s.contains("api-old"), "{s}");
 }
+
+/// `:ctx` re-targets the log pane too: the API's logs are read through a
+/// client for the new context (here its namespace differs), and nothing of
+/// the old context stays in the pane.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_context_switch_moves_the_api_logs_too() {
+    let fake = FakeKube::start().await;
+    let dir = common::tempdir("kube-logs-ctx");
+    let cfg = fake.kubeconfig(&dir, None);
+    fake.put_pod("shop", "api-1", healthy_pod());
+    fake.put_pod("other", "api-2", healthy_pod());
+    fake.add_log("shop", "api-1", "api", false, "a line of the shop");
+    fake.add_log(
+        "other",
+        "api-2",
+        "api",
+        false,
+        "a line of the other namespace",
+    );
+    let (mut st, backends) = logs_state(cfg);
+    // no namespace chosen: each context's own
+    st.target.namespace = None;
+    let (tx, mut rx) = mpsc::channel(256);
+    let mut tasks = Tasks::new(backends, tx, 1.0);
+    tasks.exec(update::start(&mut st));
+    let has = |s: &State, t: &str| ring_texts(s).iter().any(|x| x == t);
+    assert!(
+        common::drive(&mut st, &mut tasks, &mut rx, WAIT, |s| has(
+            s,
+            "a line of the shop"
+        ))
+        .await,
+        "{:?} {:?}",
+        ring_texts(&st),
+        st.logs.common.health
+    );
+    command(&mut st, &mut tasks, "ctx other");
+    assert!(!has(&st, "a line of the shop"), "{:?}", ring_texts(&st));
+    assert!(
+        common::drive(&mut st, &mut tasks, &mut rx, WAIT, |s| {
+            has(s, "a line of the other namespace")
+        })
+        .await,
+        "{:?} {:?}",
+        ring_texts(&st),
+        st.logs.common.health
+    );
+    assert!(!has(&st, "a line of the shop"), "{:?}", ring_texts(&st));
+}

@@ -34,6 +34,9 @@ pub struct LogsPlan {
     /// After a disconnect, re-read from this far behind the newest line
     /// (lines written late arrive inside it; dedupe absorbs the overlap).
     pub reread_ns: i64,
+    /// The Kubernetes context in view (None: the kubeconfig's current one),
+    /// for a backend bound to one (the API's pod logs).
+    pub context: Option<String>,
 }
 
 impl LogLine {

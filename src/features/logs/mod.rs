@@ -270,6 +270,7 @@ impl LogsState {
             volume_every: Some(std::time::Duration::from_secs(30)),
             volume_step_secs: step,
             reread_ns: (self.reread_secs * 1e9) as i64,
+            context: ctx.target.context.clone(),
         })]
     }
 

@@ -9,6 +9,9 @@ use super::{completion, engine, LogsCommand, LogsEvent};
 use crate::core::{Runner, Sink, Slot};
 
 pub struct LogsRunner {
+    /// The backend as given, and the one in use (bound to the plan's
+    /// Kubernetes context, for a source that depends on one).
+    given: Option<Arc<dyn LogsBackend>>,
     backend: Option<Arc<dyn LogsBackend>>,
     sink: Sink<LogsEvent>,
     follow: Slot,
@@ -26,6 +29,7 @@ impl Runner for LogsRunner {
         _refresh: f64,
     ) -> LogsRunner {
         LogsRunner {
+            given: backend.clone(),
             backend,
             sink,
             follow: Slot::default(),
@@ -34,6 +38,12 @@ impl Runner for LogsRunner {
     }
 
     fn exec(&mut self, cmd: LogsCommand) {
+        if let (LogsCommand::Start(plan), Some(g)) = (&cmd, &self.given) {
+            self.backend = Some(
+                g.in_context(plan.context.as_deref())
+                    .unwrap_or_else(|| g.clone()),
+            );
+        }
         let Some(b) = &self.backend else {
             return;
         };

@@ -286,6 +286,20 @@ fn gather(
 }
 
 impl LogsBackend for KubeLogs {
+    /// `:ctx`: a new client for that context (the plan's generation
+    /// drops what the old one still sends).
+    fn in_context(&self, context: Option<&str>) -> Option<std::sync::Arc<dyn LogsBackend>> {
+        let want = context.map(str::to_string).or_else(|| self.context.clone());
+        if want == self.context {
+            return None;
+        }
+        Some(std::sync::Arc::new(KubeLogs::new(
+            self.opts.clone(),
+            want,
+            self.all_namespaces,
+        )))
+    }
+
     fn name(&self) -> &'static str {
         NAME
     }

@@ -9,6 +9,7 @@ pub mod loki;
 pub mod wire;
 
 use crate::core::{BoxFut, SourceError};
+use std::sync::Arc;
 
 pub use wire::{Entry, Labels, MatrixSeries, ServerPattern, TailMessage};
 
@@ -29,6 +30,12 @@ pub trait TailStream: Send {
 
 /// A Loki-API log backend: the real HTTP adapter, or the embedded demo.
 pub trait LogsBackend: Send + Sync {
+    /// The same source bound to Kubernetes context `context` (a `:ctx`
+    /// switch), when the source depends on one; None: it does not.
+    fn in_context(&self, _context: Option<&str>) -> Option<Arc<dyn LogsBackend>> {
+        None
+    }
+
     /// "loki" or "demo": shown in the header.
     fn name(&self) -> &'static str;
     /// Entries of a log query in [start, end) (ns), oldest first; the
