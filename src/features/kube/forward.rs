@@ -228,6 +228,7 @@ pub async fn serve(spec: ForwardSpec, opts: KubeOptions, sink: Sink<KubeEvent>) 
         client: tokio::sync::Mutex::new(None),
         failures: std::sync::atomic::AtomicU32::new(0),
         last: tokio::sync::Mutex::new(None),
+        said: tokio::sync::Mutex::new(None),
     });
     loop {
         let Ok((sock, _)) = listener.accept().await else {
@@ -249,6 +250,8 @@ struct Forwarder {
     /// Failed tries since the last success.
     failures: std::sync::atomic::AtomicU32,
     last: tokio::sync::Mutex<Option<ForwardState>>,
+    /// The failure last written to the log file (None: working).
+    said: tokio::sync::Mutex<Option<String>>,
 }
 
 impl Forwarder {
@@ -294,7 +297,10 @@ impl Forwarder {
                 Ok(v) => break v,
                 Err(why) => {
                     let n = self.failures.fetch_add(1, Relaxed) + 1;
-                    crate::warn!("forward {}: {why}", self.spec.label);
+                    // said once per reason, not once per try of every connection
+                    if self.said.lock().await.replace(why.clone()).as_ref() != Some(&why) {
+                        crate::warn!("forward {}: {why}", self.spec.label);
+                    }
                     if tokio::time::Instant::now() + pause > give_up {
                         self.report(ForwardState::Failed(why)).await;
                         return;
@@ -306,6 +312,9 @@ impl Forwarder {
             }
         };
         self.failures.store(0, Relaxed);
+        if self.said.lock().await.take().is_some() {
+            crate::info!("forward {}: {pod} answers again", self.spec.label);
+        }
         self.report(ForwardState::Ok { pod: pod.clone() }).await;
         let errors = pf.take_error(port);
         let copied = tokio::io::copy_bidirectional(&mut sock, &mut upstream).await;
