@@ -462,30 +462,7 @@ impl Feature for KubeState {
                 self.namespace = namespace;
                 self.errors.remove(&None);
             }
-            KubeEvent::Pods { at_ms, change, .. } => {
-                self.common.health.count(at_ms, 0);
-                // one pod changed: the marks change only if its own did
-                // (no pass over 5,000 pods for each of 50 updates a second)
-                let touched = match &change {
-                    Change::Replace(_) => None,
-                    Change::Upsert(p) | Change::Remove(p) => Some(p.key()),
-                };
-                let marks_of = |s: &Self, k: &(String, String)| s.pods.get(k).map(pod_marks);
-                let before = touched.as_ref().map(|k| marks_of(self, k));
-                self.on_pods(at_ms, change);
-                self.errors.remove(&Some(Resource::Pods));
-                self.succeeded(at_ms);
-                let after = touched.as_ref().map(|k| marks_of(self, k));
-                if self.marked.is_some() && touched.is_some() && before == after {
-                    return Outcome::changed(vec![]);
-                }
-                // the charts mark each container's last termination
-                let marks = self.marks();
-                if self.marked.as_ref() != Some(&marks) {
-                    self.marked = Some(marks.clone());
-                    return Outcome::changed(vec![]).with(crate::core::Effect::Marks(marks));
-                }
-            }
+            KubeEvent::Pods { at_ms, change, .. } => return self.pods_changed(at_ms, change),
             KubeEvent::Events { at_ms, change, .. } => {
                 self.common.health.count(at_ms, 0);
                 self.on_events(change);
@@ -564,6 +541,33 @@ impl KubeState {
         let mut v: Vec<crate::core::TimeMark> = self.pods.values().flat_map(pod_marks).collect();
         v.sort_by_key(|m| m.at_ms);
         v
+    }
+
+    /// Pods listed or changed; the charts' marks re-sent when they change.
+    fn pods_changed(&mut self, at_ms: i64, change: Change<PodInfo>) -> Outcome<KubeCommand> {
+        self.common.health.count(at_ms, 0);
+        // one pod changed: the marks change only if its own did
+        // (no pass over 5,000 pods for each of 50 updates a second)
+        let touched = match &change {
+            Change::Replace(_) => None,
+            Change::Upsert(p) | Change::Remove(p) => Some(p.key()),
+        };
+        let marks_of = |s: &Self, k: &(String, String)| s.pods.get(k).map(pod_marks);
+        let before = touched.as_ref().map(|k| marks_of(self, k));
+        self.on_pods(at_ms, change);
+        self.errors.remove(&Some(Resource::Pods));
+        self.succeeded(at_ms);
+        let after = touched.as_ref().map(|k| marks_of(self, k));
+        if self.marked.is_some() && touched.is_some() && before == after {
+            return Outcome::changed(vec![]);
+        }
+        // the charts mark each container's last termination
+        let marks = self.marks();
+        if self.marked.as_ref() != Some(&marks) {
+            self.marked = Some(marks.clone());
+            return Outcome::changed(vec![]).with(crate::core::Effect::Marks(marks));
+        }
+        Outcome::changed(vec![])
     }
 
     /// Healthy again once no resource is failing.

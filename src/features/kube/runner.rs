@@ -409,23 +409,7 @@ pub async fn client(
     let (config, name) = match kc {
         Some(mut kc) => {
             contexts = kc.contexts.iter().map(|c| c.name.clone()).collect();
-            for a in &mut kc.auth_infos {
-                if let Some(exec) = a.auth_info.as_mut().and_then(|i| i.exec.as_mut()) {
-                    exec.interactive_mode = Some(ExecInteractiveMode::Never);
-                    if let (Some((me, log)), Some(cmd)) = (&opts.plugin_wrapper, &exec.command) {
-                        let mut args = vec![
-                            "--log-file".to_string(),
-                            log.display().to_string(),
-                            "exec-credential".into(),
-                            "--".into(),
-                            cmd.clone(),
-                        ];
-                        args.extend(exec.args.take().unwrap_or_default());
-                        exec.command = Some(me.display().to_string());
-                        exec.args = Some(args);
-                    }
-                }
-            }
+            plugins_never_interactive(&mut kc, opts);
             let name = context
                 .map(str::to_string)
                 .or_else(|| kc.current_context.clone())
@@ -505,6 +489,30 @@ fn register_bearer(h: &http::HeaderMap, last: &std::sync::Mutex<Vec<u8>>) {
         crate::text::redact::register_secret(token);
     }
     *last = v.as_bytes().to_vec();
+}
+
+/// An exec credential plugin never gets the terminal: its
+/// `interactiveMode` is forced to `Never` (stdin and stderr are pipes), and
+/// with a wrapper it runs behind `watchfloor exec-credential`, which sends
+/// its stderr to the log file.
+fn plugins_never_interactive(kc: &mut Kubeconfig, opts: &KubeOptions) {
+    for a in &mut kc.auth_infos {
+        if let Some(exec) = a.auth_info.as_mut().and_then(|i| i.exec.as_mut()) {
+            exec.interactive_mode = Some(ExecInteractiveMode::Never);
+            if let (Some((me, log)), Some(cmd)) = (&opts.plugin_wrapper, &exec.command) {
+                let mut args = vec![
+                    "--log-file".to_string(),
+                    log.display().to_string(),
+                    "exec-credential".into(),
+                    "--".into(),
+                    cmd.clone(),
+                ];
+                args.extend(exec.args.take().unwrap_or_default());
+                exec.command = Some(me.display().to_string());
+                exec.args = Some(args);
+            }
+        }
+    }
 }
 
 /// The parser's first line (`… line 3 column 13: unclosed bracket`): the
