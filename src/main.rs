@@ -181,6 +181,18 @@ fn settings(cli: &Cli) -> (Settings, Vec<ForwardSpec>) {
         s.profile, s.demo, s.range_secs, s.refresh_secs
     );
     let forwards = if s.demo {
+        // the demo is the embedded story: a cluster's endpoint has no place in it
+        let k8s = [&s.prometheus, &s.loki, &s.traces, &s.alertmanager]
+            .into_iter()
+            .flatten()
+            .chain(s.probes.iter().map(|p| &p.endpoint))
+            .find(|e| e.url.starts_with(forward::SCHEME));
+        if let Some(e) = k8s {
+            fail(&format!(
+                "{}: a k8s:// endpoint needs a cluster, and --demo plays the embedded story: drop one of them",
+                e.origin
+            ));
+        }
         vec![]
     } else {
         bind_forwards(&mut s)
@@ -238,11 +250,9 @@ fn logs_backend(cli: &Cli, s: &Settings) -> Option<(Arc<dyn LogsBackend>, String
     }
     // a kubeconfig and no Loki: the pods' logs from the API server
     s.kube.then(|| {
-        let opts = KubeOptions {
+        let opts = watchfloor::core::kube::ClientOptions {
             kubeconfig: cli.kubeconfig.clone(),
-            context: cli.context.clone(),
             plugin_wrapper: plugin_wrapper(cli),
-            ..Default::default()
         };
         let b = KubeLogs::new(opts, cli.context.clone(), cli.all_namespaces);
         let url = b.describe();
@@ -252,7 +262,14 @@ fn logs_backend(cli: &Cli, s: &Settings) -> Option<(Arc<dyn LogsBackend>, String
 
 /// This program and its log file, to put in front of credential plugins.
 fn plugin_wrapper(cli: &Cli) -> Option<(std::path::PathBuf, std::path::PathBuf)> {
-    let me = std::env::current_exe().ok()?;
+    // /proc/PID/exe still runs this binary after a package upgrade replaced
+    // the file (current_exe would name the deleted path)
+    let proc_exe = std::path::PathBuf::from(format!("/proc/{}/exe", std::process::id()));
+    let me = if proc_exe.exists() {
+        proc_exe
+    } else {
+        std::env::current_exe().ok()?
+    };
     Some((
         me,
         cli.log_file.clone().unwrap_or_else(paths::default_log_file),
@@ -280,6 +297,13 @@ fn exec_credential(cli: &Cli, args: &watchfloor::cli::ExecCredentialArgs) -> i32
     use std::io::BufRead;
     let log_path = cli.log_file.clone().unwrap_or_else(paths::default_log_file);
     let _ = logging::init(&log_path);
+    // what kube-rs hands the plugin that looks like a credential is masked
+    // in what the plugin says
+    for (k, v) in std::env::vars() {
+        if watchfloor::text::redact::is_secret_param(&k) {
+            watchfloor::text::redact::register_secret(&v);
+        }
+    }
     let name = args.command[0].clone();
     let child = std::process::Command::new(&name)
         .args(&args.command[1..])

@@ -1025,7 +1025,7 @@ fn logs_state(kubeconfig: std::path::PathBuf) -> (State, Backends) {
     );
     s.metrics.common.configured = false;
     let b = KubeLogs::new(
-        KubeOptions {
+        watchfloor::core::kube::ClientOptions {
             kubeconfig: Some(kubeconfig),
             ..Default::default()
         },
@@ -1268,4 +1268,145 @@ async fn a_context_switch_moves_the_api_logs_too() {
         st.logs.common.health
     );
     assert!(!has(&st, "a line of the shop"), "{:?}", ring_texts(&st));
+}
+
+/// `k8s://` endpoints through the binary: a probe behind a two-port Service
+/// with a numeric targetPort is reached (✓), and a forward that cannot work
+/// (no such Service) says why in the header at once, not after the
+/// client's timeout: `--once` reports it and exits 2.
+#[test]
+fn forwards_in_once_reach_a_probe_and_say_why_one_cannot_work() {
+    let fake = FakeKube::start_in_thread();
+    let dir = common::tempdir("kube-fwd-once");
+    let cfg = fake.kubeconfig(&dir, Some("fwd-once-token-9a8b"));
+    let web = common::http::serve_in_thread(common::http::handler(|_req| async {
+        common::http::Response::new(200, "text/plain", "ok")
+    }));
+    let web_addr: std::net::SocketAddr = web.trim_start_matches("http://").parse().unwrap();
+    fake.put_service(
+        "shop",
+        "web",
+        &[("app", "web")],
+        &[("metrics", 9100, json!(9100)), ("http", 80, json!(8080))],
+    );
+    let mut p = healthy_pod();
+    p["metadata"]["labels"] = json!({"app": "web"});
+    fake.put_pod("shop", "web-0", p);
+    fake.set_backend("shop", "web-0", 8080, web_addr);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_watchfloor"))
+        .args(["--once", "--size", "200x30", "--kubeconfig"])
+        .arg(&cfg)
+        .args(["--probe", "k8s://shop/svc/web:80/healthz"])
+        .env_remove("KUBECONFIG")
+        .env("HOME", &dir)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{err}");
+    assert!(text.contains("⇄ probe"), "{text}");
+    assert!(
+        fake.requests()
+            .iter()
+            .any(|r| r.contains("/pods/web-0/portforward?&ports=8080")),
+        "{:?}",
+        fake.requests()
+    );
+    // no such Service: failed, with the API's words, and --once says so
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_watchfloor"))
+        .args([
+            "--once",
+            "--size",
+            "200x30",
+            "--once-timeout",
+            "60s",
+            "--kubeconfig",
+        ])
+        .arg(&cfg)
+        .args(["--prometheus", "k8s://monitoring/svc/nope:9090"])
+        .env_remove("KUBECONFIG")
+        .env("HOME", &dir)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{text}\n{err}");
+    assert!(
+        text.contains("⇄ prometheus failed: svc/nope") && text.contains("not found"),
+        "{text}\n{err}"
+    );
+    assert!(!text.contains("fwd-once-token") && !err.contains("fwd-once-token"));
+}
+
+/// `--demo` plays the embedded story: a `k8s://` endpoint beside it is
+/// refused with a message naming where it came from (it was half used:
+/// Loki's URL was tried as written).
+#[test]
+fn the_demo_refuses_a_k8s_endpoint() {
+    let dir = common::tempdir("kube-demo-k8s");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_watchfloor"))
+        .args(["--demo", "--once", "--loki", "k8s://obs/svc/loki:3100"])
+        .env("HOME", &dir)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--loki: a k8s:// endpoint needs a cluster"),
+        "{err}"
+    );
+}
+
+/// A credential plugin that fails is named with its exit status and its
+/// last words, never with its command line: kube-rs writes the command with
+/// its environment and arguments into the error, where secrets sit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_plugin_is_said_without_its_command_line() {
+    use std::os::unix::fs::PermissionsExt;
+    let fake = FakeKube::start().await;
+    let dir = common::tempdir("kube-exec-fail");
+    let script = dir.join("login.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\necho 'starting' >&2\necho 'login required: run kubectl oidc-login' >&2\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cfg = dir.join("kubeconfig");
+    std::fs::write(
+        &cfg,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: fake\nclusters:\n- name: fake\n  cluster:\n    server: {}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: oidc\n    namespace: shop\nusers:\n- name: oidc\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n      args: [\"--client-secret=ArgSecret987x\", \"--token\", \"FlagValueSecret321\", \"--plain\"]\n      env:\n      - name: OIDC_CLIENT_SECRET\n        value: EnvSecretValue456\n",
+            fake.url,
+            script.display()
+        ),
+    )
+    .unwrap();
+    let mut st = kube_state("shop");
+    let (mut tasks, mut rx) = start(&mut st, cfg);
+    let ok = common::drive(&mut st, &mut tasks, &mut rx, WAIT, |s| {
+        s.kube
+            .errors
+            .values()
+            .any(|e| e.contains("credential plugin"))
+    })
+    .await;
+    assert!(ok, "{:?}", st.kube.errors);
+    let e = st.kube.errors.values().next().unwrap().clone();
+    assert!(
+        e.contains("credential plugin exited 1: login required"),
+        "{e}"
+    );
+    let s = screen(&st, 200, 30);
+    for secret in [
+        "ArgSecret987x",
+        "FlagValueSecret321",
+        "EnvSecretValue456",
+        "KUBERNETES_EXEC_INFO",
+    ] {
+        assert!(
+            !s.contains(secret) && !e.contains(secret),
+            "{secret}:\n{s}\n{e}"
+        );
+    }
 }

@@ -3,6 +3,7 @@
 
 pub mod colors;
 pub mod error;
+pub mod k8s_url;
 pub mod paths;
 pub mod secret;
 pub mod settings;
@@ -591,9 +592,9 @@ fn inline_url_secret(url: &str) -> Option<&'static str> {
 /// trailing slash. The problem text never repeats the URL (it may hold a password).
 pub fn check_url(raw: &str) -> Result<String, String> {
     let url = raw.trim().trim_end_matches('/').to_string();
-    if url.starts_with(crate::features::kube::forward::SCHEME) {
+    if url.starts_with(k8s_url::SCHEME) {
         // a port-forward: k8s://NAMESPACE/svc/NAME:PORT
-        return crate::features::kube::forward::parse(&url).map(|_| url);
+        return k8s_url::parse(&url).map(|_| url);
     }
     if !(url.starts_with("http://") || url.starts_with("https://")) {
         return Err("must start with http://, https:// or k8s:// (a port-forward)".into());

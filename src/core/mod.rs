@@ -5,6 +5,7 @@
 pub mod error;
 pub mod health;
 pub mod http;
+pub mod kube;
 pub mod scope;
 pub mod sink;
 pub mod slot;

@@ -18,8 +18,18 @@ pub fn draw(
 ) {
     let t = &state.theme;
     let (none, noun) = kind.words();
+    // no namespace chosen: Kubernetes watches its context's own
+    let k = &state.kube;
+    let none = match (kind, &k.namespace) {
+        (crate::app::views::Pick::Namespace, Some(ns))
+            if k.common.configured && !k.all_namespaces =>
+        {
+            format!("{none} (Kubernetes: the context's, {ns})")
+        }
+        _ => none.to_string(),
+    };
     let chosen = crate::app::keys::picked(state, kind);
-    let mut items = vec![none.to_string()];
+    let mut items = vec![none];
     items.extend(crate::app::keys::picker_pods(state));
     if area.height < 3 || area.width < 8 {
         return; // no room for a list: the keys still work

@@ -19,129 +19,7 @@ use super::runner::KubeOptions;
 use super::KubeEvent;
 use crate::core::Sink;
 
-/// What a forward points at.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Kind {
-    Service,
-    Pod,
-}
-
-/// A port by number or by name (a service port's or a container port's).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PortRef {
-    Number(u16),
-    Name(String),
-}
-
-impl std::fmt::Display for PortRef {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            PortRef::Number(n) => write!(f, "{n}"),
-            PortRef::Name(n) => f.write_str(n),
-        }
-    }
-}
-
-/// `k8s://NAMESPACE/svc/NAME:PORT[/path][?context=CTX]`, parsed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ForwardTarget {
-    pub namespace: String,
-    pub kind: Kind,
-    pub name: String,
-    pub port: PortRef,
-    /// None: `--context`, else the kubeconfig's current one.
-    pub context: Option<String>,
-    /// A path prefix kept for the HTTP client (`/prometheus`).
-    pub path: String,
-}
-
-impl std::fmt::Display for ForwardTarget {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kind = match self.kind {
-            Kind::Service => "svc",
-            Kind::Pod => "pod",
-        };
-        write!(f, "{}/{kind}/{}:{}", self.namespace, self.name, self.port)
-    }
-}
-
-pub const SCHEME: &str = "k8s://";
-
-/// A DNS-1123 label or subdomain (what namespaces, services and pods are named).
-fn dns_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 253
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
-        && !s.starts_with(['-', '.'])
-        && !s.ends_with(['-', '.'])
-}
-
-/// Parses `k8s://NAMESPACE/svc|service|pod/NAME:PORT[/path][?context=CTX]`;
-/// the error says which part is wrong.
-pub fn parse(url: &str) -> Result<ForwardTarget, String> {
-    let rest = url
-        .strip_prefix(SCHEME)
-        .ok_or_else(|| format!("must start with {SCHEME}"))?;
-    let (rest, query) = match rest.split_once('?') {
-        Some((r, q)) => (r, Some(q)),
-        None => (rest, None),
-    };
-    let mut context = None;
-    for kv in query.into_iter().flat_map(|q| q.split('&')) {
-        match kv.split_once('=') {
-            Some(("context", v)) if !v.is_empty() => context = Some(v.to_string()),
-            _ => {
-                return Err(format!(
-                    "unknown parameter `{kv}` (only ?context=NAME is understood)"
-                ))
-            }
-        }
-    }
-    let shape = "expected k8s://NAMESPACE/svc/NAME:PORT or k8s://NAMESPACE/pod/NAME:PORT";
-    let mut parts = rest.splitn(4, '/');
-    let (Some(ns), Some(kind), Some(name_port)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(shape.into());
-    };
-    let path = parts
-        .next()
-        .map(|p| format!("/{}", p.trim_end_matches('/')))
-        .unwrap_or_default();
-    let kind = match kind {
-        "svc" | "service" | "services" => Kind::Service,
-        "pod" | "pods" => Kind::Pod,
-        other => return Err(format!("`{other}`: {shape}")),
-    };
-    let (name, port) = name_port
-        .split_once(':')
-        .ok_or_else(|| format!("no port: {shape}"))?;
-    for (what, v) in [("namespace", ns), ("name", name)] {
-        if !dns_name(v) {
-            return Err(format!("{what} `{v}` is not a Kubernetes name"));
-        }
-    }
-    let port = match port.parse::<u16>() {
-        Ok(0) => return Err("port 0".into()),
-        Ok(n) => PortRef::Number(n),
-        // an IANA service name: up to 15 characters, at least one letter
-        Err(_)
-            if dns_name(port)
-                && port.len() <= 15
-                && port.bytes().any(|b| b.is_ascii_lowercase()) =>
-        {
-            PortRef::Name(port.to_string())
-        }
-        Err(_) => return Err(format!("port `{port}` is neither a number nor a port name")),
-    };
-    Ok(ForwardTarget {
-        namespace: ns.to_string(),
-        kind,
-        name: name.to_string(),
-        port,
-        context,
-        path: if path == "/" { String::new() } else { path },
-    })
-}
+pub use crate::config::k8s_url::{parse, ForwardTarget, Kind, PortRef, SCHEME};
 
 /// One forward: the endpoint it serves (`prometheus`), where to, and the
 /// loopback listener, bound before any client is built so its URL is known.
@@ -226,6 +104,7 @@ pub async fn serve(spec: ForwardSpec, opts: KubeOptions, sink: Sink<KubeEvent>) 
         opts,
         sink,
         client: tokio::sync::Mutex::new(None),
+        resolved: tokio::sync::Mutex::new(None),
         failures: std::sync::atomic::AtomicU32::new(0),
         last: tokio::sync::Mutex::new(None),
         said: tokio::sync::Mutex::new(None),
@@ -245,8 +124,14 @@ struct Forwarder {
     spec: ForwardSpec,
     opts: KubeOptions,
     sink: Sink<KubeEvent>,
-    /// Built at the first connection, kept (kube-rs refreshes its token).
-    client: tokio::sync::Mutex<Option<Client>>,
+    /// Built at the first connection, kept (kube-rs refreshes its token);
+    /// a failure to build it is kept a while (every connection would
+    /// otherwise read the kubeconfig again).
+    client: tokio::sync::Mutex<Option<Result<Client, (tokio::time::Instant, String)>>>,
+    /// The last resolution and when: connections arriving together share
+    /// one (a dashboard opens many at once; the API server is not asked
+    /// once per connection per try).
+    resolved: tokio::sync::Mutex<Option<(tokio::time::Instant, Result<(String, u16), Failure>)>>,
     /// Failed tries since the last success.
     failures: std::sync::atomic::AtomicU32,
     last: tokio::sync::Mutex<Option<ForwardState>>,
@@ -254,11 +139,47 @@ struct Forwarder {
     said: tokio::sync::Mutex<Option<String>>,
 }
 
+/// Why no forward could be opened; `lasting` when asking again soon will
+/// not help (no kubeconfig, no such Service or port, RBAC): the connection
+/// is closed at once rather than held while the client times out.
+#[derive(Debug, Clone)]
+struct Failure {
+    why: String,
+    lasting: bool,
+}
+
+impl Failure {
+    fn passing(why: String) -> Failure {
+        Failure {
+            why,
+            lasting: false,
+        }
+    }
+}
+
+/// How long a resolution (or a failure to build the client) is reused.
+const RESOLVED_FOR: Duration = Duration::from_millis(500);
+const CLIENT_RETRY: Duration = Duration::from_secs(5);
+/// Request bytes held while no pod is ready (then the connection is let go).
+const HOLD_MAX: usize = 1 << 20;
+
+/// An API error that asking again will not cure.
+fn lasting(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(s) if matches!(s.code, 401 | 403 | 404))
+}
+
 impl Forwarder {
-    async fn client(&self) -> Result<Client, String> {
+    async fn client(&self) -> Result<Client, Failure> {
         let mut c = self.client.lock().await;
-        if let Some(c) = c.as_ref() {
-            return Ok(c.clone());
+        match c.as_ref() {
+            Some(Ok(c)) => return Ok(c.clone()),
+            Some(Err((at, why))) if at.elapsed() < CLIENT_RETRY => {
+                return Err(Failure {
+                    why: why.clone(),
+                    lasting: true,
+                })
+            }
+            _ => {}
         }
         let context = self
             .spec
@@ -266,47 +187,81 @@ impl Forwarder {
             .context
             .clone()
             .or(self.opts.context.clone());
-        let (client, ..) = super::runner::client(&self.opts, context.as_deref())
-            .await
-            .map_err(|e| e.message)?;
-        *c = Some(client.clone());
-        Ok(client)
+        match crate::core::kube::client(&self.opts.client_options(), context.as_deref()).await {
+            Ok((client, ..)) => {
+                *c = Some(Ok(client.clone()));
+                Ok(client)
+            }
+            Err(e) => {
+                *c = Some(Err((tokio::time::Instant::now(), e.message.clone())));
+                Err(Failure {
+                    why: e.message,
+                    lasting: true,
+                })
+            }
+        }
     }
 
-    /// Says a new state (the same one again is not news).
+    /// Says a new state (the same one again is not news); under the lock,
+    /// so states reach the app in the order they were decided.
     async fn report(&self, state: ForwardState) {
-        {
-            let mut last = self.last.lock().await;
-            if last.as_ref() == Some(&state) {
-                return;
-            }
-            *last = Some(state.clone());
+        let mut last = self.last.lock().await;
+        if last.as_ref() == Some(&state) {
+            return;
         }
+        *last = Some(state.clone());
         self.sink.send(event(&self.spec.label, state)).await;
     }
 
+    /// A failure: counted, logged once per reason, shown.
+    async fn failed(&self, f: &Failure, last_try: bool) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let n = self.failures.fetch_add(1, Relaxed) + 1;
+        if self.said.lock().await.replace(f.why.clone()).as_ref() != Some(&f.why) {
+            crate::warn!("forward {}: {}", self.spec.label, f.why);
+        }
+        let state = if f.lasting || last_try {
+            ForwardState::Failed(f.why.clone())
+        } else {
+            ForwardState::Reconnecting {
+                n,
+                why: f.why.clone(),
+            }
+        };
+        self.report(state).await;
+    }
+
     /// One accepted connection: find a pod and open a forward to it,
-    /// trying again (a rollout in progress) for up to [`CONNECT_FOR`];
-    /// then copy both ways until either side ends.
+    /// trying again (a rollout in progress) for up to [`CONNECT_FOR`] while
+    /// the client is still there (its request is held meanwhile); then copy
+    /// both ways until either side ends.
     async fn connection(&self, mut sock: tokio::net::TcpStream) {
         use std::sync::atomic::Ordering::Relaxed;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let give_up = tokio::time::Instant::now() + CONNECT_FOR;
         let mut pause = Duration::from_millis(50);
+        let mut held: Vec<u8> = vec![];
+        let mut buf = [0u8; 8192];
         let (mut upstream, pod, mut pf, port) = loop {
             match self.open().await {
                 Ok(v) => break v,
-                Err(why) => {
-                    let n = self.failures.fetch_add(1, Relaxed) + 1;
-                    // said once per reason, not once per try of every connection
-                    if self.said.lock().await.replace(why.clone()).as_ref() != Some(&why) {
-                        crate::warn!("forward {}: {why}", self.spec.label);
-                    }
-                    if tokio::time::Instant::now() + pause > give_up {
-                        self.report(ForwardState::Failed(why)).await;
+                Err(f) => {
+                    let last_try = tokio::time::Instant::now() + pause > give_up;
+                    self.failed(&f, last_try).await;
+                    if f.lasting || last_try {
                         return;
                     }
-                    self.report(ForwardState::Reconnecting { n, why }).await;
-                    tokio::time::sleep(pause).await;
+                    // wait, but let go as soon as the client hangs up
+                    let wake = tokio::time::Instant::now() + pause;
+                    loop {
+                        tokio::select! {
+                            _ = tokio::time::sleep_until(wake) => break,
+                            r = sock.read(&mut buf), if held.len() < HOLD_MAX => match r {
+                                Ok(n) if n > 0 => held.extend_from_slice(&buf[..n]),
+                                _ => return,
+                            },
+                        }
+                    }
                     pause = (pause * 2).min(Duration::from_millis(500));
                 }
             }
@@ -317,7 +272,11 @@ impl Forwarder {
         }
         self.report(ForwardState::Ok { pod: pod.clone() }).await;
         let errors = pf.take_error(port);
-        let copied = tokio::io::copy_bidirectional(&mut sock, &mut upstream).await;
+        let copied = async {
+            upstream.write_all(&held).await?;
+            tokio::io::copy_bidirectional(&mut sock, &mut upstream).await
+        }
+        .await;
         drop(upstream);
         // the kubelet says on the error channel why a port could not be reached
         let said = match errors {
@@ -330,12 +289,25 @@ impl Forwarder {
         pf.abort();
         if let Some(msg) = said.filter(|m| !m.is_empty()) {
             let msg = crate::text::display(&msg);
-            self.failures.fetch_add(1, Relaxed);
-            self.report(ForwardState::Failed(format!("{pod}: {msg}")))
+            self.failed(&Failure::passing(format!("{pod}: {msg}")), true)
                 .await;
         } else if let Err(e) = copied {
             crate::info!("forward {} via {pod}: {e}", self.spec.label);
         }
+    }
+
+    /// The pod and port now: one resolution shared by the connections that
+    /// ask within [`RESOLVED_FOR`].
+    async fn resolve(&self, client: Client) -> Result<(String, u16), Failure> {
+        let mut r = self.resolved.lock().await;
+        if let Some((at, v)) = r.as_ref() {
+            if at.elapsed() < RESOLVED_FOR {
+                return v.clone();
+            }
+        }
+        let v = resolve(client, &self.spec.target).await;
+        *r = Some((tokio::time::Instant::now(), v.clone()));
+        v
     }
 
     /// Resolves the target to a pod and port and opens the WebSocket.
@@ -348,19 +320,24 @@ impl Forwarder {
             kube::api::Portforwarder,
             u16,
         ),
-        String,
+        Failure,
     > {
         let client = self.client().await?;
         let t = &self.spec.target;
-        let (pod, port) = resolve(client.clone(), t).await?;
+        let (pod, port) = self.resolve(client.clone()).await?;
         let pods: Api<Pod> = Api::namespaced(client, &t.namespace);
-        let mut pf = pods
-            .portforward(&pod, &[port])
-            .await
-            .map_err(|e| format!("port-forward to pod/{pod}:{port}: {}", short(&e)))?;
-        let stream = pf
-            .take_stream(port)
-            .ok_or_else(|| format!("port-forward to pod/{pod}: no stream for port {port}"))?;
+        let mut pf = pods.portforward(&pod, &[port]).await.map_err(|e| {
+            // the pod went between the lookup and the upgrade: look again
+            if let Ok(mut r) = self.resolved.try_lock() {
+                *r = None;
+            }
+            Failure::passing(format!("port-forward to pod/{pod}:{port}: {}", short(&e)))
+        })?;
+        let stream = pf.take_stream(port).ok_or_else(|| {
+            Failure::passing(format!(
+                "port-forward to pod/{pod}: no stream for port {port}"
+            ))
+        })?;
         Ok((stream, format!("pod/{pod}"), pf, port))
     }
 }
@@ -372,15 +349,21 @@ fn short(e: &kube::Error) -> String {
     }
 }
 
+/// Running and not being deleted.
+fn running(p: &Pod) -> bool {
+    p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
+        && p.metadata.deletion_timestamp.is_none()
+}
+
 /// A pod that can take traffic: Running, Ready, not being deleted.
 fn ready(p: &Pod) -> bool {
-    let running = p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running");
+    let running = running(p);
     let ready = p
         .status
         .as_ref()
         .and_then(|s| s.conditions.as_ref())
         .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
-    running && ready && p.metadata.deletion_timestamp.is_none()
+    running && ready
 }
 
 /// A container port of `pod` by name.
@@ -394,10 +377,14 @@ fn named_port(pod: &Pod, name: &str) -> Option<u16> {
         .and_then(|p| u16::try_from(p.container_port).ok())
 }
 
-/// Among the Service's ready pods, the one kubectl would pick: fewest
-/// restarts, then the oldest (so a forward stays on one pod while it lives).
+/// Among the Service's pods, the one kubectl would pick: a Ready one if
+/// any (else a Running one), then fewest restarts, then the oldest (so a
+/// forward stays on one pod while it lives).
 pub fn choose(mut pods: Vec<Pod>) -> Option<Pod> {
-    pods.retain(ready);
+    pods.retain(running);
+    if pods.iter().any(ready) {
+        pods.retain(ready);
+    }
     let restarts = |p: &Pod| -> i32 {
         p.status
             .as_ref()
@@ -421,26 +408,39 @@ pub fn choose(mut pods: Vec<Pod>) -> Option<Pod> {
 }
 
 /// The pod and container port to forward to, asked of the API now.
-async fn resolve(client: Client, t: &ForwardTarget) -> Result<(String, u16), String> {
+async fn resolve(client: Client, t: &ForwardTarget) -> Result<(String, u16), Failure> {
+    let api = |what: String| {
+        move |e: kube::Error| Failure {
+            why: format!("{what}: {}", short(&e)),
+            lasting: lasting(&e),
+        }
+    };
+    let lasting_failure = |why: String| Failure { why, lasting: true };
     let pods: Api<Pod> = Api::namespaced(client.clone(), &t.namespace);
     match t.kind {
         Kind::Pod => {
             let pod = pods
                 .get(&t.name)
                 .await
-                .map_err(|e| format!("pod/{}: {}", t.name, short(&e)))?;
-            if !ready(&pod) {
+                .map_err(api(format!("pod/{}", t.name)))?;
+            // as kubectl: a Running pod will do, ready or not (a Prometheus
+            // replaying its WAL still answers)
+            if !running(&pod) {
                 let phase = pod
                     .status
                     .as_ref()
                     .and_then(|s| s.phase.clone())
                     .unwrap_or_default();
-                return Err(format!("pod/{} is not running and ready ({phase})", t.name));
+                return Err(Failure::passing(format!(
+                    "pod/{} is not running ({phase})",
+                    t.name
+                )));
             }
             let port = match &t.port {
                 PortRef::Number(n) => *n,
-                PortRef::Name(n) => named_port(&pod, n)
-                    .ok_or_else(|| format!("pod/{} has no port named {n}", t.name))?,
+                PortRef::Name(n) => named_port(&pod, n).ok_or_else(|| {
+                    lasting_failure(format!("pod/{} has no port named {n}", t.name))
+                })?,
             };
             Ok((t.name.clone(), port))
         }
@@ -449,7 +449,7 @@ async fn resolve(client: Client, t: &ForwardTarget) -> Result<(String, u16), Str
             let svc = svcs
                 .get(&t.name)
                 .await
-                .map_err(|e| format!("svc/{}: {}", t.name, short(&e)))?;
+                .map_err(api(format!("svc/{}", t.name)))?;
             let spec = svc.spec.unwrap_or_default();
             let sp = spec
                 .ports
@@ -459,22 +459,22 @@ async fn resolve(client: Client, t: &ForwardTarget) -> Result<(String, u16), Str
                     PortRef::Number(n) => p.port == i32::from(*n),
                     PortRef::Name(n) => p.name.as_deref() == Some(n.as_str()),
                 })
-                .ok_or_else(|| format!("svc/{} has no port {}", t.name, t.port))?
+                .ok_or_else(|| lasting_failure(format!("svc/{} has no port {}", t.name, t.port)))?
                 .clone();
             let selector = spec.selector.unwrap_or_default();
             if selector.is_empty() {
-                return Err(format!(
+                return Err(lasting_failure(format!(
                     "svc/{} has no selector: forward to a pod instead",
                     t.name
-                ));
+                )));
             }
             let labels: Vec<String> = selector.iter().map(|(k, v)| format!("{k}={v}")).collect();
             let list = pods
                 .list(&ListParams::default().labels(&labels.join(",")))
                 .await
-                .map_err(|e| format!("pods of svc/{}: {}", t.name, short(&e)))?;
+                .map_err(api(format!("pods of svc/{}", t.name)))?;
             let pod = choose(list.items)
-                .ok_or_else(|| format!("no running and ready pod for svc/{}", t.name))?;
+                .ok_or_else(|| Failure::passing(format!("no running pod for svc/{}", t.name)))?;
             let name = pod.metadata.name.clone().unwrap_or_default();
             let port = match sp.target_port {
                 None => u16::try_from(sp.port).ok(),
@@ -484,7 +484,12 @@ async fn resolve(client: Client, t: &ForwardTarget) -> Result<(String, u16), Str
                     Err(_) => named_port(&pod, &n),
                 },
             }
-            .ok_or_else(|| format!("pod/{name} has no port for svc/{}:{}", t.name, t.port))?;
+            .ok_or_else(|| {
+                Failure::passing(format!(
+                    "pod/{name} has no port for svc/{}:{}",
+                    t.name, t.port
+                ))
+            })?;
             Ok((name, port))
         }
     }
@@ -493,41 +498,6 @@ async fn resolve(client: Client, t: &ForwardTarget) -> Result<(String, u16), Str
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn targets_parse_and_bad_ones_say_why() {
-        let t = parse("k8s://monitoring/svc/prometheus:9090").unwrap();
-        assert_eq!(
-            (t.namespace.as_str(), &t.kind, t.name.as_str(), &t.port),
-            (
-                "monitoring",
-                &Kind::Service,
-                "prometheus",
-                &PortRef::Number(9090)
-            )
-        );
-        assert_eq!(t.context, None);
-        let t = parse("k8s://obs/pod/loki-0:http-metrics/loki?context=prod").unwrap();
-        assert_eq!(t.kind, Kind::Pod);
-        assert_eq!(t.port, PortRef::Name("http-metrics".into()));
-        assert_eq!(t.path, "/loki");
-        assert_eq!(t.context.as_deref(), Some("prod"));
-        for (bad, says) in [
-            ("k8s://monitoring/svc/prometheus", "no port"),
-            ("k8s://monitoring/deploy/prometheus:9090", "deploy"),
-            ("k8s://Monitoring/svc/prometheus:9090", "namespace"),
-            ("k8s://monitoring/svc/prometheus:0", "port 0"),
-            ("k8s://monitoring/svc/prometheus:99999", "port `99999`"),
-            (
-                "k8s://monitoring/svc/prometheus:9090?ctx=a",
-                "unknown parameter",
-            ),
-            ("k8s://monitoring", "expected"),
-        ] {
-            let e = parse(bad).unwrap_err();
-            assert!(e.contains(says), "{bad}: {e}");
-        }
-    }
 
     fn pod(name: &str, created: &str, restarts: i32, ready_: bool, phase: &str) -> Pod {
         serde_json::from_value(serde_json::json!({
@@ -553,7 +523,12 @@ mod tests {
         let name = |p: Option<Pod>| p.and_then(|p| p.metadata.name);
         assert_eq!(name(choose(pods.clone())).as_deref(), Some("old"));
         assert_eq!(name(choose(pods[2..].to_vec())).as_deref(), Some("flappy"));
-        assert_eq!(name(choose(pods[3..].to_vec())), None);
+        // none ready: a running one will do (kubectl's choice too)
+        assert_eq!(
+            name(choose(pods[3..].to_vec())).as_deref(),
+            Some("starting")
+        );
+        assert_eq!(name(choose(pods[4..].to_vec())), None);
         assert_eq!(named_port(&pods[0], "web"), Some(9090));
         assert_eq!(named_port(&pods[0], "grpc"), None);
     }

@@ -392,7 +392,10 @@ impl Source for KubeState {
                 let (state, bad) = match st {
                     F::Idle => ("…".to_string(), false),
                     F::Ok { .. } => ("ok".to_string(), false),
-                    F::Reconnecting { n, .. } => (format!("reconnecting {n}"), true),
+                    F::Reconnecting { n, why } => {
+                        let why: String = why.chars().take(50).collect();
+                        (format!("reconnecting {n}: {why}"), true)
+                    }
                     F::Failed(why) => {
                         let why: String = why.chars().take(60).collect();
                         (format!("failed: {why}"), true)
@@ -552,7 +555,9 @@ impl KubeState {
             Change::Replace(_) => None,
             Change::Upsert(p) | Change::Remove(p) => Some(p.key()),
         };
-        let marks_of = |s: &Self, k: &(String, String)| s.pods.get(k).map(pod_marks);
+        // (a pod added or removed without marks changes none)
+        let marks_of =
+            |s: &Self, k: &(String, String)| s.pods.get(k).map(pod_marks).unwrap_or_default();
         let before = touched.as_ref().map(|k| marks_of(self, k));
         self.on_pods(at_ms, change);
         self.errors.remove(&Some(Resource::Pods));

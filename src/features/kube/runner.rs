@@ -6,14 +6,13 @@
 
 use std::path::PathBuf;
 
+pub use crate::core::kube::{client, client_error, ClientOptions};
 use futures_util::StreamExt;
 use k8s_openapi::api::core::v1::{Event, Pod};
 use k8s_openapi::api::events::v1::Event as EventV1;
-use kube::config::{ExecInteractiveMode, KubeConfigOptions, Kubeconfig};
 use kube::runtime::watcher::{self, Event as WEvent};
 use kube::runtime::WatchStreamExt;
-use kube::{Api, Client, Config};
-use secrecy::ExposeSecret;
+use kube::{Api, Client};
 
 use super::model::{event_info, event_info_v1, pod_info};
 use super::{Change, KubeCommand, KubeEvent, KubePlan, Resource};
@@ -35,6 +34,16 @@ pub struct KubeOptions {
     /// `k8s://` endpoints, served from the start to the end of the run
     /// (they outlive context switches: their URL fixed where they point).
     pub forwards: Vec<super::forward::ForwardSpec>,
+}
+
+impl KubeOptions {
+    /// What the shared client builder needs.
+    pub fn client_options(&self) -> ClientOptions {
+        ClientOptions {
+            kubeconfig: self.kubeconfig.clone(),
+            plugin_wrapper: self.plugin_wrapper.clone(),
+        }
+    }
 }
 
 /// A simulated cluster (the demo): what the API would list at `t_s`.
@@ -121,7 +130,7 @@ fn failed(gen: u64, resource: Option<Resource>, verb: &'static str, e: SourceErr
 async fn run(opts: KubeOptions, plan: KubePlan, sink: Sink<KubeEvent>) {
     let gen = plan.gen;
     let (client, context, server, contexts, default_ns) =
-        match client(&opts, plan.context.as_deref()).await {
+        match client(&opts.client_options(), plan.context.as_deref()).await {
             Ok(c) => c,
             Err(e) => {
                 sink.send(failed(gen, None, "connect", e)).await;
@@ -362,173 +371,4 @@ fn watch_error(e: &watcher::Error) -> (&'static str, SourceError) {
         other => return ("watch", SourceError::msg(other.to_string())),
     };
     (verb, client_error(inner))
-}
-
-fn client_error(e: &kube::Error) -> SourceError {
-    match e {
-        kube::Error::Api(s) => SourceError {
-            status: Some(s.code),
-            kind: ErrorKind::Unspecified,
-            message: s.message.clone(),
-        },
-        other => SourceError::msg(other.to_string()),
-    }
-}
-
-/// The client for `context` (None: the current one). Every credential the
-/// configuration holds is registered with the redactor before it is used,
-/// and an exec credential plugin never gets the terminal: its
-/// `interactiveMode` is forced to `Never`, so its stdin and stderr are
-/// pipes, not the screen.
-pub async fn client(
-    opts: &KubeOptions,
-    context: Option<&str>,
-) -> Result<(Client, String, String, Vec<String>, String), SourceError> {
-    let read = match &opts.kubeconfig {
-        Some(p) => Kubeconfig::read_from(p).map(Some),
-        None => match Kubeconfig::from_env() {
-            Ok(Some(k)) => Ok(Some(k)),
-            Ok(None) => match crate::config::paths::home_kubeconfig() {
-                Some(p) if p.is_file() => Kubeconfig::read_from(p).map(Some),
-                _ => Ok(None),
-            },
-            Err(e) => Err(e),
-        },
-    };
-    let kc = read.map_err(|e| {
-        let file = match &opts.kubeconfig {
-            Some(p) => p.display().to_string(),
-            None if std::env::var_os("KUBECONFIG").is_some() => "KUBECONFIG".into(),
-            None => crate::config::paths::home_kubeconfig()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default(),
-        };
-        SourceError::msg(format!("kubeconfig {file}: {}", first_line(&e.to_string())))
-    })?;
-    let mut contexts = vec![];
-    let (config, name) = match kc {
-        Some(mut kc) => {
-            contexts = kc.contexts.iter().map(|c| c.name.clone()).collect();
-            plugins_never_interactive(&mut kc, opts);
-            let name = context
-                .map(str::to_string)
-                .or_else(|| kc.current_context.clone())
-                .unwrap_or_default();
-            if !kc.contexts.iter().any(|c| c.name == name) {
-                let known: Vec<&str> = kc.contexts.iter().map(|c| c.name.as_str()).collect();
-                return Err(SourceError::msg(format!(
-                    "no context `{}` in the kubeconfig (contexts: {})",
-                    crate::text::display(&name),
-                    known.join(", ")
-                )));
-            }
-            let options = KubeConfigOptions {
-                context: Some(name.clone()),
-                ..Default::default()
-            };
-            let c = Config::from_custom_kubeconfig(kc, &options)
-                .await
-                .map_err(|e| SourceError::msg(format!("kubeconfig: {e}")))?;
-            (c, name)
-        }
-        None => {
-            let c = Config::incluster().map_err(|e| {
-                SourceError::msg(format!(
-                    "no kubeconfig (KUBECONFIG, ~/.kube/config) and not in a cluster: {e}"
-                ))
-            })?;
-            (c, "in-cluster".to_string())
-        }
-    };
-    register_secrets(&config);
-    let server = config.cluster_url.to_string();
-    let default_ns = config.default_namespace.clone();
-    let client = build(config).map_err(|e| client_error(&e))?;
-    Ok((client, name, server, contexts, default_ns))
-}
-
-/// kube-rs's client stack (base URI, auth, extra headers, timeouts, TLS),
-/// with one layer more between the auth layer and the wire: the bearer
-/// token each request carries is registered with the redactor the first
-/// time it is seen. An exec plugin's or OIDC refresh's token lives inside
-/// kube-rs and is renewed there; this is where it first becomes visible.
-fn build(config: Config) -> Result<Client, kube::Error> {
-    use kube::client::ConfigExt;
-    let https = config.rustls_https_connector()?;
-    let mut connector = hyper_timeout::TimeoutConnector::new(https);
-    connector.set_connect_timeout(config.connect_timeout);
-    connector.set_read_timeout(config.read_timeout);
-    connector.set_write_timeout(config.write_timeout);
-    let hyper = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build(connector);
-    let last = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
-    let service = tower::ServiceBuilder::new()
-        .layer(config.base_uri_layer())
-        .option_layer(config.auth_layer()?)
-        .layer(config.extra_headers_layer()?)
-        .map_request(move |req: http::Request<kube::client::Body>| {
-            register_bearer(req.headers(), &last);
-            req
-        })
-        .map_err(|e: hyper_util::client::legacy::Error| -> tower::BoxError { e.into() })
-        .service(hyper);
-    Ok(Client::new(service, config.default_namespace))
-}
-
-/// Registers the request's bearer token with the redactor when it differs
-/// from the last one seen (a refresh), so registering costs once per token.
-fn register_bearer(h: &http::HeaderMap, last: &std::sync::Mutex<Vec<u8>>) {
-    let Some(v) = h.get(http::header::AUTHORIZATION) else {
-        return;
-    };
-    let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
-    if last.as_slice() == v.as_bytes() {
-        return;
-    }
-    if let Some(token) = v.to_str().ok().and_then(|s| s.strip_prefix("Bearer ")) {
-        crate::text::redact::register_secret(token);
-    }
-    *last = v.as_bytes().to_vec();
-}
-
-/// An exec credential plugin never gets the terminal: its
-/// `interactiveMode` is forced to `Never` (stdin and stderr are pipes), and
-/// with a wrapper it runs behind `watchfloor exec-credential`, which sends
-/// its stderr to the log file.
-fn plugins_never_interactive(kc: &mut Kubeconfig, opts: &KubeOptions) {
-    for a in &mut kc.auth_infos {
-        if let Some(exec) = a.auth_info.as_mut().and_then(|i| i.exec.as_mut()) {
-            exec.interactive_mode = Some(ExecInteractiveMode::Never);
-            if let (Some((me, log)), Some(cmd)) = (&opts.plugin_wrapper, &exec.command) {
-                let mut args = vec![
-                    "--log-file".to_string(),
-                    log.display().to_string(),
-                    "exec-credential".into(),
-                    "--".into(),
-                    cmd.clone(),
-                ];
-                args.extend(exec.args.take().unwrap_or_default());
-                exec.command = Some(me.display().to_string());
-                exec.args = Some(args);
-            }
-        }
-    }
-}
-
-/// The parser's first line (`… line 3 column 13: unclosed bracket`): the
-/// rest quotes the file, where a token may sit.
-fn first_line(e: &str) -> String {
-    let e = e.split("-->").next().unwrap_or(e);
-    e.lines().next().unwrap_or("").trim().to_string()
-}
-
-fn register_secrets(c: &Config) {
-    let a = &c.auth_info;
-    for s in [&a.token, &a.password, &a.client_key_data]
-        .into_iter()
-        .flatten()
-    {
-        crate::text::redact::register_secret(s.expose_secret());
-    }
-    crate::core::http::register_url_secrets(&c.cluster_url.to_string());
 }

@@ -36,8 +36,8 @@ use kube::api::{ListParams, LogParams};
 use kube::{Api, Client};
 use tokio::sync::mpsc;
 
-use crate::core::{now_ms, BoxFut, ErrorKind, Slot, SourceError};
-use crate::features::kube::runner::KubeOptions;
+use crate::core::kube::ClientOptions;
+use crate::core::{now_ms, BoxFut, Slot, SourceError};
 use crate::features::logs::client::wire::{
     Entry, Labels, MatrixSeries, ServerPattern, TailMessage,
 };
@@ -64,7 +64,7 @@ const BATCH_LINES: usize = 1000;
 const BATCH_WAIT: Duration = Duration::from_millis(50);
 
 pub struct KubeLogs {
-    opts: KubeOptions,
+    opts: ClientOptions,
     context: Option<String>,
     all_namespaces: bool,
     conn: tokio::sync::OnceCell<Conn>,
@@ -82,19 +82,12 @@ fn now_ns() -> i64 {
 }
 
 fn api_error(e: &kube::Error) -> SourceError {
-    match e {
-        kube::Error::Api(s) => SourceError {
-            status: Some(s.code),
-            kind: ErrorKind::Unspecified,
-            message: s.message.clone(),
-        },
-        other => SourceError::msg(crate::text::display(&other.to_string()).into_owned()),
-    }
+    crate::core::kube::client_error(e)
 }
 
 impl KubeLogs {
     /// `context`: the kubeconfig's context (None: its current one).
-    pub fn new(opts: KubeOptions, context: Option<String>, all_namespaces: bool) -> KubeLogs {
+    pub fn new(opts: ClientOptions, context: Option<String>, all_namespaces: bool) -> KubeLogs {
         KubeLogs {
             opts,
             context,
@@ -118,8 +111,7 @@ impl KubeLogs {
         self.conn
             .get_or_try_init(|| async {
                 let (client, _, _, _, namespace) =
-                    crate::features::kube::runner::client(&self.opts, self.context.as_deref())
-                        .await?;
+                    crate::core::kube::client(&self.opts, self.context.as_deref()).await?;
                 Ok(Conn { client, namespace })
             })
             .await
