@@ -131,13 +131,16 @@ struct Forwarder {
     /// The last resolution and when: connections arriving together share
     /// one (a dashboard opens many at once; the API server is not asked
     /// once per connection per try).
-    resolved: tokio::sync::Mutex<Option<(tokio::time::Instant, Result<(String, u16), Failure>)>>,
+    resolved: tokio::sync::Mutex<Option<(tokio::time::Instant, Resolved)>>,
     /// Failed tries since the last success.
     failures: std::sync::atomic::AtomicU32,
     last: tokio::sync::Mutex<Option<ForwardState>>,
     /// The failure last written to the log file (None: working).
     said: tokio::sync::Mutex<Option<String>>,
 }
+
+/// A pod and its port, or why there is none.
+type Resolved = Result<(String, u16), Failure>;
 
 /// Why no forward could be opened; `lasting` when asking again soon will
 /// not help (no kubeconfig, no such Service or port, RBAC): the connection
