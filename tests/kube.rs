@@ -1410,3 +1410,51 @@ async fn a_failing_plugin_is_said_without_its_command_line() {
         );
     }
 }
+
+/// A kubeconfig whose user is an OIDC auth-provider (kube's `oidc`
+/// feature): its id-token is sent, and its refresh token and client secret,
+/// were a server to reflect them, are masked on screen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oidc_auth_provider_works_and_its_secrets_are_masked() {
+    // header.payload.signature; exp 2100-01-01 (kube-rs reads it, not the signature)
+    const ID_TOKEN: &str = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJodHRwczovL2lzc3Vlci5leGFtcGxlIiwic3ViIjoib25jYWxsIiwiZXhwIjo0MTAyNDQ0ODAwfQ.c2lnbmF0dXJlLW5vdC1jaGVja2Vk";
+    let fake = FakeKube::start().await;
+    let dir = common::tempdir("kube-oidc");
+    // the server requires the id-token
+    let _ = fake.kubeconfig(&dir, Some(ID_TOKEN));
+    let cfg = dir.join("kubeconfig-oidc");
+    std::fs::write(
+        &cfg,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: fake\nclusters:\n- name: fake\n  cluster:\n    server: {}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: oidc\n    namespace: shop\nusers:\n- name: oidc\n  user:\n    auth-provider:\n      name: oidc\n      config:\n        client-id: watchfloor\n        client-secret: OidcClientSecret77\n        id-token: {ID_TOKEN}\n        idp-issuer-url: https://issuer.example\n        refresh-token: OidcRefreshTok88\n",
+            fake.url
+        ),
+    )
+    .unwrap();
+    let mut p = healthy_pod();
+    p["spec"]["nodeName"] = json!("OidcRefreshTok88");
+    fake.put_pod("shop", "api-1", p);
+    fake.put_event(
+        "shop",
+        "api-1.1",
+        warning(
+            "api-1",
+            "BackOff",
+            "client-secret OidcClientSecret77 rejected",
+            1,
+        ),
+    );
+    let mut st = kube_state("shop");
+    let (mut tasks, mut rx) = start(&mut st, cfg);
+    let ok = common::drive(&mut st, &mut tasks, &mut rx, WAIT, |s| {
+        s.kube.pods.len() == 1 && !s.kube.events.is_empty()
+    })
+    .await;
+    assert!(ok, "{:?}", st.kube.errors);
+    assert_eq!(fake.last_token().as_deref(), Some(ID_TOKEN));
+    let s = screen(&st, 200, 30);
+    assert!(s.contains("api-1") && s.contains("rejected"), "{s}");
+    for secret in ["OidcRefreshTok88", "OidcClientSecret77"] {
+        assert!(!s.contains(secret), "{secret}:\n{s}");
+    }
+}

@@ -277,5 +277,13 @@ fn register_secrets(c: &Config) {
     {
         crate::text::redact::register_secret(s.expose_secret());
     }
+    // an auth-provider's (OIDC's) id-token, refresh-token, client-secret
+    if let Some(p) = &a.auth_provider {
+        for (k, v) in &p.config {
+            if crate::text::redact::is_secret_param(k) {
+                crate::text::redact::register_secret(v);
+            }
+        }
+    }
     crate::core::http::register_url_secrets(&c.cluster_url.to_string());
 }
