@@ -1312,6 +1312,18 @@ fn forwards_in_once_reach_a_probe_and_say_why_one_cannot_work() {
         "{:?}",
         fake.requests()
     );
+    // a pod by name, its port by number
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_watchfloor"))
+        .args(["--once", "--size", "200x30", "--kubeconfig"])
+        .arg(&cfg)
+        .args(["--probe", "k8s://shop/pod/web-0:8080/healthz"])
+        .env_remove("KUBECONFIG")
+        .env("HOME", &dir)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("⇄ probe"), "{text}");
     // no such Service: failed, with the API's words, and --once says so
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_watchfloor"))
         .args([
@@ -1457,4 +1469,40 @@ async fn an_oidc_auth_provider_works_and_its_secrets_are_masked() {
     for secret in ["OidcRefreshTok88", "OidcClientSecret77"] {
         assert!(!s.contains(secret), "{secret}:\n{s}");
     }
+}
+
+/// `watchfloor exec-credential -- PLUGIN ARGS`: the plugin's stdout and
+/// exit status pass through (kube-rs reads them), its stderr goes to the
+/// log file, and a failing plugin's last words to stderr.
+#[test]
+fn the_credential_wrapper_passes_stdout_and_status_and_logs_stderr() {
+    let dir = common::tempdir("kube-wrapper");
+    let log = dir.join("wf.log");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_watchfloor"))
+        .arg("--log-file")
+        .arg(&log)
+        .args(["exec-credential", "--", "sh", "-c"])
+        .arg("cat; echo '{\"kind\":\"ExecCredential\"}'; echo 'opening browser' >&2; echo 'no session' >&2; exit 3")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(b"from stdin\n")?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert_eq!(stdout, "from stdin\n{\"kind\":\"ExecCredential\"}\n");
+    // failing: the last words on stderr too, for kube-rs's error
+    assert!(stderr.contains("no session"), "{stderr}");
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("credential plugin sh: opening browser")
+            && logged.contains("credential plugin sh: no session"),
+        "{logged}"
+    );
 }
