@@ -1506,3 +1506,44 @@ fn the_credential_wrapper_passes_stdout_and_status_and_logs_stderr() {
         "{logged}"
     );
 }
+
+/// The pods are listed in pages (500 a page here, as the API server may
+/// cut them): the container that terminated last is read even when its pod
+/// is on the last page, and only five container logs are opened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_logs_choose_across_list_pages() {
+    let fake = FakeKube::start().await;
+    let dir = common::tempdir("kube-logs-pages");
+    let cfg = fake.kubeconfig(&dir, None);
+    for i in 0..620 {
+        fake.put_pod("shop", &format!("p-{i:03}"), healthy_pod());
+    }
+    let mut crashed = oom_pod();
+    crashed["status"]["containerStatuses"][0]["lastState"]["terminated"]["finishedAt"] =
+        json!("2026-12-06T02:00:00Z");
+    fake.put_pod("shop", "p-611", crashed);
+    fake.add_log("shop", "p-611", "api", false, "from the last page");
+    fake.add_log("shop", "p-000", "api", false, "from the first page");
+    fake.add_log("shop", "p-300", "api", false, "from the middle");
+    let (mut st, backends) = logs_state(cfg);
+    let (tx, mut rx) = mpsc::channel(256);
+    let mut tasks = Tasks::new(backends, tx, 1.0);
+    tasks.exec(update::start(&mut st));
+    let has = |s: &State, t: &str| ring_texts(s).iter().any(|x| x == t);
+    let ok = common::drive(&mut st, &mut tasks, &mut rx, WAIT, |s| {
+        has(s, "from the last page") && has(s, "from the first page")
+    })
+    .await;
+    assert!(ok, "{:?} {:?}", ring_texts(&st), st.logs.common.health);
+    let reqs = fake.requests();
+    assert!(
+        reqs.iter()
+            .any(|r| r.contains("/pods?") && r.contains("continue=")),
+        "not paged: {:?}",
+        reqs.iter()
+            .filter(|r| r.contains("/pods?"))
+            .collect::<Vec<_>>()
+    );
+    // five: p-611 (terminated last), then by name p-000 … p-003; not p-300
+    assert!(!has(&st, "from the middle"), "{:?}", ring_texts(&st));
+}

@@ -250,8 +250,8 @@ impl Frames {
     }
 }
 
-/// Data-driven frames may take 1/this of a core.
-pub const DATA_FRAME_SHARE: u32 = 100;
+/// Data-driven frames may take 1/this of a core (0.5%).
+pub const DATA_FRAME_SHARE: u32 = 200;
 
 /// A full frame at least this often, whatever changed.
 pub const FULL_FRAME_EVERY: Duration = Duration::from_secs(5);
@@ -454,8 +454,8 @@ mod drain_tests {
             }
             .data_pace()
         };
-        assert_eq!(pace(0.6), MIN_FRAME);
-        assert_eq!(pace(3.0), Duration::from_millis(300));
+        assert_eq!(pace(0.4), MIN_FRAME);
+        assert_eq!(pace(3.0), Duration::from_millis(600));
         assert_eq!(pace(40.0), Duration::from_secs(1));
     }
 

@@ -59,6 +59,37 @@ const LINE_BYTES: usize = crate::features::logs::events::LINE_CAP + 64;
 /// While tailing, the pods are listed again this often: a changed choice
 /// (a rollout) ends the tail so the engine opens one over the new pods.
 const RELIST_EVERY: Duration = Duration::from_secs(15);
+/// Pods per list page.
+const LIST_PAGE: u32 = 500;
+
+/// A pod cut to what choosing its streams reads.
+fn slim(p: Pod) -> Pod {
+    use k8s_openapi::api::core::v1::{Container, PodSpec, PodStatus};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+    Pod {
+        metadata: ObjectMeta {
+            name: p.metadata.name,
+            namespace: p.metadata.namespace,
+            ..Default::default()
+        },
+        spec: p.spec.map(|s| PodSpec {
+            containers: s
+                .containers
+                .into_iter()
+                .map(|c| Container {
+                    name: c.name,
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }),
+        status: p.status.map(|s| PodStatus {
+            container_statuses: s.container_statuses,
+            phase: s.phase,
+            ..Default::default()
+        }),
+    }
+}
 /// Lines batched into one tail message (for at most [`BATCH_WAIT`]).
 const BATCH_LINES: usize = 1000;
 const BATCH_WAIT: Duration = Duration::from_millis(50);
@@ -126,23 +157,55 @@ impl KubeLogs {
         }
     }
 
+    /// The pods of the selection's namespace, listed in pages of
+    /// [`LIST_PAGE`] and each cut to what choosing streams reads (names and
+    /// container statuses): 5,000 pods are never held whole at once.
     async fn pods(&self, conn: &Conn, sel: &Selection) -> Result<Vec<Pod>, SourceError> {
         let api: Api<Pod> = match self.namespace(conn, sel) {
             Some(ns) => Api::namespaced(conn.client.clone(), &ns),
             None => Api::all(conn.client.clone()),
         };
-        let list = api
-            .list(&ListParams::default())
-            .await
-            .map_err(|e| api_error(&e))?;
-        Ok(list.items)
+        let mut out = vec![];
+        let mut params = ListParams::default().limit(LIST_PAGE);
+        loop {
+            let page = api.list(&params).await.map_err(|e| api_error(&e))?;
+            out.extend(page.items.into_iter().map(slim));
+            match page.metadata.continue_.filter(|c| !c.is_empty()) {
+                Some(c) => params = params.continue_token(&c),
+                None => return Ok(out),
+            }
+        }
     }
 
-    /// The streams a selection reads now, and how many more match.
+    /// The streams a selection reads now, and how many more match. The
+    /// pods are listed in pages; of each page only the pods that could be
+    /// among the first `MAX_STREAMS` are kept (the best of all pages are
+    /// among the best of their own page), so a namespace of 5,000 pods is
+    /// never held whole.
     async fn streams(&self, sel: &Selection) -> Result<(Conn, Vec<StreamRef>, usize), SourceError> {
         let conn = self.conn().await?.clone();
-        let pods = self.pods(&conn, sel).await?;
-        let (streams, left) = choose(&pods, sel, MAX_STREAMS);
+        let api: Api<Pod> = match self.namespace(&conn, sel) {
+            Some(ns) => Api::namespaced(conn.client.clone(), &ns),
+            None => Api::all(conn.client.clone()),
+        };
+        let (mut kept, mut matching) = (vec![], 0usize);
+        let mut params = ListParams::default().limit(LIST_PAGE);
+        loop {
+            let page = api.list(&params).await.map_err(|e| api_error(&e))?;
+            let pods: Vec<Pod> = page.items.into_iter().map(slim).collect();
+            let (best, left) = choose(&pods, sel, MAX_STREAMS);
+            matching += best.len() + left;
+            kept.extend(pods.into_iter().filter(|p| {
+                best.iter()
+                    .any(|s| Some(&s.pod) == p.metadata.name.as_ref())
+            }));
+            match page.metadata.continue_.filter(|c| !c.is_empty()) {
+                Some(c) => params = params.continue_token(&c),
+                None => break,
+            }
+        }
+        let (streams, _) = choose(&kept, sel, MAX_STREAMS);
+        let left = matching - streams.len();
         Ok((conn, streams, left))
     }
 
@@ -458,8 +521,9 @@ impl TailStream for KubeTail {
     }
 }
 
-/// Lists the pods every [`RELIST_EVERY`]; ends the tail when the streams
-/// chosen now differ from those followed.
+/// Lists the pods every [`RELIST_EVERY`] (longer in a large namespace: a
+/// second more per 100 pods, at most two minutes); ends the tail when the
+/// streams chosen now differ from those followed.
 async fn relist(b: KubeLogs, sel: Arc<Selection>, chosen: Vec<StreamRef>, tx: mpsc::Sender<Msg>) {
     let key = |v: &[StreamRef]| {
         let mut k: Vec<(String, String, String)> = v
@@ -470,9 +534,12 @@ async fn relist(b: KubeLogs, sel: Arc<Selection>, chosen: Vec<StreamRef>, tx: mp
         k
     };
     let before = key(&chosen);
+    let mut every = RELIST_EVERY;
     loop {
-        tokio::time::sleep(RELIST_EVERY).await;
-        if let Ok((_, now, _)) = b.streams(&sel).await {
+        tokio::time::sleep(every).await;
+        if let Ok((_, now, n)) = b.streams(&sel).await {
+            let pods = (now.len() + n) as u64;
+            every = (RELIST_EVERY + Duration::from_secs(pods / 100)).min(Duration::from_secs(120));
             if key(&now) != before {
                 crate::info!("k8s logs: the pods to read changed; reopening the tail");
                 let _ = tx.send(Msg::End).await;
