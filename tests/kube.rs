@@ -433,7 +433,8 @@ async fn contexts_and_namespaces_are_picked_from_lists() {
     );
     press(&mut st, &mut tasks, &[Char('C')]);
     let s = screen(&st, 160, 30);
-    assert!(s.contains("Context (type to filter"), "{s}");
+    // the whole title: the picker is as wide as it
+    assert!(s.contains("Context (type to filter, ↑↓ Enter, Esc)"), "{s}");
     assert!(s.contains("● the kubeconfig's current context"), "{s}");
     assert!(s.contains("fake") && s.contains("other"), "{s}");
     press(&mut st, &mut tasks, &[Char('o'), Char('t'), Enter]);

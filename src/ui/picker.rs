@@ -35,8 +35,15 @@ pub fn draw(
         return; // no room for a list: the keys still work
     }
     let h = (items.len() as u16 + 2).min(area.height);
+    let title = if filter.is_empty() {
+        format!(" {noun} (type to filter, ↑↓ Enter, Esc) ")
+    } else {
+        format!(" {noun}: {}▏ ", crate::text::display(filter))
+    };
+    // as wide as the longest entry and the title, within reason
     let longest = items.iter().map(|i| i.chars().count()).max().unwrap_or(0);
-    let w = (longest as u16 + 6).clamp(40, 90).min(area.width);
+    let widest = (longest + 6).max(title.chars().count() + 2) as u16;
+    let w = widest.clamp(40, 90).min(area.width);
     let r = Rect {
         x: area.x + (area.width - w) / 2,
         y: area.y + (area.height - h) / 2,
@@ -73,11 +80,7 @@ pub fn draw(
         Paragraph::new(lines).block(
             Block::default()
                 .borders(Borders::ALL)
-                .title(if filter.is_empty() {
-                    format!(" {noun} (type to filter, ↑↓ Enter, Esc) ")
-                } else {
-                    format!(" {noun}: {}▏ ", crate::text::display(filter))
-                })
+                .title(title)
                 .border_style(t.border_focus),
         ),
         r,
