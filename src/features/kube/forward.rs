@@ -64,8 +64,6 @@ impl ForwardSpec {
 /// A forward's state, as the header shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ForwardState {
-    /// No connection yet.
-    Idle,
     /// The last connection reached `pod`.
     Ok { pod: String },
     /// The pod went away or cannot be reached: the `n`th try.

@@ -390,7 +390,6 @@ impl Source for KubeState {
             .iter()
             .map(|(label, st)| {
                 let (state, bad) = match st {
-                    F::Idle => ("…".to_string(), false),
                     F::Ok { .. } => ("ok".to_string(), false),
                     F::Reconnecting { n, why } => {
                         let why: String = why.chars().take(50).collect();

@@ -174,75 +174,91 @@ pub struct EventInfo {
     pub last_ms: i64,
 }
 
+/// What both event APIs say of one event, in their own field names.
+struct EventFields<'a> {
+    meta: &'a k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    object: Option<&'a k8s_openapi::api::core::v1::ObjectReference>,
+    reason: Option<&'a String>,
+    message: Option<&'a String>,
+    type_: Option<&'a String>,
+    /// series.count, else the (deprecated) count
+    count: Option<i64>,
+    /// series.lastObservedTime, lastTimestamp, eventTime, firstTimestamp (ms)
+    times: [Option<i64>; 4],
+}
+
+impl EventFields<'_> {
+    fn info(self) -> EventInfo {
+        let kind = self.object.and_then(|o| o.kind.clone()).unwrap_or_default();
+        let name = self.object.and_then(|o| o.name.clone()).unwrap_or_default();
+        let last_ms = self
+            .times
+            .into_iter()
+            .flatten()
+            .next()
+            .or_else(|| self.meta.creation_timestamp.as_ref().map(ms))
+            .unwrap_or(0);
+        let text = |s: Option<&String>| s.cloned().unwrap_or_default();
+        EventInfo {
+            uid: self.meta.uid.clone().unwrap_or_default(),
+            namespace: self.meta.namespace.clone().unwrap_or_default(),
+            object: format!("{kind}/{name}"),
+            pod: (kind == "Pod").then_some(name),
+            reason: text(self.reason),
+            message: text(self.message),
+            warning: self.type_.map(String::as_str) == Some("Warning"),
+            count: self.count.unwrap_or(1),
+            last_ms,
+        }
+    }
+}
+
 /// A core/v1 event. Newer clusters fill `eventTime` and `series` instead of
 /// `lastTimestamp` and `count`: both are read.
 pub fn event_info(e: &Event) -> EventInfo {
-    let obj = &e.involved_object;
-    let kind = obj.kind.clone().unwrap_or_default();
-    let name = obj.name.clone().unwrap_or_default();
-    let last_ms = e
-        .series
-        .as_ref()
-        .and_then(|s| s.last_observed_time.as_ref())
-        .map(|t| t.0.as_millisecond())
-        .or_else(|| e.last_timestamp.as_ref().map(ms))
-        .or_else(|| e.event_time.as_ref().map(|t| t.0.as_millisecond()))
-        .or_else(|| e.first_timestamp.as_ref().map(ms))
-        .or_else(|| e.metadata.creation_timestamp.as_ref().map(ms))
-        .unwrap_or(0);
-    let count = e
-        .series
-        .as_ref()
-        .and_then(|s| s.count)
-        .map(|c| c as i64)
-        .or(e.count.map(|c| c as i64))
-        .unwrap_or(1);
-    EventInfo {
-        uid: e.metadata.uid.clone().unwrap_or_default(),
-        namespace: e.metadata.namespace.clone().unwrap_or_default(),
-        object: format!("{kind}/{name}"),
-        pod: (kind == "Pod").then_some(name),
-        reason: e.reason.clone().unwrap_or_default(),
-        message: e.message.clone().unwrap_or_default(),
-        warning: e.type_.as_deref() == Some("Warning"),
-        count,
-        last_ms,
+    let series = e.series.as_ref();
+    EventFields {
+        meta: &e.metadata,
+        object: Some(&e.involved_object),
+        reason: e.reason.as_ref(),
+        message: e.message.as_ref(),
+        type_: e.type_.as_ref(),
+        count: series.and_then(|s| s.count).or(e.count).map(i64::from),
+        times: [
+            series
+                .and_then(|s| s.last_observed_time.as_ref())
+                .map(|t| t.0.as_millisecond()),
+            e.last_timestamp.as_ref().map(ms),
+            e.event_time.as_ref().map(|t| t.0.as_millisecond()),
+            e.first_timestamp.as_ref().map(ms),
+        ],
     }
+    .info()
 }
 
 /// An events.k8s.io/v1 event: `regarding`, `note`, `series` and the
 /// `deprecated*` fields that carry what core/v1 clients wrote. The same
 /// event has the same uid in both APIs (one storage, two views).
 pub fn event_info_v1(e: &k8s_openapi::api::events::v1::Event) -> EventInfo {
-    let obj = e.regarding.clone().unwrap_or_default();
-    let kind = obj.kind.unwrap_or_default();
-    let name = obj.name.unwrap_or_default();
-    let last_ms = e
-        .series
-        .as_ref()
-        .map(|s| s.last_observed_time.0.as_millisecond())
-        .or_else(|| e.deprecated_last_timestamp.as_ref().map(ms))
-        .or_else(|| e.event_time.as_ref().map(|t| t.0.as_millisecond()))
-        .or_else(|| e.deprecated_first_timestamp.as_ref().map(ms))
-        .or_else(|| e.metadata.creation_timestamp.as_ref().map(ms))
-        .unwrap_or(0);
-    let count = e
-        .series
-        .as_ref()
-        .map(|s| s.count as i64)
-        .or(e.deprecated_count.map(|c| c as i64))
-        .unwrap_or(1);
-    EventInfo {
-        uid: e.metadata.uid.clone().unwrap_or_default(),
-        namespace: e.metadata.namespace.clone().unwrap_or_default(),
-        object: format!("{kind}/{name}"),
-        pod: (kind == "Pod").then_some(name),
-        reason: e.reason.clone().unwrap_or_default(),
-        message: e.note.clone().unwrap_or_default(),
-        warning: e.type_.as_deref() == Some("Warning"),
-        count,
-        last_ms,
+    let series = e.series.as_ref();
+    EventFields {
+        meta: &e.metadata,
+        object: e.regarding.as_ref(),
+        reason: e.reason.as_ref(),
+        message: e.note.as_ref(),
+        type_: e.type_.as_ref(),
+        count: series
+            .map(|s| s.count)
+            .or(e.deprecated_count)
+            .map(i64::from),
+        times: [
+            series.map(|s| s.last_observed_time.0.as_millisecond()),
+            e.deprecated_last_timestamp.as_ref().map(ms),
+            e.event_time.as_ref().map(|t| t.0.as_millisecond()),
+            e.deprecated_first_timestamp.as_ref().map(ms),
+        ],
     }
+    .info()
 }
 
 /// A `PodMetricsList` (metrics.k8s.io/v1beta1): each pod's containers'
