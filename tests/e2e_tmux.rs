@@ -64,14 +64,11 @@ fn demo_in_tmux_keys_and_clean_exit() {
     assert!(s.contains("Memory · app-2"), "{s}");
     // the values are app-2's: its working set (a healthy ~700 MiB, never
     // app-1's GiB), and only its row in the restarts table
-    let s = wait_until(&t, 20, |s| {
-        s.lines()
-            .any(|l| l.contains("working set") && l.contains("MiB"))
-    });
-    let ws = s
-        .lines()
-        .find(|l| l.contains("working set") && l.contains("MiB"))
-        .unwrap();
+    // (wait for the row whole: the limit comes from a query of its own,
+    // and a frame may show the working set before it)
+    let whole = |l: &str| l.contains("working set") && l.contains(" MiB/");
+    let s = wait_until(&t, 20, |s| s.lines().any(whole));
+    let ws = s.lines().find(|l| whole(l)).unwrap();
     assert!(ws.contains(" MiB/2.00 GiB"), "{ws}");
     assert!(!s.contains("OOMKilled"), "app-1's row is gone:\n{s}");
     t.wait_for("Kubernetes · app-2", 5);
