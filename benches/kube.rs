@@ -264,7 +264,7 @@ fn bench_frame() {
     let _ = update::start(&mut st);
     let gen = st.kube.common.gen;
     let info = |i: usize, r: u64| -> PodInfo {
-        let p: k8s_openapi::api::core::v1::Pod = serde_json::from_value({
+        let p: watchfloor::core::kube::pod::Pod = serde_json::from_value({
             let mut p = a_pod(i, r);
             p["metadata"]["name"] = json!(format!("shop-{i:05}"));
             p["metadata"]["namespace"] = json!("shop");

@@ -4,6 +4,8 @@
 //! `~/.kube/config` or the in-cluster service account; every credential
 //! registered with the redactor; exec plugins that never get the terminal.
 
+pub mod pod;
+
 use std::path::PathBuf;
 
 use kube::config::{ExecInteractiveMode, KubeConfigOptions, Kubeconfig};

@@ -2,7 +2,8 @@
 //! and only the fields the panes show. The conversion from the API types
 //! is pure (no client), so it is tested on JSON as the API server sends it.
 
-use k8s_openapi::api::core::v1::{ContainerStatus, Event, Pod};
+use crate::core::kube::pod::{ContainerStatus, Pod, ResourceRequirements};
+use k8s_openapi::api::core::v1::Event;
 
 /// A pod as the Pods pane shows it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -110,14 +111,11 @@ pub fn pod_info(p: &Pod) -> PodInfo {
         .map(|name| {
             let st = statuses.iter().find(|s| s.name == name);
             let sp = spec_containers.iter().find(|c| c.name == name);
-            let mem = |which: fn(
-                &k8s_openapi::api::core::v1::ResourceRequirements,
-            ) -> Option<
-                &std::collections::BTreeMap<
-                    String,
-                    k8s_openapi::apimachinery::pkg::api::resource::Quantity,
-                >,
-            >| {
+            type Quantities = std::collections::BTreeMap<
+                String,
+                k8s_openapi::apimachinery::pkg::api::resource::Quantity,
+            >;
+            let mem = |which: fn(&ResourceRequirements) -> Option<&Quantities>| {
                 sp.and_then(|c| c.resources.as_ref())
                     .and_then(which)
                     .and_then(|m| m.get("memory"))

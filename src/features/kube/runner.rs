@@ -8,7 +8,8 @@ use std::path::PathBuf;
 
 pub use crate::core::kube::{client, client_error, ClientOptions};
 use futures_util::StreamExt;
-use k8s_openapi::api::core::v1::{Event, Pod};
+use crate::core::kube::pod::Pod;
+use k8s_openapi::api::core::v1::Event;
 use k8s_openapi::api::events::v1::Event as EventV1;
 use kube::runtime::watcher::{self, Event as WEvent};
 use kube::runtime::WatchStreamExt;

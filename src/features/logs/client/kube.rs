@@ -31,7 +31,7 @@ mod streams;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::Pod;
+use crate::core::kube::pod::Pod;
 use kube::api::{ListParams, LogParams};
 use kube::{Api, Client};
 use tokio::sync::mpsc;
@@ -62,34 +62,6 @@ const RELIST_EVERY: Duration = Duration::from_secs(15);
 /// Pods per list page.
 const LIST_PAGE: u32 = 500;
 
-/// A pod cut to what choosing its streams reads.
-fn slim(p: Pod) -> Pod {
-    use k8s_openapi::api::core::v1::{Container, PodSpec, PodStatus};
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-    Pod {
-        metadata: ObjectMeta {
-            name: p.metadata.name,
-            namespace: p.metadata.namespace,
-            ..Default::default()
-        },
-        spec: p.spec.map(|s| PodSpec {
-            containers: s
-                .containers
-                .into_iter()
-                .map(|c| Container {
-                    name: c.name,
-                    ..Default::default()
-                })
-                .collect(),
-            ..Default::default()
-        }),
-        status: p.status.map(|s| PodStatus {
-            container_statuses: s.container_statuses,
-            phase: s.phase,
-            ..Default::default()
-        }),
-    }
-}
 /// Lines batched into one tail message (for at most [`BATCH_WAIT`]).
 const BATCH_LINES: usize = 1000;
 const BATCH_WAIT: Duration = Duration::from_millis(50);
@@ -158,8 +130,8 @@ impl KubeLogs {
     }
 
     /// The pods of the selection's namespace, listed in pages of
-    /// [`LIST_PAGE`] and each cut to what choosing streams reads (names and
-    /// container statuses): 5,000 pods are never held whole at once.
+    /// [`LIST_PAGE`], each decoded lean (`core::kube::pod`: names, container
+    /// statuses, nothing else).
     async fn pods(&self, conn: &Conn, sel: &Selection) -> Result<Vec<Pod>, SourceError> {
         let api: Api<Pod> = match self.namespace(conn, sel) {
             Some(ns) => Api::namespaced(conn.client.clone(), &ns),
@@ -169,7 +141,7 @@ impl KubeLogs {
         let mut params = ListParams::default().limit(LIST_PAGE);
         loop {
             let page = api.list(&params).await.map_err(|e| api_error(&e))?;
-            out.extend(page.items.into_iter().map(slim));
+            out.extend(page.items);
             match page.metadata.continue_.filter(|c| !c.is_empty()) {
                 Some(c) => params = params.continue_token(&c),
                 None => return Ok(out),
@@ -192,7 +164,7 @@ impl KubeLogs {
         let mut params = ListParams::default().limit(LIST_PAGE);
         loop {
             let page = api.list(&params).await.map_err(|e| api_error(&e))?;
-            let pods: Vec<Pod> = page.items.into_iter().map(slim).collect();
+            let pods = page.items;
             let (best, left) = choose(&pods, sel, MAX_STREAMS);
             matching += best.len() + left;
             kept.extend(pods.into_iter().filter(|p| {
@@ -232,7 +204,7 @@ struct Read {
 
 /// Reads one container log whole (bounded): its lines with timestamps.
 async fn read(client: &Client, s: &StreamRef, r: &Read) -> Result<Vec<(i64, String)>, SourceError> {
-    let api: Api<Pod> = Api::namespaced(client.clone(), &s.namespace);
+    let api: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(client.clone(), &s.namespace);
     let lp = LogParams {
         container: Some(s.container.clone()),
         timestamps: true,
@@ -566,7 +538,7 @@ async fn follow(
     start_ns: i64,
     tx: mpsc::Sender<Msg>,
 ) {
-    let api: Api<Pod> = Api::namespaced(client, &s.namespace);
+    let api: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(client, &s.namespace);
     let labels = s.labels(false);
     // the last timestamp given, and the lines given at it: a reopen from
     // its second sends them again

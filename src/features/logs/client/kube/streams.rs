@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use futures_util::io::{AsyncBufRead, AsyncBufReadExt};
-use k8s_openapi::api::core::v1::Pod;
+use crate::core::kube::pod::Pod;
 
 use super::selector::Selection;
 use crate::features::logs::client::wire::{labels_of, Labels};
