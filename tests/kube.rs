@@ -1222,6 +1222,50 @@ async fn a_pod_that_appears_while_following_is_read() {
     assert!(s.contains("api-new") && s.contains("api-old"), "{s}");
 }
 
+/// A followed pod deleted (its stream ends, the reopen answers 404): the
+/// tail is opened again over a new choice at once, not over the choice
+/// the backfill and the tail share (kept a few seconds so they list the
+/// pods once): the gone pod is asked for once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_pod_is_asked_for_once_then_its_successor_is_read() {
+    let fake = FakeKube::start().await;
+    let dir = common::tempdir("kube-logs-gone");
+    let cfg = fake.kubeconfig(&dir, None);
+    fake.put_pod("shop", "api-old", healthy_pod());
+    fake.add_log("shop", "api-old", "api", false, "from the old pod");
+    let (mut st, backends) = logs_state(cfg);
+    let (tx, mut rx) = mpsc::channel(256);
+    let mut tasks = Tasks::new(backends, tx, 1.0);
+    tasks.exec(update::start(&mut st));
+    assert!(
+        common::drive(&mut st, &mut tasks, &mut rx, WAIT, |s| {
+            s.logs.mode == watchfloor::features::logs::TailMode::Tailing
+                && ring_texts(s).contains(&"from the old pod".to_string())
+        })
+        .await
+    );
+    fake.put_pod("shop", "api-new", healthy_pod());
+    fake.add_log("shop", "api-new", "api", false, "from the new pod");
+    fake.delete_pod("shop", "api-old");
+    let before = fake.log_requests().len();
+    fake.end_log_streams();
+    assert!(
+        common::drive(&mut st, &mut tasks, &mut rx, WAIT, |s| {
+            ring_texts(s).contains(&"from the new pod".to_string())
+        })
+        .await,
+        "{:?} {:?}",
+        ring_texts(&st),
+        fake.log_requests()
+    );
+    let asked: Vec<_> = fake.log_requests()[before..]
+        .iter()
+        .filter(|(pod, _)| pod == "api-old")
+        .cloned()
+        .collect();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+}
+
 /// `:ctx` re-targets the log pane too: the API's logs are read through a
 /// client for the new context (here its namespace differs), and nothing of
 /// the old context stays in the pane.

@@ -210,8 +210,18 @@ mod tests {
         );
         assert!(lst.state.as_ref().unwrap().running.is_some());
         let (ft, lt) = (
-            fst.last_state.as_ref().unwrap().terminated.as_ref().unwrap(),
-            lst.last_state.as_ref().unwrap().terminated.as_ref().unwrap(),
+            fst.last_state
+                .as_ref()
+                .unwrap()
+                .terminated
+                .as_ref()
+                .unwrap(),
+            lst.last_state
+                .as_ref()
+                .unwrap()
+                .terminated
+                .as_ref()
+                .unwrap(),
         );
         assert_eq!(
             (&lt.reason, lt.exit_code, &lt.finished_at),

@@ -6,9 +6,9 @@
 
 use std::path::PathBuf;
 
+use crate::core::kube::pod::Pod;
 pub use crate::core::kube::{client, client_error, ClientOptions};
 use futures_util::StreamExt;
-use crate::core::kube::pod::Pod;
 use k8s_openapi::api::core::v1::Event;
 use k8s_openapi::api::events::v1::Event as EventV1;
 use kube::runtime::watcher::{self, Event as WEvent};

@@ -71,7 +71,33 @@ pub struct KubeLogs {
     context: Option<String>,
     all_namespaces: bool,
     conn: tokio::sync::OnceCell<Conn>,
+    /// The last choice of streams, shared with the tail's relist.
+    chosen: Arc<std::sync::Mutex<Option<Chosen>>>,
 }
+
+/// Streams chosen at `at` for a selection's namespace, pods and container.
+struct Chosen {
+    at: Instant,
+    key: ChoiceKey,
+    streams: Vec<StreamRef>,
+    left: usize,
+}
+
+/// What the choice of streams depends on (not the line filters).
+type ChoiceKey = (Option<String>, Option<Vec<String>>, Option<String>);
+
+fn choice_key(sel: &Selection) -> ChoiceKey {
+    (
+        sel.namespace.clone(),
+        sel.pods.clone(),
+        sel.container.clone(),
+    )
+}
+
+/// A choice this recent is reused: the engine opens a backfill and a tail
+/// together (and again when the relist found a new choice), and each would
+/// list every pod of the namespace once more.
+const CHOICE_FRESH: Duration = Duration::from_secs(3);
 
 #[derive(Clone)]
 struct Conn {
@@ -96,6 +122,7 @@ impl KubeLogs {
             context,
             all_namespaces,
             conn: tokio::sync::OnceCell::new(),
+            chosen: Arc::default(),
         }
     }
 
@@ -149,14 +176,46 @@ impl KubeLogs {
         }
     }
 
+    /// The streams a selection reads now, and how many more match: the
+    /// choice of the last [`CHOICE_FRESH`], else a new one.
+    async fn streams(&self, sel: &Selection) -> Result<(Conn, Vec<StreamRef>, usize), SourceError> {
+        let conn = self.conn().await?.clone();
+        if let Some(c) = self.chosen.lock().unwrap().as_ref() {
+            if c.key == choice_key(sel) && c.at.elapsed() < CHOICE_FRESH {
+                return Ok((conn, c.streams.clone(), c.left));
+            }
+        }
+        let (streams, left) = self.choose_now(&conn, sel).await?;
+        Ok((conn, streams, left))
+    }
+
+    /// A new choice, kept for the next [`CHOICE_FRESH`].
+    async fn choose_now(
+        &self,
+        conn: &Conn,
+        sel: &Selection,
+    ) -> Result<(Vec<StreamRef>, usize), SourceError> {
+        let (streams, left) = self.list_streams(conn, sel).await?;
+        *self.chosen.lock().unwrap() = Some(Chosen {
+            at: Instant::now(),
+            key: choice_key(sel),
+            streams: streams.clone(),
+            left,
+        });
+        Ok((streams, left))
+    }
+
     /// The streams a selection reads now, and how many more match. The
     /// pods are listed in pages; of each page only the pods that could be
     /// among the first `MAX_STREAMS` are kept (the best of all pages are
     /// among the best of their own page), so a namespace of 5,000 pods is
     /// never held whole.
-    async fn streams(&self, sel: &Selection) -> Result<(Conn, Vec<StreamRef>, usize), SourceError> {
-        let conn = self.conn().await?.clone();
-        let api: Api<Pod> = match self.namespace(&conn, sel) {
+    async fn list_streams(
+        &self,
+        conn: &Conn,
+        sel: &Selection,
+    ) -> Result<(Vec<StreamRef>, usize), SourceError> {
+        let api: Api<Pod> = match self.namespace(conn, sel) {
             Some(ns) => Api::namespaced(conn.client.clone(), &ns),
             None => Api::all(conn.client.clone()),
         };
@@ -178,7 +237,7 @@ impl KubeLogs {
         }
         let (streams, _) = choose(&kept, sel, MAX_STREAMS);
         let left = matching - streams.len();
-        Ok((conn, streams, left))
+        Ok((streams, left))
     }
 
     /// [`streams`](Self::streams), saying in the log file what the bound
@@ -457,9 +516,14 @@ impl LogsBackend for KubeLogs {
                 context: self.context.clone(),
                 all_namespaces: self.all_namespaces,
                 conn: tokio::sync::OnceCell::new_with(Some(conn)),
+                chosen: self.chosen.clone(),
             };
             tasks.push(tokio::spawn(relist(pods, sel, chosen, tx)));
-            Ok(Box::new(KubeTail { rx, _tasks: tasks }) as Box<dyn TailStream>)
+            Ok(Box::new(KubeTail {
+                rx,
+                _tasks: tasks,
+                chosen: self.chosen.clone(),
+            }) as Box<dyn TailStream>)
         })
     }
 }
@@ -467,8 +531,11 @@ impl LogsBackend for KubeLogs {
 /// What the tail's tasks send.
 enum Msg {
     Lines(Vec<Entry>),
-    /// The pods to read changed: the tail ends, the engine opens another.
+    /// The pods to read changed: the tail ends, the engine opens another
+    /// (over the choice the relist just made).
     End,
+    /// A pod followed is gone: the tail ends, and the next one chooses anew.
+    Gone,
     Failed(SourceError),
 }
 
@@ -476,6 +543,9 @@ struct KubeTail {
     rx: mpsc::Receiver<Msg>,
     /// The follow and relist tasks, aborted with the tail.
     _tasks: Slot,
+    /// The backend's last choice: forgotten when a pod followed is gone
+    /// or a stream failed, so the next tail lists the pods again.
+    chosen: Arc<std::sync::Mutex<Option<Chosen>>>,
 }
 
 impl TailStream for KubeTail {
@@ -487,7 +557,14 @@ impl TailStream for KubeTail {
                     dropped: vec![],
                 })),
                 Msg::End => None,
-                Msg::Failed(e) => Some(Err(e)),
+                Msg::Gone => {
+                    self.chosen.lock().unwrap().take();
+                    None
+                }
+                Msg::Failed(e) => {
+                    self.chosen.lock().unwrap().take();
+                    Some(Err(e))
+                }
             }
         })
     }
@@ -509,7 +586,10 @@ async fn relist(b: KubeLogs, sel: Arc<Selection>, chosen: Vec<StreamRef>, tx: mp
     let mut every = RELIST_EVERY;
     loop {
         tokio::time::sleep(every).await;
-        if let Ok((_, now, n)) = b.streams(&sel).await {
+        let Ok(conn) = b.conn().await.cloned() else {
+            continue;
+        };
+        if let Ok((now, n)) = b.choose_now(&conn, &sel).await {
             let pods = (now.len() + n) as u64;
             every = (RELIST_EVERY + Duration::from_secs(pods / 100)).min(Duration::from_secs(120));
             if key(&now) != before {
@@ -584,7 +664,7 @@ async fn follow(
                 }
             }
             Err(kube::Error::Api(st)) if st.code == 404 => {
-                let _ = tx.send(Msg::End).await;
+                let _ = tx.send(Msg::Gone).await;
                 return;
             }
             Err(kube::Error::Api(st)) if st.code == 400 => {}

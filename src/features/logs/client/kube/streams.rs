@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use futures_util::io::{AsyncBufRead, AsyncBufReadExt};
 use crate::core::kube::pod::Pod;
+use futures_util::io::{AsyncBufRead, AsyncBufReadExt};
 
 use super::selector::Selection;
 use crate::features::logs::client::wire::{labels_of, Labels};
