@@ -65,6 +65,7 @@ pub fn pods(src: &DemoSource, t_s: i64) -> Vec<PodInfo> {
                     last,
                     mem_request: limit.map(|l| l / 2.0),
                     mem_limit: limit,
+                    seen: Default::default(),
                 }],
             }
         })

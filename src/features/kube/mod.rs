@@ -12,7 +12,7 @@ pub mod model;
 pub mod pane;
 pub mod runner;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
 use crate::core::{Ctx, Feature, Health, Outcome, Source, SourceCommon, SourceError, Target};
 pub use model::{ContainerInfo, EventInfo, PodInfo, Terminated};
@@ -24,9 +24,6 @@ pub const MAX_EVENTS: usize = 500;
 pub const MAX_PODS: usize = 20_000;
 /// Restart counts remembered per container, for the increase over the window.
 const RESTART_HISTORY: usize = 64;
-
-/// Per container: (when seen, restart count), oldest first.
-pub type RestartHistory = BTreeMap<String, VecDeque<(i64, i64)>>;
 
 /// What changed in one watched list.
 #[derive(Debug, Clone, PartialEq)]
@@ -157,9 +154,6 @@ pub struct KubeState {
     pub pods: BTreeMap<(String, String), PodInfo>,
     /// Warning and normal events, newest first.
     pub events: Vec<EventInfo>,
-    /// Per namespace, pod and container: restart counts seen, oldest first
-    /// (nested, so a frame looks 5,000 pods up without building a key).
-    pub restart_history: BTreeMap<String, BTreeMap<String, RestartHistory>>,
     /// Memory working set per (namespace, pod) from metrics.k8s.io.
     pub usage: BTreeMap<(String, String), f64>,
     /// metrics.k8s.io answered (Some(false): it is not installed).
@@ -188,7 +182,6 @@ impl Default for KubeState {
             namespace: None,
             pods: BTreeMap::new(),
             events: vec![],
-            restart_history: BTreeMap::new(),
             usage: BTreeMap::new(),
             usage_available: None,
             marked: None,
@@ -208,7 +201,6 @@ impl KubeState {
         self.common.gen += 1;
         self.pods.clear();
         self.events.clear();
-        self.restart_history.clear();
         self.usage.clear();
         self.usage_available = None;
         self.marked = None;
@@ -232,70 +224,18 @@ impl KubeState {
             .filter(move |p| self.namespace.as_deref().is_none_or(|n| n == p.namespace))
     }
 
-    /// Restarts of a container since `since_ms` (0 when seen only once,
-    /// or the count went down: a new container id, not restarts).
-    pub fn restarts_since(&self, pod: &PodInfo, c: &ContainerInfo, since_ms: i64) -> i64 {
-        let Some(h) = self
-            .restart_history
-            .get(&pod.namespace)
-            .and_then(|m| m.get(&pod.name))
-            .and_then(|m| m.get(&c.name))
-        else {
-            return 0;
-        };
-        // the last count at or before the window's start, else the first seen
-        let base = h
-            .iter()
-            .rev()
-            .find(|(t, _)| *t <= since_ms)
-            .or(h.front())
-            .map_or(c.restarts, |(_, n)| *n);
-        (c.restarts - base).max(0)
-    }
-
-    /// Every pod with restarts since `since_ms`, with how many: one pass
-    /// over the history (a pod seen with one count has none), so a frame
-    /// of 5,000 pods needs no lookup per pod in the ordered maps.
-    pub fn recent_restarts(&self, since_ms: i64) -> std::collections::HashMap<(&str, &str), i64> {
-        let mut out = std::collections::HashMap::new();
-        for (ns, pods) in &self.restart_history {
-            for (pod, containers) in pods {
-                let n: i64 = containers
-                    .values()
-                    .filter(|h| h.len() > 1)
-                    .map(|h| {
-                        let now = h.back().map_or(0, |(_, n)| *n);
-                        let base = h
-                            .iter()
-                            .rev()
-                            .find(|(t, _)| *t <= since_ms)
-                            .or(h.front())
-                            .map_or(now, |(_, n)| *n);
-                        (now - base).max(0)
-                    })
-                    .sum();
-                if n > 0 {
-                    out.insert((ns.as_str(), pod.as_str()), n);
-                }
+    /// Carries the restart counts seen of the pod's old self into `p`,
+    /// adding its count now when it changed.
+    fn remember(old: Option<PodInfo>, p: &mut PodInfo, at_ms: i64) {
+        let mut old = old.map(|o| o.containers).unwrap_or_default();
+        for c in &mut p.containers {
+            if let Some(o) = old.iter_mut().find(|o| o.name == c.name) {
+                c.seen = std::mem::take(&mut o.seen);
             }
-        }
-        out
-    }
-
-    fn remember(&mut self, p: &PodInfo, at_ms: i64) {
-        for c in &p.containers {
-            let h = self
-                .restart_history
-                .entry(p.namespace.clone())
-                .or_default()
-                .entry(p.name.clone())
-                .or_default()
-                .entry(c.name.clone())
-                .or_default();
-            if h.back().is_none_or(|(_, n)| *n != c.restarts) {
-                h.push_back((at_ms, c.restarts));
-                while h.len() > RESTART_HISTORY {
-                    h.pop_front();
+            if c.seen.back().is_none_or(|(_, n)| *n != c.restarts) {
+                c.seen.push_back((at_ms, c.restarts));
+                while c.seen.len() > RESTART_HISTORY {
+                    c.seen.pop_front();
                 }
             }
         }
@@ -304,31 +244,25 @@ impl KubeState {
     fn on_pods(&mut self, at_ms: i64, change: Change<PodInfo>) {
         match change {
             Change::Replace(all) => {
-                self.pods.clear();
-                for p in all.into_iter().take(MAX_PODS) {
-                    self.remember(&p, at_ms);
-                    self.pods.insert(p.key(), p);
+                let mut old = std::mem::take(&mut self.pods);
+                for mut p in all.into_iter().take(MAX_PODS) {
+                    let key = p.key();
+                    Self::remember(old.remove(&key), &mut p, at_ms);
+                    self.pods.insert(key, p);
                 }
-                let pods = &self.pods;
-                for (ns, m) in self.restart_history.iter_mut() {
-                    m.retain(|pod, _| pods.contains_key(&(ns.clone(), pod.clone())));
-                }
-                self.restart_history.retain(|_, m| !m.is_empty());
                 if !self.synced.contains(&Resource::Pods) {
                     self.synced.push(Resource::Pods);
                 }
             }
-            Change::Upsert(p) => {
-                if self.pods.len() < MAX_PODS || self.pods.contains_key(&p.key()) {
-                    self.remember(&p, at_ms);
-                    self.pods.insert(p.key(), p);
+            Change::Upsert(mut p) => {
+                let key = p.key();
+                if self.pods.len() < MAX_PODS || self.pods.contains_key(&key) {
+                    Self::remember(self.pods.remove(&key), &mut p, at_ms);
+                    self.pods.insert(key, p);
                 }
             }
             Change::Remove(p) => {
                 self.pods.remove(&p.key());
-                if let Some(m) = self.restart_history.get_mut(&p.namespace) {
-                    m.remove(&p.name);
-                }
             }
         }
     }

@@ -32,6 +32,29 @@ pub struct ContainerInfo {
     /// Bytes, from the spec.
     pub mem_request: Option<f64>,
     pub mem_limit: Option<f64>,
+    /// Restart counts seen (when, count), oldest first: kept by the pods
+    /// list across updates (empty as the watch delivers a pod), so the
+    /// restarts in a window are read from the container itself.
+    pub seen: std::collections::VecDeque<(i64, i64)>,
+}
+
+impl ContainerInfo {
+    /// Restarts since `since_ms` (0 when seen only once, or the count
+    /// went down: a new container id, not restarts).
+    pub fn restarts_since(&self, since_ms: i64) -> i64 {
+        if self.seen.len() < 2 {
+            return 0;
+        }
+        // the last count at or before the window's start, else the first seen
+        let base = self
+            .seen
+            .iter()
+            .rev()
+            .find(|(t, _)| *t <= since_ms)
+            .or(self.seen.front())
+            .map_or(self.restarts, |(_, n)| *n);
+        (self.restarts - base).max(0)
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -56,6 +79,14 @@ impl PodInfo {
 
     pub fn restarts(&self) -> i64 {
         self.containers.iter().map(|c| c.restarts).sum()
+    }
+
+    /// Restarts of all its containers since `since_ms`.
+    pub fn restarts_since(&self, since_ms: i64) -> i64 {
+        self.containers
+            .iter()
+            .map(|c| c.restarts_since(since_ms))
+            .sum()
     }
 
     pub fn ready(&self) -> (usize, usize) {
@@ -139,6 +170,7 @@ pub fn pod_info(p: &Pod) -> PodInfo {
                     }),
                 mem_request: mem(|r| r.requests.as_ref()),
                 mem_limit: mem(|r| r.limits.as_ref()),
+                seen: Default::default(),
             }
         })
         .collect();

@@ -75,19 +75,9 @@ fn is_bad(p: &super::PodInfo, status: &str) -> bool {
 /// the window, then an OOM kill, then the name. Cheap to compute, so the
 /// order is found without formatting a row per pod (5,000 pods at 50
 /// updates a second).
-fn rank<'a>(
-    recent: &std::collections::HashMap<(&str, &str), i64>,
-    p: &'a super::PodInfo,
-) -> (bool, i64, bool, &'a str) {
+fn rank(since_ms: i64, p: &super::PodInfo) -> (bool, i64, bool, &str) {
     let bad = is_bad(p, p.status());
-    let recent = if recent.is_empty() {
-        0
-    } else {
-        recent
-            .get(&(p.namespace.as_str(), p.name.as_str()))
-            .copied()
-            .unwrap_or(0)
-    };
+    let recent = p.restarts_since(since_ms);
     let oom = p.last_terminated().is_some_and(|(_, t)| t.is_oom());
     (bad, recent, oom, &p.name)
 }
@@ -99,8 +89,7 @@ pub fn view(state: &State, rows: usize) -> KubeView {
     let t = &state.target;
     let now = state.now_ms;
     let since = now - (t.range_secs as i64) * 1000;
-    let recent = k.recent_restarts(since);
-    let mut ranked: Vec<_> = k.pods_in_view(t).map(|p| (rank(&recent, p), p)).collect();
+    let mut ranked: Vec<_> = k.pods_in_view(t).map(|p| (rank(since, p), p)).collect();
     let total = ranked.len();
     let cmp = |a: &((bool, i64, bool, &str), _), b: &((bool, i64, bool, &str), _)| {
         let ((ab, ar, ao, an), (bb, br, bo, bn)) = (a.0, b.0);
@@ -183,11 +172,7 @@ pub fn view(state: &State, rows: usize) -> KubeView {
 fn pod_row(k: &super::KubeState, p: &super::PodInfo, now: i64, since: i64) -> PodRow {
     let status = p.status().to_string();
     let (ready, total) = p.ready();
-    let recent = p
-        .containers
-        .iter()
-        .map(|c| k.restarts_since(p, c, since))
-        .sum();
+    let recent = p.restarts_since(since);
     let (last, oom) = match p.last_terminated() {
         Some((c, term)) => {
             let mut s = if term.reason.is_empty() {

@@ -111,11 +111,35 @@ fn restarts_within_the_window_count_from_the_last_count_before_it() {
     let p = k.pods.values().next().unwrap().clone();
     let cont = &p.containers[0];
     // since 0: from the first count seen (5)
-    assert_eq!(k.restarts_since(&p, cont, 0), 3);
+    assert_eq!(cont.restarts_since(0), 3);
     // since 6 s: from the count at 5 s (6)
-    assert_eq!(k.restarts_since(&p, cont, 6_000), 2);
+    assert_eq!(cont.restarts_since(6_000), 2);
     // since 10 s: the last count is before it: none in the window
-    assert_eq!(k.restarts_since(&p, cont, 10_000), 0);
+    assert_eq!(cont.restarts_since(10_000), 0);
+    // a relist keeps what was seen; a pod seen once has none
+    k.on_event(
+        pods_ev(
+            gen,
+            9_500,
+            Change::Replace(vec![pod("ns", "a", 8), pod("ns", "b", 4)]),
+        ),
+        &c,
+    );
+    let recent = |k: &KubeState, since| {
+        let mut v: Vec<_> = k
+            .pods
+            .values()
+            .map(|p| format!("{} {}", p.name, p.restarts_since(since)))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(recent(&k, 0), ["a 3", "b 0"]);
+    assert_eq!(recent(&k, 6_000), ["a 2", "b 0"]);
+    // a pod removed and seen again starts over
+    k.on_event(pods_ev(gen, 9_900, Change::Remove(pod("ns", "a", 8))), &c);
+    k.on_event(pods_ev(gen, 9_950, Change::Upsert(pod("ns", "a", 9))), &c);
+    assert_eq!(recent(&k, 0), ["a 0", "b 0"]);
 }
 
 #[test]
