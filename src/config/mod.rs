@@ -228,6 +228,8 @@ pub struct Endpoint {
 /// Default response-body cap: far above any dashboard's answer, far below
 /// what would hurt (a flood of series is refused while it is read).
 pub const DEFAULT_MAX_BODY: u64 = 32 * 1024 * 1024;
+/// The traces endpoint's: one trace may be tens of MB.
+pub const TRACES_MAX_BODY: u64 = 256 * 1024 * 1024;
 
 impl Endpoint {
     pub fn plain(url: &str) -> Endpoint {
@@ -547,6 +549,8 @@ impl Validator<'_> {
             insecure_skip_verify: e.insecure_skip_verify,
             max_concurrency: e.max_concurrency.unwrap_or(4).clamp(1, 32),
             max_body_bytes: match &e.max_body {
+                // a 100,000-span trace is ~35 MB of Jaeger JSON
+                None if name == "traces" => TRACES_MAX_BODY,
                 None => DEFAULT_MAX_BODY,
                 Some(v) => crate::text::units::parse_bytes(v.get_ref())
                     .and_then(|b| {

@@ -24,6 +24,7 @@ use watchfloor::features::metrics::MetricsEvent;
 pub mod http;
 pub mod kube;
 pub mod loki;
+pub mod traces;
 
 /// Whether a real dependency is here. In CI (CI=true) a missing one fails
 /// loudly; on a laptop the test prints why and skips.

@@ -1,0 +1,137 @@
+//! The trace adapters against loopback Jaeger and Tempo servers that write
+//! their documented answers (tests/common/traces.rs): one trace served in
+//! all four formats decodes to the same span tree; the backend is told
+//! apart by its API; a missing trace says why it may be missing.
+
+mod common;
+
+use common::traces::{checkout, serve_traces, Flavour};
+use watchfloor::config::Endpoint;
+use watchfloor::features::traces::client::{HttpTraces, Kind, TracesBackend};
+use watchfloor::features::traces::tree::Trace;
+
+/// A trace as text: every span in the order shown, with what the waterfall
+/// and the detail read.
+fn canonical(t: &Trace) -> Vec<String> {
+    t.order
+        .iter()
+        .map(|&i| {
+            let s = &t.spans[i];
+            let r = &s.raw;
+            let mut attrs: Vec<String> = r.attrs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            attrs.sort();
+            let mut res: Vec<String> = r.resource.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            res.sort();
+            let events: Vec<String> = r
+                .events
+                .iter()
+                .map(|e| {
+                    let a: Vec<String> = e.attrs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    format!("{}@{} {}", e.name, e.at_ns, a.join(","))
+                })
+                .collect();
+            format!(
+                "{}{} parent={:?} {} {} {} start={} dur={} err={} status={:?} crit={} [{}] [{}] [{}] trace={}",
+                "  ".repeat(s.depth as usize),
+                r.span_id,
+                r.parent_id,
+                r.service,
+                r.name,
+                r.kind,
+                r.start_ns,
+                r.dur_ns,
+                r.error,
+                r.status,
+                s.critical,
+                attrs.join(" "),
+                res.join(" "),
+                events.join("; "),
+                r.trace_id,
+            )
+        })
+        .collect()
+}
+
+async fn fetch(flavour: Flavour, kind: Option<Kind>, id: &str) -> Result<Trace, String> {
+    let url = serve_traces(flavour, vec![checkout()]).await;
+    let b = HttpTraces::new(&Endpoint::plain(&url), kind).unwrap();
+    b.trace(id).await.map_err(|e| e.message)
+}
+
+#[tokio::test]
+async fn one_trace_in_all_four_formats_is_the_same_tree() {
+    let id = checkout().hex();
+    let v1 = canonical(&fetch(Flavour::Jaeger, None, &id).await.unwrap());
+    let want = [
+        "000000000000001a parent=None gateway POST /checkout server",
+        "  000000000000002b parent=Some(\"000000000000001a\") cart GetCart client",
+        "  000000000000003c parent=Some(\"000000000000001a\") payments Charge server",
+        "    000000000000004d parent=Some(\"000000000000003c\") payments SELECT ledger internal",
+    ];
+    assert_eq!(v1.len(), want.len(), "{v1:#?}");
+    for (got, w) in v1.iter().zip(want) {
+        assert!(got.starts_with(w), "{got}\nwant {w}");
+    }
+    // what every decoder must carry
+    let pay = &v1[2];
+    for part in [
+        "err=true",
+        "status=Some(\"card declined\")",
+        "amount=12.5",
+        "ledger.seq=9007199254740993",
+        "exception@1796519400200000000 exception.message=declined by issuer",
+        "telemetry.sdk.language=rust",
+        "trace=4bf92f3577b34da6a3ce929d0e0e4736",
+        "dur=190000000",
+    ] {
+        assert!(pay.contains(part), "{part} in {pay}");
+    }
+    assert!(v1[1].contains("cache.hit=true") && v1[1].contains("cart.items=3"));
+    // the critical path: the root, then payments (ends last), then its db
+    // call; the cart call was still running when payments began, so the
+    // root waited on payments, not on it
+    let crit: Vec<bool> = v1.iter().map(|l| l.contains("crit=true")).collect();
+    assert_eq!(crit, [true, false, true, true], "{v1:#?}");
+    for (flavour, kind) in [
+        (Flavour::JaegerV3Only, None),
+        (Flavour::Tempo, None),
+        (Flavour::TempoV1Only, None),
+        (Flavour::Tempo, Some(Kind::Tempo)),
+    ] {
+        let t = fetch(flavour, kind, &id.to_uppercase()).await.unwrap();
+        assert_eq!(canonical(&t), v1, "{flavour:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_missing_trace_says_why_it_may_be_missing() {
+    let id = "00000000000000000000000000000bad";
+    for flavour in [
+        Flavour::Jaeger,
+        Flavour::JaegerV3Only,
+        Flavour::Tempo,
+        Flavour::TempoV1Only,
+    ] {
+        let e = fetch(flavour, None, id).await.unwrap_err();
+        assert_eq!(
+            e, "trace not found (not sampled, or past retention)",
+            "{flavour:?}"
+        );
+    }
+    // what is not an id is never asked
+    let e = fetch(Flavour::Jaeger, None, "4bf9\x1b]0;x\x07")
+        .await
+        .unwrap_err();
+    assert!(
+        e.contains("is not a trace id") && !e.contains('\x1b'),
+        "{e}"
+    );
+    // a server that is neither
+    let url = common::http::serve(common::http::handler(|_| async {
+        common::http::Response::new(404, "text/plain", "404 page not found")
+    }))
+    .await;
+    let b = HttpTraces::new(&Endpoint::plain(&url), None).unwrap();
+    let e = b.trace(&checkout().hex()).await.unwrap_err().message;
+    assert!(e.contains("the trace API is not there"), "{e}");
+}
