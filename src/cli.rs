@@ -49,6 +49,17 @@ pub struct Cli {
     /// Loki base URL (live logs).
     #[arg(long, value_name = "URL", global = true)]
     pub loki: Option<String>,
+    /// Trace backend base URL: Jaeger query or Tempo (told apart from its
+    /// API, or by --traces-kind).
+    #[arg(long, value_name = "URL", global = true)]
+    pub traces: Option<String>,
+    /// The trace backend's kind when its API cannot tell: jaeger or tempo.
+    #[arg(long, value_name = "KIND", global = true)]
+    pub traces_kind: Option<String>,
+    /// A trace to show, by id (16 or 32 hex digits); with --once its
+    /// waterfall is printed.
+    #[arg(long, value_name = "ID")]
+    pub trace: Option<String>,
     /// Loki tenant (sent as X-Scope-OrgID).
     #[arg(long, value_name = "ID", global = true)]
     pub loki_tenant: Option<String>,

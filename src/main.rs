@@ -132,6 +132,59 @@ fn headless_logs(
     status
 }
 
+/// `--trace ID --once`: the trace's waterfall, printed (0), or why it
+/// could not be read (2).
+fn print_trace(cli: &Cli, s: &settings::Settings, id: &str, forwards: KubeOptions) -> i32 {
+    use watchfloor::features::traces::client::{HttpTraces, TracesBackend};
+    if !cli.once {
+        fail("--trace ID prints the trace with --once; the trace view in the full screen is not built yet");
+    }
+    let Some(ep) = &s.traces else {
+        fail("--trace needs a trace backend: pass --traces URL (Jaeger or Tempo), or set [profiles.NAME.traces] url in the config");
+    };
+    let kind = cli
+        .traces_kind
+        .as_deref()
+        .map(|k| k.parse().unwrap_or_else(|e| fail(&format!("--traces-kind {e}"))));
+    let backend = HttpTraces::new(ep, kind).unwrap_or_else(|e| fail(&e));
+    let (cols, rows) = match &cli.size {
+        Some(sz) => parse_size(sz).unwrap_or_else(|e| fail(&e)),
+        None => crossterm::terminal::size().unwrap_or((120, 40)),
+    };
+    let timeout = watchfloor::text::units::parse_duration(&cli.once_timeout)
+        .unwrap_or_else(|e| fail(&format!("--once-timeout: {e}")));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| fail(&format!("tokio runtime: {e}")));
+    let got = rt.block_on(async {
+        let (tx, _rx) = tokio::sync::mpsc::channel(16);
+        for f in &forwards.forwards {
+            let sink = watchfloor::core::Sink::direct(tx.clone());
+            tokio::spawn(forward::serve(f.clone(), forwards.clone(), sink));
+        }
+        tokio::time::timeout(Duration::from_secs_f64(timeout), backend.trace(id)).await
+    });
+    rt.shutdown_timeout(Duration::from_millis(200));
+    let shown = watchfloor::text::display(id).into_owned();
+    match got {
+        Ok(Ok(t)) => {
+            let max_rows = (rows as usize).saturating_sub(4).max(1);
+            print!("{}", watchfloor::features::traces::waterfall::text(&t, cols as usize, max_rows));
+            0
+        }
+        Ok(Err(e)) => {
+            say(&format!("trace {shown}: {e}"));
+            2
+        }
+        Err(_) => {
+            say(&format!("trace {shown}: no answer within {}", cli.once_timeout));
+            2
+        }
+    }
+}
+
 /// Every `k8s://` endpoint gets a loopback listener, and its client the
 /// listener's `http://127.0.0.1:PORT` instead (the forward heals behind it).
 fn bind_forwards(s: &mut Settings) -> Vec<ForwardSpec> {
@@ -368,6 +421,15 @@ fn main() {
             forwards: forwards.clone(),
         };
         std::process::exit(headless_logs(b, &s, args, Some(o)));
+    }
+    if let Some(id) = &cli.trace {
+        let o = KubeOptions {
+            kubeconfig: cli.kubeconfig.clone(),
+            context: cli.context.clone(),
+            plugin_wrapper: plugin_wrapper(&cli),
+            forwards: forwards.clone(),
+        };
+        std::process::exit(print_trace(&cli, &s, id, o));
     }
     let mut state = initial_state(
         &s,

@@ -135,3 +135,56 @@ async fn a_missing_trace_says_why_it_may_be_missing() {
     let e = b.trace(&checkout().hex()).await.unwrap_err().message;
     assert!(e.contains("the trace API is not there"), "{e}");
 }
+
+fn run_once(url: &str, args: &[&str]) -> (i32, String, String) {
+    let dir = common::tempdir("traces-once");
+    std::fs::write(dir.join("c.toml"), "").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_watchfloor"))
+        .env("WATCHFLOOR_CONFIG", dir.join("c.toml"))
+        .env("HOME", &dir)
+        .args(["--log-file", dir.join("wf.log").to_str().unwrap()])
+        .args(["--traces", url, "--once"])
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `--trace ID --once` prints the waterfall: the tree indented, durations
+/// in human units, bars on one axis, the error with its message, the
+/// critical path marked; a missing trace exits 2 saying why.
+#[test]
+fn once_prints_the_waterfall_of_a_trace() {
+    let url = common::http::in_thread(|| serve_traces(Flavour::Tempo, vec![checkout()]));
+    let id = checkout().hex();
+    let (code, out, err) = run_once(&url, &["--trace", &id, "--size", "100x20"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with(&format!("trace {id}  250ms  4 spans  3 services  1 errors")),
+        "{out}"
+    );
+    let row = |name: &str| *lines.iter().find(|l| l.contains(name)).unwrap_or(&"");
+    assert!(row("gateway: POST /checkout").starts_with("◆ gateway"), "{out}");
+    assert!(row("cart: GetCart").starts_with("  cart: GetCart"), "{out}");
+    assert!(row("payments: Charge").starts_with("  ◆✗ payments"), "{out}");
+    assert!(row("SELECT ledger").starts_with("    ◆ payments: SELECT"), "{out}");
+    assert!(row("payments: Charge").contains("190ms"), "{out}");
+    // bars on one axis: the root spans all of it, payments starts a fifth in
+    let bar = |l: &str| l.chars().skip(50).collect::<String>();
+    let root = bar(row("gateway"));
+    let pay = bar(row("Charge"));
+    assert!(!root.trim().is_empty() && root.trim_start().len() == root.len(), "{out}");
+    let lead = pay.chars().take_while(|c| *c == ' ').count();
+    let width = root.chars().count();
+    assert!((width / 5 - 1..=width / 5 + 1).contains(&lead), "{lead} of {width}\n{out}");
+    assert!(out.contains("✗ payments: Charge: card declined"), "{out}");
+    assert!(lines.iter().all(|l| l.chars().count() <= 100), "{out}");
+    let (code, out, err) = run_once(&url, &["--trace", "00000000000000000000000000000bad"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(err.contains("trace not found (not sampled, or past retention)"), "{err}");
+}

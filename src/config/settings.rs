@@ -138,6 +138,20 @@ pub fn resolve(cli: &Cli, config: &Config) -> Result<Settings, String> {
         }
         None => profile.loki.clone(),
     };
+    let traces = match &cli.traces {
+        Some(url) => {
+            let url = crate::config::check_url(url)
+                .map_err(|p| format!("--traces `{}`: {p}", crate::text::redact::redact_url(url)))?;
+            let mut ep = profile.traces.clone().unwrap_or_else(|| Endpoint {
+                max_body_bytes: crate::config::TRACES_MAX_BODY,
+                ..Endpoint::plain(&url)
+            });
+            ep.url = url.trim_end_matches('/').to_string();
+            ep.origin = "--traces".into();
+            Some(ep)
+        }
+        None => profile.traces.clone(),
+    };
     if let (Some(ep), Some(t)) = (loki.as_mut(), &cli.loki_tenant) {
         ep.tenant = Some(t.clone());
     }
@@ -150,7 +164,7 @@ pub fn resolve(cli: &Cli, config: &Config) -> Result<Settings, String> {
     let nothing_else = prometheus.is_none()
         && probes.is_empty()
         && loki.is_none()
-        && profile.traces.is_none()
+        && traces.is_none()
         && profile.alertmanager.is_none();
     let kube_asked = cli.kubeconfig.is_some() || cli.context.is_some() || cli.all_namespaces;
     let kubeconfig_found = std::env::var_os("KUBECONFIG").is_some_and(|v| !v.is_empty())
@@ -185,7 +199,7 @@ pub fn resolve(cli: &Cli, config: &Config) -> Result<Settings, String> {
         loki,
         redact_logs: !cli.no_redaction,
         logs: profile.logs.clone(),
-        traces: profile.traces.clone(),
+        traces,
         alertmanager: profile.alertmanager.clone(),
         probes,
         kube,

@@ -229,3 +229,111 @@ fn critical_path(t: &mut Trace) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::traces::client::wire::RawSpan;
+
+    fn span(id: &str, parent: Option<&str>, start: i64, dur: i64) -> RawSpan {
+        RawSpan {
+            span_id: id.into(),
+            parent_id: parent.map(str::to_string),
+            name: id.into(),
+            start_ns: start,
+            dur_ns: dur,
+            ..Default::default()
+        }
+    }
+
+    fn shown(t: &Trace) -> Vec<String> {
+        t.order
+            .iter()
+            .map(|&i| {
+                let s = &t.spans[i];
+                let mut flags = String::new();
+                for (on, f) in [(s.orphan, 'o'), (s.duplicate, 'd'), (s.skewed, 's')] {
+                    if on {
+                        flags.push(f);
+                    }
+                }
+                format!(
+                    "{}{}@{}{}",
+                    "  ".repeat(s.depth as usize),
+                    s.raw.span_id,
+                    s.raw.start_ns,
+                    if flags.is_empty() { String::new() } else { format!(" {flags}") }
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_missing_parent_a_duplicate_id_and_clock_skew_all_show() {
+        let t = build(
+            "t",
+            vec![
+                span("root", None, 100, 100),
+                // starts 30 before its parent: drawn from the parent's start
+                span("early", Some("root"), 70, 20),
+                // its parent was never received
+                span("lost", Some("nowhere"), 150, 10),
+                // the same id twice (a shared client/server span): the later
+                // under the earlier, the child under the first
+                span("dup", Some("root"), 110, 50),
+                span("dup", Some("root"), 120, 30),
+                span("kid", Some("dup"), 130, 5),
+            ],
+            vec![],
+            false,
+        );
+        assert_eq!(
+            shown(&t),
+            [
+                "root@100",
+                "  early@100 s",
+                "  dup@110 d",
+                "    dup@120 d",
+                "    kid@130",
+                "lost@150 o",
+            ]
+        );
+        assert_eq!((t.start_ns, t.end_ns), (100, 200));
+    }
+
+    #[test]
+    fn a_parent_loop_is_cut_and_every_span_shows_once() {
+        let t = build(
+            "t",
+            vec![
+                span("a", Some("c"), 0, 10),
+                span("b", Some("a"), 1, 5),
+                span("c", Some("b"), 2, 3),
+                span("self", Some("self"), 3, 1),
+            ],
+            vec![],
+            false,
+        );
+        let mut ids: Vec<&str> = t.order.iter().map(|&i| t.spans[i].raw.span_id.as_str()).collect();
+        ids.sort();
+        assert_eq!(ids, ["a", "b", "c", "self"]);
+        assert_eq!(t.roots.len(), 2, "{:?}", shown(&t));
+        assert!(t.roots.iter().all(|&r| t.spans[r].orphan));
+    }
+
+    #[test]
+    fn a_chain_100000_deep_needs_no_recursion() {
+        let n = 100_000;
+        let spans: Vec<RawSpan> = (0..n)
+            .map(|i| {
+                let id = format!("{i:016x}");
+                let parent = (i > 0).then(|| format!("{:016x}", i - 1));
+                span(&id, parent.as_deref(), i as i64, (n - i) as i64)
+            })
+            .collect();
+        let t = build("t", spans, vec![], false);
+        assert_eq!(t.order.len(), n);
+        assert_eq!(t.spans[t.order[n - 1]].depth as usize, n - 1);
+        assert!(t.spans.iter().all(|s| s.critical));
+    }
+}
