@@ -1,5 +1,6 @@
 //! CLI → config → logging → terminal guard → app::run.
 
+use watchfloor::features::traces::client::{HttpTraces, TracesBackend};
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -135,10 +136,6 @@ fn headless_logs(
 /// `--trace ID --once`: the trace's waterfall, printed (0), or why it
 /// could not be read (2).
 fn print_trace(cli: &Cli, s: &settings::Settings, id: &str, forwards: KubeOptions) -> i32 {
-    use watchfloor::features::traces::client::{HttpTraces, TracesBackend};
-    if !cli.once {
-        fail("--trace ID prints the trace with --once; the trace view in the full screen is not built yet");
-    }
     let Some(ep) = &s.traces else {
         fail("--trace needs a trace backend: pass --traces URL (Jaeger or Tempo), or set [profiles.NAME.traces] url in the config");
     };
@@ -422,7 +419,7 @@ fn main() {
         };
         std::process::exit(headless_logs(b, &s, args, Some(o)));
     }
-    if let Some(id) = &cli.trace {
+    if let (Some(id), true) = (&cli.trace, cli.once) {
         let o = KubeOptions {
             kubeconfig: cli.kubeconfig.clone(),
             context: cli.context.clone(),
@@ -475,10 +472,25 @@ fn main() {
     if s.kube || s.demo {
         run::configure_kube(&mut state, cli.context.clone(), cli.all_namespaces);
     }
+    let traces = s.traces.as_ref().map(|ep| {
+        let kind = cli
+            .traces_kind
+            .as_deref()
+            .map(|k| k.parse().unwrap_or_else(|e| fail(&format!("--traces-kind {e}"))));
+        let b = HttpTraces::new(ep, kind).unwrap_or_else(|e| fail(&e));
+        Arc::new(b) as Arc<dyn TracesBackend>
+    });
+    match (&traces, &cli.trace) {
+        (Some(b), id) => run::configure_traces(&mut state, &b.describe(), id.as_deref())
+            .unwrap_or_else(|e| fail(&e)),
+        (None, Some(_)) => fail("--trace needs a trace backend: pass --traces URL (Jaeger or Tempo), or set [profiles.NAME.traces] url in the config"),
+        (None, None) => {}
+    }
     let backends = Backends {
         metrics: backend.map(|b| b.0),
         logs: logs.map(|l| l.0),
         kube,
+        traces,
         ..Default::default()
     };
     state.ui.low_bandwidth = cli.low_bandwidth;

@@ -188,3 +188,117 @@ fn once_prints_the_waterfall_of_a_trace() {
     assert_eq!(code, 2, "{out}");
     assert!(err.contains("trace not found (not sampled, or past retention)"), "{err}");
 }
+
+/// The jump from a log line to its trace, in process: `t` on a line with a
+/// `trace_id` opens the trace view over the waterfall, the trace read from
+/// a loopback Tempo; the selected span's detail shows its error, attributes
+/// and events; Enter folds a subtree and unfolds it; Esc goes back to the
+/// log pane with its focus; a line without an id says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t_on_a_log_line_opens_its_trace_and_esc_comes_back() {
+    use std::sync::Arc;
+    use watchfloor::app::run::{configure_logs, configure_traces, Backends, Tasks};
+    use watchfloor::app::update::{self, Event};
+    use watchfloor::app::{Action, SourceEvent};
+    use watchfloor::features::logs::client::wire::{labels_of, Entry};
+    use watchfloor::features::logs::{LogsEvent, TailMode};
+    use watchfloor::store::logs::LogLine;
+
+    let url = serve_traces(Flavour::Tempo, vec![checkout()]).await;
+    let id = checkout().hex();
+    let mut st = common::state(300, 1.0, "prom", "http://127.0.0.1:1");
+    st.metrics.common.configured = false;
+    configure_logs(&mut st, "loki", "http://loki:3100", true);
+    configure_traces(&mut st, &url, None).unwrap();
+    update::update(&mut st, Event::Resize(120, 40));
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let backend = HttpTraces::new(&Endpoint::plain(&url), None).unwrap();
+    let mut tasks = Tasks::new(
+        Backends {
+            traces: Some(Arc::new(backend)),
+            ..Default::default()
+        },
+        tx,
+        1.0,
+    );
+    let _ = update::start(&mut st);
+    let gen = st.logs.common.gen;
+    let now = st.now_ms;
+    let line = |ts: i64, text: String| {
+        LogLine::from_entry(
+            Entry {
+                ts_ns: ts,
+                labels: labels_of([("pod".to_string(), "gateway-1".to_string())].into()),
+                line: text,
+                meta: vec![],
+            },
+            true,
+        )
+    };
+    for e in [
+        LogsEvent::Status {
+            gen,
+            at_ms: now,
+            mode: TailMode::Tailing,
+            error: None,
+            requests: 1,
+            note: None,
+        },
+        LogsEvent::Lines {
+            gen,
+            at_ms: now,
+            lines: vec![
+                line(now * 1_000_000 - 2_000_000_000, "level=info msg=\"no id here\"".into()),
+                line(
+                    now * 1_000_000 - 1_000_000_000,
+                    format!(r#"{{"level":"error","msg":"checkout failed","trace_id":"{id}"}}"#),
+                ),
+            ],
+            skewed: 0,
+        },
+    ] {
+        update::update(&mut st, Event::Source(SourceEvent::Logs(e)));
+    }
+    update::apply(&mut st, Action::FocusLogs);
+    let screen = |st: &watchfloor::app::State| {
+        watchfloor::export::buffer_to_text(&watchfloor::ui::render(st, 120, 40))
+    };
+    // `t` on the newest line: the view opens and the trace is asked for
+    let cmds = update::apply(&mut st, Action::OpenTrace);
+    assert_eq!(st.trace_id.as_deref(), Some(id.as_str()));
+    tasks.exec(cmds);
+    assert!(screen(&st).contains("asking the trace backend"), "{}", screen(&st));
+    assert!(
+        common::drive(&mut st, &mut tasks, &mut rx, std::time::Duration::from_secs(20), |s| {
+            s.traces.trace.is_some()
+        })
+        .await
+    );
+    let s = screen(&st);
+    assert!(s.contains(&format!("Trace {id}")) && s.contains("4 spans"), "{s}");
+    for row in ["◆ gateway: POST /checkout", "cart: GetCart", "◆✗ payments: Charge", "SELECT ledger"] {
+        assert!(s.contains(row), "{row}\n{s}");
+    }
+    // the payments span selected: its detail
+    update::apply(&mut st, Action::PickerDown);
+    update::apply(&mut st, Action::PickerDown);
+    let s = screen(&st);
+    for part in ["✗ card declined", "ledger.seq=9007199254740993", "exception exception.message=declined by issuer", "critical path"] {
+        assert!(s.contains(part), "{part}\n{s}");
+    }
+    // Enter folds payments (its db call hidden), again unfolds it
+    update::apply(&mut st, Action::PickerSelect);
+    assert!(!screen(&st).contains("SELECT ledger"), "{}", screen(&st));
+    update::apply(&mut st, Action::PickerSelect);
+    assert!(screen(&st).contains("SELECT ledger"));
+    // Esc: back to the log pane, focused as before
+    update::apply(&mut st, Action::Close);
+    assert!(st.ui.views.top().is_none());
+    assert_eq!(st.ui.focused, watchfloor::app::state::Focus::Logs);
+    assert!(!screen(&st).contains("Trace 4bf9"));
+    // a line with no id
+    update::apply(&mut st, Action::ScrollUp);
+    let cmds = update::apply(&mut st, Action::OpenTrace);
+    assert!(cmds.is_empty() && st.ui.views.top().is_none());
+    assert!(screen(&st).contains("no trace id in this line"), "{}", screen(&st));
+}

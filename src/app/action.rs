@@ -75,10 +75,12 @@ pub enum Action {
     OpenDetail,
     /// The top patterns of the window.
     OpenPatterns,
+    /// The trace of the selected log line.
+    OpenTrace,
 }
 
 impl Action {
-    pub const ALL: [Action; 47] = [
+    pub const ALL: [Action; 48] = [
         Action::Quit,
         Action::ToggleHelp,
         Action::FocusNext,
@@ -126,5 +128,6 @@ impl Action {
         Action::LevelError,
         Action::OpenDetail,
         Action::OpenPatterns,
+        Action::OpenTrace,
     ];
 }

@@ -137,6 +137,10 @@ fn top_view(state: &mut State, action: Action) -> Handled {
             View::LogDetail { .. } | View::Patterns { .. },
             Action::PickerUp | Action::PickerDown | Action::PickerSelect,
         ) => Consumed(logs_keys::apply(state, action)),
+        (View::Trace { .. }, a) if crate::features::traces::keys::takes(a) => {
+            crate::features::traces::keys::apply(state, a);
+            Consumed(vec![])
+        }
         (
             View::Input { .. },
             Action::InputSubmit
@@ -423,6 +427,7 @@ pub fn hints(state: &State) -> (Mode, Vec<(Action, &'static str)>) {
         Some(View::PodPicker { .. } | View::LogDetail { .. } | View::Patterns { .. }) => {
             (Mode::Picker, LIST_HINTS.to_vec())
         }
+        Some(View::Trace { .. }) => (Mode::Picker, crate::features::traces::keys::HINTS.to_vec()),
         None if state.ui.focused == Focus::Logs => (Mode::Logs, logs_keys::HINTS.to_vec()),
         None => {
             let mut h = DASHBOARD_HINTS.to_vec();
@@ -477,7 +482,42 @@ pub(crate) fn open_input(state: &mut State, purpose: InputPurpose, text: &str) {
     state.ui.views.push(View::Input { purpose, editor }, s);
 }
 
-pub(crate) fn push_view(state: &mut State, view: View) {
+/// Shows a trace: the trace id becomes the context's, the trace view is
+/// pushed (or kept, moved to the top row), and the trace is asked for.
+pub(crate) fn open_trace(state: &mut State, id: &str) -> Vec<Command> {
+    let Some(id) = crate::features::traces::client::normalise_id(id) else {
+        state.ui.message = Some((
+            format!("`{}` is not a trace id", crate::text::display(id)),
+            true,
+        ));
+        return vec![];
+    };
+    state.trace_id = Some(id.clone());
+    match state.ui.views.top_mut() {
+        Some(View::Trace {
+            selected,
+            collapsed,
+        }) => {
+            *selected = 0;
+            collapsed.clear();
+        }
+        _ => push_view(
+            state,
+            View::Trace {
+                selected: 0,
+                collapsed: vec![],
+            },
+        ),
+    }
+    state
+        .traces
+        .open(&id)
+        .into_iter()
+        .map(Command::Traces)
+        .collect()
+}
+
+pub fn push_view(state: &mut State, view: View) {
     let s = saved(state);
     state.ui.views.push(view, s);
 }

@@ -21,6 +21,8 @@ use crate::features::metrics::runner::MetricsRunner;
 use crate::features::metrics::MetricsState;
 use crate::features::probes::runner::ProbesRunner;
 use crate::features::probes::ProbesState;
+use crate::features::traces::runner::TracesRunner;
+use crate::features::traces::TracesState;
 
 /// Builds the read-only context from a State's shared fields. A macro, so
 /// that it borrows those fields only and a feature part can be borrowed
@@ -157,6 +159,7 @@ registry! {
     probes: Probes(ProbesState, ProbesRunner);
     logs: Logs(LogsState, LogsRunner);
     kube: Kube(KubeState, KubeRunner);
+    traces: Traces(TracesState, TracesRunner);
     #[cfg(test)]
     echo: Echo(crate::features::echo::EchoState, crate::features::echo::EchoRunner);
 }

@@ -67,6 +67,31 @@ pub fn configure_kube(state: &mut State, context: Option<String>, all_namespaces
     state.target.context = context;
 }
 
+/// Turns traces on: the backend's description for the header; with a
+/// trace id (`--trace ID`), the trace view opens at start and the trace is
+/// asked for with the first commands.
+pub fn configure_traces(state: &mut State, url: &str, open: Option<&str>) -> Result<(), String> {
+    state.traces.common.configured = true;
+    state.traces.common.health = Health::named("traces", url);
+    if let Some(id) = open {
+        let id = crate::features::traces::client::normalise_id(id).ok_or_else(|| {
+            format!(
+                "--trace `{}`: a trace id is 16 or 32 hex digits",
+                crate::text::display(id)
+            )
+        })?;
+        state.trace_id = Some(id);
+        crate::app::keys::push_view(
+            state,
+            crate::app::views::View::Trace {
+                selected: 0,
+                collapsed: vec![],
+            },
+        );
+    }
+    Ok(())
+}
+
 /// Turns the log pane on: its source's name and URL for the header, and
 /// whether lines are redacted (off only with --no-redaction).
 pub fn configure_logs(state: &mut State, name: &str, url: &str, redact: bool) {

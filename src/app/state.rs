@@ -82,6 +82,7 @@ pub struct State {
     pub probes: ProbesState,
     pub logs: crate::features::logs::LogsState,
     pub kube: crate::features::kube::KubeState,
+    pub traces: crate::features::traces::TracesState,
     #[cfg(test)]
     pub echo: crate::features::echo::EchoState,
     /// What exists, as the sources have seen it.
@@ -120,6 +121,7 @@ impl State {
             probes: Default::default(),
             logs: Default::default(),
             kube: Default::default(),
+            traces: Default::default(),
             #[cfg(test)]
             echo: Default::default(),
             scope: Scope::default(),

@@ -84,6 +84,12 @@ pub enum View {
     Sampler {
         scroll: u16,
     },
+    /// The trace of `State::trace_id` as a waterfall: `selected` is a row
+    /// of the spans shown; `collapsed` the spans whose subtrees are hidden.
+    Trace {
+        selected: usize,
+        collapsed: Vec<usize>,
+    },
 }
 
 impl View {
@@ -94,6 +100,7 @@ impl View {
             View::Input { .. } => Mode::Input,
             View::LogDetail { .. } | View::Patterns { .. } => Mode::Picker,
             View::Sampler { .. } => Mode::Help,
+            View::Trace { .. } => Mode::Picker,
         }
     }
 }

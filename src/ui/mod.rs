@@ -109,6 +109,10 @@ fn draw_all(f: &mut Frame, state: &State) {
             View::Sampler { scroll } => {
                 crate::features::logs::views::sampler::draw(f, area, state, *scroll)
             }
+            View::Trace {
+                selected,
+                collapsed,
+            } => crate::features::traces::pane::draw(f, area, state, *selected, collapsed),
         }
     }
 }

@@ -151,6 +151,7 @@ pub fn is_logs_action(a: crate::app::Action) -> bool {
             | A::LevelError
             | A::OpenDetail
             | A::OpenPatterns
+            | A::OpenTrace
     )
 }
 
@@ -176,6 +177,7 @@ pub const HINTS: &[(crate::app::Action, &str)] = &[
     (crate::app::Action::LogsFollow, "follow"),
     (crate::app::Action::OpenSearch, "search"),
     (crate::app::Action::OpenDetail, "detail"),
+    (crate::app::Action::OpenTrace, "trace"),
     (crate::app::Action::EditLogQuery, "query"),
     (crate::app::Action::LevelError, "errors"),
     (crate::app::Action::OpenPatterns, "patterns"),
@@ -224,6 +226,7 @@ pub fn apply(state: &mut State, action: crate::app::Action) -> Vec<Command> {
         | A::LevelWarn
         | A::LevelError => search_and_filter(state, action),
         A::EditLogQuery => edit_query(state),
+        A::OpenTrace => open_trace(state),
         A::OpenDetail | A::OpenPatterns | A::PickerUp | A::PickerDown | A::PickerSelect => {
             views(state, action)
         }
@@ -320,6 +323,25 @@ fn edit_query(state: &mut State) -> Vec<Command> {
             })
         })
         .collect()
+}
+
+/// `t`: the trace of the selected line (its id from structured metadata,
+/// a JSON field, a logfmt key or the text), or why there is none.
+fn open_trace(state: &mut State) -> Vec<Command> {
+    let id = current_line(&state.logs)
+        .and_then(|id| state.logs.ring.index_of(id))
+        .and_then(|p| state.logs.ring.get(p))
+        .and_then(|s| match &s.row {
+            Row::Line(l) => crate::text::logline::trace_id(&l.text, &l.meta),
+            _ => None,
+        });
+    match id {
+        Some(id) => crate::app::keys::open_trace(state, &id),
+        None => {
+            state.ui.message = Some(("no trace id in this line".into(), true));
+            vec![]
+        }
+    }
 }
 
 /// The detail and patterns views: opening them, moving in them, Enter.

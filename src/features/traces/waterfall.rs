@@ -32,14 +32,13 @@ pub fn columns(width: usize) -> (usize, usize, usize) {
     (label, dur, bar)
 }
 
-/// The rows `from..from+count` of the order shown.
-pub fn rows(t: &Trace, width: usize, from: usize, count: usize) -> Vec<Row> {
+/// The rows of these spans (indices into `Trace::spans`, in the order
+/// shown).
+pub fn rows(t: &Trace, width: usize, spans: &[usize]) -> Vec<Row> {
     let (label_w, _, bar_w) = columns(width);
     let total = t.duration_ns().max(1) as f64;
-    t.order
+    spans
         .iter()
-        .skip(from)
-        .take(count)
         .map(|&i| {
             let s = &t.spans[i];
             let r = &s.raw;
@@ -127,7 +126,7 @@ pub fn text(t: &Trace, width: usize, max_rows: usize) -> String {
     }
     out.push_str(&axis(t, width));
     out.push('\n');
-    for r in rows(t, width, 0, max_rows) {
+    for r in rows(t, width, &t.order[..t.order.len().min(max_rows)]) {
         out.push_str(&format!(
             "{:label_w$} {:>dur_w$} {}\n",
             r.label,

@@ -1,0 +1,63 @@
+//! Keys of the trace view: up and down move the selection over the spans
+//! shown, a page at a time with PgUp/PgDn; Enter folds or unfolds the
+//! selected span's subtree; Esc goes back (the view stack restores focus).
+
+use crate::app::state::State;
+use crate::app::views::View;
+use crate::app::Action;
+
+/// The view's key hints.
+pub const HINTS: &[(Action, &str)] = &[
+    (Action::PickerDown, "down"),
+    (Action::PickerUp, "up"),
+    (Action::PickerSelect, "fold"),
+    (Action::Close, "back"),
+];
+
+/// Whether the trace view takes the action.
+pub fn takes(a: Action) -> bool {
+    matches!(
+        a,
+        Action::PickerUp
+            | Action::PickerDown
+            | Action::PickerSelect
+            | Action::ScrollUp
+            | Action::ScrollDown
+            | Action::PageUp
+            | Action::PageDown
+    )
+}
+
+pub fn apply(state: &mut State, action: Action) {
+    let Some(t) = state.traces.trace.clone() else {
+        return;
+    };
+    let page = state.ui.height.saturating_sub(16).max(1) as usize;
+    let Some(View::Trace {
+        selected,
+        collapsed,
+    }) = state.ui.views.top_mut()
+    else {
+        return;
+    };
+    let shown = super::pane::shown(&t, collapsed);
+    let last = shown.len().saturating_sub(1);
+    match action {
+        Action::PickerUp | Action::ScrollUp => *selected = selected.saturating_sub(1),
+        Action::PickerDown | Action::ScrollDown => *selected = (*selected + 1).min(last),
+        Action::PageUp => *selected = selected.saturating_sub(page),
+        Action::PageDown => *selected = (*selected + page).min(last),
+        Action::PickerSelect => {
+            if let Some(&span) = shown.get(*selected) {
+                match collapsed.iter().position(|&c| c == span) {
+                    Some(i) => {
+                        collapsed.remove(i);
+                    }
+                    None if !t.spans[span].children.is_empty() => collapsed.push(span),
+                    None => {}
+                }
+            }
+        }
+        _ => {}
+    }
+}
