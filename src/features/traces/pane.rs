@@ -95,9 +95,8 @@ fn waterfall_lines<'a>(
     let h = (inner.height.saturating_sub(1 + detail_h)) as usize;
     let first = crate::features::logs::views::first_row(selected, h);
     let window = &shown[first.min(shown.len())..(first + h).min(shown.len())];
-    let services = t.services();
     let colour = |svc: &str| -> Style {
-        let i = services.iter().position(|s| *s == svc).unwrap_or(0);
+        let i = t.service_index(svc);
         th.series.get(i % th.series.len().max(1)).copied().unwrap_or(th.text)
     };
     let (label_w, dur_w, _) = columns(width);

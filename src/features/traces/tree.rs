@@ -43,6 +43,11 @@ pub struct Trace {
     pub warnings: Vec<String>,
     /// The backend said some of it is missing (Tempo PARTIAL).
     pub partial: bool,
+    /// Services, in order of first appearance in `order` (found once: a
+    /// frame reads them for the title and the colours).
+    pub services: Vec<std::sync::Arc<str>>,
+    /// Spans that failed.
+    pub errors: usize,
 }
 
 impl Trace {
@@ -56,19 +61,20 @@ impl Trace {
     }
 
     /// Services, in order of first appearance.
-    pub fn services(&self) -> Vec<&str> {
-        let mut v: Vec<&str> = vec![];
-        for &i in &self.order {
-            let s = &*self.spans[i].raw.service;
-            if !v.contains(&s) {
-                v.push(s);
-            }
-        }
-        v
+    pub fn services(&self) -> &[std::sync::Arc<str>] {
+        &self.services
     }
 
     pub fn errors(&self) -> usize {
-        self.spans.iter().filter(|s| s.raw.error).count()
+        self.errors
+    }
+
+    /// A service's place in [`services`](Self::services) (its colour).
+    pub fn service_index(&self, svc: &str) -> usize {
+        self.services
+            .iter()
+            .position(|s| &**s == svc)
+            .unwrap_or(0)
     }
 }
 
@@ -152,8 +158,22 @@ pub fn build(id: &str, raw: Vec<RawSpan>, warnings: Vec<String>, partial: bool) 
         roots,
         warnings,
         partial,
+        services: vec![],
+        errors: 0,
     };
     t.end_ns = (0..n).map(|i| t.end_of(i)).max().unwrap_or(t.start_ns);
+    for &i in &t.order {
+        let s = &t.spans[i].raw.service;
+        // spans of one service share one Arc: compare pointers first
+        if !t
+            .services
+            .iter()
+            .any(|x| std::sync::Arc::ptr_eq(x, s) || x == s)
+        {
+            t.services.push(s.clone());
+        }
+    }
+    t.errors = t.spans.iter().filter(|s| s.raw.error).count();
     critical_path(&mut t);
     t
 }

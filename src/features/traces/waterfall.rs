@@ -90,9 +90,17 @@ pub fn axis(t: &Trace, width: usize) -> String {
     let (label_w, dur_w, bar_w) = columns(width);
     let mut line: Vec<char> = vec![' '; bar_w];
     let total = t.duration_ns() as f64 / 1e9;
-    for q in 0..=4 {
+    // the end first (right-aligned), then the start and the quarters where
+    // they fit with a blank between labels
+    let mut taken: Vec<(usize, usize)> = vec![];
+    for q in [4, 0, 2, 1, 3] {
         let text = format_duration(total * q as f64 / 4.0);
-        let at = (bar_w.saturating_sub(1) * q / 4).min(bar_w.saturating_sub(text.chars().count()));
+        let len = text.chars().count();
+        let at = (bar_w.saturating_sub(1) * q / 4).min(bar_w.saturating_sub(len));
+        if taken.iter().any(|&(a, b)| at < b + 1 && a < at + len + 1) {
+            continue;
+        }
+        taken.push((at, at + len));
         for (k, ch) in text.chars().enumerate() {
             if let Some(c) = line.get_mut(at + k) {
                 *c = ch;
@@ -112,8 +120,8 @@ pub fn axis(t: &Trace, width: usize) -> String {
 pub fn text(t: &Trace, width: usize, max_rows: usize) -> String {
     let (label_w, dur_w, _) = columns(width);
     let services = t.services();
-    let mut out = format!(
-        "trace {}  {}  {} spans  {} services  {} errors{}\n",
+    let title = format!(
+        "trace {}  {}  {} spans  {} services  {} errors{}",
         t.id,
         format_duration(t.duration_ns() as f64 / 1e9),
         t.spans.len(),
@@ -121,6 +129,8 @@ pub fn text(t: &Trace, width: usize, max_rows: usize) -> String {
         t.errors(),
         if t.partial { "  (partial)" } else { "" }
     );
+    let mut out: String = title.chars().take(width).collect();
+    out.push('\n');
     for w in &t.warnings {
         out.push_str(&format!("warning: {}\n", display(w)));
     }
