@@ -42,7 +42,10 @@ fn jaeger(n: usize) -> Vec<u8> {
             String::new()
         } else {
             let p = i - 1 - (rnd() as usize % i.min(64));
-            format!(r#"{{"refType":"CHILD_OF","traceID":"{ID}","spanID":"{:016x}"}}"#, p + 1)
+            format!(
+                r#"{{"refType":"CHILD_OF","traceID":"{ID}","spanID":"{:016x}"}}"#,
+                p + 1
+            )
         };
         let start = t0 + i as i64 * 10;
         let dur = 5 + (rnd() % 20_000) as i64;

@@ -1,10 +1,10 @@
 //! CLI → config → logging → terminal guard → app::run.
 
-use watchfloor::features::traces::client::{HttpTraces, TracesBackend};
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
+use watchfloor::features::traces::client::{HttpTraces, TracesBackend};
 
 use clap::Parser;
 use ratatui::backend::CrosstermBackend;
@@ -139,10 +139,10 @@ fn print_trace(cli: &Cli, s: &settings::Settings, id: &str, forwards: KubeOption
     let Some(ep) = &s.traces else {
         fail("--trace needs a trace backend: pass --traces URL (Jaeger or Tempo), or set [profiles.NAME.traces] url in the config");
     };
-    let kind = cli
-        .traces_kind
-        .as_deref()
-        .map(|k| k.parse().unwrap_or_else(|e| fail(&format!("--traces-kind {e}"))));
+    let kind = cli.traces_kind.as_deref().map(|k| {
+        k.parse()
+            .unwrap_or_else(|e| fail(&format!("--traces-kind {e}")))
+    });
     let backend = HttpTraces::new(ep, kind).unwrap_or_else(|e| fail(&e));
     let (cols, rows) = match &cli.size {
         Some(sz) => parse_size(sz).unwrap_or_else(|e| fail(&e)),
@@ -168,7 +168,10 @@ fn print_trace(cli: &Cli, s: &settings::Settings, id: &str, forwards: KubeOption
     match got {
         Ok(Ok(t)) => {
             let max_rows = (rows as usize).saturating_sub(4).max(1);
-            print!("{}", watchfloor::features::traces::waterfall::text(&t, cols as usize, max_rows));
+            print!(
+                "{}",
+                watchfloor::features::traces::waterfall::text(&t, cols as usize, max_rows)
+            );
             0
         }
         Ok(Err(e)) => {
@@ -176,7 +179,10 @@ fn print_trace(cli: &Cli, s: &settings::Settings, id: &str, forwards: KubeOption
             2
         }
         Err(_) => {
-            say(&format!("trace {shown}: no answer within {}", cli.once_timeout));
+            say(&format!(
+                "trace {shown}: no answer within {}",
+                cli.once_timeout
+            ));
             2
         }
     }
@@ -473,10 +479,10 @@ fn main() {
         run::configure_kube(&mut state, cli.context.clone(), cli.all_namespaces);
     }
     let traces = s.traces.as_ref().map(|ep| {
-        let kind = cli
-            .traces_kind
-            .as_deref()
-            .map(|k| k.parse().unwrap_or_else(|e| fail(&format!("--traces-kind {e}"))));
+        let kind = cli.traces_kind.as_deref().map(|k| {
+            k.parse()
+                .unwrap_or_else(|e| fail(&format!("--traces-kind {e}")))
+        });
         let b = HttpTraces::new(ep, kind).unwrap_or_else(|e| fail(&e));
         Arc::new(b) as Arc<dyn TracesBackend>
     });

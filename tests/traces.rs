@@ -169,24 +169,42 @@ fn once_prints_the_waterfall_of_a_trace() {
         "{out}"
     );
     let row = |name: &str| *lines.iter().find(|l| l.contains(name)).unwrap_or(&"");
-    assert!(row("gateway: POST /checkout").starts_with("◆ gateway"), "{out}");
+    assert!(
+        row("gateway: POST /checkout").starts_with("◆ gateway"),
+        "{out}"
+    );
     assert!(row("cart: GetCart").starts_with("  cart: GetCart"), "{out}");
-    assert!(row("payments: Charge").starts_with("  ◆✗ payments"), "{out}");
-    assert!(row("SELECT ledger").starts_with("    ◆ payments: SELECT"), "{out}");
+    assert!(
+        row("payments: Charge").starts_with("  ◆✗ payments"),
+        "{out}"
+    );
+    assert!(
+        row("SELECT ledger").starts_with("    ◆ payments: SELECT"),
+        "{out}"
+    );
     assert!(row("payments: Charge").contains("190ms"), "{out}");
     // bars on one axis: the root spans all of it, payments starts a fifth in
     let bar = |l: &str| l.chars().skip(50).collect::<String>();
     let root = bar(row("gateway"));
     let pay = bar(row("Charge"));
-    assert!(!root.trim().is_empty() && root.trim_start().len() == root.len(), "{out}");
+    assert!(
+        !root.trim().is_empty() && root.trim_start().len() == root.len(),
+        "{out}"
+    );
     let lead = pay.chars().take_while(|c| *c == ' ').count();
     let width = root.chars().count();
-    assert!((width / 5 - 1..=width / 5 + 1).contains(&lead), "{lead} of {width}\n{out}");
+    assert!(
+        (width / 5 - 1..=width / 5 + 1).contains(&lead),
+        "{lead} of {width}\n{out}"
+    );
     assert!(out.contains("✗ payments: Charge: card declined"), "{out}");
     assert!(lines.iter().all(|l| l.chars().count() <= 100), "{out}");
     let (code, out, err) = run_once(&url, &["--trace", "00000000000000000000000000000bad"]);
     assert_eq!(code, 2, "{out}");
-    assert!(err.contains("trace not found (not sampled, or past retention)"), "{err}");
+    assert!(
+        err.contains("trace not found (not sampled, or past retention)"),
+        "{err}"
+    );
 }
 
 /// The jump from a log line to its trace, in process: `t` on a line with a
@@ -248,7 +266,10 @@ async fn t_on_a_log_line_opens_its_trace_and_esc_comes_back() {
             gen,
             at_ms: now,
             lines: vec![
-                line(now * 1_000_000 - 2_000_000_000, "level=info msg=\"no id here\"".into()),
+                line(
+                    now * 1_000_000 - 2_000_000_000,
+                    "level=info msg=\"no id here\"".into(),
+                ),
                 line(
                     now * 1_000_000 - 1_000_000_000,
                     format!(r#"{{"level":"error","msg":"checkout failed","trace_id":"{id}"}}"#),
@@ -267,23 +288,44 @@ async fn t_on_a_log_line_opens_its_trace_and_esc_comes_back() {
     let cmds = update::apply(&mut st, Action::OpenTrace);
     assert_eq!(st.trace_id.as_deref(), Some(id.as_str()));
     tasks.exec(cmds);
-    assert!(screen(&st).contains("asking the trace backend"), "{}", screen(&st));
     assert!(
-        common::drive(&mut st, &mut tasks, &mut rx, std::time::Duration::from_secs(20), |s| {
-            s.traces.trace.is_some()
-        })
+        screen(&st).contains("asking the trace backend"),
+        "{}",
+        screen(&st)
+    );
+    assert!(
+        common::drive(
+            &mut st,
+            &mut tasks,
+            &mut rx,
+            std::time::Duration::from_secs(20),
+            |s| { s.traces.trace.is_some() }
+        )
         .await
     );
     let s = screen(&st);
-    assert!(s.contains(&format!("Trace {id}")) && s.contains("4 spans"), "{s}");
-    for row in ["◆ gateway: POST /checkout", "cart: GetCart", "◆✗ payments: Charge", "SELECT ledger"] {
+    assert!(
+        s.contains(&format!("Trace {id}")) && s.contains("4 spans"),
+        "{s}"
+    );
+    for row in [
+        "◆ gateway: POST /checkout",
+        "cart: GetCart",
+        "◆✗ payments: Charge",
+        "SELECT ledger",
+    ] {
         assert!(s.contains(row), "{row}\n{s}");
     }
     // the payments span selected: its detail
     update::apply(&mut st, Action::PickerDown);
     update::apply(&mut st, Action::PickerDown);
     let s = screen(&st);
-    for part in ["✗ card declined", "ledger.seq=9007199254740993", "exception exception.message=declined by issuer", "critical path"] {
+    for part in [
+        "✗ card declined",
+        "ledger.seq=9007199254740993",
+        "exception exception.message=declined by issuer",
+        "critical path",
+    ] {
         assert!(s.contains(part), "{part}\n{s}");
     }
     // Enter folds payments (its db call hidden), again unfolds it
@@ -300,5 +342,9 @@ async fn t_on_a_log_line_opens_its_trace_and_esc_comes_back() {
     update::apply(&mut st, Action::ScrollUp);
     let cmds = update::apply(&mut st, Action::OpenTrace);
     assert!(cmds.is_empty() && st.ui.views.top().is_none());
-    assert!(screen(&st).contains("no trace id in this line"), "{}", screen(&st));
+    assert!(
+        screen(&st).contains("no trace id in this line"),
+        "{}",
+        screen(&st)
+    );
 }

@@ -57,11 +57,17 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, selected: usize, collapsed
     let (title, body): (String, Vec<Line>) = match (&tr.trace, &tr.loading, &tr.error) {
         (_, Some(l), _) => (
             format!(" Trace {l} "),
-            vec![Line::from(Span::styled("asking the trace backend…", th.dim))],
+            vec![Line::from(Span::styled(
+                "asking the trace backend…",
+                th.dim,
+            ))],
         ),
         (_, None, Some((eid, e))) if eid == id => (
             format!(" Trace {} ", display(eid)),
-            vec![Line::from(Span::styled(format!("✗ {}", display(e)), th.crit))],
+            vec![Line::from(Span::styled(
+                format!("✗ {}", display(e)),
+                th.crit,
+            ))],
         ),
         (Some(t), None, _) => (
             format!(
@@ -97,7 +103,10 @@ fn waterfall_lines<'a>(
     let window = &shown[first.min(shown.len())..(first + h).min(shown.len())];
     let colour = |svc: &str| -> Style {
         let i = t.service_index(svc);
-        th.series.get(i % th.series.len().max(1)).copied().unwrap_or(th.text)
+        th.series
+            .get(i % th.series.len().max(1))
+            .copied()
+            .unwrap_or(th.text)
     };
     let (label_w, dur_w, _) = columns(width);
     let mut lines = vec![Line::from(Span::styled(axis(t, width), th.dim))];

@@ -71,10 +71,7 @@ impl Trace {
 
     /// A service's place in [`services`](Self::services) (its colour).
     pub fn service_index(&self, svc: &str) -> usize {
-        self.services
-            .iter()
-            .position(|s| &**s == svc)
-            .unwrap_or(0)
+        self.services.iter().position(|s| &**s == svc).unwrap_or(0)
     }
 }
 
@@ -282,7 +279,11 @@ mod tests {
                     "  ".repeat(s.depth as usize),
                     s.raw.span_id,
                     s.raw.start_ns,
-                    if flags.is_empty() { String::new() } else { format!(" {flags}") }
+                    if flags.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {flags}")
+                    }
                 )
             })
             .collect()
@@ -334,7 +335,11 @@ mod tests {
             vec![],
             false,
         );
-        let mut ids: Vec<&str> = t.order.iter().map(|&i| t.spans[i].raw.span_id.as_str()).collect();
+        let mut ids: Vec<&str> = t
+            .order
+            .iter()
+            .map(|&i| t.spans[i].raw.span_id.as_str())
+            .collect();
         ids.sort();
         assert_eq!(ids, ["a", "b", "c", "self"]);
         assert_eq!(t.roots.len(), 2, "{:?}", shown(&t));

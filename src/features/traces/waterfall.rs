@@ -27,7 +27,9 @@ pub struct Row {
 /// Widths of the three columns for a line `width` cells wide.
 pub fn columns(width: usize) -> (usize, usize, usize) {
     let dur = 8;
-    let label = (width * 2 / 5).clamp(16, 70).min(width.saturating_sub(dur + 4));
+    let label = (width * 2 / 5)
+        .clamp(16, 70)
+        .min(width.saturating_sub(dur + 4));
     let bar = width.saturating_sub(label + dur + 2).max(1);
     (label, dur, bar)
 }

@@ -13,6 +13,7 @@
 //! - Tempo `/api/v2/traces/{id}`: `{"trace": {"resourceSpans": …},
 //!   "status": "COMPLETE" | "PARTIAL", "message"}`.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
@@ -90,7 +91,7 @@ pub fn decode(body: &[u8]) -> Result<Decoded, WireError> {
     let mut out = Decoded::default();
     let mut keys = Keys::default();
     let mut any = false;
-    let stream = serde_json::Deserializer::from_slice(body).into_iter::<Body>();
+    let stream = serde_json::Deserializer::from_slice(body).into_iter::<Body<'_>>();
     for doc in stream {
         let doc = doc.map_err(|e| WireError::Malformed(e.to_string()))?;
         any = true;
@@ -111,12 +112,12 @@ pub fn decode(body: &[u8]) -> Result<Decoded, WireError> {
 struct Keys(HashMap<String, Arc<str>>);
 
 impl Keys {
-    fn get(&mut self, k: String) -> Arc<str> {
-        if let Some(a) = self.0.get(&k) {
+    fn get(&mut self, k: &str) -> Arc<str> {
+        if let Some(a) = self.0.get(k) {
             return a.clone();
         }
-        let a: Arc<str> = Arc::from(k.as_str());
-        self.0.insert(k, a.clone());
+        let a: Arc<str> = Arc::from(k);
+        self.0.insert(k.to_string(), a.clone());
         a
     }
 }
@@ -124,10 +125,10 @@ impl Keys {
 /// Every top-level shape at once (only one is ever present).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Body {
+struct Body<'a> {
     // Jaeger v1
-    #[serde(default)]
-    data: Option<Vec<JTrace>>,
+    #[serde(default, borrow)]
+    data: Option<Vec<JTrace<'a>>>,
     #[serde(default)]
     errors: Option<Vec<JError>>,
     // Jaeger v3
@@ -148,7 +149,7 @@ struct Body {
     message: Option<String>,
 }
 
-impl Body {
+impl Body<'_> {
     fn into_spans(self, out: &mut Decoded, keys: &mut Keys) -> Result<(), WireError> {
         if let Some(e) = self.error {
             return Err(match e.http_code {
@@ -224,154 +225,143 @@ struct JError {
 }
 
 #[derive(Deserialize)]
-struct JTrace {
-    #[serde(default)]
-    spans: Vec<JSpan>,
-    #[serde(default)]
-    processes: Option<HashMap<String, JProcess>>,
+struct JTrace<'a> {
+    #[serde(default, borrow)]
+    spans: Vec<JSpan<'a>>,
+    #[serde(default, borrow)]
+    processes: Option<HashMap<String, JProcess<'a>>>,
     #[serde(default)]
     warnings: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct JSpan {
-    #[serde(rename = "traceID", default)]
-    trace_id: String,
-    #[serde(rename = "spanID", default)]
-    span_id: String,
-    #[serde(rename = "parentSpanID", default)]
-    parent_span_id: Option<String>,
-    #[serde(default)]
-    operation_name: String,
-    #[serde(default)]
-    references: Option<Vec<JRef>>,
+struct JSpan<'a> {
+    #[serde(rename = "traceID", default, borrow)]
+    trace_id: Cow<'a, str>,
+    #[serde(rename = "spanID", default, borrow)]
+    span_id: Cow<'a, str>,
+    #[serde(rename = "parentSpanID", default, borrow)]
+    parent_span_id: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    operation_name: Cow<'a, str>,
+    #[serde(default, borrow)]
+    references: Option<Vec<JRef<'a>>>,
     #[serde(default)]
     start_time: Num,
     #[serde(default)]
     duration: Num,
-    #[serde(default)]
-    tags: Option<Vec<JTag>>,
-    #[serde(default)]
-    logs: Option<Vec<JLog>>,
-    #[serde(rename = "processID", default)]
-    process_id: Option<String>,
-    #[serde(default)]
-    process: Option<JProcess>,
+    #[serde(default, borrow)]
+    tags: Option<Vec<JTag<'a>>>,
+    #[serde(default, borrow)]
+    logs: Option<Vec<JLog<'a>>>,
+    #[serde(rename = "processID", default, borrow)]
+    process_id: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    process: Option<JProcess<'a>>,
     #[serde(default)]
     warnings: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct JRef {
-    #[serde(default)]
-    ref_type: String,
-    #[serde(rename = "spanID", default)]
-    span_id: String,
+struct JRef<'a> {
+    #[serde(default, borrow)]
+    ref_type: Cow<'a, str>,
+    #[serde(rename = "spanID", default, borrow)]
+    span_id: Cow<'a, str>,
 }
 
 #[derive(Deserialize)]
-struct JTag {
-    #[serde(default)]
-    key: String,
-    #[serde(default)]
-    value: Text,
+struct JTag<'a> {
+    #[serde(default, borrow)]
+    key: Cow<'a, str>,
+    #[serde(default, borrow)]
+    value: BText<'a>,
 }
 
 #[derive(Deserialize)]
-struct JLog {
+struct JLog<'a> {
     #[serde(default)]
     timestamp: Num,
-    #[serde(default)]
-    fields: Option<Vec<JTag>>,
+    #[serde(default, borrow)]
+    fields: Option<Vec<JTag<'a>>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct JProcess {
+struct JProcess<'a> {
     #[serde(default)]
     service_name: String,
-    #[serde(default)]
-    tags: Option<Vec<JTag>>,
+    #[serde(default, borrow)]
+    tags: Option<Vec<JTag<'a>>>,
 }
 
 fn jaeger_trace(t: JTrace, out: &mut Decoded, keys: &mut Keys) {
     out.warnings.extend(t.warnings.into_iter().flatten());
-    let mut procs: HashMap<String, (Arc<str>, Arc<Vec<(Arc<str>, String)>>)> = HashMap::new();
-    let proc_of = |p: JProcess, keys: &mut Keys| {
+    type Process = (Arc<str>, Arc<Vec<(Arc<str>, String)>>);
+    let proc_of = |p: JProcess, keys: &mut Keys| -> Process {
         let tags = p
             .tags
             .into_iter()
             .flatten()
-            .map(|t| (keys.get(t.key), t.value.0))
+            .map(|t| (keys.get(&t.key), t.value.0.into_owned()))
             .collect();
         (Arc::<str>::from(p.service_name.as_str()), Arc::new(tags))
     };
-    for (id, p) in t.processes.into_iter().flatten() {
-        let v = proc_of(p, keys);
-        procs.insert(id, v);
-    }
+    let procs: HashMap<String, Process> = t
+        .processes
+        .into_iter()
+        .flatten()
+        .map(|(id, p)| (id, proc_of(p, keys)))
+        .collect();
+    // every span of a trace names the same trace: normalised once
+    let mut last_trace: (String, String) = Default::default();
     for s in t.spans {
-        let (service, resource) =
-            match (s.process, s.process_id.as_ref().and_then(|i| procs.get(i))) {
-                (Some(p), _) => proc_of(p, keys),
-                (None, Some((svc, res))) => (svc.clone(), res.clone()),
-                (None, None) => (Arc::from(""), Arc::default()),
-            };
+        let (service, resource) = match (
+            s.process,
+            s.process_id.as_deref().and_then(|i| procs.get(i)),
+        ) {
+            (Some(p), _) => proc_of(p, keys),
+            (None, Some((svc, res))) => (svc.clone(), res.clone()),
+            (None, None) => (Arc::from(""), Arc::default()),
+        };
         // the first CHILD_OF is the parent, else the first FOLLOWS_FROM
         let refs = s.references.unwrap_or_default();
         let parent = refs
             .iter()
             .find(|r| r.ref_type == "CHILD_OF")
             .or_else(|| refs.first())
-            .map(|r| (r.span_id.clone(), r.ref_type == "FOLLOWS_FROM"))
-            .or(s.parent_span_id.map(|p| (p, false)));
-        let mut error = false;
-        let mut status = None;
-        let attrs: Vec<(Arc<str>, String)> = s
-            .tags
-            .into_iter()
-            .flatten()
-            .map(|t| {
-                if t.key == "error" && t.value.0 == "true" {
-                    error = true;
-                }
-                if t.key == "otel.status_code" && t.value.0 == "ERROR" {
-                    error = true;
-                }
-                (keys.get(t.key), t.value.0)
-            })
-            .collect();
-        if let Some((_, m)) = attrs
-            .iter()
-            .find(|(k, _)| &**k == "otel.status_description")
-        {
-            status = Some(m.clone());
+            .map(|r| (span_id(&r.span_id, false), r.ref_type == "FOLLOWS_FROM"))
+            .or_else(|| s.parent_span_id.map(|p| (span_id(&p, false), false)));
+        let (mut error, mut status, mut kind) = (false, None, "");
+        let mut attrs: Vec<(Arc<str>, String)> =
+            Vec::with_capacity(s.tags.as_ref().map_or(0, Vec::len));
+        for t in s.tags.into_iter().flatten() {
+            let v = &t.value.0;
+            // what the span's own fields say is not repeated as a tag
+            match &*t.key {
+                "error" => error |= v == "true",
+                "otel.status_code" => error |= v == "ERROR",
+                "otel.status_description" => status = Some(v.to_string()),
+                "span.kind" => kind = kind_name(v),
+                _ => attrs.push((keys.get(&t.key), t.value.0.into_owned())),
+            }
         }
-        let kind = attrs
-            .iter()
-            .find(|(k, _)| &**k == "span.kind")
-            .map_or("", |(_, v)| kind_name(v));
-        // what the span's own fields now say is not repeated as a tag
-        let mut attrs = attrs;
-        attrs.retain(|(k, _)| !SPAN_FIELD_TAGS.contains(&&**k));
         let events = s
             .logs
             .into_iter()
             .flatten()
             .map(|l| {
-                let attrs: Vec<_> = l
-                    .fields
-                    .into_iter()
-                    .flatten()
-                    .map(|t| (keys.get(t.key), t.value.0))
-                    .collect();
-                let mut attrs = attrs;
-                let name = match attrs.iter().position(|(k, _)| &**k == "event") {
-                    Some(i) => attrs.remove(i).1,
-                    None => String::new(),
-                };
+                let mut name = String::new();
+                let mut attrs = vec![];
+                for t in l.fields.into_iter().flatten() {
+                    if t.key == "event" && name.is_empty() {
+                        name = t.value.0.into_owned();
+                    } else {
+                        attrs.push((keys.get(&t.key), t.value.0.into_owned()));
+                    }
+                }
                 SpanEvent {
                     at_ns: l.timestamp.0.saturating_mul(1000),
                     name,
@@ -381,16 +371,22 @@ fn jaeger_trace(t: JTrace, out: &mut Decoded, keys: &mut Keys) {
             .collect();
         out.warnings.extend(s.warnings.into_iter().flatten());
         let (parent_id, follows) = match parent {
-            Some((p, f)) => (span_id(&p, false), f),
+            Some((p, f)) => (p, f),
             None => (None, false),
         };
+        if last_trace.0 != s.trace_id {
+            last_trace = (
+                s.trace_id.to_string(),
+                trace_id(&s.trace_id, false).unwrap_or_default(),
+            );
+        }
         out.spans.push(RawSpan {
-            trace_id: trace_id(&s.trace_id, false).unwrap_or_default(),
+            trace_id: last_trace.1.clone(),
             span_id: span_id(&s.span_id, false).unwrap_or_default(),
             parent_id,
             follows,
             service,
-            name: s.operation_name,
+            name: s.operation_name.into_owned(),
             kind,
             start_ns: s.start_time.0.saturating_mul(1000),
             dur_ns: s.duration.0.saturating_mul(1000),
@@ -402,14 +398,6 @@ fn jaeger_trace(t: JTrace, out: &mut Decoded, keys: &mut Keys) {
         });
     }
 }
-
-/// Jaeger tags that OTLP keeps as span fields (kind, status).
-const SPAN_FIELD_TAGS: [&str; 4] = [
-    "span.kind",
-    "error",
-    "otel.status_code",
-    "otel.status_description",
-];
 
 // --------------------------------------------------------------------- OTLP
 
@@ -575,7 +563,7 @@ fn attrs_of(v: Option<Vec<KeyValue>>, keys: &mut Keys) -> Vec<(Arc<str>, String)
         .flatten()
         .map(|kv| {
             (
-                keys.get(kv.key),
+                keys.get(&kv.key),
                 kv.value.map(AnyValue::text).unwrap_or_default(),
             )
         })
@@ -660,6 +648,13 @@ pub fn span_id(s: &str, maybe_base64: bool) -> Option<String> {
 
 fn norm_id(s: &str, digits: usize, maybe_base64: bool) -> Option<String> {
     let s = s.trim();
+    // the common case: already lower-case hex of the full width
+    if s.len() == digits
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return (!s.bytes().all(|b| b == b'0')).then(|| s.to_string());
+    }
     let is_hex = !s.is_empty() && s.len() <= digits && s.bytes().all(|b| b.is_ascii_hexdigit());
     // OTLP ids are hex of exactly 16 or 32 digits; anything else there is
     // base64 (Tempo), which is never that long for an id of that size
@@ -741,6 +736,56 @@ impl<'de> Deserialize<'de> for Num {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+/// [`Text`], borrowed from the answer when the string has no escapes
+/// (Jaeger's tags: most of a large answer).
+#[derive(Debug, Default)]
+struct BText<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for BText<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = BText<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a value")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<BText<'a>, E> {
+                Ok(BText(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<BText<'a>, E> {
+                Ok(BText(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<BText<'a>, E> {
+                Ok(BText(Cow::Owned(v)))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<BText<'a>, E> {
+                Ok(BText(Cow::Owned(v.to_string())))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<BText<'a>, E> {
+                Ok(BText(Cow::Owned(v.to_string())))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<BText<'a>, E> {
+                Ok(BText(Cow::Owned(v.to_string())))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<BText<'a>, E> {
+                Ok(BText(Cow::Borrowed(if v { "true" } else { "false" })))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<BText<'a>, E> {
+                Ok(BText(Cow::Borrowed("")))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, a: A) -> Result<BText<'a>, A::Error> {
+                let v = serde_json::Value::deserialize(de::value::SeqAccessDeserializer::new(a))?;
+                Ok(BText(Cow::Owned(v.to_string())))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, a: A) -> Result<BText<'a>, A::Error> {
+                let v = serde_json::Value::deserialize(de::value::MapAccessDeserializer::new(a))?;
+                Ok(BText(Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
     }
 }
 
