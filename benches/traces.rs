@@ -5,7 +5,6 @@
 //! Run: cargo bench --bench traces
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 
 use std::fmt::Write;

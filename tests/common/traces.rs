@@ -49,8 +49,11 @@ pub struct FSpan {
     pub error: Option<&'static str>,
     pub attrs: Vec<(&'static str, Val)>,
     /// (µs, name, attrs)
-    pub events: Vec<(i64, &'static str, Vec<(&'static str, Val)>)>,
+    pub events: Vec<FEvent>,
 }
+
+/// (µs, name, attrs)
+pub type FEvent = (i64, &'static str, Vec<(&'static str, Val)>);
 
 #[derive(Debug, Clone)]
 pub struct FTrace {
@@ -364,13 +367,13 @@ pub async fn serve_traces(flavour: Flavour, traces: Vec<FTrace>) -> String {
             } else {
                 return no_route();
             };
-            let served = match (flavour, api) {
-                (Flavour::Jaeger, "v1" | "v3") => true,
-                (Flavour::JaegerV3Only, "v3") => true,
-                (Flavour::Tempo, "v1" | "v2") => true,
-                (Flavour::TempoV1Only, "v1") => true,
-                _ => false,
-            };
+            let served = matches!(
+                (flavour, api),
+                (Flavour::Jaeger, "v1" | "v3")
+                    | (Flavour::JaegerV3Only, "v3")
+                    | (Flavour::Tempo, "v1" | "v2")
+                    | (Flavour::TempoV1Only, "v1")
+            );
             if !served {
                 return no_route();
             }
