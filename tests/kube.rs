@@ -1180,12 +1180,18 @@ async fn the_fake_log_endpoint_answers_the_api_servers_errors() {
     );
 }
 
-/// A pod that appears while following (a rollout) is read too: the tail
-/// lists the pods again and, the choice changed, is reopened over them.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_pod_that_appears_while_following_is_read() {
+/// A fake API server with one pod, `api-old`, whose log is being
+/// followed (its line shown).
+async fn following_api_old(
+    name: &str,
+) -> (
+    FakeKube,
+    State,
+    Tasks,
+    mpsc::Receiver<watchfloor::app::SourceEvent>,
+) {
     let fake = FakeKube::start().await;
-    let dir = common::tempdir("kube-logs-rollout");
+    let dir = common::tempdir(name);
     let cfg = fake.kubeconfig(&dir, None);
     fake.put_pod("shop", "api-old", healthy_pod());
     fake.add_log("shop", "api-old", "api", false, "from the old pod");
@@ -1200,6 +1206,14 @@ async fn a_pod_that_appears_while_following_is_read() {
         })
         .await
     );
+    (fake, st, tasks, rx)
+}
+
+/// A pod that appears while following (a rollout) is read too: the tail
+/// lists the pods again and, the choice changed, is reopened over them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_that_appears_while_following_is_read() {
+    let (fake, mut st, mut tasks, mut rx) = following_api_old("kube-logs-rollout").await;
     fake.put_pod("shop", "api-new", healthy_pod());
     fake.add_log("shop", "api-new", "api", false, "from the new pod");
     // the pods are listed again every 15 s
@@ -1228,22 +1242,7 @@ async fn a_pod_that_appears_while_following_is_read() {
 /// pods once): the gone pod is asked for once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deleted_pod_is_asked_for_once_then_its_successor_is_read() {
-    let fake = FakeKube::start().await;
-    let dir = common::tempdir("kube-logs-gone");
-    let cfg = fake.kubeconfig(&dir, None);
-    fake.put_pod("shop", "api-old", healthy_pod());
-    fake.add_log("shop", "api-old", "api", false, "from the old pod");
-    let (mut st, backends) = logs_state(cfg);
-    let (tx, mut rx) = mpsc::channel(256);
-    let mut tasks = Tasks::new(backends, tx, 1.0);
-    tasks.exec(update::start(&mut st));
-    assert!(
-        common::drive(&mut st, &mut tasks, &mut rx, WAIT, |s| {
-            s.logs.mode == watchfloor::features::logs::TailMode::Tailing
-                && ring_texts(s).contains(&"from the old pod".to_string())
-        })
-        .await
-    );
+    let (fake, mut st, mut tasks, mut rx) = following_api_old("kube-logs-gone").await;
     fake.put_pod("shop", "api-new", healthy_pod());
     fake.add_log("shop", "api-new", "api", false, "from the new pod");
     fake.delete_pod("shop", "api-old");

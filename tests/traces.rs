@@ -347,4 +347,27 @@ async fn t_on_a_log_line_opens_its_trace_and_esc_comes_back() {
         "{}",
         screen(&st)
     );
+    // back to the traced line and its trace (already read: nothing asked),
+    // then `l`: the log pane filtered to the trace id, paused over the
+    // trace's time ± 30 s
+    update::apply(&mut st, Action::ScrollDown);
+    let cmds = update::apply(&mut st, Action::OpenTrace);
+    assert!(cmds.is_empty(), "{cmds:?}");
+    assert!(screen(&st).contains(&format!("Trace {id}")));
+    let cmds = update::apply(&mut st, Action::TraceLogs);
+    assert!(st.ui.views.top().is_none());
+    assert_eq!(st.ui.focused, watchfloor::app::state::Focus::Logs);
+    let t = st.traces.trace.clone().unwrap();
+    assert_eq!(st.target.pinned_end_ms, Some(t.end_ns / 1_000_000 + 30_000));
+    assert_eq!(st.target.range_secs, 61);
+    let query = cmds
+        .iter()
+        .find_map(|c| match c {
+            watchfloor::app::Command::Logs(watchfloor::features::logs::LogsCommand::Start(p)) => {
+                Some(p.query.clone())
+            }
+            _ => None,
+        })
+        .expect("a new logs plan");
+    assert!(query.ends_with(&format!("|= \"{id}\"")), "{query}");
 }

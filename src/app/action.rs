@@ -77,10 +77,12 @@ pub enum Action {
     OpenPatterns,
     /// The trace of the selected log line.
     OpenTrace,
+    /// The trace view's trace in the log pane (its id, its time).
+    TraceLogs,
 }
 
 impl Action {
-    pub const ALL: [Action; 48] = [
+    pub const ALL: [Action; 49] = [
         Action::Quit,
         Action::ToggleHelp,
         Action::FocusNext,
@@ -129,5 +131,6 @@ impl Action {
         Action::OpenDetail,
         Action::OpenPatterns,
         Action::OpenTrace,
+        Action::TraceLogs,
     ];
 }

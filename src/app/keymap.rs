@@ -27,12 +27,15 @@ pub enum Mode {
     Input,
     /// The log pane has the focus (keys not bound here fall back to normal).
     Logs,
+    /// The trace view (keys not bound here fall back to picker).
+    Trace,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 5] = [
+    pub const ALL: [Mode; 6] = [
         Mode::Normal,
         Mode::Logs,
+        Mode::Trace,
         Mode::Picker,
         Mode::Help,
         Mode::Input,
@@ -46,6 +49,7 @@ impl Mode {
             Mode::Help => "help",
             Mode::Input => "input",
             Mode::Logs => "logs",
+            Mode::Trace => "trace",
         }
     }
 
@@ -57,6 +61,7 @@ impl Mode {
             Mode::Help => "This help",
             Mode::Input => "Command line and text input",
             Mode::Logs => "Log pane (+ dashboard keys)",
+            Mode::Trace => "Trace view (+ list keys)",
         }
     }
 
@@ -278,6 +283,7 @@ impl Keymap {
         match (found, mode) {
             // the log pane adds to the dashboard's keys
             (None, Mode::Logs) => self.lookup(Mode::Normal, key),
+            (None, Mode::Trace) => self.lookup(Mode::Picker, key),
             _ => found,
         }
     }

@@ -137,6 +137,7 @@ fn top_view(state: &mut State, action: Action) -> Handled {
             View::LogDetail { .. } | View::Patterns { .. },
             Action::PickerUp | Action::PickerDown | Action::PickerSelect,
         ) => Consumed(logs_keys::apply(state, action)),
+        (View::Trace { .. }, Action::TraceLogs) => Consumed(trace_logs(state)),
         (View::Trace { .. }, a) if crate::features::traces::keys::takes(a) => {
             crate::features::traces::keys::apply(state, a);
             Consumed(vec![])
@@ -427,7 +428,7 @@ pub fn hints(state: &State) -> (Mode, Vec<(Action, &'static str)>) {
         Some(View::PodPicker { .. } | View::LogDetail { .. } | View::Patterns { .. }) => {
             (Mode::Picker, LIST_HINTS.to_vec())
         }
-        Some(View::Trace { .. }) => (Mode::Picker, crate::features::traces::keys::HINTS.to_vec()),
+        Some(View::Trace { .. }) => (Mode::Trace, crate::features::traces::keys::HINTS.to_vec()),
         None if state.ui.focused == Focus::Logs => (Mode::Logs, logs_keys::HINTS.to_vec()),
         None => {
             let mut h = DASHBOARD_HINTS.to_vec();
@@ -515,6 +516,38 @@ pub(crate) fn open_trace(state: &mut State, id: &str) -> Vec<Command> {
         .into_iter()
         .map(Command::Traces)
         .collect()
+}
+
+/// `l` in the trace view: the log pane, filtered to lines carrying the
+/// trace id, over the trace's time ± a margin (at least 30 s, or the
+/// trace's length), paused there, with the focus; `t` on a line goes back.
+fn trace_logs(state: &mut State) -> Vec<Command> {
+    use crate::features::logs::client::logql::Filter;
+    let Some(t) = state.traces.trace.clone() else {
+        return vec![];
+    };
+    if !state.logs.common.configured {
+        state.ui.message = Some(("no log source: pass --loki URL (or --demo)".into(), true));
+        return vec![];
+    }
+    pop(state);
+    let (start, end) = (t.start_ns / 1_000_000, t.end_ns / 1_000_000);
+    let margin = (end - start).max(30_000);
+    state.target.pinned_end_ms = Some(end + margin);
+    state.target.range_secs = ((end - start + 2 * margin) as u64).div_ceil(1000).max(60);
+    // lines write a 64-bit id in 16 digits, not padded to 32
+    let id = match t.id.strip_prefix("0000000000000000") {
+        Some(short) => short.to_string(),
+        None => t.id.clone(),
+    };
+    state
+        .logs
+        .filters
+        .retain(|f| !matches!(f, Filter::Include(x) if crate::features::traces::client::normalise_id(x).is_some()));
+    state.logs.filters.push(Filter::Include(id));
+    state.ui.focused = Focus::Logs;
+    state.ui.zoom = false;
+    logs_keys::replan(state)
 }
 
 pub fn push_view(state: &mut State, view: View) {

@@ -100,7 +100,7 @@ impl View {
             View::Input { .. } => Mode::Input,
             View::LogDetail { .. } | View::Patterns { .. } => Mode::Picker,
             View::Sampler { .. } => Mode::Help,
-            View::Trace { .. } => Mode::Picker,
+            View::Trace { .. } => Mode::Trace,
         }
     }
 }

@@ -11,6 +11,7 @@ pub const HINTS: &[(Action, &str)] = &[
     (Action::PickerDown, "down"),
     (Action::PickerUp, "up"),
     (Action::PickerSelect, "fold"),
+    (Action::TraceLogs, "logs"),
     (Action::Close, "back"),
 ];
 

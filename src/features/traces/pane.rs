@@ -71,7 +71,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, selected: usize, collapsed
         ),
         (Some(t), None, _) => (
             format!(
-                " Trace {}  {}  {} spans  {} services  {} errors{} (↑↓, Enter fold, Esc) ",
+                " Trace {}  {}  {} spans  {} services  {} errors{} (↑↓, Enter fold, l logs, Esc) ",
                 t.id,
                 format_duration(t.duration_ns() as f64 / 1e9),
                 t.spans.len(),

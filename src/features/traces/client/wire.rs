@@ -790,48 +790,13 @@ impl<'de: 'a, 'a> Deserialize<'de> for BText<'a> {
 }
 
 /// Any JSON scalar as text (a tag's value: string, bool, int64 as a number
-/// or a string, float); an array or object as its JSON.
+/// or a string, float); an array or object as its JSON. Owned: for the
+/// OTLP answers, whose values are few and short.
 #[derive(Debug, Default)]
 struct Text(String);
 
 impl<'de> Deserialize<'de> for Text {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Text;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a value")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text, E> {
-                Ok(Text(v.to_string()))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Text, E> {
-                Ok(Text(v))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Text, E> {
-                Ok(Text(v.to_string()))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Text, E> {
-                Ok(Text(v.to_string()))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Text, E> {
-                Ok(Text(v.to_string()))
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Text, E> {
-                Ok(Text(v.to_string()))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Text, E> {
-                Ok(Text(String::new()))
-            }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, a: A) -> Result<Text, A::Error> {
-                let v = serde_json::Value::deserialize(de::value::SeqAccessDeserializer::new(a))?;
-                Ok(Text(v.to_string()))
-            }
-            fn visit_map<A: de::MapAccess<'de>>(self, a: A) -> Result<Text, A::Error> {
-                let v = serde_json::Value::deserialize(de::value::MapAccessDeserializer::new(a))?;
-                Ok(Text(v.to_string()))
-            }
-        }
-        d.deserialize_any(V)
+        BText::deserialize(d).map(|b| Text(b.0.into_owned()))
     }
 }
