@@ -133,17 +133,31 @@ fn headless_logs(
     status
 }
 
-/// `--trace ID --once`: the trace's waterfall, printed (0), or why it
-/// could not be read (2).
-fn print_trace(cli: &Cli, s: &settings::Settings, id: &str, forwards: KubeOptions) -> i32 {
-    let Some(ep) = &s.traces else {
-        fail("--trace needs a trace backend: pass --traces URL (Jaeger or Tempo), or set [profiles.NAME.traces] url in the config");
-    };
+/// The trace backend: the demo's own traces, or the configured Jaeger or
+/// Tempo (None: none configured).
+fn traces_backend(cli: &Cli, s: &settings::Settings) -> Option<Arc<dyn TracesBackend>> {
+    if s.demo {
+        // the demo's log lines carry ids of traces it serves itself
+        let preset = s.dashboard.as_deref().unwrap_or("beam");
+        return Some(Arc::new(watchfloor::demo::traces::DemoTraces::new(
+            cli.seed, preset,
+        )));
+    }
+    let ep = s.traces.as_ref()?;
     let kind = cli.traces_kind.as_deref().map(|k| {
         k.parse()
             .unwrap_or_else(|e| fail(&format!("--traces-kind {e}")))
     });
-    let backend = HttpTraces::new(ep, kind).unwrap_or_else(|e| fail(&e));
+    let b = HttpTraces::new(ep, kind).unwrap_or_else(|e| fail(&e));
+    Some(Arc::new(b))
+}
+
+/// `--trace ID --once`: the trace's waterfall, printed (0), or why it
+/// could not be read (2).
+fn print_trace(cli: &Cli, s: &settings::Settings, id: &str, forwards: KubeOptions) -> i32 {
+    let Some(backend) = traces_backend(cli, s) else {
+        fail("--trace needs a trace backend: pass --traces URL (Jaeger or Tempo), or set [profiles.NAME.traces] url in the config");
+    };
     let (cols, rows) = match &cli.size {
         Some(sz) => parse_size(sz).unwrap_or_else(|e| fail(&e)),
         None => crossterm::terminal::size().unwrap_or((120, 40)),
@@ -478,14 +492,7 @@ fn main() {
     if s.kube || s.demo {
         run::configure_kube(&mut state, cli.context.clone(), cli.all_namespaces);
     }
-    let traces = s.traces.as_ref().map(|ep| {
-        let kind = cli.traces_kind.as_deref().map(|k| {
-            k.parse()
-                .unwrap_or_else(|e| fail(&format!("--traces-kind {e}")))
-        });
-        let b = HttpTraces::new(ep, kind).unwrap_or_else(|e| fail(&e));
-        Arc::new(b) as Arc<dyn TracesBackend>
-    });
+    let traces = traces_backend(&cli, &s);
     match (&traces, &cli.trace) {
         (Some(b), id) => run::configure_traces(&mut state, &b.describe(), id.as_deref())
             .unwrap_or_else(|e| fail(&e)),

@@ -371,3 +371,63 @@ async fn t_on_a_log_line_opens_its_trace_and_esc_comes_back() {
         .expect("a new logs plan");
     assert!(query.ends_with(&format!("|= \"{id}\"")), "{query}");
 }
+
+/// The demo serves the traces its log lines name: `--demo --trace ID`
+/// with the id of a demo error line prints a trace whose root ends when the
+/// line was written and whose error says what the line says.
+#[test]
+fn the_demo_serves_the_trace_of_its_error_lines() {
+    let dir = common::tempdir("traces-demo");
+    std::fs::write(dir.join("none.toml"), "").unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_watchfloor"))
+            .env("WATCHFLOOR_CONFIG", dir.join("none.toml"))
+            .env("HOME", &dir)
+            .args(["--log-file", dir.join("wf.log").to_str().unwrap(), "--demo"])
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (_, logs) = run(&[
+        "logs", "--since", "15m", "--limit", "5000", "--output", "jsonl",
+    ]);
+    let line: serde_json::Value = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| {
+            v["line"]
+                .as_str()
+                .is_some_and(|l| l.contains("\"level\":\"error\"") && l.contains("trace_id"))
+        })
+        .unwrap_or_else(|| panic!("no demo error line with a trace id in:\n{logs}"));
+    let text: serde_json::Value = serde_json::from_str(line["line"].as_str().unwrap()).unwrap();
+    let (id, msg, time) = (
+        text["trace_id"].as_str().unwrap(),
+        text["msg"].as_str().unwrap(),
+        text["time"].as_str().unwrap(),
+    );
+    let (code, out) = run(&["--trace", id, "--once", "--size", "120x20"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.starts_with(&format!("trace {id}")), "{out}");
+    let errors: Vec<&str> = out.lines().filter(|l| l.starts_with("✗ ")).collect();
+    assert!(
+        !errors.is_empty() && errors.iter().all(|l| l.ends_with(&format!(": {msg}"))),
+        "{msg}\n{out}"
+    );
+    // the same id, the same trace
+    assert_eq!(run(&["--trace", id, "--once", "--size", "120x20"]).1, out);
+    // the root ends at the line's time: checked through the decoder's view
+    let backend = watchfloor::demo::traces::DemoTraces::new(1, "beam");
+    let t = backend.trace_of(id).expect("the demo knows its own id");
+    let end_ms = chrono::DateTime::parse_from_rfc3339(time)
+        .unwrap()
+        .timestamp_millis();
+    assert_eq!(t.end_ns / 1_000_000, end_ms);
+    assert!(backend
+        .trace_of("4bf92f3577b34da6a3ce929d0e0e4736")
+        .is_none());
+}

@@ -296,7 +296,12 @@ impl DemoLogs {
 
     fn text(&self, k: i64, pod: usize, ts_ms: i64, rule: &LogRule) -> String {
         let h = mix(self.src.seed.wrapping_add(k as u64) ^ 0xabcdef);
-        let trace = format!("{:016x}{:016x}", mix(h), mix(h ^ 1));
+        let rules = self.story.log_rules();
+        let r = rules
+            .iter()
+            .position(|x| std::ptr::eq(x, rule))
+            .unwrap_or(0);
+        let trace = crate::demo::traces::trace_id(ts_ms, pod, r, h);
         let time = chrono::DateTime::from_timestamp_millis(ts_ms)
             .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
             .unwrap_or_default();

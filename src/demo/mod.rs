@@ -24,6 +24,7 @@ pub mod http;
 pub mod logs;
 #[cfg(test)]
 mod tests;
+pub mod traces;
 
 pub use beam::{PodSample, LIMIT_BYTES, NAMESPACE, OOM_AT, PODS};
 

@@ -79,10 +79,32 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, scroll: u16) {
     let inner = block.inner(r);
     f.render_widget(block, r);
     let wrap = Wrap { trim: false };
-    // never scroll past the end (update cannot know how long help is)
-    let scroll = scroll.min((body_h as u16).saturating_sub(inner.height));
+    // never scroll past the end (update cannot know how long help is);
+    // the end counts the rows long lines wrap onto
+    let (l, rr) = crate::ui::layout::halves(inner);
+    let rows = |lines: &[Line], width: u16| -> usize {
+        let w = width.max(1) as usize;
+        lines
+            .iter()
+            .map(|line| {
+                let n = line.width();
+                // word wrapping may leave a word's room unused per row
+                if n <= w {
+                    1
+                } else {
+                    n.div_ceil(w) + 1
+                }
+            })
+            .sum()
+    };
+    let wrapped_h = if two_cols {
+        rows(&left, l.width).max(rows(&right, rr.width))
+    } else {
+        rows(&left, inner.width)
+    };
+    let scroll = scroll.min((wrapped_h.max(body_h) as u16).saturating_sub(inner.height));
     if two_cols {
-        let (l, r) = crate::ui::layout::halves(inner);
+        let r = rr;
         f.render_widget(Paragraph::new(left).wrap(wrap).scroll((scroll, 0)), l);
         f.render_widget(Paragraph::new(right).wrap(wrap).scroll((scroll, 0)), r);
     } else {

@@ -1,0 +1,196 @@
+//! The demo's traces: every demo log line carries a trace id that says
+//! when the line was written, by which pod and by which of the story's log
+//! rules, with the line's own randomness; the trace behind it is built
+//! from that, so its root ends when the line was logged, its error says
+//! what the line says, and its request (method, path, duration) is the
+//! line's. Deterministic: the same id is the same trace.
+
+use std::sync::Arc;
+
+use super::logs::Line;
+use super::DemoSource;
+use crate::core::{BoxFut, SourceError};
+use crate::features::traces::client::wire::{RawSpan, SpanEvent, NOT_FOUND};
+use crate::features::traces::client::TracesBackend;
+use crate::features::traces::tree::{build, Trace};
+
+/// The line's randomness (16 hex digits, first: ids cut short on screen
+/// still differ), `ts_ms` (12), the pod (2), the rule (2).
+pub fn trace_id(ts_ms: i64, pod: usize, rule: usize, h: u64) -> String {
+    format!(
+        "{h:016x}{:012x}{:02x}{:02x}",
+        ts_ms.clamp(0, (1 << 48) - 1),
+        pod % 256,
+        rule % 256
+    )
+}
+
+pub struct DemoTraces {
+    src: DemoSource,
+}
+
+impl DemoTraces {
+    pub fn new(seed: u64, preset: &str) -> DemoTraces {
+        DemoTraces {
+            src: DemoSource::with_preset(seed, preset),
+        }
+    }
+
+    /// The trace of a demo line's id, or None for an id no line carries.
+    pub fn trace_of(&self, id: &str) -> Option<Trace> {
+        let id = id.to_ascii_lowercase();
+        if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let h = u64::from_str_radix(&id[..16], 16).ok()?;
+        let ts_ms = i64::from_str_radix(&id[16..28], 16).ok()?;
+        let pod = usize::from_str_radix(&id[28..30], 16).ok()?;
+        let rule = usize::from_str_radix(&id[30..], 16).ok()?;
+        let story = self.src.story();
+        let pod_name = *story.pods().get(pod)?;
+        let rule = story.log_rules().get(rule)?;
+        let time = chrono::DateTime::from_timestamp_millis(ts_ms)?
+            .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+            .to_string();
+        let line = (rule.text)(&Line {
+            src: &self.src,
+            pod: pod_name,
+            ts_ms,
+            time: &time,
+            h,
+            trace: &id,
+        });
+        Some(build(
+            &id,
+            spans(&id, pod_name, ts_ms, h, &line),
+            vec![],
+            false,
+        ))
+    }
+}
+
+/// The spans of a request that ended at `end_ms` and logged `line`: the
+/// service's handler, its auth and a database query, and the call that
+/// failed (when the line is an error) with a retry under it.
+fn spans(id: &str, pod: &str, end_ms: i64, h: u64, line: &str) -> Vec<RawSpan> {
+    let fields: Vec<(String, String)> = crate::text::logline::fields(line)
+        .map(|f| f.pairs)
+        .unwrap_or_default();
+    let get = |k: &str| fields.iter().find(|(x, _)| x == k).map(|(_, v)| v.as_str());
+    let level = get("level").unwrap_or("info").to_ascii_lowercase();
+    let failed = matches!(level.as_str(), "error" | "fatal" | "err");
+    let why = match (get("msg"), get("error")) {
+        (Some(m), Some(e)) => format!("{m}: {e}"),
+        (Some(m), None) => m.to_string(),
+        (None, Some(e)) => e.to_string(),
+        (None, None) => "request failed".to_string(),
+    };
+    let name = match (get("method"), get("path")) {
+        (Some(m), Some(p)) => format!("{m} {p}"),
+        _ => match get("route_class") {
+            Some(r) => format!("POST /v1/{r}"),
+            None => "handle request".to_string(),
+        },
+    };
+    // a pod's app: the name without its replica set and pod hashes
+    let app: String = {
+        let parts: Vec<&str> = pod.split('-').collect();
+        match parts.len() {
+            n if n > 2 => parts[..n - 2].join("-"),
+            _ => pod.to_string(),
+        }
+    };
+    let dur_ms = get("duration_ms")
+        .and_then(|d| d.parse::<f64>().ok())
+        .or_else(|| {
+            get("duration").and_then(|d| {
+                crate::text::units::parse_duration(d)
+                    .ok()
+                    .map(|s| s * 1000.0)
+            })
+        })
+        .unwrap_or(120.0 + (h % 900) as f64)
+        .max(5.0);
+    let end = end_ms * 1_000_000;
+    let dur = (dur_ms * 1e6) as i64;
+    let start = end - dur;
+    let app: Arc<str> = Arc::from(app.as_str());
+    let db: Arc<str> = Arc::from("postgres");
+    let upstream: Arc<str> = Arc::from("upstream");
+    let resource = Arc::new(vec![(Arc::from("k8s.pod.name"), pod.to_string())]);
+    let trace_id = id.to_string();
+    let span =
+        |n: u64, parent: Option<u64>, service: &Arc<str>, name: &str, kind, from: f64, to: f64| {
+            RawSpan {
+                trace_id: trace_id.clone(),
+                span_id: format!("{:016x}", (h ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15)) | 1),
+                parent_id: parent
+                    .map(|p| format!("{:016x}", (h ^ p.wrapping_mul(0x9e37_79b9_7f4a_7c15)) | 1)),
+                service: service.clone(),
+                name: name.to_string(),
+                kind,
+                start_ns: start + (dur as f64 * from) as i64,
+                dur_ns: (dur as f64 * (to - from)) as i64,
+                resource: if Arc::ptr_eq(service, &app) {
+                    resource.clone()
+                } else {
+                    Arc::default()
+                },
+                ..Default::default()
+            }
+        };
+    let mut root = span(1, None, &app, &name, "server", 0.0, 1.0);
+    root.attrs = vec![
+        (Arc::from("k8s.pod.name"), pod.to_string()),
+        (Arc::from("level"), level.clone()),
+    ];
+    let auth = span(2, Some(1), &app, "authenticate", "internal", 0.01, 0.05);
+    let query = span(3, Some(1), &db, "SELECT", "client", 0.06, 0.3);
+    // the call that failed, named after what the line says failed
+    let lower = why.to_ascii_lowercase();
+    let (callee, call_name) = if lower.contains("admission") {
+        (&app, "admission enqueue")
+    } else if lower.contains("database") || lower.contains("pool") {
+        (&db, "acquire connection")
+    } else if lower.contains("rules") || lower.contains("config") {
+        (&app, "load rules")
+    } else {
+        (&upstream, "call upstream")
+    };
+    let kind = if Arc::ptr_eq(callee, &app) {
+        "internal"
+    } else {
+        "client"
+    };
+    let mut call = span(4, Some(1), callee, call_name, kind, 0.32, 0.98);
+    let first = span(5, Some(4), callee, "attempt 1", kind, 0.33, 0.6);
+    let mut retry = span(6, Some(4), callee, "attempt 2", kind, 0.62, 0.97);
+    if failed {
+        for s in [&mut root, &mut call, &mut retry] {
+            s.error = true;
+            s.status = Some(why.clone());
+        }
+        retry.events = vec![SpanEvent {
+            at_ns: end - dur / 50,
+            name: "exception".into(),
+            attrs: vec![(Arc::from("exception.message"), why.clone())],
+        }];
+    }
+    vec![root, auth, query, call, first, retry]
+}
+
+impl TracesBackend for DemoTraces {
+    fn trace<'a>(&'a self, id: &'a str) -> BoxFut<'a, Result<Trace, SourceError>> {
+        Box::pin(async move {
+            self.trace_of(id).ok_or_else(|| SourceError {
+                status: Some(404),
+                kind: crate::core::ErrorKind::Unspecified,
+                message: NOT_FOUND.into(),
+            })
+        })
+    }
+
+    fn describe(&self) -> String {
+        "embedded simulation".into()
+    }
+}
