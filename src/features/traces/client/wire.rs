@@ -107,17 +107,30 @@ pub fn decode(body: &[u8]) -> Result<Decoded, WireError> {
 }
 
 /// Attribute keys interned per answer: a trace repeats a few dozen keys
-/// over its spans, held once each.
+/// over its spans, held once each. The first [`FEW_KEYS`] are found by a
+/// scan (cheaper than hashing each of a million tags), the rest hashed.
 #[derive(Default)]
-struct Keys(HashMap<String, Arc<str>>);
+struct Keys {
+    few: Vec<Arc<str>>,
+    many: HashMap<String, Arc<str>>,
+}
+
+const FEW_KEYS: usize = 48;
 
 impl Keys {
     fn get(&mut self, k: &str) -> Arc<str> {
-        if let Some(a) = self.0.get(k) {
+        if let Some(a) = self.few.iter().find(|a| ***a == *k) {
+            return a.clone();
+        }
+        if let Some(a) = self.many.get(k) {
             return a.clone();
         }
         let a: Arc<str> = Arc::from(k);
-        self.0.insert(k.to_string(), a.clone());
+        if self.few.len() < FEW_KEYS {
+            self.few.push(a.clone());
+        } else {
+            self.many.insert(k.to_string(), a.clone());
+        }
         a
     }
 }
@@ -620,18 +633,18 @@ fn otlp_resource(rs: ResourceSpans, out: &mut Decoded, keys: &mut Keys) {
 
 /// `SPAN_KIND_SERVER`, `2`, `server` → `server`.
 fn kind_name(k: &str) -> &'static str {
-    match k
-        .trim_start_matches("SPAN_KIND_")
-        .to_ascii_lowercase()
-        .as_str()
-    {
-        "1" | "internal" => "internal",
-        "2" | "server" => "server",
-        "3" | "client" => "client",
-        "4" | "producer" => "producer",
-        "5" | "consumer" => "consumer",
-        _ => "",
-    }
+    const KINDS: [(&str, &str); 5] = [
+        ("1", "internal"),
+        ("2", "server"),
+        ("3", "client"),
+        ("4", "producer"),
+        ("5", "consumer"),
+    ];
+    let k = k.strip_prefix("SPAN_KIND_").unwrap_or(k);
+    KINDS
+        .iter()
+        .find(|(n, name)| k == *n || k.eq_ignore_ascii_case(name))
+        .map_or("", |(_, name)| name)
 }
 
 // ---------------------------------------------------------------------- ids
