@@ -134,6 +134,21 @@ async fn a_missing_trace_says_why_it_may_be_missing() {
     let b = HttpTraces::new(&Endpoint::plain(&url), None).unwrap();
     let e = b.trace(&checkout().hex()).await.unwrap_err().message;
     assert!(e.contains("the trace API is not there"), "{e}");
+    // a proxy's error page: its status and its start, cleaned
+    let url = common::http::serve(common::http::handler(|_| async {
+        common::http::Response::new(502, "text/html", "<html>bad gateway\x1b]0;x\x07</html>")
+    }))
+    .await;
+    let b = HttpTraces::new(&Endpoint::plain(&url), None).unwrap();
+    let e = b.trace(&checkout().hex()).await.unwrap_err();
+    assert_eq!(e.status, Some(502));
+    assert!(
+        e.message
+            .starts_with("trace backend answered 502: <html>bad gateway"),
+        "{}",
+        e.message
+    );
+    assert!(!e.message.contains('\x1b'), "{:?}", e.message);
 }
 
 fn run_once(url: &str, args: &[&str]) -> (i32, String, String) {

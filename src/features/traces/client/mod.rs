@@ -143,11 +143,11 @@ fn answer(id: &str, status: u16, body: &[u8]) -> Result<Trace, SourceError> {
         Err(WireError::NotFound) => Err(err(status, wire::NOT_FOUND.into())),
         Err(_) if status == 404 => Err(err(status, wire::NOT_FOUND.into())),
         Err(e @ WireError::Backend(_)) => Err(err(status, e.to_string())),
-        Err(e) if status >= 400 => {
+        // not an answer of the API (a proxy's page): its start, cleaned
+        Err(_) if status >= 400 => {
             let text = crate::text::display(&String::from_utf8_lossy(&body[..body.len().min(300)]))
                 .trim()
                 .to_string();
-            let _ = e;
             Err(err(
                 status,
                 format!("trace backend answered {status}: {text}"),
