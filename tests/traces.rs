@@ -6,6 +6,7 @@
 mod common;
 
 use common::traces::{checkout, serve_traces, Flavour};
+use watchfloor::app::views::View;
 use watchfloor::config::Endpoint;
 use watchfloor::features::traces::client::{HttpTraces, Kind, TracesBackend};
 use watchfloor::features::traces::tree::Trace;
@@ -385,6 +386,27 @@ async fn t_on_a_log_line_opens_its_trace_and_esc_comes_back() {
         })
         .expect("a new logs plan");
     assert!(query.ends_with(&format!("|= \"{id}\"")), "{query}");
+    assert!(screen(&st).contains("back to the trace"), "{}", screen(&st));
+    // Esc: back to the trace as it was, the window and filters as before
+    let pinned = st.target.pinned_end_ms;
+    let cmds = update::apply(&mut st, Action::Close);
+    assert!(
+        matches!(st.ui.views.top(), Some(View::Trace { .. })),
+        "{:?}",
+        st.ui.views.top()
+    );
+    assert!(st.target.pinned_end_ms.is_none() && pinned.is_some());
+    assert_eq!(st.target.range_secs, 300);
+    assert!(st.logs.filters.is_empty(), "{:?}", st.logs.filters);
+    assert!(cmds.iter().any(|c| matches!(
+        c,
+        watchfloor::app::Command::Logs(watchfloor::features::logs::LogsCommand::Start(p))
+            if !p.query.contains(&id)
+    )));
+    // Esc again: the trace view closes, focus back on the logs
+    update::apply(&mut st, Action::Close);
+    assert!(st.ui.views.top().is_none());
+    assert_eq!(st.ui.focused, watchfloor::app::state::Focus::Logs);
 }
 
 /// The demo serves the traces its log lines name: `--demo --trace ID`

@@ -333,7 +333,14 @@ fn global(state: &mut State, action: Action) -> Vec<Command> {
             state.ui.views.push(View::Help { scroll: 0 }, s);
         }
         Action::Close => {
-            // at the base: the time cursor, then the zoom
+            // at the base: back to the trace whose logs these are, else
+            // the time cursor, then the zoom
+            if let Some(r) = state.ui.back_to_trace.take() {
+                state.target = r.target;
+                state.logs.filters = r.filters;
+                state.ui.views.push(r.view, r.saved);
+                return logs_keys::replan(state);
+            }
             if state.cursor_ms.is_some() {
                 state.cursor_ms = None;
             } else {
@@ -429,7 +436,13 @@ pub fn hints(state: &State) -> (Mode, Vec<(Action, &'static str)>) {
             (Mode::Picker, LIST_HINTS.to_vec())
         }
         Some(View::Trace { .. }) => (Mode::Trace, crate::features::traces::keys::HINTS.to_vec()),
-        None if state.ui.focused == Focus::Logs => (Mode::Logs, logs_keys::HINTS.to_vec()),
+        None if state.ui.focused == Focus::Logs => {
+            let mut h = logs_keys::HINTS.to_vec();
+            if state.ui.back_to_trace.is_some() {
+                h.insert(0, (Action::Close, "back to the trace"));
+            }
+            (Mode::Logs, h)
+        }
         None => {
             let mut h = DASHBOARD_HINTS.to_vec();
             if state.logs.common.configured {
@@ -494,6 +507,7 @@ pub(crate) fn open_trace(state: &mut State, id: &str) -> Vec<Command> {
         return vec![];
     };
     state.trace_id = Some(id.clone());
+    state.ui.back_to_trace = None;
     match state.ui.views.top_mut() {
         Some(View::Trace {
             selected,
@@ -530,7 +544,18 @@ fn trace_logs(state: &mut State) -> Vec<Command> {
         state.ui.message = Some(("no log source: pass --loki URL (or --demo)".into(), true));
         return vec![];
     }
-    pop(state);
+    // what Esc at the dashboard goes back to
+    let before = (state.target.clone(), state.logs.filters.clone());
+    if let Some((view, saved)) = state.ui.views.pop() {
+        state.ui.focused = saved.focused;
+        state.ui.zoom = saved.zoom;
+        state.ui.back_to_trace = Some(crate::app::state::TraceReturn {
+            target: before.0,
+            filters: before.1,
+            view,
+            saved,
+        });
+    }
     let (start, end) = (t.start_ns / 1_000_000, t.end_ns / 1_000_000);
     let margin = (end - start).max(30_000);
     state.target.pinned_end_ms = Some(end + margin);

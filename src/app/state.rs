@@ -32,6 +32,18 @@ pub struct UiState {
     pub peek: bool,
     pub width: u16,
     pub height: u16,
+    /// Where `l` in the trace view came from: Esc at the dashboard goes
+    /// back there (the window, the log filters, the trace view as it was).
+    pub back_to_trace: Option<TraceReturn>,
+}
+
+/// What going back from a trace's logs to the trace restores.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraceReturn {
+    pub target: crate::core::Target,
+    pub filters: Vec<crate::features::logs::client::logql::Filter>,
+    pub view: crate::app::views::View,
+    pub saved: crate::app::views::Saved,
 }
 
 impl UiState {
@@ -136,6 +148,7 @@ impl State {
                 low_bandwidth: false,
                 width: 200,
                 height: 50,
+                back_to_trace: None,
             },
             themes: vec![theme.clone()],
             theme,
