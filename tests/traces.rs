@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::traces::{checkout, serve_traces, Flavour};
+use common::traces::{checkout, checkout_fast, serve_traces, Flavour};
 use watchfloor::app::views::View;
 use watchfloor::config::Endpoint;
 use watchfloor::features::traces::client::{HttpTraces, Kind, TracesBackend};
@@ -223,31 +223,28 @@ fn once_prints_the_waterfall_of_a_trace() {
     );
 }
 
-/// The jump from a log line to its trace, in process: `t` on a line with a
-/// `trace_id` opens the trace view over the waterfall, the trace read from
-/// a loopback Tempo; the selected span's detail shows its error, attributes
-/// and events; Enter folds a subtree and unfolds it; Esc goes back to the
-/// log pane with its focus; a line without an id says so.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn t_on_a_log_line_opens_its_trace_and_esc_comes_back() {
-    use std::sync::Arc;
-    use watchfloor::app::run::{configure_logs, configure_traces, Backends, Tasks};
-    use watchfloor::app::update::{self, Event};
-    use watchfloor::app::{Action, SourceEvent};
+use std::sync::Arc;
+use tokio::sync::mpsc::Receiver;
+use watchfloor::app::run::{configure_logs, configure_traces, Backends, Tasks};
+use watchfloor::app::update::{self, Event};
+use watchfloor::app::{Action, SourceEvent, State};
+
+/// A log pane (focused, following) holding `texts` as lines a second
+/// apart, the newest last, and a loopback Tempo serving the checkout trace
+/// and its fast twin.
+async fn logs_with_traces(texts: &[String]) -> (State, Tasks, Receiver<SourceEvent>) {
     use watchfloor::features::logs::client::wire::{labels_of, Entry};
     use watchfloor::features::logs::{LogsEvent, TailMode};
     use watchfloor::store::logs::LogLine;
-
-    let url = serve_traces(Flavour::Tempo, vec![checkout()]).await;
-    let id = checkout().hex();
+    let url = serve_traces(Flavour::Tempo, vec![checkout(), checkout_fast()]).await;
     let mut st = common::state(300, 1.0, "prom", "http://127.0.0.1:1");
     st.metrics.common.configured = false;
     configure_logs(&mut st, "loki", "http://loki:3100", true);
     configure_traces(&mut st, &url, None).unwrap();
     update::update(&mut st, Event::Resize(120, 40));
-    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
     let backend = HttpTraces::new(&Endpoint::plain(&url), None).unwrap();
-    let mut tasks = Tasks::new(
+    let tasks = Tasks::new(
         Backends {
             traces: Some(Arc::new(backend)),
             ..Default::default()
@@ -258,17 +255,22 @@ async fn t_on_a_log_line_opens_its_trace_and_esc_comes_back() {
     let _ = update::start(&mut st);
     let gen = st.logs.common.gen;
     let now = st.now_ms;
-    let line = |ts: i64, text: String| {
-        LogLine::from_entry(
-            Entry {
-                ts_ns: ts,
-                labels: labels_of([("pod".to_string(), "gateway-1".to_string())].into()),
-                line: text,
-                meta: vec![],
-            },
-            true,
-        )
-    };
+    let n = texts.len() as i64;
+    let lines = texts
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            LogLine::from_entry(
+                Entry {
+                    ts_ns: (now - (n - i as i64) * 1000) * 1_000_000,
+                    labels: labels_of([("pod".to_string(), "gateway-1".to_string())].into()),
+                    line: text.clone(),
+                    meta: vec![],
+                },
+                true,
+            )
+        })
+        .collect();
     for e in [
         LogsEvent::Status {
             gen,
@@ -281,25 +283,45 @@ async fn t_on_a_log_line_opens_its_trace_and_esc_comes_back() {
         LogsEvent::Lines {
             gen,
             at_ms: now,
-            lines: vec![
-                line(
-                    now * 1_000_000 - 2_000_000_000,
-                    "level=info msg=\"no id here\"".into(),
-                ),
-                line(
-                    now * 1_000_000 - 1_000_000_000,
-                    format!(r#"{{"level":"error","msg":"checkout failed","trace_id":"{id}"}}"#),
-                ),
-            ],
+            lines,
             skewed: 0,
         },
     ] {
         update::update(&mut st, Event::Source(SourceEvent::Logs(e)));
     }
     update::apply(&mut st, Action::FocusLogs);
-    let screen = |st: &watchfloor::app::State| {
-        watchfloor::export::buffer_to_text(&watchfloor::ui::render(st, 120, 40))
-    };
+    (st, tasks, rx)
+}
+
+fn screen(st: &State) -> String {
+    watchfloor::export::buffer_to_text(&watchfloor::ui::render(st, 120, 40))
+}
+
+/// `t` on the selected line, then the tasks until the trace is there.
+async fn open(st: &mut State, tasks: &mut Tasks, rx: &mut Receiver<SourceEvent>) {
+    let cmds = update::apply(st, Action::OpenTrace);
+    tasks.exec(cmds);
+    assert!(
+        common::drive(st, tasks, rx, std::time::Duration::from_secs(20), |s| {
+            s.traces.trace.is_some() && s.traces.loading.is_none()
+        })
+        .await
+    );
+}
+
+/// The jump from a log line to its trace, in process: `t` on a line with a
+/// `trace_id` opens the trace view over the waterfall, the trace read from
+/// a loopback Tempo; the selected span's detail shows its error, attributes
+/// and events; Enter folds a subtree and unfolds it; Esc goes back to the
+/// log pane with its focus; a line without an id says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t_on_a_log_line_opens_its_trace_and_esc_comes_back() {
+    let id = checkout().hex();
+    let (mut st, mut tasks, mut rx) = logs_with_traces(&[
+        "level=info msg=\"no id here\"".to_string(),
+        format!(r#"{{"level":"error","msg":"checkout failed","trace_id":"{id}"}}"#),
+    ])
+    .await;
     // `t` on the newest line: the view opens and the trace is asked for
     let cmds = update::apply(&mut st, Action::OpenTrace);
     assert_eq!(st.trace_id.as_deref(), Some(id.as_str()));
@@ -467,4 +489,53 @@ fn the_demo_serves_the_trace_of_its_error_lines() {
     assert!(backend
         .trace_of("4bf92f3577b34da6a3ce929d0e0e4736")
         .is_none());
+}
+
+/// `c` marks the trace in view as the baseline; on another trace, `c`
+/// opens the two side by side per service and operation, the largest
+/// difference first; Esc goes back to the trace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c_compares_a_slow_trace_with_a_fast_one() {
+    let (slow, fast) = (checkout().hex(), checkout_fast().hex());
+    let (mut st, mut tasks, mut rx) = logs_with_traces(&[
+        format!("level=error msg=\"checkout failed\" trace_id={slow}"),
+        format!("level=info msg=\"checkout done\" trace_id={fast}"),
+    ])
+    .await;
+    // the newest line: the fast trace, marked
+    open(&mut st, &mut tasks, &mut rx).await;
+    assert_eq!(st.traces.trace.as_ref().unwrap().id, fast);
+    update::apply(&mut st, Action::TraceCompare);
+    assert!(screen(&st).contains("baseline marked"), "{}", screen(&st));
+    assert!(matches!(st.ui.views.top(), Some(View::Trace { .. })));
+    // c again on the same trace: still only marked
+    update::apply(&mut st, Action::TraceCompare);
+    assert!(matches!(st.ui.views.top(), Some(View::Trace { .. })));
+    // the older line: the slow trace, compared with the fast one
+    update::apply(&mut st, Action::Close);
+    update::apply(&mut st, Action::ScrollUp);
+    open(&mut st, &mut tasks, &mut rx).await;
+    assert_eq!(st.traces.trace.as_ref().unwrap().id, slow);
+    update::apply(&mut st, Action::TraceCompare);
+    assert!(matches!(st.ui.views.top(), Some(View::TraceCompare { .. })));
+    let s = screen(&st);
+    let rows: Vec<&str> = s
+        .lines()
+        .filter(|l| l.starts_with('│') && l.contains(": ") && !l.contains("service: operation"))
+        .collect();
+    // equal differences by name
+    assert!(
+        rows[0].contains("gateway: POST /checkout") && rows[0].contains("+170ms"),
+        "{s}"
+    );
+    assert!(
+        rows[1].contains("payments: Charge") && rows[1].contains("+170ms"),
+        "{s}"
+    );
+    assert!(
+        rows[2].contains("payments: SELECT ledger") && rows[2].contains("+25ms"),
+        "{s}"
+    );
+    update::apply(&mut st, Action::Close);
+    assert!(matches!(st.ui.views.top(), Some(View::Trace { .. })));
 }

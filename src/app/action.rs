@@ -79,10 +79,13 @@ pub enum Action {
     OpenTrace,
     /// The trace view's trace in the log pane (its id, its time).
     TraceLogs,
+    /// Mark the trace in view as the baseline, or compare it with the one
+    /// marked.
+    TraceCompare,
 }
 
 impl Action {
-    pub const ALL: [Action; 49] = [
+    pub const ALL: [Action; 50] = [
         Action::Quit,
         Action::ToggleHelp,
         Action::FocusNext,
@@ -132,5 +135,6 @@ impl Action {
         Action::OpenPatterns,
         Action::OpenTrace,
         Action::TraceLogs,
+        Action::TraceCompare,
     ];
 }

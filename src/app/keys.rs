@@ -114,11 +114,13 @@ fn top_view(state: &mut State, action: Action) -> Handled {
             Consumed(vec![])
         }
         (
-            View::Help { .. } | View::Sampler { .. },
+            View::Help { .. } | View::Sampler { .. } | View::TraceCompare { .. },
             Action::ScrollDown | Action::ScrollUp | Action::PageDown | Action::PageUp,
         ) => {
             let page = state.ui.height.saturating_sub(4).max(1);
-            if let Some(View::Help { scroll } | View::Sampler { scroll }) = state.ui.views.top_mut()
+            if let Some(
+                View::Help { scroll } | View::Sampler { scroll } | View::TraceCompare { scroll },
+            ) = state.ui.views.top_mut()
             {
                 *scroll = match action {
                     Action::ScrollDown => scroll.saturating_add(1),
@@ -431,7 +433,9 @@ fn cursor_step(state: &mut State, action: Action) {
 pub fn hints(state: &State) -> (Mode, Vec<(Action, &'static str)>) {
     match state.ui.views.top() {
         Some(View::Input { .. }) => (Mode::Input, INPUT_HINTS.to_vec()),
-        Some(View::Help { .. } | View::Sampler { .. }) => (Mode::Help, TEXT_HINTS.to_vec()),
+        Some(View::Help { .. } | View::Sampler { .. } | View::TraceCompare { .. }) => {
+            (Mode::Help, TEXT_HINTS.to_vec())
+        }
         Some(View::PodPicker { .. } | View::LogDetail { .. } | View::Patterns { .. }) => {
             (Mode::Picker, LIST_HINTS.to_vec())
         }

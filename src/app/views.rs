@@ -90,6 +90,10 @@ pub enum View {
         selected: usize,
         collapsed: Vec<usize>,
     },
+    /// The baseline trace against the trace in view.
+    TraceCompare {
+        scroll: u16,
+    },
 }
 
 impl View {
@@ -101,6 +105,7 @@ impl View {
             View::LogDetail { .. } | View::Patterns { .. } => Mode::Picker,
             View::Sampler { .. } => Mode::Help,
             View::Trace { .. } => Mode::Trace,
+            View::TraceCompare { .. } => Mode::Help,
         }
     }
 }

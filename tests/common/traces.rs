@@ -133,6 +133,22 @@ pub fn checkout() -> FTrace {
     }
 }
 
+/// The same checkout when it went well: payments answered in 20 ms.
+pub fn checkout_fast() -> FTrace {
+    let mut t = checkout();
+    t.id = 0x0af7651916cd43dd8448eb211c80319c;
+    for s in &mut t.spans {
+        s.error = None;
+        match s.name {
+            "POST /checkout" => s.dur_us = 80_000,
+            "Charge" => s.dur_us = 20_000,
+            "SELECT ledger" => s.dur_us = 5_000,
+            _ => {}
+        }
+    }
+    t
+}
+
 fn hex16(id: u64) -> String {
     format!("{id:016x}")
 }

@@ -12,6 +12,7 @@ pub const HINTS: &[(Action, &str)] = &[
     (Action::PickerUp, "up"),
     (Action::PickerSelect, "fold"),
     (Action::TraceLogs, "logs"),
+    (Action::TraceCompare, "compare"),
     (Action::Close, "back"),
 ];
 
@@ -26,6 +27,7 @@ pub fn takes(a: Action) -> bool {
             | Action::ScrollDown
             | Action::PageUp
             | Action::PageDown
+            | Action::TraceCompare
     )
 }
 
@@ -33,6 +35,9 @@ pub fn apply(state: &mut State, action: Action) {
     let Some(t) = state.traces.trace.clone() else {
         return;
     };
+    if action == Action::TraceCompare {
+        return compare(state, t);
+    }
     let page = state.ui.height.saturating_sub(16).max(1) as usize;
     let Some(View::Trace {
         selected,
@@ -60,5 +65,23 @@ pub fn apply(state: &mut State, action: Action) {
             }
         }
         _ => {}
+    }
+}
+
+/// `c`: the first press marks the trace in view as the baseline; on
+/// another trace, the comparison of the two opens.
+fn compare(state: &mut State, t: std::sync::Arc<super::tree::Trace>) {
+    match &state.traces.baseline {
+        Some(b) if b.id != t.id => {
+            crate::app::keys::push_view(state, View::TraceCompare { scroll: 0 })
+        }
+        _ => {
+            state.traces.baseline = Some(t);
+            state.ui.message = Some((
+                "baseline marked: open another trace (t on a log line) and press c to compare"
+                    .into(),
+                false,
+            ));
+        }
     }
 }

@@ -5,6 +5,8 @@
 //! (`t` on a log line, `--trace ID`) sets the trace id; the newest ask wins.
 
 pub mod client;
+pub mod compare;
+pub mod compare_view;
 pub mod keys;
 pub mod pane;
 pub mod runner;
@@ -40,6 +42,8 @@ pub struct TracesState {
     pub loading: Option<String>,
     /// Why the last ask gave no trace: (id, message).
     pub error: Option<(String, String)>,
+    /// The trace marked with `c`, to compare the next one against.
+    pub baseline: Option<Arc<Trace>>,
 }
 
 impl Default for TracesState {
@@ -51,6 +55,7 @@ impl Default for TracesState {
             trace: None,
             loading: None,
             error: None,
+            baseline: None,
         }
     }
 }
