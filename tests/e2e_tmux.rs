@@ -334,3 +334,57 @@ fn frames_are_drawn_inside_synchronized_updates() {
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
+
+/// The jumps in a real terminal with the demo: the log pane → an error
+/// line's trace → that trace's logs → back to the trace → back to the
+/// logs, each asserted on the captured screen, with the keys each took.
+#[test]
+fn jumps_log_line_to_trace_to_its_logs_and_back() {
+    if !common::require("tmux") {
+        return;
+    }
+    let t = Tmux::start("jumps", &bin_cmd(""), 160, 45, true);
+    t.wait_for("OOMKilled", 20);
+    // the log pane, errors only, the newest error selected
+    let to_line = ["l", "5", "k"];
+    t.keys(&to_line);
+    let s = wait_until(&t, 30, |s| s.contains("trace_id=") && s.contains(" ERR "));
+    assert!(s.contains("≥error"), "{s}");
+    t.keys(&["t"]);
+    let s = wait_until(&t, 20, |s| s.contains("┌ Trace ") && s.contains(" spans "));
+    let id: String = s
+        .split("┌ Trace ")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take(32)
+        .collect();
+    assert!(id.chars().all(|c| c.is_ascii_hexdigit()), "{id}\n{s}");
+    assert!(
+        s.contains("✗"),
+        "the demo's error line has a failed trace:\n{s}"
+    );
+    println!(
+        "jump keys: log pane to a trace {} ({} + t)",
+        to_line.len() + 1,
+        to_line.join(" ")
+    );
+    // l: that trace's log lines, paused at its time
+    t.keys(&["l"]);
+    let s = wait_until(&t, 20, |s| {
+        s.contains(&format!("+\"{id}\"")) && s.contains(&format!("trace_id={}", &id[..20]))
+    });
+    assert!(s.contains("Logs paused"), "{s}");
+    assert!(s.contains("back to the trace"), "{s}");
+    println!("jump keys: trace to its logs 1 (l)");
+    // Esc: the trace again; Esc: the logs as they were before l
+    t.keys(&["Escape"]);
+    wait_until(&t, 20, |s| s.contains(&format!("┌ Trace {id}")));
+    println!("jump keys: back to the trace 1 (Esc)");
+    t.keys(&["Escape"]);
+    let s = wait_until(&t, 20, |s| {
+        !s.contains("┌ Trace ") && !s.contains(&format!("+\"{id}\""))
+    });
+    assert!(s.contains("≥error"), "{s}");
+    t.keys(&["q"]);
+}
