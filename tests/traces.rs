@@ -539,3 +539,62 @@ async fn c_compares_a_slow_trace_with_a_fast_one() {
     update::apply(&mut st, Action::Close);
     assert!(matches!(st.ui.views.top(), Some(View::Trace { .. })));
 }
+
+/// `--traces k8s://obs/svc/tempo:3200`: the trace is read through the
+/// fake API server's port-forward to the loopback Tempo, no kubectl.
+#[test]
+fn a_trace_is_read_through_a_port_forward() {
+    use common::kube::{pod, FakeKube};
+    use serde_json::json;
+    let fake = FakeKube::start_in_thread();
+    let dir = common::tempdir("traces-fwd");
+    let cfg = fake.kubeconfig(&dir, None);
+    let tempo = common::http::in_thread(|| serve_traces(Flavour::Tempo, vec![checkout()]));
+    let addr: std::net::SocketAddr = tempo.trim_start_matches("http://").parse().unwrap();
+    fake.put_service(
+        "obs",
+        "tempo",
+        &[("app", "tempo")],
+        &[("http", 3200, json!(3200))],
+    );
+    let mut p = pod(
+        &[(
+            "tempo",
+            json!({"state": {"running": {"startedAt": "2026-12-06T00:00:00Z"}}}),
+        )],
+        "Running",
+    );
+    p["metadata"]["labels"] = json!({"app": "tempo"});
+    fake.put_pod("obs", "tempo-0", p);
+    fake.set_backend("obs", "tempo-0", 3200, addr);
+    std::fs::write(dir.join("c.toml"), "").unwrap();
+    let id = checkout().hex();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_watchfloor"))
+        .env("WATCHFLOOR_CONFIG", dir.join("c.toml"))
+        .env("HOME", &dir)
+        .env_remove("KUBECONFIG")
+        .args([
+            "--log-file",
+            dir.join("wf.log").to_str().unwrap(),
+            "--kubeconfig",
+        ])
+        .arg(&cfg)
+        .args(["--traces", "k8s://obs/svc/tempo:3200", "--trace", &id])
+        .args(["--once", "--size", "100x20", "--once-timeout", "60s"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{err}");
+    assert!(
+        text.starts_with(&format!("trace {id}  250ms  4 spans")),
+        "{text}"
+    );
+    assert!(
+        fake.requests()
+            .iter()
+            .any(|r| r.contains("/pods/tempo-0/portforward?&ports=3200")),
+        "{:?}",
+        fake.requests()
+    );
+}
