@@ -236,7 +236,7 @@ async fn logs_with_traces(texts: &[String]) -> (State, Tasks, Receiver<SourceEve
     use watchfloor::features::logs::client::wire::{labels_of, Entry};
     use watchfloor::features::logs::{LogsEvent, TailMode};
     use watchfloor::store::logs::LogLine;
-    let url = serve_traces(Flavour::Tempo, vec![checkout(), checkout_fast()]).await;
+    let url = serve_traces(Flavour::Tempo, vec![checkout_fast(), checkout()]).await;
     let mut st = common::state(300, 1.0, "prom", "http://127.0.0.1:1");
     st.metrics.common.configured = false;
     configure_logs(&mut st, "loki", "http://loki:3100", true);
@@ -597,4 +597,142 @@ fn a_trace_is_read_through_a_port_forward() {
         "{:?}",
         fake.requests()
     );
+}
+
+/// Search, as each backend answers it: Tempo's TraceQL finds the traces
+/// carrying a span attribute (its ids without leading zeros, normalised);
+/// Jaeger's whole traces are summarised (spans, errors) and it is told a
+/// service, or the search says why it cannot.
+#[tokio::test]
+async fn traces_are_found_by_a_span_attribute_in_both_backends() {
+    use watchfloor::features::traces::client::search::Query;
+    let q = |service: Option<&str>| Query {
+        tag: Some(("thread_id".into(), "th-42".into())),
+        service: service.map(str::to_string),
+        start_ms: 0,
+        end_ms: 2_000_000_000_000,
+        limit: 20,
+    };
+    let tempo = serve_traces(Flavour::Tempo, vec![checkout_fast(), checkout()]).await;
+    let b = HttpTraces::new(&Endpoint::plain(&tempo), None).unwrap();
+    let hits = b.search(&q(None)).await.unwrap();
+    // both carry th-42: slowest first
+    let ids: Vec<&str> = hits.iter().map(|h| h.id.as_str()).collect();
+    assert_eq!(ids, [checkout().hex(), checkout_fast().hex()]);
+    assert_eq!(
+        (hits[0].service.as_str(), hits[0].name.as_str()),
+        ("gateway", "POST /checkout")
+    );
+    assert_eq!(hits[0].dur_ms, 250.0);
+    let none = b
+        .search(&Query {
+            tag: Some(("thread_id".into(), "th-0".into())),
+            ..q(None)
+        })
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    let jaeger = serve_traces(Flavour::Jaeger, vec![checkout_fast(), checkout()]).await;
+    let b = HttpTraces::new(&Endpoint::plain(&jaeger), None).unwrap();
+    let e = b.search(&q(None)).await.unwrap_err();
+    assert!(e.message.contains("one service at a time"), "{}", e.message);
+    let hits = b.search(&q(Some("payments"))).await.unwrap();
+    assert_eq!(hits.len(), 2);
+    assert_eq!((hits[0].spans, hits[0].errors), (Some(4), Some(1)));
+    assert_eq!((hits[1].spans, hits[1].errors), (Some(4), Some(0)));
+}
+
+/// `ctrl-t` on a line with a `thread_id` lists the traces carrying it,
+/// slowest first; Enter opens one; Esc comes back to the list, then to
+/// the logs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lines_thread_id_lists_its_traces() {
+    let (mut st, mut tasks, mut rx) = logs_with_traces(&[
+        "level=info msg=\"no thread\"".to_string(),
+        r#"{"level":"info","msg":"turn done","thread_id":"th-42"}"#.to_string(),
+    ])
+    .await;
+    let cmds = update::apply(&mut st, Action::TraceSearch);
+    assert!(matches!(st.ui.views.top(), Some(View::TraceList { .. })));
+    tasks.exec(cmds);
+    assert!(
+        common::drive(
+            &mut st,
+            &mut tasks,
+            &mut rx,
+            std::time::Duration::from_secs(20),
+            |s| { s.traces.search.as_ref().is_some_and(|s| s.result.is_some()) }
+        )
+        .await
+    );
+    let s = screen(&st);
+    assert!(
+        s.contains("Traces of thread_id=th-42, slowest first"),
+        "{s}"
+    );
+    let rows: Vec<&str> = s
+        .lines()
+        .filter(|l| l.contains("gateway: POST /checkout"))
+        .collect();
+    assert_eq!(rows.len(), 2, "{s}");
+    assert!(rows[0].contains("250ms") && rows[1].contains("80ms"), "{s}");
+    // the second (fast) one opened
+    update::apply(&mut st, Action::PickerDown);
+    let cmds = update::apply(&mut st, Action::PickerSelect);
+    tasks.exec(cmds);
+    assert!(
+        common::drive(
+            &mut st,
+            &mut tasks,
+            &mut rx,
+            std::time::Duration::from_secs(20),
+            |s| { s.traces.trace.is_some() && s.traces.loading.is_none() }
+        )
+        .await
+    );
+    assert_eq!(st.traces.trace.as_ref().unwrap().id, checkout_fast().hex());
+    assert!(screen(&st).contains(&format!("Trace {}", checkout_fast().hex())));
+    update::apply(&mut st, Action::Close);
+    assert!(matches!(
+        st.ui.views.top(),
+        Some(View::TraceList { index: 1 })
+    ));
+    update::apply(&mut st, Action::Close);
+    assert!(st.ui.views.top().is_none());
+    // a line without a thread id
+    update::apply(&mut st, Action::ScrollUp);
+    let cmds = update::apply(&mut st, Action::TraceSearch);
+    assert!(cmds.is_empty() && st.ui.views.top().is_none());
+    assert!(screen(&st).contains("no thread_id or turn_id in this line"));
+}
+
+/// The demo finds the traces of a conversation: every trace it lists for a
+/// `thread_id` carries it, slowest first.
+#[tokio::test]
+async fn the_demo_finds_the_traces_of_a_thread() {
+    use watchfloor::features::traces::client::search::Query;
+    let demo = watchfloor::demo::traces::DemoTraces::new(1, "beam");
+    let now = watchfloor::core::now_ms();
+    let q = Query {
+        tag: Some(("thread_id".into(), "thr_65f009".into())),
+        service: None,
+        start_ms: now - 300_000,
+        end_ms: now,
+        limit: 50,
+    };
+    let hits = demo.search(&q).await.unwrap();
+    assert!(hits.len() > 3, "{hits:?}");
+    assert!(hits.windows(2).all(|w| w[0].dur_ms >= w[1].dur_ms));
+    for h in &hits {
+        let t = demo.trace(&h.id).await.unwrap();
+        let root = &t.spans[t.roots[0]].raw;
+        assert!(
+            root.attrs
+                .iter()
+                .any(|(k, v)| &**k == "thread_id" && v == "thr_65f009"),
+            "{:?}",
+            root.attrs
+        );
+        assert_eq!(h.dur_ms, t.duration_ns() as f64 / 1e6);
+    }
 }

@@ -71,7 +71,8 @@ fn help_and_picker_overlays() {
             b.desc
         );
     }
-    assert!(help.contains("choose (pod, or filter)"), "{help}");
+    let tall = screen(&st, 100, 80);
+    assert!(tall.contains("choose (pod, or filter)"), "{tall}");
     insta::assert_snapshot!("help_80x24", small);
     // what does not fit scrolls into view
     assert!(!small.contains(":quit"), "{small}");

@@ -82,10 +82,13 @@ pub enum Action {
     /// Mark the trace in view as the baseline, or compare it with the one
     /// marked.
     TraceCompare,
+    /// The traces carrying the selected log line's `thread_id` / `turn_id`
+    /// (or, in the trace view, the selected span's service).
+    TraceSearch,
 }
 
 impl Action {
-    pub const ALL: [Action; 50] = [
+    pub const ALL: [Action; 51] = [
         Action::Quit,
         Action::ToggleHelp,
         Action::FocusNext,
@@ -136,5 +139,6 @@ impl Action {
         Action::OpenTrace,
         Action::TraceLogs,
         Action::TraceCompare,
+        Action::TraceSearch,
     ];
 }

@@ -140,6 +140,10 @@ fn top_view(state: &mut State, action: Action) -> Handled {
             Action::PickerUp | Action::PickerDown | Action::PickerSelect,
         ) => Consumed(logs_keys::apply(state, action)),
         (View::Trace { .. }, Action::TraceLogs) => Consumed(trace_logs(state)),
+        (View::Trace { .. }, Action::TraceSearch) => Consumed(service_traces(state)),
+        (View::TraceList { .. }, Action::PickerUp | Action::PickerDown | Action::PickerSelect) => {
+            Consumed(trace_list(state, action))
+        }
         (View::Trace { .. }, a) if crate::features::traces::keys::takes(a) => {
             crate::features::traces::keys::apply(state, a);
             Consumed(vec![])
@@ -440,6 +444,7 @@ pub fn hints(state: &State) -> (Mode, Vec<(Action, &'static str)>) {
             (Mode::Picker, LIST_HINTS.to_vec())
         }
         Some(View::Trace { .. }) => (Mode::Trace, crate::features::traces::keys::HINTS.to_vec()),
+        Some(View::TraceList { .. }) => (Mode::Trace, LIST_HINTS.to_vec()),
         None if state.ui.focused == Focus::Logs => {
             let mut h = logs_keys::HINTS.to_vec();
             if state.ui.back_to_trace.is_some() {
@@ -577,6 +582,76 @@ fn trace_logs(state: &mut State) -> Vec<Command> {
     state.ui.focused = Focus::Logs;
     state.ui.zoom = false;
     logs_keys::replan(state)
+}
+
+/// Lists the traces a query finds (the list view pushed, or kept and
+/// moved to its top).
+pub(crate) fn search_traces(
+    state: &mut State,
+    query: crate::features::traces::client::search::Query,
+) -> Vec<Command> {
+    match state.ui.views.top_mut() {
+        Some(View::TraceList { index }) => *index = 0,
+        _ => push_view(state, View::TraceList { index: 0 }),
+    }
+    state
+        .traces
+        .find(query)
+        .into_iter()
+        .map(Command::Traces)
+        .collect()
+}
+
+/// Keys of the list of traces found: up, down, Enter opens one.
+fn trace_list(state: &mut State, action: Action) -> Vec<Command> {
+    let found: Vec<String> = match &state.traces.search {
+        Some(crate::features::traces::Search {
+            result: Some(Ok(v)),
+            ..
+        }) => v.iter().map(|t| t.id.clone()).collect(),
+        _ => vec![],
+    };
+    let Some(View::TraceList { index }) = state.ui.views.top_mut() else {
+        return vec![];
+    };
+    match action {
+        Action::PickerUp => *index = index.saturating_sub(1),
+        Action::PickerDown => *index = (*index + 1).min(found.len().saturating_sub(1)),
+        Action::PickerSelect => {
+            if let Some(id) = found.get(*index).cloned() {
+                return open_trace(state, &id);
+            }
+        }
+        _ => {}
+    }
+    vec![]
+}
+
+/// `s` in the trace view: the traces of the selected span's service in
+/// the window, slowest first.
+fn service_traces(state: &mut State) -> Vec<Command> {
+    let Some(t) = state.traces.trace.clone() else {
+        return vec![];
+    };
+    let Some(View::Trace {
+        selected,
+        collapsed,
+    }) = state.ui.views.top()
+    else {
+        return vec![];
+    };
+    let shown = crate::features::traces::pane::shown(&t, collapsed);
+    let Some(&span) = shown.get(*selected) else {
+        return vec![];
+    };
+    let query = crate::features::traces::client::search::Query {
+        tag: None,
+        service: Some(t.spans[span].raw.service.to_string()),
+        start_ms: state.target.start_ms(state.now_ms),
+        end_ms: state.target.end_ms(state.now_ms),
+        limit: 50,
+    };
+    search_traces(state, query)
 }
 
 pub fn push_view(state: &mut State, view: View) {

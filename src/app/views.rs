@@ -94,6 +94,10 @@ pub enum View {
     TraceCompare {
         scroll: u16,
     },
+    /// The traces a search found; Enter opens the selected one.
+    TraceList {
+        index: usize,
+    },
 }
 
 impl View {
@@ -106,6 +110,7 @@ impl View {
             View::Sampler { .. } => Mode::Help,
             View::Trace { .. } => Mode::Trace,
             View::TraceCompare { .. } => Mode::Help,
+            View::TraceList { .. } => Mode::Trace,
         }
     }
 }

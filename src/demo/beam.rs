@@ -86,11 +86,13 @@ fn pool_checkout(l: &Line) -> String {
 fn request(l: &Line) -> String {
     let h = l.h;
     format!(
-        r#"{{"time":"{}","level":"info","msg":"request completed","method":"POST","path":"/v1/responses","status":200,"duration_ms":{},"thread_id":"thr_{:06x}","turn_id":"turn_{:04x}"}}"#,
+        r#"{{"time":"{}","level":"info","msg":"request completed","method":"POST","path":"/v1/responses","status":200,"duration_ms":{},"thread_id":"thr_{:06x}","turn_id":"turn_{:04x}","trace_id":"{}"}}"#,
         l.time,
         20 + h % 180,
-        (h >> 8) % 0xffffff,
-        (h >> 32) % 0x3f
+        // a few dozen conversations, each of many turns
+        0x65f000 + (h >> 8) % 24,
+        (h >> 32) % 0x3f,
+        l.trace
     )
 }
 

@@ -27,12 +27,16 @@ pub fn trace_id(ts_ms: i64, pod: usize, rule: usize, h: u64) -> String {
 
 pub struct DemoTraces {
     src: DemoSource,
+    seed: u64,
+    preset: String,
 }
 
 impl DemoTraces {
     pub fn new(seed: u64, preset: &str) -> DemoTraces {
         DemoTraces {
             src: DemoSource::with_preset(seed, preset),
+            seed,
+            preset: preset.to_string(),
         }
     }
 
@@ -144,6 +148,12 @@ fn spans(id: &str, pod: &str, end_ms: i64, h: u64, line: &str) -> Vec<RawSpan> {
         (Arc::from("k8s.pod.name"), pod.to_string()),
         (Arc::from("level"), level.clone()),
     ];
+    // the conversation the SDK tags its spans with
+    for k in ["thread_id", "turn_id"] {
+        if let Some(v) = get(k) {
+            root.attrs.push((Arc::from(k), v.to_string()));
+        }
+    }
     let auth = span(2, Some(1), &app, "authenticate", "internal", 0.01, 0.05);
     let query = span(3, Some(1), &db, "SELECT", "client", 0.06, 0.3);
     // the call that failed, named after what the line says failed
@@ -187,6 +197,65 @@ impl TracesBackend for DemoTraces {
                 kind: crate::core::ErrorKind::Unspecified,
                 message: NOT_FOUND.into(),
             })
+        })
+    }
+
+    /// The demo finds the traces of its own lines in the window that carry
+    /// the attribute (`thread_id`, `turn_id`, … as a JSON field or a
+    /// logfmt key) and a trace id.
+    fn search<'a>(
+        &'a self,
+        q: &'a crate::features::traces::client::search::Query,
+    ) -> BoxFut<'a, Result<Vec<crate::features::traces::client::search::Summary>, SourceError>>
+    {
+        Box::pin(async move {
+            use crate::features::logs::client::LogsBackend;
+            let logs = super::logs::DemoLogs::new(self.seed, &self.preset);
+            let lines = logs
+                .query_range(
+                    &format!("{{namespace=\"{}\"}}", self.src.story().namespace()),
+                    q.start_ms * 1_000_000,
+                    q.end_ms * 1_000_000,
+                    5000,
+                    true,
+                )
+                .await?;
+            let mut hits = vec![];
+            for e in lines {
+                let Some(f) = crate::text::logline::fields(&e.line) else {
+                    continue;
+                };
+                let has = |k: &str, v: &str| f.pairs.iter().any(|(a, b)| a == k && b == v);
+                if let Some((k, v)) = &q.tag {
+                    if !has(k, v) {
+                        continue;
+                    }
+                }
+                let Some(id) = crate::text::logline::trace_id(&e.line, &[]) else {
+                    continue;
+                };
+                let Some(t) = self.trace_of(&id) else {
+                    continue;
+                };
+                let root = &t.spans[t.roots[0]].raw;
+                if q.service.as_deref().is_some_and(|s| s != &*root.service) {
+                    continue;
+                }
+                hits.push(crate::features::traces::client::search::Summary {
+                    id,
+                    service: root.service.to_string(),
+                    name: root.name.clone(),
+                    start_ms: t.start_ns / 1_000_000,
+                    dur_ms: t.duration_ns() as f64 / 1e6,
+                    spans: Some(t.spans.len()),
+                    errors: Some(t.errors()),
+                });
+                if hits.len() >= q.limit {
+                    break;
+                }
+            }
+            crate::features::traces::client::search::slowest_first(&mut hits);
+            Ok(hits)
         })
     }
 

@@ -113,6 +113,9 @@ fn draw_all(f: &mut Frame, state: &State) {
                 selected,
                 collapsed,
             } => crate::features::traces::pane::draw(f, area, state, *selected, collapsed),
+            View::TraceList { index } => {
+                crate::features::traces::list_view::draw(f, area, state, *index)
+            }
             View::TraceCompare { scroll } => {
                 crate::features::traces::compare_view::draw(f, area, state, *scroll)
             }

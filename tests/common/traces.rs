@@ -374,6 +374,12 @@ pub async fn serve_traces(flavour: Flavour, traces: Vec<FTrace>) -> String {
                     no_route()
                 };
             }
+            if path == "/api/search" && tempo {
+                return tempo_search(&traces, &req.target);
+            }
+            if path == "/api/traces" && !tempo {
+                return jaeger_search(&traces, &req.target);
+            }
             let (api, id) = if let Some(id) = path.strip_prefix("/api/v3/traces/") {
                 ("v3", id)
             } else if let Some(id) = path.strip_prefix("/api/v2/traces/") {
@@ -412,4 +418,91 @@ pub async fn serve_traces(flavour: Flavour, traces: Vec<FTrace>) -> String {
         }
     }))
     .await
+}
+
+fn query_param(target: &str, name: &str) -> Option<String> {
+    let q = target.split_once('?')?.1;
+    q.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k == name).then(|| watchfloor::core::http::percent_decode(v))
+    })
+}
+
+fn has_attr(t: &FTrace, k: &str, v: &str) -> bool {
+    t.spans.iter().any(|s| {
+        s.attrs
+            .iter()
+            .any(|(a, x)| *a == k && matches!(x, Val::Str(y) if *y == v))
+    })
+}
+
+/// Tempo's search: `q` a TraceQL of `span.K = "V"` and/or
+/// `resource.service.name = "S"` joined by `&&`; trace ids written as
+/// Tempo does in search results, without leading zeros.
+fn tempo_search(traces: &[FTrace], target: &str) -> Response {
+    let q = query_param(target, "q").unwrap_or_default();
+    let conds: Vec<(String, String)> = q
+        .trim_matches(|c| c == '{' || c == '}' || c == ' ')
+        .split("&&")
+        .filter_map(|c| {
+            let (k, v) = c.split_once('=')?;
+            Some((k.trim().to_string(), v.trim().trim_matches('"').to_string()))
+        })
+        .collect();
+    if conds.is_empty() {
+        return Response::new(400, "text/plain", "invalid TraceQL query: parse error");
+    }
+    let hits: Vec<Value> = traces
+        .iter()
+        .filter(|t| {
+            conds.iter().all(|(k, v)| match k.strip_prefix("span.") {
+                Some(attr) => has_attr(t, attr, v),
+                None => k == "resource.service.name" && t.spans.iter().any(|s| s.service == v),
+            })
+        })
+        .map(|t| {
+            let root = &t.spans[0];
+            let mut v = json!({
+                "traceID": format!("{:x}", t.id),
+                "rootServiceName": root.service,
+                "rootTraceName": root.name,
+                "startTimeUnixNano": (root.start_us * 1000).to_string(),
+            });
+            if root.dur_us >= 1000 {
+                v["durationMs"] = json!(root.dur_us / 1000);
+            }
+            v
+        })
+        .collect();
+    Response::json(
+        200,
+        json!({"traces": hits, "metrics": {"inspectedBytes": "1024"}}).to_string(),
+    )
+}
+
+/// Jaeger's search: whole traces of `service` with `tags` (JSON); without
+/// a service, Jaeger's 400.
+fn jaeger_search(traces: &[FTrace], target: &str) -> Response {
+    let Some(service) = query_param(target, "service") else {
+        return Response::json(
+            400,
+            r#"{"data":null,"total":0,"limit":0,"offset":0,"errors":[{"code":400,"msg":"parameter 'service' is required"}]}"#,
+        );
+    };
+    let tags: serde_json::Map<String, Value> = query_param(target, "tags")
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    let data: Vec<Value> = traces
+        .iter()
+        .filter(|t| t.spans.iter().any(|s| s.service == service))
+        .filter(|t| {
+            tags.iter()
+                .all(|(k, v)| v.as_str().is_some_and(|v| has_attr(t, k, v)))
+        })
+        .map(|t| jaeger_v1(t)["data"][0].clone())
+        .collect();
+    Response::json(
+        200,
+        json!({"data": data, "total": 0, "limit": 0, "offset": 0, "errors": null}).to_string(),
+    )
 }

@@ -152,6 +152,7 @@ pub fn is_logs_action(a: crate::app::Action) -> bool {
             | A::OpenDetail
             | A::OpenPatterns
             | A::OpenTrace
+            | A::TraceSearch
     )
 }
 
@@ -227,6 +228,7 @@ pub fn apply(state: &mut State, action: crate::app::Action) -> Vec<Command> {
         | A::LevelError => search_and_filter(state, action),
         A::EditLogQuery => edit_query(state),
         A::OpenTrace => open_trace(state),
+        A::TraceSearch => search_traces(state),
         A::OpenDetail | A::OpenPatterns | A::PickerUp | A::PickerDown | A::PickerSelect => {
             views(state, action)
         }
@@ -342,6 +344,57 @@ fn open_trace(state: &mut State) -> Vec<Command> {
             vec![]
         }
     }
+}
+
+/// Fields of a line that name a conversation the traces carry too.
+const THREAD_KEYS: [&str; 6] = [
+    "thread_id",
+    "turn_id",
+    "threadId",
+    "turnId",
+    "session_id",
+    "request_id",
+];
+
+/// `ctrl-t`: the traces carrying the selected line's `thread_id` (or
+/// `turn_id`, …) in the window; the service from the line's labels (Jaeger
+/// searches one service at a time).
+fn search_traces(state: &mut State) -> Vec<Command> {
+    let line = current_line(&state.logs)
+        .and_then(|id| state.logs.ring.index_of(id))
+        .and_then(|p| state.logs.ring.get(p))
+        .and_then(|s| match &s.row {
+            Row::Line(l) => Some(l.clone()),
+            _ => None,
+        });
+    let Some(line) = line else {
+        return vec![];
+    };
+    let pairs = crate::text::logline::fields(&line.text)
+        .map(|f| f.pairs)
+        .unwrap_or_default();
+    let tag = THREAD_KEYS.iter().find_map(|k| {
+        pairs
+            .iter()
+            .chain(line.meta.iter())
+            .find(|(a, v)| a == k && !v.is_empty())
+            .cloned()
+    });
+    let Some(tag) = tag else {
+        state.ui.message = Some(("no thread_id or turn_id in this line".into(), true));
+        return vec![];
+    };
+    let service = ["service_name", "app", "container"]
+        .iter()
+        .find_map(|k| line.label(k).map(str::to_string));
+    let query = crate::features::traces::client::search::Query {
+        tag: Some(tag),
+        service,
+        start_ms: state.target.start_ms(state.now_ms),
+        end_ms: state.target.end_ms(state.now_ms),
+        limit: 50,
+    };
+    crate::app::keys::search_traces(state, query)
 }
 
 /// The detail and patterns views: opening them, moving in them, Enter.

@@ -13,6 +13,7 @@ pub const HINTS: &[(Action, &str)] = &[
     (Action::PickerSelect, "fold"),
     (Action::TraceLogs, "logs"),
     (Action::TraceCompare, "compare"),
+    (Action::TraceSearch, "service"),
     (Action::Close, "back"),
 ];
 

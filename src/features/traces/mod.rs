@@ -8,6 +8,7 @@ pub mod client;
 pub mod compare;
 pub mod compare_view;
 pub mod keys;
+pub mod list_view;
 pub mod pane;
 pub mod runner;
 pub mod tree;
@@ -26,11 +27,23 @@ pub enum TracesEvent {
         id: String,
         result: Result<Arc<Trace>, SourceError>,
     },
+    Found {
+        gen: u64,
+        at_ms: i64,
+        result: Result<Vec<client::search::Summary>, SourceError>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum TracesCommand {
-    Fetch { gen: u64, id: String },
+    Fetch {
+        gen: u64,
+        id: String,
+    },
+    Search {
+        gen: u64,
+        query: client::search::Query,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +57,15 @@ pub struct TracesState {
     pub error: Option<(String, String)>,
     /// The trace marked with `c`, to compare the next one against.
     pub baseline: Option<Arc<Trace>>,
+    /// The last search: what was asked and, once answered, what it found.
+    pub search: Option<Search>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Search {
+    pub gen: u64,
+    pub query: client::search::Query,
+    pub result: Option<Result<Vec<client::search::Summary>, String>>,
 }
 
 impl Default for TracesState {
@@ -56,6 +78,7 @@ impl Default for TracesState {
             loading: None,
             error: None,
             baseline: None,
+            search: None,
         }
     }
 }
@@ -83,6 +106,24 @@ impl TracesState {
     }
 }
 
+impl TracesState {
+    /// Asks for the traces a query finds (a newer search wins).
+    pub fn find(&mut self, query: client::search::Query) -> Vec<TracesCommand> {
+        let gen = self.search.as_ref().map_or(0, |s| s.gen) + 1;
+        let configured = self.common.configured;
+        self.search = Some(Search {
+            gen,
+            query: query.clone(),
+            result: (!configured)
+                .then(|| Err("no trace backend: pass --traces URL (Jaeger or Tempo)".into())),
+        });
+        if !configured {
+            return vec![];
+        }
+        vec![TracesCommand::Search { gen, query }]
+    }
+}
+
 impl Feature for TracesState {
     type Event = TracesEvent;
     type Command = TracesCommand;
@@ -100,12 +141,25 @@ impl Feature for TracesState {
     }
 
     fn on_event(&mut self, ev: TracesEvent, _ctx: &Ctx) -> Outcome<TracesCommand> {
-        let TracesEvent::Loaded {
-            gen,
-            at_ms,
-            id,
-            result,
-        } = ev;
+        let (gen, at_ms, id, result) = match ev {
+            TracesEvent::Loaded {
+                gen,
+                at_ms,
+                id,
+                result,
+            } => (gen, at_ms, id, result),
+            TracesEvent::Found { gen, at_ms, result } => {
+                let Some(s) = self.search.as_mut().filter(|s| s.gen == gen) else {
+                    return Outcome::none();
+                };
+                match &result {
+                    Ok(_) => self.common.health.succeeded(at_ms),
+                    Err(e) => self.common.health.failed(at_ms, e.message.clone(), false),
+                }
+                s.result = Some(result.map_err(|e| e.message));
+                return Outcome::changed(vec![]);
+            }
+        };
         if !self.common.current(gen) {
             return Outcome::none();
         }
@@ -136,6 +190,7 @@ impl Source for TracesState {
 
     /// Settled when nothing is being asked.
     fn settled(&self) -> bool {
-        !self.common.configured || self.loading.is_none()
+        !self.common.configured
+            || (self.loading.is_none() && self.search.as_ref().is_none_or(|s| s.result.is_some()))
     }
 }

@@ -11,6 +11,8 @@ pub struct TracesRunner {
     backend: Option<Arc<dyn TracesBackend>>,
     sink: Sink<TracesEvent>,
     slot: Slot,
+    /// The search task (a newer search aborts it; a fetch does not).
+    search: Slot,
 }
 
 impl crate::core::Runner for TracesRunner {
@@ -23,25 +25,41 @@ impl crate::core::Runner for TracesRunner {
             backend,
             sink,
             slot: Slot::default(),
+            search: Slot::default(),
         }
     }
 
     fn exec(&mut self, cmd: TracesCommand) {
-        let TracesCommand::Fetch { gen, id } = cmd;
         let Some(b) = self.backend.clone() else {
             return;
         };
         let sink = self.sink.clone();
-        let task = tokio::spawn(async move {
-            let result = b.trace(&id).await.map(Arc::new);
-            sink.send(TracesEvent::Loaded {
-                gen,
-                at_ms: now_ms(),
-                id,
-                result,
-            })
-            .await;
-        });
-        self.slot.replace(vec![task]);
+        match cmd {
+            TracesCommand::Fetch { gen, id } => {
+                let task = tokio::spawn(async move {
+                    let result = b.trace(&id).await.map(Arc::new);
+                    sink.send(TracesEvent::Loaded {
+                        gen,
+                        at_ms: now_ms(),
+                        id,
+                        result,
+                    })
+                    .await;
+                });
+                self.slot.replace(vec![task]);
+            }
+            TracesCommand::Search { gen, query } => {
+                let task = tokio::spawn(async move {
+                    let result = b.search(&query).await;
+                    sink.send(TracesEvent::Found {
+                        gen,
+                        at_ms: now_ms(),
+                        result,
+                    })
+                    .await;
+                });
+                self.search.replace(vec![task]);
+            }
+        }
     }
 }

@@ -4,6 +4,7 @@
 //! or found out once from the API (Tempo answers `/api/echo` with `echo`).
 //! Answers are read within the endpoint's body cap (256 MiB by default).
 
+pub mod search;
 pub mod wire;
 
 use tokio::sync::OnceCell;
@@ -48,6 +49,11 @@ pub trait TracesBackend: Send + Sync {
     fn trace<'a>(&'a self, id: &'a str) -> BoxFut<'a, Result<Trace, SourceError>>;
     /// For the header: `jaeger`, `tempo`, or the configured kind.
     fn describe(&self) -> String;
+    /// The traces a query finds, slowest first.
+    fn search<'a>(
+        &'a self,
+        q: &'a search::Query,
+    ) -> BoxFut<'a, Result<Vec<search::Summary>, SourceError>>;
 }
 
 pub struct HttpTraces {
@@ -179,6 +185,39 @@ impl TracesBackend for HttpTraces {
                 Kind::Tempo => vec![format!("/api/v2/traces/{id}"), format!("/api/traces/{id}")],
             };
             self.fetch(&id, &paths).await
+        })
+    }
+
+    fn search<'a>(
+        &'a self,
+        q: &'a search::Query,
+    ) -> BoxFut<'a, Result<Vec<search::Summary>, SourceError>> {
+        Box::pin(async move {
+            let kind = self.kind().await?;
+            let path = match kind {
+                Kind::Tempo => search::tempo_path(q),
+                Kind::Jaeger => search::jaeger_path(q),
+            }
+            .map_err(SourceError::msg)?;
+            let (status, body) = self.get(&path).await?;
+            if status >= 400 {
+                let text =
+                    crate::text::display(&String::from_utf8_lossy(&body[..body.len().min(300)]))
+                        .trim()
+                        .to_string();
+                return Err(SourceError {
+                    status: Some(status),
+                    kind: ErrorKind::Unspecified,
+                    message: format!("trace search answered {status}: {text}"),
+                });
+            }
+            let mut hits = match kind {
+                Kind::Tempo => search::tempo_hits(&body),
+                Kind::Jaeger => search::jaeger_hits(&body),
+            }
+            .map_err(|e| SourceError::msg(format!("trace search answer not understood: {e}")))?;
+            search::slowest_first(&mut hits);
+            Ok(hits)
         })
     }
 

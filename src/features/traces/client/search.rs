@@ -1,0 +1,252 @@
+//! Trace search: the traces carrying a span attribute (`thread_id`,
+//! `turn_id`, …) or of a service, in a window, as one list whatever the
+//! backend:
+//!
+//! - Tempo `GET /api/search?q={ span.thread_id = "…" }&start=&end=&limit=`
+//!   (TraceQL; seconds) answers `{"traces":[{"traceID", "rootServiceName",
+//!   "rootTraceName", "startTimeUnixNano", "durationMs"}]}`;
+//! - Jaeger `GET /api/traces?service=&tags={"thread_id":"…"}&start=&end=
+//!   &limit=` (µs) answers whole traces in `data[]`, summarised here. Jaeger
+//!   cannot search without a service.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::wire::{self, decode, RawSpan};
+use crate::features::traces::tree::build;
+
+/// What to look for.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Query {
+    /// A span attribute and its value.
+    pub tag: Option<(String, String)>,
+    /// The service (Jaeger needs one).
+    pub service: Option<String>,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub limit: usize,
+}
+
+impl Query {
+    /// How the list's title says it.
+    pub fn describe(&self) -> String {
+        let mut parts = vec![];
+        if let Some((k, v)) = &self.tag {
+            parts.push(format!("{k}={v}"));
+        }
+        if let Some(s) = &self.service {
+            parts.push(format!("service {s}"));
+        }
+        crate::text::display(&parts.join(", ")).into_owned()
+    }
+}
+
+/// One trace found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    pub id: String,
+    pub service: String,
+    pub name: String,
+    pub start_ms: i64,
+    pub dur_ms: f64,
+    /// Known when the backend sent the whole trace (Jaeger).
+    pub spans: Option<usize>,
+    pub errors: Option<usize>,
+}
+
+/// Slowest first.
+pub fn slowest_first(v: &mut [Summary]) {
+    v.sort_by(|a, b| b.dur_ms.total_cmp(&a.dur_ms).then(a.id.cmp(&b.id)));
+}
+
+/// A TraceQL string literal.
+fn traceql_string(v: &str) -> String {
+    let mut s = String::with_capacity(v.len() + 2);
+    s.push('"');
+    for c in v.chars() {
+        match c {
+            '"' => s.push_str("\\\""),
+            '\\' => s.push_str("\\\\"),
+            '\n' => s.push_str("\\n"),
+            c if c.is_control() => {}
+            c => s.push(c),
+        }
+    }
+    s.push('"');
+    s
+}
+
+/// An attribute name as TraceQL reads it (letters, digits, `_.-` only).
+fn traceql_name(k: &str) -> Option<&str> {
+    (!k.is_empty()
+        && k.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b)))
+    .then_some(k)
+}
+
+/// Tempo's search path for a query.
+pub fn tempo_path(q: &Query) -> Result<String, String> {
+    let mut conds = vec![];
+    if let Some((k, v)) = &q.tag {
+        let k = traceql_name(k).ok_or_else(|| format!("`{k}` is not an attribute name"))?;
+        conds.push(format!("span.{k} = {}", traceql_string(v)));
+    }
+    if let Some(s) = &q.service {
+        conds.push(format!("resource.service.name = {}", traceql_string(s)));
+    }
+    if conds.is_empty() {
+        return Err("nothing to search for".into());
+    }
+    let traceql = format!("{{ {} }}", conds.join(" && "));
+    Ok(format!(
+        "/api/search?q={}&start={}&end={}&limit={}",
+        crate::core::http::percent_encode(&traceql),
+        q.start_ms.div_euclid(1000),
+        q.end_ms.div_euclid(1000) + 1,
+        q.limit
+    ))
+}
+
+/// Jaeger's search path for a query (it needs a service).
+pub fn jaeger_path(q: &Query) -> Result<String, String> {
+    let service = q.service.as_deref().ok_or(
+        "Jaeger searches one service at a time, and this line names none (no service_name, app or container label)",
+    )?;
+    let mut p = format!(
+        "/api/traces?service={}&start={}&end={}&limit={}",
+        crate::core::http::percent_encode(service),
+        q.start_ms * 1000,
+        q.end_ms * 1000,
+        q.limit
+    );
+    if let Some((k, v)) = &q.tag {
+        let tags = serde_json::json!({ k: v }).to_string();
+        p.push_str("&tags=");
+        p.push_str(&crate::core::http::percent_encode(&tags));
+    }
+    Ok(p)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TempoSearch {
+    #[serde(default)]
+    traces: Vec<TempoHit>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TempoHit {
+    #[serde(rename = "traceID", default)]
+    trace_id: String,
+    #[serde(default)]
+    root_service_name: String,
+    #[serde(default)]
+    root_trace_name: String,
+    #[serde(default)]
+    start_time_unix_nano: Option<serde_json::Value>,
+    #[serde(default)]
+    duration_ms: Option<f64>,
+}
+
+/// Tempo's answer as summaries.
+pub fn tempo_hits(body: &[u8]) -> Result<Vec<Summary>, String> {
+    let s: TempoSearch = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    Ok(s.traces
+        .into_iter()
+        .filter_map(|h| {
+            let start_ns: i64 = match h.start_time_unix_nano? {
+                serde_json::Value::String(s) => s.parse().ok()?,
+                serde_json::Value::Number(n) => n.as_i64()?,
+                _ => return None,
+            };
+            Some(Summary {
+                id: wire::trace_id(&h.trace_id, false)?,
+                service: h.root_service_name,
+                name: h.root_trace_name,
+                start_ms: start_ns / 1_000_000,
+                // Tempo leaves durationMs out under a millisecond
+                dur_ms: h.duration_ms.unwrap_or(0.0),
+                spans: None,
+                errors: None,
+            })
+        })
+        .collect())
+}
+
+/// Jaeger's answer (whole traces) as summaries: each trace's root.
+pub fn jaeger_hits(body: &[u8]) -> Result<Vec<Summary>, String> {
+    let d = match decode(body) {
+        Ok(d) => d,
+        Err(wire::WireError::NotFound) => return Ok(vec![]),
+        Err(e) => return Err(e.to_string()),
+    };
+    let mut by_trace: BTreeMap<String, Vec<RawSpan>> = BTreeMap::new();
+    for s in d.spans {
+        by_trace.entry(s.trace_id.clone()).or_default().push(s);
+    }
+    Ok(by_trace
+        .into_iter()
+        .map(|(id, spans)| {
+            let t = build(&id, spans, vec![], false);
+            let root = t.roots.first().map(|&r| &t.spans[r].raw);
+            Summary {
+                id,
+                service: root.map(|r| r.service.to_string()).unwrap_or_default(),
+                name: root.map(|r| r.name.clone()).unwrap_or_default(),
+                start_ms: t.start_ns / 1_000_000,
+                dur_ms: t.duration_ns() as f64 / 1e6,
+                spans: Some(t.spans.len()),
+                errors: Some(t.errors()),
+            }
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traceql_and_jaeger_queries_are_quoted() {
+        let q = Query {
+            tag: Some(("thread_id".into(), "th \"1\"\\".into())),
+            service: None,
+            start_ms: 1_000_500,
+            end_ms: 2_000_000,
+            limit: 20,
+        };
+        let p = tempo_path(&q).unwrap();
+        assert!(p.starts_with("/api/search?q="), "{p}");
+        let traceql = crate::core::http::percent_decode(
+            p.split("q=").nth(1).unwrap().split('&').next().unwrap(),
+        );
+        assert_eq!(traceql, r#"{ span.thread_id = "th \"1\"\\" }"#);
+        assert!(p.ends_with("&start=1000&end=2001&limit=20"), "{p}");
+        // an attribute name that would break out of the query is refused
+        let bad = Query {
+            tag: Some(("a } || { true".into(), "x".into())),
+            ..q.clone()
+        };
+        assert!(tempo_path(&bad).is_err());
+        // Jaeger: a service, µs, the tags as JSON
+        assert!(jaeger_path(&q)
+            .unwrap_err()
+            .contains("one service at a time"));
+        let j = jaeger_path(&Query {
+            service: Some("gateway".into()),
+            ..q
+        })
+        .unwrap();
+        assert!(
+            j.starts_with(
+                "/api/traces?service=gateway&start=1000500000&end=2000000000&limit=20&tags="
+            ),
+            "{j}"
+        );
+        let tags = crate::core::http::percent_decode(j.split("tags=").nth(1).unwrap());
+        let v: serde_json::Value = serde_json::from_str(&tags).unwrap();
+        assert_eq!(v["thread_id"], "th \"1\"\\");
+    }
+}
