@@ -608,7 +608,8 @@ async fn traces_are_found_by_a_span_attribute_in_both_backends() {
     use watchfloor::features::traces::client::search::Query;
     let q = |service: Option<&str>| Query {
         tag: Some(("thread_id".into(), "th-42".into())),
-        service: service.map(str::to_string),
+        service: None,
+        service_guess: service.map(str::to_string),
         start_ms: 0,
         end_ms: 2_000_000_000_000,
         limit: 20,
@@ -716,6 +717,7 @@ async fn the_demo_finds_the_traces_of_a_thread() {
     let q = Query {
         tag: Some(("thread_id".into(), "thr_65f009".into())),
         service: None,
+        service_guess: Some("not-a-service".into()),
         start_ms: now - 300_000,
         end_ms: now,
         limit: 50,

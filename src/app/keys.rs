@@ -647,6 +647,7 @@ fn service_traces(state: &mut State) -> Vec<Command> {
     let query = crate::features::traces::client::search::Query {
         tag: None,
         service: Some(t.spans[span].raw.service.to_string()),
+        service_guess: None,
         start_ms: state.target.start_ms(state.now_ms),
         end_ms: state.target.end_ms(state.now_ms),
         limit: 50,

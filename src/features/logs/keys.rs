@@ -389,7 +389,8 @@ fn search_traces(state: &mut State) -> Vec<Command> {
         .find_map(|k| line.label(k).map(str::to_string));
     let query = crate::features::traces::client::search::Query {
         tag: Some(tag),
-        service,
+        service: None,
+        service_guess: service,
         start_ms: state.target.start_ms(state.now_ms),
         end_ms: state.target.end_ms(state.now_ms),
         limit: 50,

@@ -21,8 +21,11 @@ use crate::features::traces::tree::build;
 pub struct Query {
     /// A span attribute and its value.
     pub tag: Option<(String, String)>,
-    /// The service (Jaeger needs one).
+    /// The service the traces must be of.
     pub service: Option<String>,
+    /// A service guessed from a log line's labels (`service_name`, `app`,
+    /// `container`): only for Jaeger, which cannot search without one.
+    pub service_guess: Option<String>,
     pub start_ms: i64,
     pub end_ms: i64,
     pub limit: usize,
@@ -110,7 +113,7 @@ pub fn tempo_path(q: &Query) -> Result<String, String> {
 
 /// Jaeger's search path for a query (it needs a service).
 pub fn jaeger_path(q: &Query) -> Result<String, String> {
-    let service = q.service.as_deref().ok_or(
+    let service = q.service.as_deref().or(q.service_guess.as_deref()).ok_or(
         "Jaeger searches one service at a time, and this line names none (no service_name, app or container label)",
     )?;
     let mut p = format!(
@@ -213,6 +216,8 @@ mod tests {
         let q = Query {
             tag: Some(("thread_id".into(), "th \"1\"\\".into())),
             service: None,
+            // a guess is not a condition for Tempo
+            service_guess: Some("app".into()),
             start_ms: 1_000_500,
             end_ms: 2_000_000,
             limit: 20,
@@ -231,11 +236,14 @@ mod tests {
         };
         assert!(tempo_path(&bad).is_err());
         // Jaeger: a service, µs, the tags as JSON
-        assert!(jaeger_path(&q)
-            .unwrap_err()
-            .contains("one service at a time"));
+        assert!(jaeger_path(&Query {
+            service_guess: None,
+            ..q.clone()
+        })
+        .unwrap_err()
+        .contains("one service at a time"));
         let j = jaeger_path(&Query {
-            service: Some("gateway".into()),
+            service_guess: Some("gateway".into()),
             ..q
         })
         .unwrap();
