@@ -6,6 +6,7 @@
 mod common;
 
 use common::traces::{checkout, checkout_fast, serve_traces, Flavour};
+use crossterm::event::KeyCode;
 use watchfloor::app::views::View;
 use watchfloor::config::Endpoint;
 use watchfloor::features::traces::client::{HttpTraces, Kind, TracesBackend};
@@ -297,6 +298,24 @@ fn screen(st: &State) -> String {
     watchfloor::export::buffer_to_text(&watchfloor::ui::render(st, 120, 40))
 }
 
+/// A key through `update`, as the terminal sends it: its commands.
+fn press(st: &mut State, code: crossterm::event::KeyCode) -> Vec<watchfloor::app::Command> {
+    let k = crossterm::event::KeyEvent::new(code, crossterm::event::KeyModifiers::NONE);
+    update::update(st, Event::Key(k)).0
+}
+
+/// How many new plans of the log pane the commands start.
+fn log_plans(cmds: &[watchfloor::app::Command]) -> usize {
+    cmds.iter()
+        .filter(|c| {
+            matches!(
+                c,
+                watchfloor::app::Command::Logs(watchfloor::features::logs::LogsCommand::Start(_))
+            )
+        })
+        .count()
+}
+
 /// `t` on the selected line, then the tasks until the trace is there.
 async fn open(st: &mut State, tasks: &mut Tasks, rx: &mut Receiver<SourceEvent>) {
     let cmds = update::apply(st, Action::OpenTrace);
@@ -392,7 +411,8 @@ async fn t_on_a_log_line_opens_its_trace_and_esc_comes_back() {
     let cmds = update::apply(&mut st, Action::OpenTrace);
     assert!(cmds.is_empty(), "{cmds:?}");
     assert!(screen(&st).contains(&format!("Trace {id}")));
-    let cmds = update::apply(&mut st, Action::TraceLogs);
+    // as a key, so that the re-target at the end of `update` is in it
+    let cmds = press(&mut st, KeyCode::Char('l'));
     assert!(st.ui.views.top().is_none());
     assert_eq!(st.ui.focused, watchfloor::app::state::Focus::Logs);
     let t = st.traces.trace.clone().unwrap();
@@ -408,10 +428,13 @@ async fn t_on_a_log_line_opens_its_trace_and_esc_comes_back() {
         })
         .expect("a new logs plan");
     assert!(query.ends_with(&format!("|= \"{id}\"")), "{query}");
+    // asked once, not once for the filter and again for the window
+    assert_eq!(log_plans(&cmds), 1, "{cmds:?}");
     assert!(screen(&st).contains("back to the trace"), "{}", screen(&st));
     // Esc: back to the trace as it was, the window and filters as before
     let pinned = st.target.pinned_end_ms;
-    let cmds = update::apply(&mut st, Action::Close);
+    let cmds = press(&mut st, KeyCode::Esc);
+    assert_eq!(log_plans(&cmds), 1, "{cmds:?}");
     assert!(
         matches!(st.ui.views.top(), Some(View::Trace { .. })),
         "{:?}",

@@ -6,6 +6,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use crate::app::action::Action;
+use crate::app::jumps;
 use crate::app::keymap::{Key, KeyCodeOrd, Mode};
 use crate::app::registry::Command;
 use crate::app::state::{Focus, State};
@@ -139,10 +140,10 @@ fn top_view(state: &mut State, action: Action) -> Handled {
             View::LogDetail { .. } | View::Patterns { .. },
             Action::PickerUp | Action::PickerDown | Action::PickerSelect,
         ) => Consumed(logs_keys::apply(state, action)),
-        (View::Trace { .. }, Action::TraceLogs) => Consumed(trace_logs(state)),
-        (View::Trace { .. }, Action::TraceSearch) => Consumed(service_traces(state)),
+        (View::Trace { .. }, Action::TraceLogs) => Consumed(jumps::trace_logs(state)),
+        (View::Trace { .. }, Action::TraceSearch) => Consumed(jumps::service_traces(state)),
         (View::TraceList { .. }, Action::PickerUp | Action::PickerDown | Action::PickerSelect) => {
-            Consumed(trace_list(state, action))
+            Consumed(jumps::trace_list(state, action))
         }
         (View::Trace { .. }, a) if crate::features::traces::keys::takes(a) => {
             crate::features::traces::keys::apply(state, a);
@@ -341,11 +342,8 @@ fn global(state: &mut State, action: Action) -> Vec<Command> {
         Action::Close => {
             // at the base: back to the trace whose logs these are, else
             // the time cursor, then the zoom
-            if let Some(r) = state.ui.back_to_trace.take() {
-                state.target = r.target;
-                state.logs.filters = r.filters;
-                state.ui.views.push(r.view, r.saved);
-                return logs_keys::replan(state);
+            if state.ui.back_to_trace.is_some() {
+                return crate::app::jumps::back_to_trace(state);
             }
             if state.cursor_ms.is_some() {
                 state.cursor_ms = None;
@@ -503,156 +501,6 @@ pub(crate) fn open_input(state: &mut State, purpose: InputPurpose, text: &str) {
     editor.set_text(text);
     let s = saved(state);
     state.ui.views.push(View::Input { purpose, editor }, s);
-}
-
-/// Shows a trace: the trace id becomes the context's, the trace view is
-/// pushed (or kept, moved to the top row), and the trace is asked for.
-pub(crate) fn open_trace(state: &mut State, id: &str) -> Vec<Command> {
-    let Some(id) = crate::features::traces::client::normalise_id(id) else {
-        state.ui.message = Some((
-            format!("`{}` is not a trace id", crate::text::display(id)),
-            true,
-        ));
-        return vec![];
-    };
-    state.trace_id = Some(id.clone());
-    state.ui.back_to_trace = None;
-    match state.ui.views.top_mut() {
-        Some(View::Trace {
-            selected,
-            collapsed,
-        }) => {
-            *selected = 0;
-            collapsed.clear();
-        }
-        _ => push_view(
-            state,
-            View::Trace {
-                selected: 0,
-                collapsed: vec![],
-            },
-        ),
-    }
-    state
-        .traces
-        .open(&id)
-        .into_iter()
-        .map(Command::Traces)
-        .collect()
-}
-
-/// `l` in the trace view: the log pane, filtered to lines carrying the
-/// trace id, over the trace's time ± a margin (at least 30 s, or the
-/// trace's length), paused there, with the focus; `t` on a line goes back.
-fn trace_logs(state: &mut State) -> Vec<Command> {
-    use crate::features::logs::client::logql::Filter;
-    let Some(t) = state.traces.trace.clone() else {
-        return vec![];
-    };
-    if !state.logs.common.configured {
-        state.ui.message = Some(("no log source: pass --loki URL (or --demo)".into(), true));
-        return vec![];
-    }
-    // what Esc at the dashboard goes back to
-    let before = (state.target.clone(), state.logs.filters.clone());
-    if let Some((view, saved)) = state.ui.views.pop() {
-        state.ui.focused = saved.focused;
-        state.ui.zoom = saved.zoom;
-        state.ui.back_to_trace = Some(crate::app::state::TraceReturn {
-            target: before.0,
-            filters: before.1,
-            view,
-            saved,
-        });
-    }
-    let (start, end) = (t.start_ns / 1_000_000, t.end_ns / 1_000_000);
-    let margin = (end - start).max(30_000);
-    state.target.pinned_end_ms = Some(end + margin);
-    state.target.range_secs = ((end - start + 2 * margin) as u64).div_ceil(1000).max(60);
-    // lines write a 64-bit id in 16 digits, not padded to 32
-    let id = match t.id.strip_prefix("0000000000000000") {
-        Some(short) => short.to_string(),
-        None => t.id.clone(),
-    };
-    state
-        .logs
-        .filters
-        .retain(|f| !matches!(f, Filter::Include(x) if crate::features::traces::client::normalise_id(x).is_some()));
-    state.logs.filters.push(Filter::Include(id));
-    state.ui.focused = Focus::Logs;
-    state.ui.zoom = false;
-    logs_keys::replan(state)
-}
-
-/// Lists the traces a query finds (the list view pushed, or kept and
-/// moved to its top).
-pub(crate) fn search_traces(
-    state: &mut State,
-    query: crate::features::traces::client::search::Query,
-) -> Vec<Command> {
-    match state.ui.views.top_mut() {
-        Some(View::TraceList { index }) => *index = 0,
-        _ => push_view(state, View::TraceList { index: 0 }),
-    }
-    state
-        .traces
-        .find(query)
-        .into_iter()
-        .map(Command::Traces)
-        .collect()
-}
-
-/// Keys of the list of traces found: up, down, Enter opens one.
-fn trace_list(state: &mut State, action: Action) -> Vec<Command> {
-    let found: Vec<String> = match &state.traces.search {
-        Some(crate::features::traces::Search {
-            result: Some(Ok(v)),
-            ..
-        }) => v.iter().map(|t| t.id.clone()).collect(),
-        _ => vec![],
-    };
-    let Some(View::TraceList { index }) = state.ui.views.top_mut() else {
-        return vec![];
-    };
-    match action {
-        Action::PickerUp => *index = index.saturating_sub(1),
-        Action::PickerDown => *index = (*index + 1).min(found.len().saturating_sub(1)),
-        Action::PickerSelect => {
-            if let Some(id) = found.get(*index).cloned() {
-                return open_trace(state, &id);
-            }
-        }
-        _ => {}
-    }
-    vec![]
-}
-
-/// `s` in the trace view: the traces of the selected span's service in
-/// the window, slowest first.
-fn service_traces(state: &mut State) -> Vec<Command> {
-    let Some(t) = state.traces.trace.clone() else {
-        return vec![];
-    };
-    let Some(View::Trace {
-        selected,
-        collapsed,
-    }) = state.ui.views.top()
-    else {
-        return vec![];
-    };
-    let shown = crate::features::traces::pane::shown(&t, collapsed);
-    let Some(&span) = shown.get(*selected) else {
-        return vec![];
-    };
-    let query = crate::features::traces::client::search::Query {
-        tag: None,
-        service: Some(t.spans[span].raw.service.to_string()),
-        service_guess: None,
-        start_ms: state.target.start_ms(state.now_ms),
-        end_ms: state.target.end_ms(state.now_ms),
-        limit: 50,
-    };
-    search_traces(state, query)
 }
 
 pub fn push_view(state: &mut State, view: View) {

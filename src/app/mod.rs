@@ -2,6 +2,7 @@
 //! command line, and the event loop.
 pub mod action;
 pub mod headless;
+pub mod jumps;
 pub mod keymap;
 pub mod keys;
 pub mod layout;

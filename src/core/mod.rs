@@ -11,6 +11,7 @@ pub mod sink;
 pub mod slot;
 pub mod source;
 pub mod target;
+pub mod view;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -89,6 +89,16 @@ fn step(state: &mut State, delta: isize) {
 }
 
 /// The line details open on: the selected line, else the newest.
+/// The line the keys act on (the selection, else the newest shown), for
+/// the jumps from a line to its trace.
+pub fn selected_line(l: &LogsState) -> Option<&LogLine> {
+    let p = l.ring.index_of(current_line(l)?)?;
+    match &l.ring.get(p)?.row {
+        Row::Line(line) => Some(line),
+        _ => None,
+    }
+}
+
 fn current_line(l: &LogsState) -> Option<u64> {
     if !l.follow {
         if let Some(id) = l.selected {
@@ -227,8 +237,8 @@ pub fn apply(state: &mut State, action: crate::app::Action) -> Vec<Command> {
         | A::LevelWarn
         | A::LevelError => search_and_filter(state, action),
         A::EditLogQuery => edit_query(state),
-        A::OpenTrace => open_trace(state),
-        A::TraceSearch => search_traces(state),
+        A::OpenTrace => crate::app::jumps::trace_of_line(state),
+        A::TraceSearch => crate::app::jumps::traces_of_line(state),
         A::OpenDetail | A::OpenPatterns | A::PickerUp | A::PickerDown | A::PickerSelect => {
             views(state, action)
         }
@@ -325,77 +335,6 @@ fn edit_query(state: &mut State) -> Vec<Command> {
             })
         })
         .collect()
-}
-
-/// `t`: the trace of the selected line (its id from structured metadata,
-/// a JSON field, a logfmt key or the text), or why there is none.
-fn open_trace(state: &mut State) -> Vec<Command> {
-    let id = current_line(&state.logs)
-        .and_then(|id| state.logs.ring.index_of(id))
-        .and_then(|p| state.logs.ring.get(p))
-        .and_then(|s| match &s.row {
-            Row::Line(l) => crate::text::logline::trace_id(&l.text, &l.meta),
-            _ => None,
-        });
-    match id {
-        Some(id) => crate::app::keys::open_trace(state, &id),
-        None => {
-            state.ui.message = Some(("no trace id in this line".into(), true));
-            vec![]
-        }
-    }
-}
-
-/// Fields of a line that name a conversation the traces carry too.
-const THREAD_KEYS: [&str; 6] = [
-    "thread_id",
-    "turn_id",
-    "threadId",
-    "turnId",
-    "session_id",
-    "request_id",
-];
-
-/// `ctrl-t`: the traces carrying the selected line's `thread_id` (or
-/// `turn_id`, …) in the window; the service from the line's labels (Jaeger
-/// searches one service at a time).
-fn search_traces(state: &mut State) -> Vec<Command> {
-    let line = current_line(&state.logs)
-        .and_then(|id| state.logs.ring.index_of(id))
-        .and_then(|p| state.logs.ring.get(p))
-        .and_then(|s| match &s.row {
-            Row::Line(l) => Some(l.clone()),
-            _ => None,
-        });
-    let Some(line) = line else {
-        return vec![];
-    };
-    let pairs = crate::text::logline::fields(&line.text)
-        .map(|f| f.pairs)
-        .unwrap_or_default();
-    let tag = THREAD_KEYS.iter().find_map(|k| {
-        pairs
-            .iter()
-            .chain(line.meta.iter())
-            .find(|(a, v)| a == k && !v.is_empty())
-            .cloned()
-    });
-    let Some(tag) = tag else {
-        state.ui.message = Some(("no thread_id or turn_id in this line".into(), true));
-        return vec![];
-    };
-    let service = ["service_name", "app", "container"]
-        .iter()
-        .find_map(|k| line.label(k).map(str::to_string));
-    let query = crate::features::traces::client::search::Query {
-        tag: Some(tag),
-        service: None,
-        service_guess: service,
-        start_ms: state.target.start_ms(state.now_ms),
-        end_ms: state.target.end_ms(state.now_ms),
-        limit: 50,
-    };
-    crate::app::keys::search_traces(state, query)
 }
 
 /// The detail and patterns views: opening them, moving in them, Enter.

@@ -14,7 +14,7 @@ use crate::text::units::{fit_middle, format_duration};
 
 pub fn draw(f: &mut Frame, area: Rect, state: &State, scroll: u16) {
     let th = &state.theme;
-    let r = crate::features::logs::views::full(area);
+    let r = crate::core::view::full(area);
     if r.height < 4 || r.width < 40 {
         return;
     }

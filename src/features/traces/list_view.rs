@@ -14,7 +14,7 @@ use crate::text::units::{fit_middle, format_duration};
 
 pub fn draw(f: &mut Frame, area: Rect, state: &State, index: usize) {
     let th = &state.theme;
-    let r = crate::features::logs::views::full(area);
+    let r = crate::core::view::full(area);
     if r.height < 4 || r.width < 40 {
         return;
     }
@@ -36,7 +36,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, index: usize) {
         ))),
         Some(Ok(v)) => {
             let h = r.height.saturating_sub(2) as usize;
-            let first = crate::features::logs::views::first_row(index, h);
+            let first = crate::core::view::first_row(index, h);
             let name_w = w.saturating_sub(8 + 1 + 8 + 1 + 17 + 1 + 14);
             for (i, t) in v.iter().enumerate().skip(first).take(h) {
                 let when = chrono::DateTime::from_timestamp_millis(t.start_ms)

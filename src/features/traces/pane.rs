@@ -43,7 +43,7 @@ const DETAIL: u16 = 8;
 
 pub fn draw(f: &mut Frame, area: Rect, state: &State, selected: usize, collapsed: &[usize]) {
     let th = &state.theme;
-    let r = crate::features::logs::views::full(area);
+    let r = crate::core::view::full(area);
     if r.height < 4 || r.width < 20 {
         return;
     }
@@ -99,7 +99,7 @@ fn waterfall_lines<'a>(
     let selected = selected.min(shown.len().saturating_sub(1));
     let detail_h = if inner.height > DETAIL + 6 { DETAIL } else { 0 };
     let h = (inner.height.saturating_sub(1 + detail_h)) as usize;
-    let first = crate::features::logs::views::first_row(selected, h);
+    let first = crate::core::view::first_row(selected, h);
     let window = &shown[first.min(shown.len())..(first + h).min(shown.len())];
     let colour = |svc: &str| -> Style {
         let i = t.service_index(svc);

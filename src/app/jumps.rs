@@ -1,0 +1,248 @@
+//! The jumps between features: a log line to its trace, a trace to its
+//! logs and back, a line's conversation or a span's service to the traces
+//! found. They touch two features at once (logs and traces), so they live
+//! in the app, which may read and change every feature's state; the
+//! features themselves never reach into each other.
+
+use crate::app::action::Action;
+use crate::app::keys::push_view;
+use crate::app::registry::Command;
+use crate::app::state::{Focus, State};
+use crate::app::views::View;
+use crate::core::Target;
+use crate::features::logs::keys as logs_keys;
+use crate::features::traces::client::search::Query;
+
+/// Fields of a log line that name a conversation the traces carry too.
+const THREAD_KEYS: [&str; 6] = [
+    "thread_id",
+    "turn_id",
+    "threadId",
+    "turnId",
+    "session_id",
+    "request_id",
+];
+
+/// `t` on a log line: its trace (the id from structured metadata, a JSON
+/// field, a logfmt key or the text), or why there is none.
+pub fn trace_of_line(state: &mut State) -> Vec<Command> {
+    let id = logs_keys::selected_line(&state.logs)
+        .and_then(|l| crate::text::logline::trace_id(&l.text, &l.meta));
+    match id {
+        Some(id) => open_trace(state, &id),
+        None => {
+            state.ui.message = Some(("no trace id in this line".into(), true));
+            vec![]
+        }
+    }
+}
+
+/// `ctrl-t` on a log line: the traces carrying its `thread_id` (or
+/// `turn_id`, …) in the window; a service guessed from the line's labels
+/// for Jaeger, which searches one service at a time.
+pub fn traces_of_line(state: &mut State) -> Vec<Command> {
+    let Some(line) = logs_keys::selected_line(&state.logs) else {
+        return vec![];
+    };
+    let pairs = crate::text::logline::fields(&line.text)
+        .map(|f| f.pairs)
+        .unwrap_or_default();
+    let tag = THREAD_KEYS.iter().find_map(|k| {
+        pairs
+            .iter()
+            .chain(line.meta.iter())
+            .find(|(a, v)| a == k && !v.is_empty())
+            .cloned()
+    });
+    let Some(tag) = tag else {
+        state.ui.message = Some(("no thread_id or turn_id in this line".into(), true));
+        return vec![];
+    };
+    let service_guess = ["service_name", "app", "container"]
+        .iter()
+        .find_map(|k| line.label(k).map(str::to_string));
+    let query = Query {
+        tag: Some(tag),
+        service: None,
+        service_guess,
+        start_ms: state.target.start_ms(state.now_ms),
+        end_ms: state.target.end_ms(state.now_ms),
+        limit: 50,
+    };
+    search_traces(state, query)
+}
+
+/// The log pane is planned again for a change of its filters, unless the
+/// Target changed too: `update` re-targets every source once at its end,
+/// the log pane with it, and planning here as well would ask twice.
+fn replan_unless_retargeted(state: &mut State, before: &Target) -> Vec<Command> {
+    if state.target == *before {
+        logs_keys::replan(state)
+    } else {
+        vec![]
+    }
+}
+
+/// Esc at the dashboard after `l`: the window and log filters from before,
+/// and the trace view as it was.
+pub(crate) fn back_to_trace(state: &mut State) -> Vec<Command> {
+    let Some(r) = state.ui.back_to_trace.take() else {
+        return vec![];
+    };
+    let before = state.target.clone();
+    state.target = r.target;
+    state.logs.filters = r.filters;
+    state.ui.views.push(r.view, r.saved);
+    replan_unless_retargeted(state, &before)
+}
+
+/// Shows a trace: the trace id becomes the context's, the trace view is
+/// pushed (or kept, moved to the top row), and the trace is asked for.
+pub fn open_trace(state: &mut State, id: &str) -> Vec<Command> {
+    let Some(id) = crate::features::traces::client::normalise_id(id) else {
+        state.ui.message = Some((
+            format!("`{}` is not a trace id", crate::text::display(id)),
+            true,
+        ));
+        return vec![];
+    };
+    state.trace_id = Some(id.clone());
+    state.ui.back_to_trace = None;
+    match state.ui.views.top_mut() {
+        Some(View::Trace {
+            selected,
+            collapsed,
+        }) => {
+            *selected = 0;
+            collapsed.clear();
+        }
+        _ => push_view(
+            state,
+            View::Trace {
+                selected: 0,
+                collapsed: vec![],
+            },
+        ),
+    }
+    state
+        .traces
+        .open(&id)
+        .into_iter()
+        .map(Command::Traces)
+        .collect()
+}
+
+/// `l` in the trace view: the log pane, filtered to lines carrying the
+/// trace id, over the trace's time ± a margin (at least 30 s, or the
+/// trace's length), paused there, with the focus; `t` on a line goes back.
+pub(crate) fn trace_logs(state: &mut State) -> Vec<Command> {
+    use crate::features::logs::client::logql::Filter;
+    let Some(t) = state.traces.trace.clone() else {
+        return vec![];
+    };
+    if !state.logs.common.configured {
+        state.ui.message = Some(("no log source: pass --loki URL (or --demo)".into(), true));
+        return vec![];
+    }
+    // what Esc at the dashboard goes back to
+    let before = (state.target.clone(), state.logs.filters.clone());
+    let before_target = state.target.clone();
+    if let Some((view, saved)) = state.ui.views.pop() {
+        state.ui.focused = saved.focused;
+        state.ui.zoom = saved.zoom;
+        state.ui.back_to_trace = Some(crate::app::state::TraceReturn {
+            target: before.0,
+            filters: before.1,
+            view,
+            saved,
+        });
+    }
+    let (start, end) = (t.start_ns / 1_000_000, t.end_ns / 1_000_000);
+    let margin = (end - start).max(30_000);
+    state.target.pinned_end_ms = Some(end + margin);
+    state.target.range_secs = ((end - start + 2 * margin) as u64).div_ceil(1000).max(60);
+    // lines write a 64-bit id in 16 digits, not padded to 32
+    let id = match t.id.strip_prefix("0000000000000000") {
+        Some(short) => short.to_string(),
+        None => t.id.clone(),
+    };
+    state
+        .logs
+        .filters
+        .retain(|f| !matches!(f, Filter::Include(x) if crate::features::traces::client::normalise_id(x).is_some()));
+    state.logs.filters.push(Filter::Include(id));
+    state.ui.focused = Focus::Logs;
+    state.ui.zoom = false;
+    replan_unless_retargeted(state, &before_target)
+}
+
+/// Lists the traces a query finds (the list view pushed, or kept and
+/// moved to its top).
+pub(crate) fn search_traces(
+    state: &mut State,
+    query: crate::features::traces::client::search::Query,
+) -> Vec<Command> {
+    match state.ui.views.top_mut() {
+        Some(View::TraceList { index }) => *index = 0,
+        _ => push_view(state, View::TraceList { index: 0 }),
+    }
+    state
+        .traces
+        .find(query)
+        .into_iter()
+        .map(Command::Traces)
+        .collect()
+}
+
+/// Keys of the list of traces found: up, down, Enter opens one.
+pub(crate) fn trace_list(state: &mut State, action: Action) -> Vec<Command> {
+    let found: Vec<String> = match &state.traces.search {
+        Some(crate::features::traces::Search {
+            result: Some(Ok(v)),
+            ..
+        }) => v.iter().map(|t| t.id.clone()).collect(),
+        _ => vec![],
+    };
+    let Some(View::TraceList { index }) = state.ui.views.top_mut() else {
+        return vec![];
+    };
+    match action {
+        Action::PickerUp => *index = index.saturating_sub(1),
+        Action::PickerDown => *index = (*index + 1).min(found.len().saturating_sub(1)),
+        Action::PickerSelect => {
+            if let Some(id) = found.get(*index).cloned() {
+                return open_trace(state, &id);
+            }
+        }
+        _ => {}
+    }
+    vec![]
+}
+
+/// `s` in the trace view: the traces of the selected span's service in
+/// the window, slowest first.
+pub(crate) fn service_traces(state: &mut State) -> Vec<Command> {
+    let Some(t) = state.traces.trace.clone() else {
+        return vec![];
+    };
+    let Some(View::Trace {
+        selected,
+        collapsed,
+    }) = state.ui.views.top()
+    else {
+        return vec![];
+    };
+    let shown = crate::features::traces::pane::shown(&t, collapsed);
+    let Some(&span) = shown.get(*selected) else {
+        return vec![];
+    };
+    let query = crate::features::traces::client::search::Query {
+        tag: None,
+        service: Some(t.spans[span].raw.service.to_string()),
+        service_guess: None,
+        start_ms: state.target.start_ms(state.now_ms),
+        end_ms: state.target.end_ms(state.now_ms),
+        limit: 50,
+    };
+    search_traces(state, query)
+}
