@@ -7,6 +7,7 @@ pub mod completion;
 pub mod dedupe;
 pub mod engine;
 pub mod events;
+pub mod input;
 pub mod keys;
 pub mod pane;
 pub mod runner;
