@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Write};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use watchfloor::features::traces::client::{HttpTraces, TracesBackend};
+use watchfloor::features::traces::client::TracesBackend;
 
 use clap::Parser;
 use ratatui::backend::CrosstermBackend;
@@ -133,23 +133,13 @@ fn headless_logs(
     status
 }
 
-/// The trace backend: the demo's own traces, or the configured Jaeger or
-/// Tempo (None: none configured).
+/// The trace backend: the demo's own, or the configured Jaeger or Tempo.
 fn traces_backend(cli: &Cli, s: &settings::Settings) -> Option<Arc<dyn TracesBackend>> {
-    if s.demo {
-        // the demo's log lines carry ids of traces it serves itself
-        let preset = s.dashboard.as_deref().unwrap_or("beam");
-        return Some(Arc::new(watchfloor::demo::traces::DemoTraces::new(
-            cli.seed, preset,
-        )));
-    }
-    let ep = s.traces.as_ref()?;
-    let kind = cli.traces_kind.as_deref().map(|k| {
-        k.parse()
-            .unwrap_or_else(|e| fail(&format!("--traces-kind {e}")))
-    });
-    let b = HttpTraces::new(ep, kind).unwrap_or_else(|e| fail(&e));
-    Some(Arc::new(b))
+    let demo = s
+        .demo
+        .then(|| (cli.seed, s.dashboard.as_deref().unwrap_or("beam")));
+    watchfloor::app::headless::traces_backend(demo, s.traces.as_ref(), cli.traces_kind.as_deref())
+        .unwrap_or_else(|e| fail(&e))
 }
 
 /// `--trace ID --once`: the trace's waterfall, printed (0), or why it
@@ -175,28 +165,17 @@ fn print_trace(cli: &Cli, s: &settings::Settings, id: &str, forwards: KubeOption
             let sink = watchfloor::core::Sink::direct(tx.clone());
             tokio::spawn(forward::serve(f.clone(), forwards.clone(), sink));
         }
-        tokio::time::timeout(Duration::from_secs_f64(timeout), backend.trace(id)).await
+        let timeout = Duration::from_secs_f64(timeout);
+        watchfloor::app::headless::trace_text(backend, id, (cols, rows), timeout).await
     });
     rt.shutdown_timeout(Duration::from_millis(200));
-    let shown = watchfloor::text::display(id).into_owned();
     match got {
-        Ok(Ok(t)) => {
-            let max_rows = (rows as usize).saturating_sub(4).max(1);
-            print!(
-                "{}",
-                watchfloor::features::traces::waterfall::text(&t, cols as usize, max_rows)
-            );
+        Ok(text) => {
+            print!("{text}");
             0
         }
-        Ok(Err(e)) => {
-            say(&format!("trace {shown}: {e}"));
-            2
-        }
-        Err(_) => {
-            say(&format!(
-                "trace {shown}: no answer within {}",
-                cli.once_timeout
-            ));
+        Err(e) => {
+            say(&e);
             2
         }
     }

@@ -396,3 +396,52 @@ mod repeat_tests {
         assert_eq!(r.flush(), None);
     }
 }
+
+/// `--trace ID --once`: the trace's waterfall as text for a `cols`x`rows`
+/// terminal, or why it could not be read (within `timeout`).
+pub async fn trace_text(
+    backend: std::sync::Arc<dyn crate::features::traces::client::TracesBackend>,
+    id: &str,
+    (cols, rows): (u16, u16),
+    timeout: std::time::Duration,
+) -> Result<String, String> {
+    let shown = crate::text::display(id).into_owned();
+    match tokio::time::timeout(timeout, backend.trace(id)).await {
+        Ok(Ok(t)) => {
+            let max_rows = (rows as usize).saturating_sub(4).max(1);
+            Ok(crate::features::traces::waterfall::text(
+                &t,
+                cols as usize,
+                max_rows,
+            ))
+        }
+        Ok(Err(e)) => Err(format!("trace {shown}: {e}")),
+        Err(_) => Err(format!(
+            "trace {shown}: no answer within {}",
+            crate::text::units::format_duration(timeout.as_secs_f64())
+        )),
+    }
+}
+
+/// The trace backend of a run: the demo's own traces (its log lines carry
+/// their ids) for `Some((seed, preset))`, else the configured Jaeger or
+/// Tempo (`kind` from `--traces-kind`); None when there is none.
+pub fn traces_backend(
+    demo: Option<(u64, &str)>,
+    endpoint: Option<&crate::config::Endpoint>,
+    kind: Option<&str>,
+) -> Result<Option<std::sync::Arc<dyn crate::features::traces::client::TracesBackend>>, String> {
+    use crate::features::traces::client::HttpTraces;
+    if let Some((seed, preset)) = demo {
+        return Ok(Some(std::sync::Arc::new(
+            crate::demo::traces::DemoTraces::new(seed, preset),
+        )));
+    }
+    let Some(ep) = endpoint else {
+        return Ok(None);
+    };
+    let kind = kind
+        .map(|k| k.parse().map_err(|e| format!("--traces-kind {e}")))
+        .transpose()?;
+    Ok(Some(std::sync::Arc::new(HttpTraces::new(ep, kind)?)))
+}
