@@ -360,43 +360,6 @@ impl Report {
     }
 }
 
-#[cfg(test)]
-mod repeat_tests {
-    use super::Repeats;
-    use std::time::{Duration, Instant};
-
-    #[test]
-    fn a_repeated_error_is_said_once_then_counted() {
-        let mut r = Repeats::default();
-        let t = Instant::now();
-        let reset = || "tail to loki:3100: closed (reconnecting, retrying)".to_string();
-        let down = || "HTTP 503: no healthy upstream (reconnecting, retrying)".to_string();
-        assert_eq!(r.see(reset(), t).as_deref(), Some(reset().as_str()));
-        assert_eq!(r.see(down(), t).as_deref(), Some(down().as_str()));
-        // alternating, 104 more times each within the minute: nothing
-        for i in 1..105 {
-            let at = t + Duration::from_millis(i * 500);
-            assert_eq!(r.see(reset(), at), None, "{i}");
-            assert_eq!(r.see(down(), at), None, "{i}");
-        }
-        // a minute on, each count is said once (and starts over)
-        let said = r.see(reset(), t + Duration::from_secs(61)).unwrap();
-        assert!(said.ends_with("(again 105×)"), "{said}");
-        assert_eq!(r.see(reset(), t + Duration::from_secs(62)), None);
-        // at exit, what was not said yet
-        let left = r.flush().unwrap();
-        assert!(
-            left.contains("closed (reconnecting, retrying) (again 1×)"),
-            "{left}"
-        );
-        assert!(
-            left.contains("no healthy upstream (reconnecting, retrying) (again 104×)"),
-            "{left}"
-        );
-        assert_eq!(r.flush(), None);
-    }
-}
-
 /// `--trace ID --once`: the trace's waterfall as text for a `cols`x`rows`
 /// terminal, or why it could not be read (within `timeout`).
 pub async fn trace_text(
@@ -444,4 +407,41 @@ pub fn traces_backend(
         .map(|k| k.parse().map_err(|e| format!("--traces-kind {e}")))
         .transpose()?;
     Ok(Some(std::sync::Arc::new(HttpTraces::new(ep, kind)?)))
+}
+
+#[cfg(test)]
+mod repeat_tests {
+    use super::Repeats;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn a_repeated_error_is_said_once_then_counted() {
+        let mut r = Repeats::default();
+        let t = Instant::now();
+        let reset = || "tail to loki:3100: closed (reconnecting, retrying)".to_string();
+        let down = || "HTTP 503: no healthy upstream (reconnecting, retrying)".to_string();
+        assert_eq!(r.see(reset(), t).as_deref(), Some(reset().as_str()));
+        assert_eq!(r.see(down(), t).as_deref(), Some(down().as_str()));
+        // alternating, 104 more times each within the minute: nothing
+        for i in 1..105 {
+            let at = t + Duration::from_millis(i * 500);
+            assert_eq!(r.see(reset(), at), None, "{i}");
+            assert_eq!(r.see(down(), at), None, "{i}");
+        }
+        // a minute on, each count is said once (and starts over)
+        let said = r.see(reset(), t + Duration::from_secs(61)).unwrap();
+        assert!(said.ends_with("(again 105×)"), "{said}");
+        assert_eq!(r.see(reset(), t + Duration::from_secs(62)), None);
+        // at exit, what was not said yet
+        let left = r.flush().unwrap();
+        assert!(
+            left.contains("closed (reconnecting, retrying) (again 1×)"),
+            "{left}"
+        );
+        assert!(
+            left.contains("no healthy upstream (reconnecting, retrying) (again 104×)"),
+            "{left}"
+        );
+        assert_eq!(r.flush(), None);
+    }
 }
