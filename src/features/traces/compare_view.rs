@@ -7,7 +7,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
-use super::compare::compare;
 use crate::app::State;
 use crate::text::display;
 use crate::text::units::{fit_middle, format_duration};
@@ -46,7 +45,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, scroll: u16) {
             th.dim,
         )),
     ];
-    let rows = compare(a, b);
+    let rows = &state.traces.comparison;
     let h = r.height.saturating_sub(4) as usize;
     let first = (scroll as usize).min(rows.len().saturating_sub(h));
     for row in rows.iter().skip(first).take(h) {

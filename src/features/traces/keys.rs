@@ -74,6 +74,7 @@ pub fn apply(state: &mut State, action: Action) {
 fn compare(state: &mut State, t: std::sync::Arc<super::tree::Trace>) {
     match &state.traces.baseline {
         Some(b) if b.id != t.id => {
+            state.traces.comparison = super::compare::compare(b, &t);
             crate::app::keys::push_view(state, View::TraceCompare { scroll: 0 })
         }
         _ => {

@@ -57,6 +57,9 @@ pub struct TracesState {
     pub error: Option<(String, String)>,
     /// The trace marked with `c`, to compare the next one against.
     pub baseline: Option<Arc<Trace>>,
+    /// The baseline against the trace in view, found when `c` opened it
+    /// (not on every frame: 100,000 spans are grouped in tens of ms).
+    pub comparison: Vec<compare::Row>,
     /// The last search: what was asked and, once answered, what it found.
     pub search: Option<Search>,
 }
@@ -78,6 +81,7 @@ impl Default for TracesState {
             loading: None,
             error: None,
             baseline: None,
+            comparison: vec![],
             search: None,
         }
     }
