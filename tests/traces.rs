@@ -747,6 +747,15 @@ async fn the_demo_finds_the_traces_of_a_thread() {
     };
     let hits = demo.search(&q).await.unwrap();
     assert!(hits.len() > 3, "{hits:?}");
+    // a limit keeps the slowest of all, not the first found
+    let few = demo
+        .search(&Query {
+            limit: 2,
+            ..q.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(few, hits[..2]);
     assert!(hits.windows(2).all(|w| w[0].dur_ms >= w[1].dur_ms));
     for h in &hits {
         let t = demo.trace(&h.id).await.unwrap();

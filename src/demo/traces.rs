@@ -250,11 +250,10 @@ impl TracesBackend for DemoTraces {
                     spans: Some(t.spans.len()),
                     errors: Some(t.errors()),
                 });
-                if hits.len() >= q.limit {
-                    break;
-                }
             }
+            // the slowest of all found, not of the first found
             crate::features::traces::client::search::slowest_first(&mut hits);
+            hits.truncate(q.limit);
             Ok(hits)
         })
     }
