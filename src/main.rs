@@ -97,6 +97,7 @@ fn headless_logs(
         gen: 1,
         query,
         since_ns: now_ns - (since * 1e9) as i64,
+        until_ns: None,
         backfill: args.limit,
         follow: args.follow,
         poll_every: Duration::from_secs_f64(s.refresh_secs.max(1.0)),

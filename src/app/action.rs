@@ -85,10 +85,15 @@ pub enum Action {
     /// The traces carrying the selected log line's `thread_id` / `turn_id`
     /// (or, in the trace view, the selected span's service).
     TraceSearch,
+    /// The trace of the latency exemplar nearest the time cursor.
+    OpenExemplar,
+    /// The log pane at the time cursor ± a step (or around the
+    /// termination nearest it), paused, for the pod in view.
+    LogsAtCursor,
 }
 
 impl Action {
-    pub const ALL: [Action; 51] = [
+    pub const ALL: [Action; 53] = [
         Action::Quit,
         Action::ToggleHelp,
         Action::FocusNext,
@@ -140,5 +145,7 @@ impl Action {
         Action::TraceLogs,
         Action::TraceCompare,
         Action::TraceSearch,
+        Action::OpenExemplar,
+        Action::LogsAtCursor,
     ];
 }

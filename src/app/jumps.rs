@@ -83,16 +83,131 @@ fn replan_unless_retargeted(state: &mut State, before: &Target) -> Vec<Command> 
     }
 }
 
-/// Esc at the dashboard after `l`: the window and log filters from before,
-/// and the trace view as it was.
-pub(crate) fn back_to_trace(state: &mut State) -> Vec<Command> {
-    let Some(r) = state.ui.back_to_trace.take() else {
+/// Esc at the dashboard after `l` or `L`: the window, pod, log filters,
+/// focus and cursor from before, and the trace view as it was.
+pub(crate) fn jump_back(state: &mut State) -> Vec<Command> {
+    let Some(r) = state.ui.jump_back.take() else {
         return vec![];
     };
     let before = state.target.clone();
     state.target = r.target;
     state.logs.filters = r.filters;
-    state.ui.views.push(r.view, r.saved);
+    state.ui.focused = r.focused;
+    state.cursor_ms = r.cursor_ms;
+    if let Some((view, saved)) = r.view {
+        state.ui.views.push(view, saved);
+    }
+    replan_unless_retargeted(state, &before)
+}
+
+/// What Esc after a jump to the logs goes back to (`view`: the trace view
+/// popped for it).
+fn remember(
+    state: &mut State,
+    view: Option<(View, crate::app::views::Saved)>,
+) -> crate::app::state::JumpBack {
+    crate::app::state::JumpBack {
+        target: state.target.clone(),
+        filters: state.logs.filters.clone(),
+        focused: view.as_ref().map_or(state.ui.focused, |(_, s)| s.focused),
+        cursor_ms: state.cursor_ms,
+        view,
+    }
+}
+
+/// `x`: the trace of the latency chart's exemplar nearest the time cursor
+/// (the end of the window without one), the one its chart marks.
+pub(crate) fn exemplar_trace(state: &mut State) -> Vec<Command> {
+    let (start, end) = (
+        state.target.start_ms(state.now_ms),
+        state.target.end_ms(state.now_ms),
+    );
+    let near = state
+        .metrics
+        .exemplar_near(state.cursor_ms.unwrap_or(end), start, end)
+        .map(|(_, e)| e.trace_id.clone());
+    match near {
+        Some(id) => open_trace(state, &id),
+        None => {
+            let why = match state.metrics.exemplars.errors.values().next() {
+                Some(e) => format!("no exemplars: {e}"),
+                None => "no exemplar in the window (a histogram with trace ids; Prometheus \
+                         needs --enable-feature=exemplar-storage)"
+                    .into(),
+            };
+            state.ui.message = Some((why, true));
+            vec![]
+        }
+    }
+}
+
+/// `L`: the log pane over the time cursor ± a step (at least 10 s), paused
+/// there, with the focus. On the Restarts or Kubernetes pane, around the
+/// termination nearest the cursor (the newest without one) instead, for
+/// that pod: from 1 min (or two steps) before the kill to 30 s after, so a
+/// restarted container's last lines and its successor's first are both
+/// there. Esc goes back.
+pub(crate) fn logs_at_cursor(state: &mut State) -> Vec<Command> {
+    if !state.logs.common.configured {
+        state.ui.message = Some(("no log source: pass --loki URL (or --demo)".into(), true));
+        return vec![];
+    }
+    let step = state.metrics.step_secs.max(1) as i64 * 1000;
+    let (start, end) = (
+        state.target.start_ms(state.now_ms),
+        state.target.end_ms(state.now_ms),
+    );
+    let on_kills = match state.ui.focused {
+        Focus::Kube => true,
+        Focus::Pane(i) => state
+            .metrics
+            .dashboard
+            .as_ref()
+            .and_then(|d| d.panes.get(i))
+            .is_some_and(|p| p.kind == crate::dashboard::PaneKind::Restarts),
+        Focus::Logs => false,
+    };
+    let (from, to, at, pod) = if on_kills {
+        let near = state.cursor_ms.unwrap_or(end);
+        let kill = state
+            .marks
+            .iter()
+            .filter(|m| m.at_ms >= start && m.at_ms <= end)
+            .filter(|m| state.target.pod.as_deref().is_none_or(|p| p == m.pod))
+            .min_by_key(|m| ((m.at_ms - near).abs(), std::cmp::Reverse(m.at_ms)));
+        let Some(k) = kill else {
+            state.ui.message = Some(("no restart or OOM kill in the window".into(), true));
+            return vec![];
+        };
+        let before = (2 * step).max(60_000);
+        let after = step.max(30_000);
+        (
+            k.at_ms - before,
+            k.at_ms + after,
+            k.at_ms,
+            Some(k.pod.clone()),
+        )
+    } else {
+        let Some(c) = state.cursor_ms else {
+            state.ui.message = Some((
+                "move the time cursor (← →) to the moment first".into(),
+                true,
+            ));
+            return vec![];
+        };
+        let half = step.max(10_000);
+        (c - half, c + half, c, None)
+    };
+    let before = state.target.clone();
+    state.ui.jump_back = Some(remember(state, None));
+    state.target.pinned_end_ms = Some(to);
+    state.target.range_secs = ((to - from) as u64).div_ceil(1000);
+    if let Some(p) = pod {
+        state.target.pod = Some(p);
+    }
+    state.cursor_ms = Some(at);
+    state.ui.focused = Focus::Logs;
+    state.ui.zoom = false;
     replan_unless_retargeted(state, &before)
 }
 
@@ -107,7 +222,7 @@ pub fn open_trace(state: &mut State, id: &str) -> Vec<Command> {
         return vec![];
     };
     state.trace_id = Some(id.clone());
-    state.ui.back_to_trace = None;
+    state.ui.jump_back = None;
     match state.ui.views.top_mut() {
         Some(View::Trace {
             selected,
@@ -145,17 +260,11 @@ pub(crate) fn trace_logs(state: &mut State) -> Vec<Command> {
         return vec![];
     }
     // what Esc at the dashboard goes back to
-    let before = (state.target.clone(), state.logs.filters.clone());
     let before_target = state.target.clone();
     if let Some((view, saved)) = state.ui.views.pop() {
         state.ui.focused = saved.focused;
         state.ui.zoom = saved.zoom;
-        state.ui.back_to_trace = Some(crate::app::state::TraceReturn {
-            target: before.0,
-            filters: before.1,
-            view,
-            saved,
-        });
+        state.ui.jump_back = Some(remember(state, Some((view, saved))));
     }
     let (start, end) = (t.start_ns / 1_000_000, t.end_ns / 1_000_000);
     let margin = (end - start).max(30_000);

@@ -340,10 +340,10 @@ fn global(state: &mut State, action: Action) -> Vec<Command> {
             state.ui.views.push(View::Help { scroll: 0 }, s);
         }
         Action::Close => {
-            // at the base: back to the trace whose logs these are, else
-            // the time cursor, then the zoom
-            if state.ui.back_to_trace.is_some() {
-                return crate::app::jumps::back_to_trace(state);
+            // at the base: back from a jump to the logs (to the trace
+            // whose logs these are), else the time cursor, then the zoom
+            if state.ui.jump_back.is_some() {
+                return crate::app::jumps::jump_back(state);
             }
             if state.cursor_ms.is_some() {
                 state.cursor_ms = None;
@@ -371,6 +371,8 @@ fn global(state: &mut State, action: Action) -> Vec<Command> {
         Action::AllPods => state.target.pod = None,
         Action::OpenCommand => open_input(state, InputPurpose::Command, ""),
         Action::CursorLeft | Action::CursorRight => cursor_step(state, action),
+        Action::OpenExemplar => return crate::app::jumps::exemplar_trace(state),
+        Action::LogsAtCursor => return crate::app::jumps::logs_at_cursor(state),
         Action::CursorClear => {
             state.cursor_ms = None;
             logs_keys::apply_follow(state);
@@ -445,8 +447,10 @@ pub fn hints(state: &State) -> (Mode, Vec<(Action, &'static str)>) {
         Some(View::TraceList { .. }) => (Mode::Trace, LIST_HINTS.to_vec()),
         None if state.ui.focused == Focus::Logs => {
             let mut h = logs_keys::HINTS.to_vec();
-            if state.ui.back_to_trace.is_some() {
-                h.insert(0, (Action::Close, "back to the trace"));
+            match &state.ui.jump_back {
+                Some(b) if b.view.is_some() => h.insert(0, (Action::Close, "back to the trace")),
+                Some(_) => h.insert(0, (Action::Close, "back")),
+                None => {}
             }
             (Mode::Logs, h)
         }
@@ -454,6 +458,16 @@ pub fn hints(state: &State) -> (Mode, Vec<(Action, &'static str)>) {
             let mut h = DASHBOARD_HINTS.to_vec();
             if state.logs.common.configured {
                 h.splice(2..2, logs_keys::FROM_DASHBOARD.iter().copied());
+            }
+            // the jumps, where they have something to jump to
+            if state.ui.jump_back.is_some() {
+                h.insert(0, (Action::Close, "back"));
+            }
+            if state.logs.common.configured && state.cursor_ms.is_some() {
+                h.insert(2, (Action::LogsAtCursor, "logs here"));
+            }
+            if state.traces.common.configured && state.metrics.exemplars.any() {
+                h.insert(2, (Action::OpenExemplar, "trace"));
             }
             (Mode::Normal, h)
         }

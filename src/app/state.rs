@@ -32,18 +32,21 @@ pub struct UiState {
     pub peek: bool,
     pub width: u16,
     pub height: u16,
-    /// Where `l` in the trace view came from: Esc at the dashboard goes
-    /// back there (the window, the log filters, the trace view as it was).
-    pub back_to_trace: Option<TraceReturn>,
+    /// Where a jump to the log pane came from (`l` in the trace view, `L`
+    /// at the time cursor): Esc at the dashboard goes back there.
+    pub jump_back: Option<JumpBack>,
 }
 
-/// What going back from a trace's logs to the trace restores.
+/// What going back from a jump to the log pane restores: the window (and
+/// pod), the log filters, the focus and cursor, and the trace view as it
+/// was when the jump came from one.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TraceReturn {
+pub struct JumpBack {
     pub target: crate::core::Target,
     pub filters: Vec<crate::features::logs::client::logql::Filter>,
-    pub view: crate::app::views::View,
-    pub saved: crate::app::views::Saved,
+    pub focused: Focus,
+    pub cursor_ms: Option<i64>,
+    pub view: Option<(crate::app::views::View, crate::app::views::Saved)>,
 }
 
 impl UiState {
@@ -148,7 +151,7 @@ impl State {
                 low_bandwidth: false,
                 width: 200,
                 height: 50,
-                back_to_trace: None,
+                jump_back: None,
             },
             themes: vec![theme.clone()],
             theme,

@@ -48,8 +48,13 @@ pub fn update(state: &mut State, event: Event) -> (Vec<Command>, bool) {
         }
     };
     if state.target != before {
-        // the time cursor belongs to the old window
-        state.cursor_ms = None;
+        // the time cursor belongs to the old window, unless the new one
+        // holds it (a jump to the logs of that moment, and back)
+        let (start, end) = (
+            state.target.start_ms(state.now_ms),
+            state.target.end_ms(state.now_ms),
+        );
+        state.cursor_ms = state.cursor_ms.filter(|c| (start..end).contains(c));
         cmds.extend(registry::retarget(state, &before));
     }
     (cmds, changed)

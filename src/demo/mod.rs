@@ -403,6 +403,20 @@ impl MetricsBackend for DemoSource {
         "demo"
     }
 
+    /// The traces of the demo's own lines (see `traces::exemplars`).
+    fn query_exemplars<'a>(
+        &'a self,
+        q: &'a ResolvedQuery,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> BoxFut<'a, Result<Vec<crate::features::metrics::client::exemplars::Exemplar>, SourceError>>
+    {
+        Box::pin(async move {
+            let t = traces::DemoTraces::new(self.seed, self.story.preset());
+            traces::exemplars(&t, q, start_ms, end_ms).await
+        })
+    }
+
     fn query_range<'a>(
         &'a self,
         q: &'a ResolvedQuery,

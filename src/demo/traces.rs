@@ -10,6 +10,7 @@ use std::sync::Arc;
 use super::logs::Line;
 use super::DemoSource;
 use crate::core::{BoxFut, SourceError};
+use crate::features::metrics::client::exemplars::Exemplar;
 use crate::features::traces::client::wire::{RawSpan, SpanEvent, NOT_FOUND};
 use crate::features::traces::client::TracesBackend;
 use crate::features::traces::tree::{build, Trace};
@@ -187,6 +188,59 @@ fn spans(id: &str, pod: &str, end_ms: i64, h: u64, line: &str) -> Vec<RawSpan> {
         }];
     }
     vec![root, auth, query, call, first, retry]
+}
+
+/// The demo's exemplars over [start, end]: the traces of its request and
+/// error lines (of the pod in view), the slowest of each 60th of the range
+/// (at least 5 s), each valued at its trace's duration in seconds, so a
+/// mark stands where the trace it opens says. Only for latency charts.
+pub async fn exemplars(
+    traces: &DemoTraces,
+    q: &crate::dashboard::ResolvedQuery,
+    start_ms: i64,
+    end_ms: i64,
+) -> Result<Vec<Exemplar>, SourceError> {
+    use crate::features::logs::client::LogsBackend;
+    if !crate::features::metrics::client::exemplars::wants(q) {
+        return Ok(vec![]);
+    }
+    let story = traces.src.story();
+    let logs = super::logs::DemoLogs::new(traces.seed, &traces.preset);
+    let selector = match &q.target_pod {
+        Some(p) => format!("{{namespace=\"{}\", pod=\"{p}\"}}", story.namespace()),
+        None => format!("{{namespace=\"{}\"}}", story.namespace()),
+    };
+    let lines = logs
+        .query_range(
+            &selector,
+            start_ms * 1_000_000,
+            end_ms * 1_000_000,
+            5000,
+            true,
+        )
+        .await?;
+    let bucket = ((end_ms - start_ms) / 60).max(5_000);
+    let mut best: std::collections::BTreeMap<i64, Exemplar> = Default::default();
+    for e in lines {
+        let Some(id) = crate::text::logline::trace_id(&e.line, &[]) else {
+            continue;
+        };
+        let Some(t) = traces.trace_of(&id) else {
+            continue;
+        };
+        let ex = Exemplar {
+            at_ms: e.ts_ns / 1_000_000,
+            value: t.duration_ns() as f64 / 1e9,
+            trace_id: id,
+        };
+        let slot = best
+            .entry(ex.at_ms.div_euclid(bucket))
+            .or_insert_with(|| ex.clone());
+        if ex.value > slot.value {
+            *slot = ex;
+        }
+    }
+    Ok(best.into_values().collect())
 }
 
 impl TracesBackend for DemoTraces {

@@ -332,6 +332,11 @@ impl Prom {
     }
 
     fn start_with_global(data: &Path, port: u16, global: &str, scrape: &str) -> Prom {
+        Prom::start_full(data, port, global, scrape, &[])
+    }
+
+    /// A Prometheus with this scrape config and extra flags (a feature flag).
+    pub fn start_full(data: &Path, port: u16, global: &str, scrape: &str, flags: &[&str]) -> Prom {
         let cfg = data.parent().unwrap().join("prometheus.yml");
         std::fs::write(
             &cfg,
@@ -339,6 +344,7 @@ impl Prom {
         )
         .unwrap();
         let child = Command::new("prometheus")
+            .args(flags)
             .arg(format!("--config.file={}", cfg.display()))
             .arg(format!("--storage.tsdb.path={}", data.display()))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))

@@ -20,6 +20,9 @@ pub struct LogsPlan {
     pub query: String,
     /// Backfill from here (ns).
     pub since_ns: i64,
+    /// A paused window's end (ns): the backfill reads back from there, not
+    /// from now, so a moment in the past shows its own lines.
+    pub until_ns: Option<i64>,
     /// Newest lines to backfill.
     pub backfill: usize,
     /// Keep tailing after the backfill.

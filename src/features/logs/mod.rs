@@ -247,7 +247,7 @@ impl LogsState {
         }
         let base = base_query(self, ctx);
         let query = logql::with_filters(&base, &self.filters);
-        let (since_ns, _) = window_ns(ctx);
+        let (since_ns, end_ns) = window_ns(ctx);
         self.common.gen += 1;
         self.base = base;
         self.query = query.clone();
@@ -264,6 +264,7 @@ impl LogsState {
             gen: self.common.gen,
             query,
             since_ns,
+            until_ns: ctx.target.pinned_end_ms.map(|_| end_ns),
             backfill: self.backfill,
             follow: ctx.target.pinned_end_ms.is_none(),
             poll_every: std::time::Duration::from_secs_f64(ctx.refresh_secs.max(1.0)),

@@ -1,6 +1,7 @@
 //! Metrics: the Prometheus-API source (or the demo), its dashboard and
 //! series store, the poller and the metric panes.
 pub mod client;
+pub mod exemplars;
 pub mod panes;
 pub mod poller;
 pub mod runner;
@@ -47,6 +48,16 @@ pub enum MetricsEvent {
         at_ms: i64,
         clock: Option<SampleClock>,
     },
+    /// A latency chart's exemplars over the range its answer covered
+    /// (sent just before that answer).
+    Exemplars {
+        gen: u64,
+        key: String,
+        incremental: bool,
+        start_ms: i64,
+        until_ms: i64,
+        result: Result<Vec<client::exemplars::Exemplar>, SourceError>,
+    },
 }
 
 impl MetricsEvent {
@@ -54,7 +65,8 @@ impl MetricsEvent {
         match self {
             MetricsEvent::Query { gen, .. }
             | MetricsEvent::Inventory { gen, .. }
-            | MetricsEvent::Clock { gen, .. } => *gen,
+            | MetricsEvent::Clock { gen, .. }
+            | MetricsEvent::Exemplars { gen, .. } => *gen,
         }
     }
 }
@@ -94,6 +106,8 @@ pub struct MetricsState {
     pub detection: Option<crate::dashboard::detect::Detection>,
     /// Every job the backend has (for completion).
     pub jobs: Vec<String>,
+    /// The latency charts' exemplars (trace ids of observations).
+    pub exemplars: exemplars::Exemplars,
 }
 
 /// What the metrics source is told.
@@ -127,6 +141,7 @@ impl Default for MetricsState {
             chosen: Default::default(),
             detection: None,
             jobs: vec![],
+            exemplars: Default::default(),
         }
     }
 }
@@ -149,6 +164,22 @@ impl MetricsState {
             .iter()
             .filter(move |q| q.pane == pane)
             .map(|q| (q, self.store.get(&q.key)))
+    }
+
+    /// The exemplar nearest `at_ms` in [start, end] of every latency
+    /// chart (of two as near, the slower), with its query: what `x` opens.
+    pub fn exemplar_near(
+        &self,
+        at_ms: i64,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Option<(&ResolvedQuery, &client::exemplars::Exemplar)> {
+        let charts = || self.queries.iter().filter(|q| client::exemplars::wants(q));
+        let e =
+            self.exemplars
+                .nearest(charts().map(|q| q.key.as_str()), at_ms, start_ms, end_ms)?;
+        let q = charts().find(|q| self.exemplars.of(&q.key).iter().any(|x| std::ptr::eq(x, e)))?;
+        Some((q, e))
     }
 
     /// The queries of one pane with one role.
@@ -245,6 +276,7 @@ impl MetricsState {
         };
         if reset {
             self.store.clear();
+            self.exemplars.clear();
         }
         let t = ctx.target;
         self.step_secs = crate::core::target::choose_step(t.range_secs, TARGET_POINTS, 1);
@@ -501,6 +533,19 @@ impl Feature for MetricsState {
                 }
             }
             q @ MetricsEvent::Query { .. } => self.on_query(q, ctx),
+            MetricsEvent::Exemplars {
+                key,
+                incremental,
+                start_ms,
+                until_ms,
+                result,
+                ..
+            } => {
+                let window_start = until_ms - ctx.target.range_secs as i64 * 1000;
+                self.exemplars
+                    .on_answer(&key, incremental, start_ms, window_start, result);
+                Outcome::changed(vec![])
+            }
         }
     }
 }

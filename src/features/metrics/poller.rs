@@ -14,6 +14,7 @@ use tokio::task::JoinSet;
 
 use crate::core::{now_ms, Sink, SourceError};
 use crate::dashboard::ResolvedQuery;
+use crate::features::metrics::client::exemplars::{self, Exemplar};
 use crate::features::metrics::client::prometheus::align_down;
 use crate::features::metrics::client::{Fetched, MetricsBackend, SampleClock};
 use crate::features::metrics::schedule::{Ask, Scheduler};
@@ -113,8 +114,11 @@ pub fn next_due(a: After) -> i64 {
     due.max(a.fetched_at + a.refresh_ms)
 }
 
+/// What exemplars a latency chart's answer brought along (None: not asked).
+type Marks = Option<Result<Vec<Exemplar>, SourceError>>;
+
 enum Done {
-    Query(Ask, Result<Fetched, SourceError>),
+    Query(Ask, Result<Fetched, SourceError>, Marks),
     Clock(Option<SampleClock>),
 }
 
@@ -150,7 +154,17 @@ async fn run(backend: Arc<dyn MetricsBackend>, plan: PollPlan, tx: Sink<MetricsE
                         .query_range(&ask.query, ask.start, ask.end, step)
                         .await
                 };
-                Done::Query(ask, result)
+                // a latency chart with data: the traces of its observations
+                // over the same range, with the convention that answered
+                let marks = match &result {
+                    Ok(f) if !f.series.is_empty() && exemplars::wants(&ask.query) => Some(
+                        backend
+                            .query_exemplars(&ask.query, ask.start, ask.end)
+                            .await,
+                    ),
+                    _ => None,
+                };
+                Done::Query(ask, result, marks)
             });
         }
         if sched.finished() {
@@ -174,17 +188,35 @@ async fn run(backend: Arc<dyn MetricsBackend>, plan: PollPlan, tx: Sink<MetricsE
                     clock: c,
                 }
             }
-            Done::Query(ask, result) => {
+            Done::Query(ask, result, marks) => {
                 sched.on_answer(&ask, &result, at);
-                MetricsEvent::Query {
+                // the chart first, then its marks
+                let key = ask.query.key.clone();
+                let ev = MetricsEvent::Query {
                     gen,
-                    key: ask.query.key.clone(),
+                    key: key.clone(),
                     alt: ask.alt,
                     incremental: ask.incremental,
                     start_ms: ask.start,
                     until_ms: ask.end,
                     at_ms: at,
                     result,
+                };
+                match marks {
+                    None => ev,
+                    Some(result) => {
+                        if !tx.send(ev).await {
+                            return;
+                        }
+                        MetricsEvent::Exemplars {
+                            gen,
+                            key,
+                            incremental: ask.incremental,
+                            start_ms: ask.start,
+                            until_ms: ask.end,
+                            result,
+                        }
+                    }
                 }
             }
         };

@@ -43,9 +43,20 @@ pub struct Mark {
     pub oom: bool,
 }
 
-/// Draws lines (x = ms since epoch) over the window, and `marks` as
-/// vertical lines (OOM kills in the OOM colour, other terminations in the
-/// warning colour), named in the legend.
+/// Observations with a trace (exemplars) as dots over the lines, and the
+/// one `x` opens (nearest the cursor) as a block.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Dots<'a> {
+    pub points: &'a [(f64, f64)],
+    pub chosen: Option<(f64, f64)>,
+}
+
+/// The legend's name for the dots.
+pub const DOTS_NAME: &str = "trace (x)";
+
+/// Draws lines (x = ms since epoch) over the window, `marks` as vertical
+/// lines (OOM kills in the OOM colour, other terminations in the warning
+/// colour) and `dots` as points, each named in the legend.
 pub fn draw(
     f: &mut Frame,
     full: Rect,
@@ -53,6 +64,7 @@ pub fn draw(
     lines: &[Line<'_>],
     axes: Axes,
     marks: &[Mark],
+    dots: Dots<'_>,
 ) {
     if full.height < 4 || full.width < 20 {
         return;
@@ -85,13 +97,21 @@ pub fn draw(
             style: theme.warn,
         });
     }
+    if !dots.points.is_empty() {
+        legend_lines.push(Line {
+            name: DOTS_NAME.into(),
+            points: dots.points,
+            style: theme.accent,
+        });
+    }
     draw_legend(f, Rect { height: 1, ..full }, theme, &legend_lines);
     let area = Rect {
         y: full.y + 1,
         height: full.height - 1,
         ..full
     };
-    let (lo, hi) = value_bounds(lines);
+    // a slow observation above every line stays on the chart
+    let (lo, hi) = value_bounds(&legend_lines);
     let cursor: Vec<(f64, f64)> = axes
         .cursor_ms
         .map(|c| vec![(c as f64, lo), (c as f64, hi)])
@@ -119,6 +139,18 @@ pub fn draw(
                     .marker(Marker::Braille)
                     .graph_type(GraphType::Scatter)
                     .style(style)
+                    .data(pts),
+            );
+        }
+    }
+    let chosen: Vec<(f64, f64)> = dots.chosen.into_iter().collect();
+    for (pts, marker) in [(dots.points, Marker::Dot), (&chosen[..], Marker::Block)] {
+        if !pts.is_empty() {
+            sets.push(
+                Dataset::default()
+                    .marker(marker)
+                    .graph_type(GraphType::Scatter)
+                    .style(theme.accent)
                     .data(pts),
             );
         }
@@ -165,7 +197,13 @@ fn draw_legend(f: &mut Frame, r: Rect, theme: &Theme, lines: &[Line<'_>]) {
     }
     for ((l, (_, sym)), name) in lines.iter().zip(marks).zip(names) {
         // a time mark (no points of its own) is a vertical bar
-        let sym = if l.points.is_empty() { "┃" } else { sym };
+        let sym = if l.points.is_empty() {
+            "┃"
+        } else if l.name == DOTS_NAME {
+            "•"
+        } else {
+            sym
+        };
         legend.push(Span::styled(format!("{sym} "), l.style));
         legend.push(Span::styled(format!("{name}  "), theme.dim));
     }

@@ -225,9 +225,10 @@ impl Engine {
         }
     }
 
-    /// The newest `n` lines of [since, now), paging backward.
+    /// The newest `n` lines of [since, now) (or of [since, until] when the
+    /// window is paused), paging backward.
     async fn backfill(&mut self, since: i64, n: usize) -> Result<(), SourceError> {
-        let mut end = now_ns() + 1;
+        let mut end = self.plan.until_ns.map_or(now_ns(), |u| u) + 1;
         let mut got: Vec<Entry> = Vec::new();
         while got.len() < n {
             let want = (n - got.len()).min(PAGE);
@@ -429,11 +430,12 @@ pub fn spawn(
     let mut handles = Vec::new();
     if let Some(every) = plan.volume_every {
         let (b, q, gen, tx2) = (backend.clone(), plan.query.clone(), plan.gen, tx.clone());
-        let window = now_ns() - plan.since_ns;
+        let until = plan.until_ns;
+        let window = until.unwrap_or_else(now_ns) - plan.since_ns;
         let step = plan.volume_step_secs;
         handles.push(tokio::spawn(async move {
             loop {
-                let end = now_ns();
+                let end = until.unwrap_or_else(now_ns);
                 let result = b.volume(&q, end - window, end, step).await;
                 let ev = LogsEvent::Volume {
                     gen,

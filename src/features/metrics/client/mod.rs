@@ -1,5 +1,6 @@
 //! The Prometheus HTTP API: requests (`prometheus`) and the capped,
 //! typed parsing of its answers (`prom_parse`).
+pub mod exemplars;
 pub mod prom_parse;
 pub mod prometheus;
 
@@ -61,4 +62,14 @@ pub trait MetricsBackend: Send + Sync {
     fn inventory<'a>(&'a self, names: &'a [String]) -> BoxFut<'a, Result<Inventory, SourceError>>;
     /// When samples arrive (None: unknown, poll at the refresh rate).
     fn sample_clock(&self) -> BoxFut<'_, Result<Option<SampleClock>, SourceError>>;
+    /// The exemplars (observations with a trace id) of the series `q`
+    /// selects over [start, end]. Backends without any have none.
+    fn query_exemplars<'a>(
+        &'a self,
+        _q: &'a ResolvedQuery,
+        _start_ms: i64,
+        _end_ms: i64,
+    ) -> BoxFut<'a, Result<Vec<exemplars::Exemplar>, SourceError>> {
+        Box::pin(async { Ok(vec![]) })
+    }
 }

@@ -126,6 +126,29 @@ impl PrometheusClient {
             .await
     }
 
+    /// The exemplars of the series an expression selects (Prometheus finds
+    /// the selectors in it) over [start, end].
+    pub async fn exemplars(
+        &self,
+        expr: &str,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<super::exemplars::Exemplar>, SourceError> {
+        let p = [
+            ("query", expr.to_string()),
+            ("start", ts(start_ms)),
+            ("end", ts(end_ms)),
+        ];
+        let url = format!("{}/api/v1/query_exemplars", self.base);
+        let req = if expr.len() > POST_THRESHOLD {
+            self.client.post(&url).form(&p)
+        } else {
+            self.client.get(&url).query(&p)
+        };
+        let b = self.send(req).await?;
+        super::exemplars::parse(b.status, b.content_type.as_deref(), &b.bytes)
+    }
+
     /// Every label name.
     pub async fn label_names(&self) -> Result<Vec<String>, SourceError> {
         let url = format!("{}/api/v1/labels", self.base);
@@ -388,6 +411,15 @@ impl MetricsBackend for PrometheusClient {
         at_ms: i64,
     ) -> BoxFut<'a, Result<Fetched, SourceError>> {
         Box::pin(self.instant(&q.expr, at_ms))
+    }
+
+    fn query_exemplars<'a>(
+        &'a self,
+        q: &'a ResolvedQuery,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> BoxFut<'a, Result<Vec<super::exemplars::Exemplar>, SourceError>> {
+        Box::pin(self.exemplars(&q.expr, start_ms, end_ms))
     }
 
     fn inventory<'a>(&'a self, names: &'a [String]) -> BoxFut<'a, Result<Inventory, SourceError>> {

@@ -32,6 +32,38 @@ pub struct AdmissionView {
     pub axes: chart::Axes,
     /// Every pod in view's terminations (the chart is the service's).
     pub marks: Vec<chart::Mark>,
+    /// The latency charts' exemplars in the window, scaled as the chart.
+    pub dots: Vec<(f64, f64)>,
+    /// The exemplar `x` opens: the one nearest the cursor (or the end).
+    pub chosen: Option<(f64, f64)>,
+}
+
+/// The exemplars of the pane's latency charts in the window, as points in
+/// the chart's unit, and the one nearest `at` (the cursor, else the end).
+fn dots(state: &State, pane: &PaneSpec, at: Option<i64>) -> (Vec<(f64, f64)>, Option<(f64, f64)>) {
+    use crate::features::metrics::client::exemplars::{scale, wants};
+    let (start, end) = (
+        state.target.start_ms(state.now_ms),
+        state.target.end_ms(state.now_ms),
+    );
+    let ex = &state.metrics.exemplars;
+    let mut dots = vec![];
+    for (q, _) in state.pane_queries(&pane.id).filter(|(q, _)| wants(q)) {
+        let k = scale(&q.expr);
+        for e in ex.of(&q.key) {
+            let v = e.value * k;
+            if e.at_ms >= start && e.at_ms <= end && v.is_finite() {
+                dots.push((e.at_ms as f64, v));
+            }
+        }
+    }
+    // the one `x` opens, when it is this pane's
+    let chosen = state
+        .metrics
+        .exemplar_near(at.unwrap_or(end), start, end)
+        .filter(|(q, _)| q.pane == pane.id)
+        .map(|(q, e)| (e.at_ms as f64, e.value * scale(&q.expr)));
+    (dots, chosen.filter(|p| p.1.is_finite()))
 }
 
 fn figure(label: String, v: f64, q: &crate::dashboard::ResolvedQuery) -> Figure {
@@ -99,7 +131,10 @@ pub fn view(state: &State, pane: &PaneSpec, at: Option<i64>) -> AdmissionView {
             }
         }
     }
+    let (dots, chosen) = dots(state, pane, at);
     AdmissionView {
+        dots,
+        chosen,
         headline,
         details,
         chart: chart_series,
@@ -245,7 +280,11 @@ fn draw_chart(f: &mut Frame, r: Rect, v: &AdmissionView, t: &Theme) {
             style: t.series_style(i),
         })
         .collect();
-    chart::draw(f, r, t, &lines, v.axes, &v.marks);
+    let dots = chart::Dots {
+        points: &v.dots,
+        chosen: v.chosen,
+    };
+    chart::draw(f, r, t, &lines, v.axes, &v.marks, dots);
 }
 
 /// Detail rows as "label ....... value" fitted to `width` columns.

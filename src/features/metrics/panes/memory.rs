@@ -350,7 +350,7 @@ pub fn draw(f: &mut Frame, area: Rect, v: &MemoryView, t: &Theme) {
             })
             .collect();
         if !lines.is_empty() {
-            chart::draw(f, chart_area, t, &lines, axes, &v.marks);
+            chart::draw(f, chart_area, t, &lines, axes, &v.marks, Default::default());
         }
     }
 }
