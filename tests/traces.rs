@@ -636,6 +636,8 @@ async fn traces_are_found_by_a_span_attribute_in_both_backends() {
         start_ms: 0,
         end_ms: 2_000_000_000_000,
         limit: 20,
+        errors_only: false,
+        min_ms: None,
     };
     let tempo = serve_traces(Flavour::Tempo, vec![checkout_fast(), checkout()]).await;
     let b = HttpTraces::new(&Endpoint::plain(&tempo), None).unwrap();
@@ -664,6 +666,26 @@ async fn traces_are_found_by_a_span_attribute_in_both_backends() {
     assert_eq!(hits.len(), 2);
     assert_eq!((hits[0].spans, hits[0].errors), (Some(4), Some(1)));
     assert_eq!((hits[1].spans, hits[1].errors), (Some(4), Some(0)));
+    // errors only, and at least 100ms: each backend is asked for it (the
+    // fakes filter as Tempo's TraceQL and Jaeger's tags/minDuration do)
+    let slow_only = vec![checkout().hex()];
+    for (url, service) in [(&tempo, None), (&jaeger, Some("payments"))] {
+        let b = HttpTraces::new(&Endpoint::plain(url), None).unwrap();
+        for q in [
+            Query {
+                errors_only: true,
+                ..q(service)
+            },
+            Query {
+                min_ms: Some(100),
+                ..q(service)
+            },
+        ] {
+            let hits = b.search(&q).await.unwrap();
+            let ids: Vec<String> = hits.into_iter().map(|h| h.id).collect();
+            assert_eq!(ids, slow_only, "{url} {q:?}");
+        }
+    }
 }
 
 /// `ctrl-t` on a line with a `thread_id` lists the traces carrying it,
@@ -691,7 +713,7 @@ async fn a_lines_thread_id_lists_its_traces() {
     );
     let s = screen(&st);
     assert!(
-        s.contains("Traces of thread_id=th-42, slowest first"),
+        s.contains("Traces of thread_id=th-42, last 5m, slowest first"),
         "{s}"
     );
     let rows: Vec<&str> = s
@@ -700,6 +722,56 @@ async fn a_lines_thread_id_lists_its_traces() {
         .collect();
     assert_eq!(rows.len(), 2, "{s}");
     assert!(rows[0].contains("250ms") && rows[1].contains("80ms"), "{s}");
+    // e: errors only (the slow one failed), asked again; e: all again; m:
+    // at least 100ms; w: further back than the window
+    let found = |st: &State| {
+        st.traces
+            .search
+            .as_ref()
+            .and_then(|s| s.result.as_ref())
+            .and_then(|r| r.as_ref().ok())
+            .map(|v| v.iter().map(|t| t.id.clone()).collect::<Vec<_>>())
+    };
+    let mut refine = async |st: &mut State, key: char| {
+        let cmds = press(st, KeyCode::Char(key));
+        assert!(matches!(st.ui.views.top(), Some(View::TraceList { .. })));
+        tasks.exec(cmds);
+        assert!(
+            common::drive(
+                st,
+                &mut tasks,
+                &mut rx,
+                std::time::Duration::from_secs(20),
+                |s| { s.traces.search.as_ref().is_some_and(|s| s.result.is_some()) }
+            )
+            .await
+        );
+        (found(st).unwrap_or_default(), screen(st))
+    };
+    let (ids, s) = refine(&mut st, 'e').await;
+    assert_eq!(ids, [checkout().hex()], "{s}");
+    assert!(s.contains("thread_id=th-42, errors only, last 5m"), "{s}");
+    let (ids, _) = refine(&mut st, 'e').await;
+    assert_eq!(ids.len(), 2);
+    // m: at least 100ms (the 80ms one goes), then 500ms (none)
+    let (ids, s) = refine(&mut st, 'm').await;
+    assert_eq!(ids, [checkout().hex()], "{s}");
+    assert!(s.contains("≥ 100ms"), "{s}");
+    let (ids, s) = refine(&mut st, 'm').await;
+    assert!(ids.is_empty() && s.contains("no trace found"), "{s}");
+    // w: an hour back, then the window again
+    let (_, s) = refine(&mut st, 'w').await;
+    assert!(s.contains("last 1h"), "{s}");
+    for _ in 0..4 {
+        refine(&mut st, 'w').await;
+    }
+    // m past 5s: any duration again
+    for _ in 0..2 {
+        refine(&mut st, 'm').await;
+    }
+    let (ids, s) = refine(&mut st, 'm').await;
+    assert!(s.contains("last 5m") && !s.contains('≥'), "{s}");
+    assert_eq!(ids.len(), 2, "{s}");
     // the second (fast) one opened
     update::apply(&mut st, Action::PickerDown);
     let cmds = update::apply(&mut st, Action::PickerSelect);
@@ -744,6 +816,8 @@ async fn the_demo_finds_the_traces_of_a_thread() {
         start_ms: now - 300_000,
         end_ms: now,
         limit: 50,
+        errors_only: false,
+        min_ms: None,
     };
     let hits = demo.search(&q).await.unwrap();
     assert!(hits.len() > 3, "{hits:?}");
@@ -751,6 +825,8 @@ async fn the_demo_finds_the_traces_of_a_thread() {
     let few = demo
         .search(&Query {
             limit: 2,
+            errors_only: false,
+            min_ms: None,
             ..q.clone()
         })
         .await

@@ -90,10 +90,16 @@ pub enum Action {
     /// The log pane at the time cursor ± a step (or around the
     /// termination nearest it), paused, for the pod in view.
     LogsAtCursor,
+    /// In the list of traces found: only those with errors, or all.
+    TraceErrorsOnly,
+    /// In the list: the next minimum duration (any, 100ms, 500ms, 1s, 5s).
+    TraceMinDuration,
+    /// In the list: search further back (the window, 1h, 6h, 24h, 7d).
+    TraceLookback,
 }
 
 impl Action {
-    pub const ALL: [Action; 53] = [
+    pub const ALL: [Action; 56] = [
         Action::Quit,
         Action::ToggleHelp,
         Action::FocusNext,
@@ -147,5 +153,8 @@ impl Action {
         Action::TraceSearch,
         Action::OpenExemplar,
         Action::LogsAtCursor,
+        Action::TraceErrorsOnly,
+        Action::TraceMinDuration,
+        Action::TraceLookback,
     ];
 }

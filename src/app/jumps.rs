@@ -68,6 +68,8 @@ pub fn traces_of_line(state: &mut State) -> Vec<Command> {
         start_ms: state.target.start_ms(state.now_ms),
         end_ms: state.target.end_ms(state.now_ms),
         limit: 50,
+        errors_only: false,
+        min_ms: None,
     };
     search_traces(state, query)
 }
@@ -303,6 +305,39 @@ pub(crate) fn search_traces(
         .collect()
 }
 
+/// `e`, `m`, `w` in the list of traces found: the same search with errors
+/// only (or all again), the next minimum duration, or further back (the
+/// window, 1h, 6h, 24h, 7d, around again).
+pub(crate) fn refine_search(state: &mut State, action: Action) -> Vec<Command> {
+    use crate::features::traces::client::search::{LOOKBACKS, MIN_DURATIONS};
+    let Some(mut q) = state.traces.search.as_ref().map(|s| s.query.clone()) else {
+        return vec![];
+    };
+    let next = |all: &[_], cur| {
+        let i = all.iter().position(|x| *x == cur).map_or(0, |i| i + 1);
+        all[i % all.len()]
+    };
+    match action {
+        Action::TraceErrorsOnly => q.errors_only = !q.errors_only,
+        Action::TraceMinDuration => q.min_ms = next(&MIN_DURATIONS, q.min_ms),
+        Action::TraceLookback => {
+            let window_start = state.target.start_ms(state.now_ms);
+            let cur = (q.end_ms - q.start_ms) / 1000;
+            // the lookbacks longer than the window, then the window again
+            let longer = LOOKBACKS
+                .iter()
+                .copied()
+                .find(|&s| s > cur && q.end_ms - s * 1000 < window_start);
+            q.start_ms = match longer {
+                Some(s) => q.end_ms - s * 1000,
+                None => window_start.min(q.end_ms),
+            };
+        }
+        _ => return vec![],
+    }
+    search_traces(state, q)
+}
+
 /// Keys of the list of traces found: up, down, Enter opens one.
 pub(crate) fn trace_list(state: &mut State, action: Action) -> Vec<Command> {
     let found: Vec<String> = match &state.traces.search {
@@ -352,6 +387,8 @@ pub(crate) fn service_traces(state: &mut State) -> Vec<Command> {
         start_ms: state.target.start_ms(state.now_ms),
         end_ms: state.target.end_ms(state.now_ms),
         limit: 50,
+        errors_only: false,
+        min_ms: None,
     };
     search_traces(state, query)
 }

@@ -145,6 +145,10 @@ fn top_view(state: &mut State, action: Action) -> Handled {
         (View::TraceList { .. }, Action::PickerUp | Action::PickerDown | Action::PickerSelect) => {
             Consumed(jumps::trace_list(state, action))
         }
+        (
+            View::TraceList { .. },
+            Action::TraceErrorsOnly | Action::TraceMinDuration | Action::TraceLookback,
+        ) => Consumed(jumps::refine_search(state, action)),
         (View::Trace { .. }, a) if crate::features::traces::keys::takes(a) => {
             crate::features::traces::keys::apply(state, a);
             Consumed(vec![])
@@ -444,7 +448,18 @@ pub fn hints(state: &State) -> (Mode, Vec<(Action, &'static str)>) {
             (Mode::Picker, LIST_HINTS.to_vec())
         }
         Some(View::Trace { .. }) => (Mode::Trace, crate::features::traces::keys::HINTS.to_vec()),
-        Some(View::TraceList { .. }) => (Mode::Trace, LIST_HINTS.to_vec()),
+        Some(View::TraceList { .. }) => {
+            let mut h = LIST_HINTS.to_vec();
+            h.splice(
+                3..3,
+                [
+                    (Action::TraceErrorsOnly, "errors"),
+                    (Action::TraceMinDuration, "min"),
+                    (Action::TraceLookback, "back"),
+                ],
+            );
+            (Mode::Trace, h)
+        }
         None if state.ui.focused == Focus::Logs => {
             let mut h = logs_keys::HINTS.to_vec();
             match &state.ui.jump_back {

@@ -436,9 +436,26 @@ fn has_attr(t: &FTrace, k: &str, v: &str) -> bool {
     })
 }
 
-/// Tempo's search: `q` a TraceQL of `span.K = "V"` and/or
-/// `resource.service.name = "S"` joined by `&&`; trace ids written as
-/// Tempo does in search results, without leading zeros.
+/// A TraceQL duration (`500ms`, `1s`, `2m`) in µs.
+fn traceql_duration_us(v: &str) -> Option<i64> {
+    let split = v.find(|c: char| !c.is_ascii_digit() && c != '.')?;
+    let n: f64 = v[..split].parse().ok()?;
+    let unit = match &v[split..] {
+        "us" | "µs" => 1.0,
+        "ms" => 1e3,
+        "s" => 1e6,
+        "m" => 6e7,
+        "h" => 3.6e9,
+        _ => return None,
+    };
+    Some((n * unit) as i64)
+}
+
+/// Tempo's search: `q` a TraceQL of `span.K = "V"`,
+/// `resource.service.name = "S"`, `status = error` and
+/// `traceDuration >= D` joined by `&&`; anything else is Tempo's parse
+/// error. Trace ids written as Tempo does in search results, without
+/// leading zeros.
 fn tempo_search(traces: &[FTrace], target: &str) -> Response {
     let q = query_param(target, "q").unwrap_or_default();
     let conds: Vec<(String, String)> = q
@@ -449,7 +466,13 @@ fn tempo_search(traces: &[FTrace], target: &str) -> Response {
             Some((k.trim().to_string(), v.trim().trim_matches('"').to_string()))
         })
         .collect();
-    if conds.is_empty() {
+    let known = |k: &str, v: &str| {
+        k.starts_with("span.")
+            || k == "resource.service.name"
+            || (k == "status" && v == "error")
+            || (k == "traceDuration >" && traceql_duration_us(v).is_some())
+    };
+    if conds.is_empty() || !conds.iter().all(|(k, v)| known(k, v)) {
         return Response::new(400, "text/plain", "invalid TraceQL query: parse error");
     }
     let hits: Vec<Value> = traces
@@ -457,7 +480,11 @@ fn tempo_search(traces: &[FTrace], target: &str) -> Response {
         .filter(|t| {
             conds.iter().all(|(k, v)| match k.strip_prefix("span.") {
                 Some(attr) => has_attr(t, attr, v),
-                None => k == "resource.service.name" && t.spans.iter().any(|s| s.service == v),
+                None => match k.as_str() {
+                    "resource.service.name" => t.spans.iter().any(|s| s.service == v),
+                    "status" => t.spans.iter().any(|s| s.error.is_some()),
+                    _ => t.spans[0].dur_us >= traceql_duration_us(v).unwrap_or(0),
+                },
             })
         })
         .map(|t| {
@@ -480,8 +507,9 @@ fn tempo_search(traces: &[FTrace], target: &str) -> Response {
     )
 }
 
-/// Jaeger's search: whole traces of `service` with `tags` (JSON); without
-/// a service, Jaeger's 400.
+/// Jaeger's search: whole traces of `service` with `tags` (JSON; the
+/// `error` tag is the bool Jaeger writes on failed spans) and at least
+/// `minDuration` long; without a service, Jaeger's 400.
 fn jaeger_search(traces: &[FTrace], target: &str) -> Response {
     let Some(service) = query_param(target, "service") else {
         return Response::json(
@@ -496,8 +524,15 @@ fn jaeger_search(traces: &[FTrace], target: &str) -> Response {
         .iter()
         .filter(|t| t.spans.iter().any(|s| s.service == service))
         .filter(|t| {
-            tags.iter()
-                .all(|(k, v)| v.as_str().is_some_and(|v| has_attr(t, k, v)))
+            tags.iter().all(|(k, v)| match (k.as_str(), v.as_str()) {
+                ("error", Some("true")) => t.spans.iter().any(|s| s.error.is_some()),
+                (_, Some(v)) => has_attr(t, k, v),
+                _ => false,
+            })
+        })
+        .filter(|t| {
+            let min = query_param(target, "minDuration").and_then(|d| traceql_duration_us(&d));
+            min.is_none_or(|m| t.spans[0].dur_us >= m)
         })
         .map(|t| jaeger_v1(t)["data"][0].clone())
         .collect();

@@ -160,7 +160,12 @@ impl Feature for TracesState {
                     Ok(_) => self.common.health.succeeded(at_ms),
                     Err(e) => self.common.health.failed(at_ms, e.message.clone(), false),
                 }
-                s.result = Some(result.map_err(|e| e.message));
+                let q = &s.query;
+                s.result = Some(
+                    result
+                        .map(|v| v.into_iter().filter(|t| q.keeps(t)).collect())
+                        .map_err(|e| e.message),
+                );
                 return Outcome::changed(vec![]);
             }
         };

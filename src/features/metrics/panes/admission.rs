@@ -40,7 +40,10 @@ pub struct AdmissionView {
 
 /// The exemplars of the pane's latency charts in the window, as points in
 /// the chart's unit, and the one nearest `at` (the cursor, else the end).
-fn dots(state: &State, pane: &PaneSpec, at: Option<i64>) -> (Vec<(f64, f64)>, Option<(f64, f64)>) {
+/// A point on a chart: (ms since the epoch, value).
+type Point = (f64, f64);
+
+fn dots(state: &State, pane: &PaneSpec, at: Option<i64>) -> (Vec<Point>, Option<Point>) {
     use crate::features::metrics::client::exemplars::{scale, wants};
     let (start, end) = (
         state.target.start_ms(state.now_ms),

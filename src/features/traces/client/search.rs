@@ -29,7 +29,16 @@ pub struct Query {
     pub start_ms: i64,
     pub end_ms: i64,
     pub limit: usize,
+    /// Only traces with an error span.
+    pub errors_only: bool,
+    /// Only traces at least this long (ms).
+    pub min_ms: Option<u64>,
 }
+
+/// The minimum durations `m` steps through in the list (ms; None: any).
+pub const MIN_DURATIONS: [Option<u64>; 5] = [None, Some(100), Some(500), Some(1000), Some(5000)];
+/// How far back `w` reaches in the list (s; 0: the window's own).
+pub const LOOKBACKS: [i64; 5] = [0, 3600, 6 * 3600, 24 * 3600, 7 * 24 * 3600];
 
 impl Query {
     /// How the list's title says it.
@@ -41,7 +50,28 @@ impl Query {
         if let Some(s) = &self.service {
             parts.push(format!("service {s}"));
         }
+        if self.errors_only {
+            parts.push("errors only".into());
+        }
+        if let Some(m) = self.min_ms {
+            parts.push(format!(
+                "≥ {}",
+                crate::text::units::format_duration(m as f64 / 1000.0)
+            ));
+        }
+        parts.push(format!(
+            "last {}",
+            crate::text::units::prom_duration(((self.end_ms - self.start_ms) / 1000).max(1) as u64)
+        ));
         crate::text::display(&parts.join(", ")).into_owned()
+    }
+
+    /// Whether a trace found answers the query: a backend that ignored
+    /// the error or duration condition is held to it here (a trace whose
+    /// errors are unknown is kept).
+    pub fn keeps(&self, t: &Summary) -> bool {
+        (!self.errors_only || t.errors.is_none_or(|e| e > 0))
+            && self.min_ms.is_none_or(|m| t.dur_ms >= m as f64)
     }
 }
 
@@ -101,6 +131,12 @@ pub fn tempo_path(q: &Query) -> Result<String, String> {
     if conds.is_empty() {
         return Err("nothing to search for".into());
     }
+    if q.errors_only {
+        conds.push("status = error".into());
+    }
+    if let Some(m) = q.min_ms {
+        conds.push(format!("traceDuration >= {m}ms"));
+    }
     let traceql = format!("{{ {} }}", conds.join(" && "));
     Ok(format!(
         "/api/search?q={}&start={}&end={}&limit={}",
@@ -123,10 +159,21 @@ pub fn jaeger_path(q: &Query) -> Result<String, String> {
         q.end_ms * 1000,
         q.limit
     );
+    let mut tags = serde_json::Map::new();
     if let Some((k, v)) = &q.tag {
-        let tags = serde_json::json!({ k: v }).to_string();
+        tags.insert(k.clone(), v.clone().into());
+    }
+    if q.errors_only {
+        tags.insert("error".into(), "true".into());
+    }
+    if !tags.is_empty() {
         p.push_str("&tags=");
-        p.push_str(&crate::core::http::percent_encode(&tags));
+        p.push_str(&crate::core::http::percent_encode(
+            &serde_json::Value::Object(tags).to_string(),
+        ));
+    }
+    if let Some(m) = q.min_ms {
+        p.push_str(&format!("&minDuration={m}ms"));
     }
     Ok(p)
 }
@@ -221,6 +268,8 @@ mod tests {
             start_ms: 1_000_500,
             end_ms: 2_000_000,
             limit: 20,
+            errors_only: false,
+            min_ms: None,
         };
         let p = tempo_path(&q).unwrap();
         assert!(p.starts_with("/api/search?q="), "{p}");
@@ -256,5 +305,51 @@ mod tests {
         let tags = crate::core::http::percent_decode(j.split("tags=").nth(1).unwrap());
         let v: serde_json::Value = serde_json::from_str(&tags).unwrap();
         assert_eq!(v["thread_id"], "th \"1\"\\");
+    }
+
+    #[test]
+    fn errors_only_and_a_minimum_duration_reach_both_backends() {
+        let q = Query {
+            service: Some("checkout".into()),
+            start_ms: 0,
+            end_ms: 3_600_000,
+            limit: 20,
+            errors_only: true,
+            min_ms: Some(500),
+            ..Default::default()
+        };
+        let p = tempo_path(&q).unwrap();
+        let traceql = crate::core::http::percent_decode(
+            p.split("q=").nth(1).unwrap().split('&').next().unwrap(),
+        );
+        assert_eq!(
+            traceql,
+            r#"{ resource.service.name = "checkout" && status = error && traceDuration >= 500ms }"#
+        );
+        let j = jaeger_path(&q).unwrap();
+        assert!(j.ends_with("&minDuration=500ms"), "{j}");
+        let tags = crate::core::http::percent_decode(
+            j.split("tags=").nth(1).unwrap().split('&').next().unwrap(),
+        );
+        assert_eq!(tags, r#"{"error":"true"}"#);
+        // held to it when a backend is not
+        let t = |dur_ms: f64, errors: Option<usize>| Summary {
+            id: "1".into(),
+            service: "s".into(),
+            name: "n".into(),
+            start_ms: 0,
+            dur_ms,
+            spans: None,
+            errors,
+        };
+        assert!(q.keeps(&t(600.0, Some(1))));
+        assert!(q.keeps(&t(600.0, None)), "errors unknown (Tempo): kept");
+        assert!(!q.keeps(&t(600.0, Some(0))));
+        assert!(!q.keeps(&t(499.0, Some(2))));
+        assert!(
+            q.describe().contains("errors only, ≥ 500ms, last 1h"),
+            "{}",
+            q.describe()
+        );
     }
 }
