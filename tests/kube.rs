@@ -1591,3 +1591,104 @@ async fn api_logs_choose_across_list_pages() {
     // five: p-611 (terminated last), then by name p-000 … p-003; not p-300
     assert!(!has(&st, "from the middle"), "{:?}", ring_texts(&st));
 }
+
+/// `L` on the Kubernetes pane: the killed pod's logs around the kill,
+/// paused, read from the API: its previous instance's last lines (marked
+/// as such) and the new instance's first; lines of other moments and of
+/// the other pod are not there. Esc goes back to every pod, live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn l_on_a_kill_shows_that_pods_logs_around_it_with_its_previous_instance() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let fake = FakeKube::start().await;
+    let dir = common::tempdir("kube-logs-kill");
+    let cfg = fake.kubeconfig(&dir, None);
+    let now_s = chrono::Utc::now().timestamp();
+    let kill_s = now_s - 300;
+    let rfc = |s: i64| {
+        chrono::DateTime::from_timestamp(s, 0)
+            .unwrap()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    fake.put_pod(
+        "shop",
+        "api-1",
+        pod(
+            &[(
+                "api",
+                json!({"restartCount": 1, "ready": true,
+                    "state": {"running": {"startedAt": rfc(kill_s + 2)}},
+                    "lastState": {"terminated": {"reason": "OOMKilled", "exitCode": 137,
+                        "startedAt": rfc(kill_s - 3600), "finishedAt": rfc(kill_s)}}}),
+            )],
+            "Running",
+        ),
+    );
+    fake.put_pod("shop", "api-2", healthy_pod());
+    let ns = |s: i64| s * 1_000_000_000;
+    for (p, prev, at, text) in [
+        ("api-1", true, kill_s - 600, "long before the kill"),
+        ("api-1", true, kill_s - 20, "heap at 2.0G before the kill"),
+        ("api-1", false, kill_s + 10, "booted again after the kill"),
+        ("api-1", false, now_s - 5, "much later"),
+        ("api-2", false, kill_s, "the other pod"),
+    ] {
+        fake.add_log_at("shop", p, "api", prev, ns(at), text);
+    }
+    let (mut st, mut backends) = logs_state(cfg.clone());
+    watchfloor::app::run::configure_kube(&mut st, None, false);
+    backends.kube = Some(KubeBackend::Api(KubeOptions {
+        kubeconfig: Some(cfg),
+        ..Default::default()
+    }));
+    update::update(&mut st, Event::Resize(160, 45));
+    let (tx, mut rx) = mpsc::channel(256);
+    let mut tasks = Tasks::new(backends, tx, 1.0);
+    tasks.exec(update::start(&mut st));
+    assert!(
+        common::drive(&mut st, &mut tasks, &mut rx, WAIT, |s| {
+            s.marks.iter().any(|m| m.pod == "api-1" && m.oom)
+                && s.logs.mode == watchfloor::features::logs::TailMode::Tailing
+        })
+        .await,
+        "marks {:?}",
+        st.marks
+    );
+    let before = st.target.clone();
+    st.ui.focused = watchfloor::app::state::Focus::Kube;
+    let key = |st: &mut State, c: char| {
+        update::update(
+            st,
+            Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+        )
+        .0
+    };
+    tasks.exec(key(&mut st, 'L'));
+    assert_eq!(st.target.pod.as_deref(), Some("api-1"));
+    assert_eq!(st.target.pinned_end_ms, Some((kill_s + 30) * 1000));
+    let has = |s: &State, t: &str| ring_texts(s).iter().any(|x| x == t);
+    assert!(
+        common::drive(&mut st, &mut tasks, &mut rx, WAIT, |s| {
+            has(s, "heap at 2.0G before the kill") && has(s, "booted again after the kill")
+        })
+        .await,
+        "{:?} {:?}",
+        ring_texts(&st),
+        st.logs.common.health
+    );
+    for absent in ["long before the kill", "much later", "the other pod"] {
+        assert!(!has(&st, absent), "{absent}: {:?}", ring_texts(&st));
+    }
+    let prev = st
+        .logs
+        .ring
+        .lines()
+        .find(|l| &*l.text == "heap at 2.0G before the kill")
+        .unwrap();
+    assert_eq!(prev.label("previous"), Some("true"));
+    let (cmds, _) = update::update(
+        &mut st,
+        Event::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)),
+    );
+    tasks.exec(cmds);
+    assert_eq!(st.target, before);
+}

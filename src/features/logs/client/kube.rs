@@ -298,14 +298,14 @@ async fn read(client: &Client, s: &StreamRef, r: &Read) -> Result<Vec<(i64, Stri
 }
 
 /// The reads of a query_range: each stream's current log (its newest
-/// `limit` lines when reading backward), and with `previous` the last lines
-/// of each restarted container's previous instance.
+/// `limit` lines when reading backward), and, for the streams `previous`
+/// says, the last lines of the restarted container's previous instance.
 fn reads_for(
     streams: &[StreamRef],
     since_ns: i64,
     limit: usize,
     forward: bool,
-    previous: bool,
+    previous: impl Fn(&StreamRef) -> bool,
 ) -> Vec<(Labels, &StreamRef, Read)> {
     let mut asks = Vec::new();
     for s in streams {
@@ -316,7 +316,7 @@ fn reads_for(
             limit_bytes: LIMIT_BYTES,
         };
         asks.push((s.labels(false), s, current));
-        if s.has_previous && previous {
+        if s.has_previous && previous(s) {
             let last = Read {
                 previous: true,
                 since_ns,
@@ -403,9 +403,18 @@ impl LogsBackend for KubeLogs {
             let (conn, streams) = self.streams_said(&sel).await?;
             // the newest page of a backfill (not a re-read after a
             // reconnect, whose lines were already shown as the current
-            // container's) also reads the previous instances
+            // container's) also reads the previous instances; so does a
+            // backfill of a past window the previous instance ended in
+            // (the logs around a kill)
             let newest_page = !forward && end_ns >= now_ns() - 1_000_000_000;
-            let asks = reads_for(&streams, start_ns, limit, forward, newest_page);
+            let ended_inside = |s: &StreamRef| {
+                !forward
+                    && s.previous_ended_ns
+                        .is_some_and(|t| t >= start_ns && t < end_ns)
+            };
+            let asks = reads_for(&streams, start_ns, limit, forward, |s| {
+                newest_page || ended_inside(s)
+            });
             let reads = asks.iter().map(|(_, s, r)| read(&conn.client, s, r));
             let results = futures_util::future::join_all(reads).await;
             let mut out = gather(&asks, results, &sel, start_ns..end_ns)?;

@@ -20,6 +20,8 @@ pub struct StreamRef {
     /// The container restarted and its last instance terminated: its last
     /// lines are there with `previous=true`.
     pub has_previous: bool,
+    /// When that instance ended (ns), if the API says.
+    pub previous_ended_ns: Option<i64>,
 }
 
 impl StreamRef {
@@ -114,11 +116,22 @@ pub fn choose(pods: &[Pod], sel: &Selection, max: usize) -> (Vec<StreamRef>, usi
                 left += 1;
                 continue;
             }
+            let previous_ended_ns = st
+                .and_then(|s| {
+                    s.last_state
+                        .as_ref()?
+                        .terminated
+                        .as_ref()?
+                        .finished_at
+                        .as_ref()
+                })
+                .map(|t| t.0.as_nanosecond() as i64);
             out.push(StreamRef {
                 namespace: p.metadata.namespace.clone().unwrap_or_default(),
                 pod: name.to_string(),
                 container: c.name.clone(),
                 has_previous: terminated_before && st.is_some_and(|s| s.restart_count > 0),
+                previous_ended_ns,
             });
         }
     }
