@@ -210,6 +210,89 @@ fn bench_open(n: usize) {
     });
 }
 
+/// Exemplars: a `/api/v1/query_exemplars` answer of `n` read, and a frame
+/// of the demo's dashboard at 200x50 with 5,000 of them on its latency
+/// chart against one with none.
+fn bench_exemplars(n: usize) {
+    use watchfloor::app::update::{self, Event};
+    use watchfloor::app::SourceEvent;
+    use watchfloor::features::metrics::client::exemplars::{parse, wants};
+    use watchfloor::features::metrics::MetricsEvent;
+    let t0 = 1_796_519_400.0f64;
+    let mut body = String::from(
+        r#"{"status":"success","data":[{"seriesLabels":{"__name__":"http_request_duration_seconds_bucket","le":"0.5","job":"api"},"exemplars":["#,
+    );
+    for i in 0..n {
+        if i > 0 {
+            body.push(',');
+        }
+        let _ = write!(
+            body,
+            r#"{{"labels":{{"trace_id":"{:032x}"}},"value":"{:.3}","timestamp":{:.3}}}"#,
+            i as u128 * 0x9e37_79b9_7f4a_7c15,
+            0.05 + (i % 97) as f64 / 100.0,
+            t0 + i as f64 * 0.7
+        );
+    }
+    body.push_str("]}]}");
+    let k = 20;
+    let t = Instant::now();
+    let mut kept = 0;
+    for _ in 0..k {
+        kept = parse(200, Some("application/json"), body.as_bytes())
+            .unwrap()
+            .len();
+    }
+    let ms = t.elapsed().as_secs_f64() * 1000.0 / k as f64;
+    println!(
+        "exemplars read: {n} ({:.1} MB) in {ms:.2} ms, {kept} kept",
+        body.len() as f64 / 1e6
+    );
+    // the demo's dashboard, with and without marks on its latency chart
+    let t_s = 1_796_519_400;
+    let mut st = common::demo_state(t_s, None, 3600, 1);
+    update::update(&mut st, Event::Resize(200, 50));
+    let frame = |st: &watchfloor::app::State| {
+        let k = 50;
+        let t = Instant::now();
+        for _ in 0..k {
+            std::hint::black_box(watchfloor::ui::render(st, 200, 50));
+        }
+        t.elapsed().as_secs_f64() * 1000.0 / k as f64
+    };
+    let bare = frame(&st);
+    let key = st
+        .metrics
+        .queries
+        .iter()
+        .find(|q| wants(q))
+        .map(|q| q.key.clone())
+        .expect("a latency chart");
+    let marks = (0..5000)
+        .map(
+            |i| watchfloor::features::metrics::client::exemplars::Exemplar {
+                at_ms: (t_s - 3600) * 1000 + i * 720,
+                value: 0.05 + (i % 97) as f64 / 100.0,
+                trace_id: format!("{i:032x}"),
+            },
+        )
+        .collect();
+    let ev = MetricsEvent::Exemplars {
+        gen: st.metrics.common.gen,
+        key,
+        incremental: false,
+        start_ms: (t_s - 3600) * 1000,
+        until_ms: t_s * 1000,
+        result: Ok(marks),
+    };
+    update::update(&mut st, Event::Source(SourceEvent::Metrics(ev)));
+    assert!(st.metrics.exemplars.any());
+    let marked = frame(&st);
+    println!(
+        "exemplars frame: demo dashboard 200x50, 5000 marks {marked:.2} ms, none {bare:.2} ms"
+    );
+}
+
 fn main() {
     let only = std::env::var("WF_BENCH_ONLY").unwrap_or_default();
     let on = |k: &str| only.is_empty() || only.split(',').any(|x| x == k);
@@ -225,5 +308,9 @@ fn main() {
     if on("open") {
         bench_open(1_000);
         bench_open(10_000);
+    }
+    if on("exemplars") {
+        bench_exemplars(5_000);
+        bench_exemplars(50_000);
     }
 }

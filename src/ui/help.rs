@@ -14,10 +14,21 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, scroll: u16) {
     let mut sections: Vec<Vec<Line>> = Vec::new();
     for mode in Mode::ALL {
         let mut lines = vec![Line::from(Span::styled(mode.title(), t.accent))];
+        // keys side by side that say the same (`q ctrl-c`, `← →`) share a row
+        let mut rows: Vec<(String, String)> = vec![];
         for b in state.keymap.bindings(mode) {
+            match rows.last_mut() {
+                Some((keys, desc)) if *desc == b.desc => {
+                    keys.push(' ');
+                    keys.push_str(&b.key.to_string());
+                }
+                _ => rows.push((b.key.to_string(), b.desc.clone())),
+            }
+        }
+        for (keys, desc) in rows {
             lines.push(Line::from(vec![
-                Span::styled(format!("  {:<10}", b.key.to_string()), t.footer_key),
-                Span::styled(b.desc.clone(), t.text),
+                Span::styled(format!("  {keys:<10}"), t.footer_key),
+                Span::styled(desc, t.text),
             ]));
         }
         if mode == Mode::Input {
