@@ -388,3 +388,91 @@ fn jumps_log_line_to_trace_to_its_logs_and_back() {
     assert!(s.contains("≥error"), "{s}");
     t.keys(&["q"]);
 }
+
+/// From a chart in a real terminal with the demo: the time cursor a few
+/// steps back → `x` the trace of the latency mark there → `l` its logs →
+/// Esc the trace → Esc the dashboard → `L` the logs of that moment →
+/// Esc live again, each asserted on the captured screen, with the keys
+/// each took.
+#[test]
+fn jumps_from_a_chart_to_a_trace_and_to_the_logs_of_that_moment() {
+    if !common::require("tmux") {
+        return;
+    }
+    let t = Tmux::start("chart-jumps", &bin_cmd(""), 160, 45, true);
+    t.wait_for("trace (x)", 30);
+    let to_moment = ["Left", "Left", "Left"];
+    t.keys(&to_moment);
+    let s = wait_until(&t, 20, |s| s.contains("cursor "));
+    let cursor = s
+        .split("cursor ")
+        .nth(1)
+        .and_then(|r| r.get(..8))
+        .unwrap()
+        .to_string();
+    // x: the trace of the mark nearest the cursor
+    t.keys(&["x"]);
+    let s = wait_until(&t, 20, |s| s.contains("┌ Trace ") && s.contains(" spans "));
+    let id: String = s
+        .split("┌ Trace ")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take(32)
+        .collect();
+    assert!(id.chars().all(|c| c.is_ascii_hexdigit()), "{id}\n{s}");
+    println!(
+        "jump keys: chart to a trace {} ({} + x)",
+        to_moment.len() + 1,
+        to_moment.join(" ")
+    );
+    // l: its logs; Esc: the trace; Esc: the dashboard, the cursor kept
+    t.keys(&["l"]);
+    wait_until(&t, 20, |s| {
+        s.contains(&format!("+\"{id}\"")) && s.contains("Logs paused")
+    });
+    println!("jump keys: trace to its logs 1 (l)");
+    t.keys(&["Escape"]);
+    wait_until(&t, 20, |s| s.contains(&format!("┌ Trace {id}")));
+    t.keys(&["Escape"]);
+    let s = wait_until(&t, 20, |s| !s.contains("┌ Trace ") && s.contains("● LIVE"));
+    assert!(s.contains(&format!("cursor {cursor}")), "{s}");
+    // L: the logs of the cursor's moment, paused; every line within it
+    t.keys(&["L"]);
+    let s = wait_until(&t, 20, |s| {
+        s.contains("Logs paused") && s.lines().any(|l| log_time(l).is_some())
+    });
+    let secs = |hms: &str| -> i64 {
+        let p: Vec<i64> = hms.split(':').map(|x| x.parse().unwrap()).collect();
+        p[0] * 3600 + p[1] * 60 + p[2]
+    };
+    let at = secs(&cursor);
+    for l in s.lines() {
+        if let Some(hms) = log_time(l) {
+            let d = (secs(&hms) - at).rem_euclid(86_400);
+            let d = d.min(86_400 - d);
+            assert!(d <= 11, "a line {d}s from the cursor {cursor}: {l}\n{s}");
+        }
+    }
+    println!("jump keys: chart to the logs of that moment 1 (L)");
+    // Esc: live again, the cursor where it was
+    t.keys(&["Escape"]);
+    let s = wait_until(&t, 20, |s| {
+        s.contains("● LIVE") && !s.contains("Logs paused")
+    });
+    assert!(s.contains(&format!("cursor {cursor}")), "{s}");
+    println!("jump keys: back 1 (Esc)");
+    t.keys(&["q"]);
+}
+
+/// The `HH:MM:SS` of a log row (`│ 13:20:18.053 app-1 …`).
+fn log_time(line: &str) -> Option<String> {
+    let rest = line.trim_start_matches(['│', ' ', '▶', '›']);
+    let t = rest.get(..12)?;
+    let b = t.as_bytes();
+    (b[2] == b':'
+        && b[5] == b':'
+        && b[8] == b'.'
+        && t[..8].chars().all(|c| c.is_ascii_digit() || c == ':'))
+    .then(|| t[..8].to_string())
+}

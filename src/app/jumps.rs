@@ -88,7 +88,7 @@ fn replan_unless_retargeted(state: &mut State, before: &Target) -> Vec<Command> 
 /// Esc at the dashboard after `l` or `L`: the window, pod, log filters,
 /// focus and cursor from before, and the trace view as it was.
 pub(crate) fn jump_back(state: &mut State) -> Vec<Command> {
-    let Some(r) = state.ui.jump_back.take() else {
+    let Some(r) = state.ui.jump_back.pop() else {
         return vec![];
     };
     let before = state.target.clone();
@@ -100,6 +100,17 @@ pub(crate) fn jump_back(state: &mut State) -> Vec<Command> {
         state.ui.views.push(view, saved);
     }
     replan_unless_retargeted(state, &before)
+}
+
+/// Most jumps remembered (the oldest are forgotten).
+const MAX_JUMPS: usize = 16;
+
+fn push_back(state: &mut State, back: crate::app::state::JumpBack) {
+    let trail = &mut state.ui.jump_back;
+    if trail.len() >= MAX_JUMPS {
+        trail.remove(0);
+    }
+    trail.push(back);
 }
 
 /// What Esc after a jump to the logs goes back to (`view`: the trace view
@@ -201,7 +212,8 @@ pub(crate) fn logs_at_cursor(state: &mut State) -> Vec<Command> {
         (c - half, c + half, c, None)
     };
     let before = state.target.clone();
-    state.ui.jump_back = Some(remember(state, None));
+    let back = remember(state, None);
+    push_back(state, back);
     state.target.pinned_end_ms = Some(to);
     state.target.range_secs = ((to - from) as u64).div_ceil(1000);
     if let Some(p) = pod {
@@ -224,7 +236,6 @@ pub fn open_trace(state: &mut State, id: &str) -> Vec<Command> {
         return vec![];
     };
     state.trace_id = Some(id.clone());
-    state.ui.jump_back = None;
     match state.ui.views.top_mut() {
         Some(View::Trace {
             selected,
@@ -266,7 +277,8 @@ pub(crate) fn trace_logs(state: &mut State) -> Vec<Command> {
     if let Some((view, saved)) = state.ui.views.pop() {
         state.ui.focused = saved.focused;
         state.ui.zoom = saved.zoom;
-        state.ui.jump_back = Some(remember(state, Some((view, saved))));
+        let back = remember(state, Some((view, saved)));
+        push_back(state, back);
     }
     let (start, end) = (t.start_ns / 1_000_000, t.end_ns / 1_000_000);
     let margin = (end - start).max(30_000);

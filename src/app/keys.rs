@@ -346,7 +346,7 @@ fn global(state: &mut State, action: Action) -> Vec<Command> {
         Action::Close => {
             // at the base: back from a jump to the logs (to the trace
             // whose logs these are), else the time cursor, then the zoom
-            if state.ui.jump_back.is_some() {
+            if !state.ui.jump_back.is_empty() {
                 return crate::app::jumps::jump_back(state);
             }
             if state.cursor_ms.is_some() {
@@ -462,7 +462,7 @@ pub fn hints(state: &State) -> (Mode, Vec<(Action, &'static str)>) {
         }
         None if state.ui.focused == Focus::Logs => {
             let mut h = logs_keys::HINTS.to_vec();
-            match &state.ui.jump_back {
+            match state.ui.jump_back.last() {
                 Some(b) if b.view.is_some() => h.insert(0, (Action::Close, "back to the trace")),
                 Some(_) => h.insert(0, (Action::Close, "back")),
                 None => {}
@@ -475,7 +475,7 @@ pub fn hints(state: &State) -> (Mode, Vec<(Action, &'static str)>) {
                 h.splice(2..2, logs_keys::FROM_DASHBOARD.iter().copied());
             }
             // the jumps, where they have something to jump to
-            if state.ui.jump_back.is_some() {
+            if !state.ui.jump_back.is_empty() {
                 h.insert(0, (Action::Close, "back"));
             }
             if state.logs.common.configured && state.cursor_ms.is_some() {

@@ -32,9 +32,10 @@ pub struct UiState {
     pub peek: bool,
     pub width: u16,
     pub height: u16,
-    /// Where a jump to the log pane came from (`l` in the trace view, `L`
-    /// at the time cursor): Esc at the dashboard goes back there.
-    pub jump_back: Option<JumpBack>,
+    /// Where each jump to the log pane came from (`l` in the trace view,
+    /// `L` at the time cursor), newest last: Esc at the dashboard goes back
+    /// one, so a trail of jumps is walked back the way it came.
+    pub jump_back: Vec<JumpBack>,
 }
 
 /// What going back from a jump to the log pane restores: the window (and
@@ -151,7 +152,7 @@ impl State {
                 low_bandwidth: false,
                 width: 200,
                 height: 50,
-                jump_back: None,
+                jump_back: vec![],
             },
             themes: vec![theme.clone()],
             theme,

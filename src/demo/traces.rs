@@ -65,9 +65,10 @@ impl DemoTraces {
             h,
             trace: &id,
         });
+        // the service is the story's (its namespace names it), not the pod
         Some(build(
             &id,
-            spans(&id, pod_name, ts_ms, h, &line),
+            spans(&id, pod_name, story.namespace(), ts_ms, h, &line),
             vec![],
             false,
         ))
@@ -77,7 +78,7 @@ impl DemoTraces {
 /// The spans of a request that ended at `end_ms` and logged `line`: the
 /// service's handler, its auth and a database query, and the call that
 /// failed (when the line is an error) with a retry under it.
-fn spans(id: &str, pod: &str, end_ms: i64, h: u64, line: &str) -> Vec<RawSpan> {
+fn spans(id: &str, pod: &str, service: &str, end_ms: i64, h: u64, line: &str) -> Vec<RawSpan> {
     let fields: Vec<(String, String)> = crate::text::logline::fields(line)
         .map(|f| f.pairs)
         .unwrap_or_default();
@@ -97,14 +98,6 @@ fn spans(id: &str, pod: &str, end_ms: i64, h: u64, line: &str) -> Vec<RawSpan> {
             None => "handle request".to_string(),
         },
     };
-    // a pod's app: the name without its replica set and pod hashes
-    let app: String = {
-        let parts: Vec<&str> = pod.split('-').collect();
-        match parts.len() {
-            n if n > 2 => parts[..n - 2].join("-"),
-            _ => pod.to_string(),
-        }
-    };
     let dur_ms = get("duration_ms")
         .and_then(|d| d.parse::<f64>().ok())
         .or_else(|| {
@@ -119,7 +112,7 @@ fn spans(id: &str, pod: &str, end_ms: i64, h: u64, line: &str) -> Vec<RawSpan> {
     let end = end_ms * 1_000_000;
     let dur = (dur_ms * 1e6) as i64;
     let start = end - dur;
-    let app: Arc<str> = Arc::from(app.as_str());
+    let app: Arc<str> = Arc::from(service);
     let db: Arc<str> = Arc::from("postgres");
     let upstream: Arc<str> = Arc::from("upstream");
     let resource = Arc::new(vec![(Arc::from("k8s.pod.name"), pod.to_string())]);
