@@ -330,4 +330,5 @@ async fn l_pins_the_logs_at_the_cursor_or_a_kill_and_esc_comes_back() {
     tasks.exec(key(&mut st, KeyCode::Esc));
     assert_eq!(st.target, before);
     assert_eq!(st.ui.focused, Focus::Kube);
+    assert_eq!(st.cursor_ms, Some(at), "the cursor from before the jump");
 }
