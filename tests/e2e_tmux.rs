@@ -351,15 +351,7 @@ fn jumps_log_line_to_trace_to_its_logs_and_back() {
     let s = wait_until(&t, 30, |s| s.contains("trace_id=") && s.contains(" ERR "));
     assert!(s.contains("≥error"), "{s}");
     t.keys(&["t"]);
-    let s = wait_until(&t, 20, |s| s.contains("┌ Trace ") && s.contains(" spans "));
-    let id: String = s
-        .split("┌ Trace ")
-        .nth(1)
-        .unwrap()
-        .chars()
-        .take(32)
-        .collect();
-    assert!(id.chars().all(|c| c.is_ascii_hexdigit()), "{id}\n{s}");
+    let (s, id) = trace_on_screen(&t);
     assert!(
         s.contains("✗"),
         "the demo's error line has a failed trace:\n{s}"
@@ -412,15 +404,7 @@ fn jumps_from_a_chart_to_a_trace_and_to_the_logs_of_that_moment() {
         .to_string();
     // x: the trace of the mark nearest the cursor
     t.keys(&["x"]);
-    let s = wait_until(&t, 20, |s| s.contains("┌ Trace ") && s.contains(" spans "));
-    let id: String = s
-        .split("┌ Trace ")
-        .nth(1)
-        .unwrap()
-        .chars()
-        .take(32)
-        .collect();
-    assert!(id.chars().all(|c| c.is_ascii_hexdigit()), "{id}\n{s}");
+    let (_, id) = trace_on_screen(&t);
     println!(
         "jump keys: chart to a trace {} ({} + x)",
         to_moment.len() + 1,
@@ -463,6 +447,20 @@ fn jumps_from_a_chart_to_a_trace_and_to_the_logs_of_that_moment() {
     assert!(s.contains(&format!("cursor {cursor}")), "{s}");
     println!("jump keys: back 1 (Esc)");
     t.keys(&["q"]);
+}
+
+/// Waits for the trace view: the screen and the trace's id.
+fn trace_on_screen(t: &Tmux) -> (String, String) {
+    let s = wait_until(t, 20, |s| s.contains("┌ Trace ") && s.contains(" spans "));
+    let id: String = s
+        .split("┌ Trace ")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take(32)
+        .collect();
+    assert!(id.chars().all(|c| c.is_ascii_hexdigit()), "{id}\n{s}");
+    (s, id)
 }
 
 /// The `HH:MM:SS` of a log row (`│ 13:20:18.053 app-1 …`).

@@ -632,6 +632,7 @@ async fn traces_are_found_by_a_span_attribute_in_both_backends() {
     let q = |service: Option<&str>| Query {
         tag: Some(("thread_id".into(), "th-42".into())),
         service: None,
+        operation: None,
         service_guess: service.map(str::to_string),
         start_ms: 0,
         end_ms: 2_000_000_000_000,
@@ -685,6 +686,16 @@ async fn traces_are_found_by_a_span_attribute_in_both_backends() {
             let ids: Vec<String> = hits.into_iter().map(|h| h.id).collect();
             assert_eq!(ids, slow_only, "{url} {q:?}");
         }
+        // an operation of a service: payments' Charge is in both;
+        // GetCart is the cart's, not payments'
+        let op = |o: &str| Query {
+            tag: None,
+            service: Some("payments".into()),
+            operation: Some(o.into()),
+            ..q(service)
+        };
+        assert_eq!(b.search(&op("Charge")).await.unwrap().len(), 2, "{url}");
+        assert!(b.search(&op("GetCart")).await.unwrap().is_empty(), "{url}");
     }
 }
 
@@ -812,6 +823,7 @@ async fn the_demo_finds_the_traces_of_a_thread() {
     let q = Query {
         tag: Some(("thread_id".into(), "thr_65f009".into())),
         service: None,
+        operation: None,
         service_guess: Some("not-a-service".into()),
         start_ms: now - 300_000,
         end_ms: now,

@@ -96,10 +96,12 @@ pub enum Action {
     TraceMinDuration,
     /// In the list: search further back (the window, 1h, 6h, 24h, 7d).
     TraceLookback,
+    /// In the trace view: the traces with the selected span's operation.
+    TraceOperation,
 }
 
 impl Action {
-    pub const ALL: [Action; 56] = [
+    pub const ALL: [Action; 57] = [
         Action::Quit,
         Action::ToggleHelp,
         Action::FocusNext,
@@ -156,5 +158,6 @@ impl Action {
         Action::TraceErrorsOnly,
         Action::TraceMinDuration,
         Action::TraceLookback,
+        Action::TraceOperation,
     ];
 }

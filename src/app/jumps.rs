@@ -64,6 +64,7 @@ pub fn traces_of_line(state: &mut State) -> Vec<Command> {
     let query = Query {
         tag: Some(tag),
         service: None,
+        operation: None,
         service_guess,
         start_ms: state.target.start_ms(state.now_ms),
         end_ms: state.target.end_ms(state.now_ms),
@@ -376,8 +377,9 @@ pub(crate) fn trace_list(state: &mut State, action: Action) -> Vec<Command> {
 }
 
 /// `s` in the trace view: the traces of the selected span's service in
-/// the window, slowest first.
-pub(crate) fn service_traces(state: &mut State) -> Vec<Command> {
+/// the window, slowest first; `o`: those with the selected span's
+/// operation in that service.
+pub(crate) fn service_traces(state: &mut State, operation: bool) -> Vec<Command> {
     let Some(t) = state.traces.trace.clone() else {
         return vec![];
     };
@@ -395,6 +397,7 @@ pub(crate) fn service_traces(state: &mut State) -> Vec<Command> {
     let query = crate::features::traces::client::search::Query {
         tag: None,
         service: Some(t.spans[span].raw.service.to_string()),
+        operation: operation.then(|| t.spans[span].raw.name.clone()),
         service_guess: None,
         start_ms: state.target.start_ms(state.now_ms),
         end_ms: state.target.end_ms(state.now_ms),

@@ -141,7 +141,10 @@ fn top_view(state: &mut State, action: Action) -> Handled {
             Action::PickerUp | Action::PickerDown | Action::PickerSelect,
         ) => Consumed(logs_keys::apply(state, action)),
         (View::Trace { .. }, Action::TraceLogs) => Consumed(jumps::trace_logs(state)),
-        (View::Trace { .. }, Action::TraceSearch) => Consumed(jumps::service_traces(state)),
+        (View::Trace { .. }, Action::TraceSearch) => Consumed(jumps::service_traces(state, false)),
+        (View::Trace { .. }, Action::TraceOperation) => {
+            Consumed(jumps::service_traces(state, true))
+        }
         (View::TraceList { .. }, Action::PickerUp | Action::PickerDown | Action::PickerSelect) => {
             Consumed(jumps::trace_list(state, action))
         }

@@ -288,6 +288,17 @@ impl TracesBackend for DemoTraces {
                 if q.service.as_deref().is_some_and(|s| s != &*root.service) {
                     continue;
                 }
+                if let Some(op) = &q.operation {
+                    let of_service =
+                        |s: &RawSpan| q.service.as_deref().is_none_or(|x| x == &*s.service);
+                    if !t
+                        .spans
+                        .iter()
+                        .any(|s| &s.raw.name == op && of_service(&s.raw))
+                    {
+                        continue;
+                    }
+                }
                 hits.push(crate::features::traces::client::search::Summary {
                     id,
                     service: root.service.to_string(),

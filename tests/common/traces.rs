@@ -452,7 +452,7 @@ fn traceql_duration_us(v: &str) -> Option<i64> {
 }
 
 /// Tempo's search: `q` a TraceQL of `span.K = "V"`,
-/// `resource.service.name = "S"`, `status = error` and
+/// `resource.service.name = "S"`, `name = "OP"`, `status = error` and
 /// `traceDuration >= D` joined by `&&`; anything else is Tempo's parse
 /// error. Trace ids written as Tempo does in search results, without
 /// leading zeros.
@@ -469,12 +469,18 @@ fn tempo_search(traces: &[FTrace], target: &str) -> Response {
     let known = |k: &str, v: &str| {
         k.starts_with("span.")
             || k == "resource.service.name"
+            || k == "name"
             || (k == "status" && v == "error")
             || (k == "traceDuration >" && traceql_duration_us(v).is_some())
     };
     if conds.is_empty() || !conds.iter().all(|(k, v)| known(k, v)) {
         return Response::new(400, "text/plain", "invalid TraceQL query: parse error");
     }
+    // one spanset: a span of the service has the name
+    let service = conds
+        .iter()
+        .find(|(k, _)| k == "resource.service.name")
+        .map(|(_, v)| v.clone());
     let hits: Vec<Value> = traces
         .iter()
         .filter(|t| {
@@ -482,6 +488,10 @@ fn tempo_search(traces: &[FTrace], target: &str) -> Response {
                 Some(attr) => has_attr(t, attr, v),
                 None => match k.as_str() {
                     "resource.service.name" => t.spans.iter().any(|s| s.service == v),
+                    "name" => t
+                        .spans
+                        .iter()
+                        .any(|s| s.name == v && service.as_deref().is_none_or(|x| s.service == x)),
                     "status" => t.spans.iter().any(|s| s.error.is_some()),
                     _ => t.spans[0].dur_us >= traceql_duration_us(v).unwrap_or(0),
                 },
@@ -507,9 +517,9 @@ fn tempo_search(traces: &[FTrace], target: &str) -> Response {
     )
 }
 
-/// Jaeger's search: whole traces of `service` with `tags` (JSON; the
-/// `error` tag is the bool Jaeger writes on failed spans) and at least
-/// `minDuration` long; without a service, Jaeger's 400.
+/// Jaeger's search: whole traces of `service` (and its `operation`) with
+/// `tags` (JSON; the `error` tag is the bool Jaeger writes on failed
+/// spans) and at least `minDuration` long; without a service, Jaeger's 400.
 fn jaeger_search(traces: &[FTrace], target: &str) -> Response {
     let Some(service) = query_param(target, "service") else {
         return Response::json(
@@ -533,6 +543,11 @@ fn jaeger_search(traces: &[FTrace], target: &str) -> Response {
         .filter(|t| {
             let min = query_param(target, "minDuration").and_then(|d| traceql_duration_us(&d));
             min.is_none_or(|m| t.spans[0].dur_us >= m)
+        })
+        // an operation of that service
+        .filter(|t| {
+            query_param(target, "operation")
+                .is_none_or(|op| t.spans.iter().any(|s| s.service == service && s.name == op))
         })
         .map(|t| jaeger_v1(t)["data"][0].clone())
         .collect();

@@ -14,6 +14,7 @@ pub const HINTS: &[(Action, &str)] = &[
     (Action::TraceLogs, "logs"),
     (Action::TraceCompare, "compare"),
     (Action::TraceSearch, "service"),
+    (Action::TraceOperation, "operation"),
     (Action::Close, "back"),
 ];
 

@@ -23,6 +23,8 @@ pub struct Query {
     pub tag: Option<(String, String)>,
     /// The service the traces must be of.
     pub service: Option<String>,
+    /// An operation (span name) of that service the traces must have.
+    pub operation: Option<String>,
     /// A service guessed from a log line's labels (`service_name`, `app`,
     /// `container`): only for Jaeger, which cannot search without one.
     pub service_guess: Option<String>,
@@ -49,6 +51,9 @@ impl Query {
         }
         if let Some(s) = &self.service {
             parts.push(format!("service {s}"));
+        }
+        if let Some(o) = &self.operation {
+            parts.push(format!("operation {o}"));
         }
         if self.errors_only {
             parts.push("errors only".into());
@@ -128,6 +133,9 @@ pub fn tempo_path(q: &Query) -> Result<String, String> {
     if let Some(s) = &q.service {
         conds.push(format!("resource.service.name = {}", traceql_string(s)));
     }
+    if let Some(o) = &q.operation {
+        conds.push(format!("name = {}", traceql_string(o)));
+    }
     if conds.is_empty() {
         return Err("nothing to search for".into());
     }
@@ -174,6 +182,10 @@ pub fn jaeger_path(q: &Query) -> Result<String, String> {
     }
     if let Some(m) = q.min_ms {
         p.push_str(&format!("&minDuration={m}ms"));
+    }
+    if let Some(o) = &q.operation {
+        p.push_str("&operation=");
+        p.push_str(&crate::core::http::percent_encode(o));
     }
     Ok(p)
 }
@@ -263,6 +275,7 @@ mod tests {
         let q = Query {
             tag: Some(("thread_id".into(), "th \"1\"\\".into())),
             service: None,
+            operation: None,
             // a guess is not a condition for Tempo
             service_guess: Some("app".into()),
             start_ms: 1_000_500,
@@ -318,6 +331,20 @@ mod tests {
             min_ms: Some(500),
             ..Default::default()
         };
+        let with_op = Query {
+            operation: Some("POST /pay".into()),
+            ..q.clone()
+        };
+        let p = tempo_path(&with_op).unwrap();
+        let traceql = crate::core::http::percent_decode(
+            p.split("q=").nth(1).unwrap().split('&').next().unwrap(),
+        );
+        assert!(
+            traceql.contains(r#"resource.service.name = "checkout" && name = "POST /pay""#),
+            "{traceql}"
+        );
+        let j = jaeger_path(&with_op).unwrap();
+        assert!(j.ends_with("&operation=POST%20%2Fpay"), "{j}");
         let p = tempo_path(&q).unwrap();
         let traceql = crate::core::http::percent_decode(
             p.split("q=").nth(1).unwrap().split('&').next().unwrap(),

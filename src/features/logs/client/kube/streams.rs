@@ -38,6 +38,18 @@ impl StreamRef {
     }
 }
 
+/// When a container's last instance ended (ns), if the API says.
+fn ended_ns(s: &crate::core::kube::pod::ContainerStatus) -> Option<i64> {
+    let t = s
+        .last_state
+        .as_ref()?
+        .terminated
+        .as_ref()?
+        .finished_at
+        .as_ref()?;
+    Some(t.0.as_nanosecond() as i64)
+}
+
 /// A pod's sort key: its newest termination (ns) and its restarts.
 type RestartKey = (Option<i64>, i64);
 
@@ -49,18 +61,7 @@ fn restart_key(p: &Pod) -> RestartKey {
         .as_ref()
         .and_then(|s| s.container_statuses.as_deref())
         .unwrap_or_default();
-    let finished = statuses
-        .iter()
-        .filter_map(|s| {
-            s.last_state
-                .as_ref()?
-                .terminated
-                .as_ref()?
-                .finished_at
-                .as_ref()
-        })
-        .map(|t| t.0.as_nanosecond() as i64)
-        .max();
+    let finished = statuses.iter().filter_map(ended_ns).max();
     let restarts = statuses.iter().map(|s| s.restart_count as i64).sum();
     (finished, restarts)
 }
@@ -116,16 +117,7 @@ pub fn choose(pods: &[Pod], sel: &Selection, max: usize) -> (Vec<StreamRef>, usi
                 left += 1;
                 continue;
             }
-            let previous_ended_ns = st
-                .and_then(|s| {
-                    s.last_state
-                        .as_ref()?
-                        .terminated
-                        .as_ref()?
-                        .finished_at
-                        .as_ref()
-                })
-                .map(|t| t.0.as_nanosecond() as i64);
+            let previous_ended_ns = st.and_then(ended_ns);
             out.push(StreamRef {
                 namespace: p.metadata.namespace.clone().unwrap_or_default(),
                 pod: name.to_string(),
