@@ -280,10 +280,14 @@ fn bench_exemplars(n: usize) {
     let ev = MetricsEvent::Exemplars {
         gen: st.metrics.common.gen,
         key,
+        at_ms: t_s * 1000,
         incremental: false,
         start_ms: (t_s - 3600) * 1000,
         until_ms: t_s * 1000,
-        result: Ok(marks),
+        result: Ok(watchfloor::features::metrics::client::exemplars::Found {
+            exemplars: marks,
+            bytes: 0,
+        }),
     };
     update::update(&mut st, Event::Source(SourceEvent::Metrics(ev)));
     assert!(st.metrics.exemplars.any());

@@ -332,3 +332,43 @@ async fn l_pins_the_logs_at_the_cursor_or_a_kill_and_esc_comes_back() {
     assert_eq!(st.ui.focused, Focus::Kube);
     assert_eq!(st.cursor_ms, Some(at), "the cursor from before the jump");
 }
+
+/// An exemplars answer is a request with bytes, counted in the source's
+/// figures like every answer; its marks are held for the chart.
+#[test]
+fn exemplar_answers_count_in_the_sources_requests_and_bytes() {
+    use watchfloor::features::metrics::client::exemplars::{Exemplar, Found};
+    use watchfloor::features::metrics::MetricsEvent;
+    let mut st = common::demo_state(1_796_519_400, None, 900, 1);
+    let key = st
+        .metrics
+        .queries
+        .iter()
+        .find(|q| watchfloor::features::metrics::client::exemplars::wants(q))
+        .map(|q| q.key.clone())
+        .expect("a latency chart");
+    let (requests, bytes) = (
+        st.metrics.common.health.requests,
+        st.metrics.common.health.bytes,
+    );
+    let ev = MetricsEvent::Exemplars {
+        gen: st.metrics.common.gen,
+        key: key.clone(),
+        at_ms: 1_796_519_400_000,
+        incremental: false,
+        start_ms: 1_796_518_500_000,
+        until_ms: 1_796_519_400_000,
+        result: Ok(Found {
+            exemplars: vec![Exemplar {
+                at_ms: 1_796_519_000_000,
+                value: 0.4,
+                trace_id: "4bf92f3577b34da6a3ce929d0e0e4736".into(),
+            }],
+            bytes: 1234,
+        }),
+    };
+    update::update(&mut st, Event::Source(SourceEvent::Metrics(ev)));
+    assert_eq!(st.metrics.common.health.requests, requests + 1);
+    assert_eq!(st.metrics.common.health.bytes, bytes + 1234);
+    assert_eq!(st.metrics.exemplars.of(&key).len(), 1);
+}

@@ -409,11 +409,15 @@ impl MetricsBackend for DemoSource {
         q: &'a ResolvedQuery,
         start_ms: i64,
         end_ms: i64,
-    ) -> BoxFut<'a, Result<Vec<crate::features::metrics::client::exemplars::Exemplar>, SourceError>>
-    {
+    ) -> BoxFut<'a, Result<crate::features::metrics::client::exemplars::Found, SourceError>> {
         Box::pin(async move {
             let t = traces::DemoTraces::new(self.seed, self.story.preset());
-            traces::exemplars(&t, q, start_ms, end_ms).await
+            let exemplars = traces::exemplars(&t, q, start_ms, end_ms).await?;
+            Ok(crate::features::metrics::client::exemplars::Found {
+                // about what Prometheus would send for them
+                bytes: exemplars.len() * 120,
+                exemplars,
+            })
         })
     }
 

@@ -53,10 +53,11 @@ pub enum MetricsEvent {
     Exemplars {
         gen: u64,
         key: String,
+        at_ms: i64,
         incremental: bool,
         start_ms: i64,
         until_ms: i64,
-        result: Result<Vec<client::exemplars::Exemplar>, SourceError>,
+        result: Result<client::exemplars::Found, SourceError>,
     },
 }
 
@@ -535,13 +536,17 @@ impl Feature for MetricsState {
             q @ MetricsEvent::Query { .. } => self.on_query(q, ctx),
             MetricsEvent::Exemplars {
                 key,
+                at_ms,
                 incremental,
                 start_ms,
                 until_ms,
                 result,
                 ..
             } => {
+                let bytes = result.as_ref().map_or(0, |f| f.bytes as u64);
+                self.common.health.count(at_ms, bytes);
                 let window_start = until_ms - ctx.target.range_secs as i64 * 1000;
+                let result = result.map(|f| f.exemplars);
                 self.exemplars
                     .on_answer(&key, incremental, start_ms, window_start, result);
                 Outcome::changed(vec![])

@@ -14,7 +14,7 @@ use tokio::task::JoinSet;
 
 use crate::core::{now_ms, Sink, SourceError};
 use crate::dashboard::ResolvedQuery;
-use crate::features::metrics::client::exemplars::{self, Exemplar};
+use crate::features::metrics::client::exemplars;
 use crate::features::metrics::client::prometheus::align_down;
 use crate::features::metrics::client::{Fetched, MetricsBackend, SampleClock};
 use crate::features::metrics::schedule::{Ask, Scheduler};
@@ -115,7 +115,7 @@ pub fn next_due(a: After) -> i64 {
 }
 
 /// What exemplars a latency chart's answer brought along (None: not asked).
-type Marks = Option<Result<Vec<Exemplar>, SourceError>>;
+type Marks = Option<Result<exemplars::Found, SourceError>>;
 
 enum Done {
     Query(Ask, Result<Fetched, SourceError>, Marks),
@@ -211,6 +211,7 @@ async fn run(backend: Arc<dyn MetricsBackend>, plan: PollPlan, tx: Sink<MetricsE
                         MetricsEvent::Exemplars {
                             gen,
                             key,
+                            at_ms: now_ms(),
                             incremental: ask.incremental,
                             start_ms: ask.start,
                             until_ms: ask.end,

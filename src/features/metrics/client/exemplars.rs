@@ -38,6 +38,14 @@ pub struct Exemplar {
     pub trace_id: String,
 }
 
+/// One answer: the exemplars kept, and the body's size (counted in the
+/// source's bytes, as every answer is).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Found {
+    pub exemplars: Vec<Exemplar>,
+    pub bytes: usize,
+}
+
 /// Whether a query's chart gets exemplar marks: a latency chart, i.e. a
 /// range query of a histogram quantile.
 pub fn wants(q: &ResolvedQuery) -> bool {

@@ -69,7 +69,7 @@ pub trait MetricsBackend: Send + Sync {
         _q: &'a ResolvedQuery,
         _start_ms: i64,
         _end_ms: i64,
-    ) -> BoxFut<'a, Result<Vec<exemplars::Exemplar>, SourceError>> {
-        Box::pin(async { Ok(vec![]) })
+    ) -> BoxFut<'a, Result<exemplars::Found, SourceError>> {
+        Box::pin(async { Ok(Default::default()) })
     }
 }

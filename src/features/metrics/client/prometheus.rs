@@ -133,7 +133,7 @@ impl PrometheusClient {
         expr: &str,
         start_ms: i64,
         end_ms: i64,
-    ) -> Result<Vec<super::exemplars::Exemplar>, SourceError> {
+    ) -> Result<super::exemplars::Found, SourceError> {
         let p = [
             ("query", expr.to_string()),
             ("start", ts(start_ms)),
@@ -146,7 +146,10 @@ impl PrometheusClient {
             self.client.get(&url).query(&p)
         };
         let b = self.send(req).await?;
-        super::exemplars::parse(b.status, b.content_type.as_deref(), &b.bytes)
+        Ok(super::exemplars::Found {
+            exemplars: super::exemplars::parse(b.status, b.content_type.as_deref(), &b.bytes)?,
+            bytes: b.bytes.len(),
+        })
     }
 
     /// Every label name.
@@ -418,7 +421,7 @@ impl MetricsBackend for PrometheusClient {
         q: &'a ResolvedQuery,
         start_ms: i64,
         end_ms: i64,
-    ) -> BoxFut<'a, Result<Vec<super::exemplars::Exemplar>, SourceError>> {
+    ) -> BoxFut<'a, Result<super::exemplars::Found, SourceError>> {
         Box::pin(self.exemplars(&q.expr, start_ms, end_ms))
     }
 
