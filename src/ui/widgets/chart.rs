@@ -111,7 +111,7 @@ pub fn draw(
         ..full
     };
     // a slow observation above every line stays on the chart
-    let (lo, hi) = value_bounds(&legend_lines);
+    let (lo, hi) = bounds_with_dots(lines, dots.points);
     let cursor: Vec<(f64, f64)> = axes
         .cursor_ms
         .map(|c| vec![(c as f64, lo), (c as f64, hi)])
@@ -273,10 +273,14 @@ fn common_words<'a>(names: &[&'a str]) -> &'a str {
 /// The value axis's bounds: from zero (or below) to 5% over the highest
 /// finite value; 0..1 when there is none.
 fn value_bounds(lines: &[Line<'_>]) -> (f64, f64) {
+    // values past this are a hostile or broken answer: the axis stops
+    // there, so its span stays finite (an infinite span never draws)
+    const LIMIT: f64 = 1e15;
     let (mut lo, mut hi) = (f64::MAX, f64::MIN);
     for l in lines {
         for &(_, v) in l.points {
             if v.is_finite() {
+                let v = v.clamp(-LIMIT, LIMIT);
                 lo = lo.min(v);
                 hi = hi.max(v);
             }
@@ -292,6 +296,26 @@ fn value_bounds(lines: &[Line<'_>]) -> (f64, f64) {
     }
     hi *= 1.05;
     (lo, hi)
+}
+
+/// `value_bounds` of the lines, widened by the dots up to ten times the
+/// lines' highest value: a slow observation stays on the chart, an absurd
+/// one does not flatten the lines.
+fn bounds_with_dots(lines: &[Line<'_>], dots: &[(f64, f64)]) -> (f64, f64) {
+    let (lo, hi) = value_bounds(lines);
+    let has_lines = lines
+        .iter()
+        .any(|l| l.points.iter().any(|p| p.1.is_finite()));
+    let cap = if has_lines { hi * 10.0 } else { f64::INFINITY };
+    let top = dots
+        .iter()
+        .map(|p| p.1)
+        .filter(|v| v.is_finite())
+        .fold(f64::MIN, f64::max);
+    if top * 1.05 <= hi {
+        return (lo, hi);
+    }
+    (lo, top.min(cap).min(1e15) * 1.05)
 }
 
 /// One braille line per series, then the cursor (if any) as a vertical line.
@@ -361,6 +385,32 @@ pub fn to_xy(points: impl Iterator<Item = (i64, f64)>) -> Vec<(f64, f64)> {
 #[cfg(test)]
 mod tests {
     use super::fit_legend;
+    use super::{bounds_with_dots, Line, Style};
+
+    #[test]
+    fn hostile_values_keep_the_axis_finite_and_the_lines_readable() {
+        let pts = [(0.0, 0.5), (1.0, 1.0)];
+        let lines = [Line {
+            name: "p95".into(),
+            points: &pts,
+            style: Style::default(),
+        }];
+        // a slow mark widens the axis
+        let (_, hi) = bounds_with_dots(&lines, &[(0.5, 3.0)]);
+        assert!((hi - 3.15).abs() < 1e-9, "{hi}");
+        // an absurd one widens it ten times at most
+        let (_, hi) = bounds_with_dots(&lines, &[(0.5, 1e308), (0.6, f64::INFINITY)]);
+        assert!((hi - 11.025).abs() < 1e-9, "{hi}");
+        // a series of huge values: still a finite span
+        let huge = [(0.0, -1e308), (1.0, 1e308)];
+        let l = [Line {
+            name: "x".into(),
+            points: &huge,
+            style: Style::default(),
+        }];
+        let (lo, hi) = bounds_with_dots(&l, &[(0.5, 1e308)]);
+        assert!((hi - lo).is_finite() && hi > lo, "{lo} {hi}");
+    }
 
     const Q: [&str; 3] = [
         "queue p95 responses/http",
