@@ -858,3 +858,45 @@ async fn the_demo_finds_the_traces_of_a_thread() {
         assert_eq!(h.dur_ms, t.duration_ns() as f64 / 1e6);
     }
 }
+
+/// A trace view under another trace (`s`, Enter on a second trace, Esc,
+/// Esc) shows its own trace again, not the one opened last.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn esc_back_to_a_trace_view_shows_its_own_trace() {
+    let id = checkout().hex();
+    let (mut st, mut tasks, mut rx) = logs_with_traces(&[format!(
+        r#"{{"level":"error","msg":"checkout failed","trace_id":"{id}"}}"#
+    )])
+    .await;
+    let loaded = |want: String| {
+        move |s: &State| {
+            s.traces.loading.is_none() && s.traces.trace.as_ref().is_some_and(|t| t.id == want)
+        }
+    };
+    let wait = std::time::Duration::from_secs(20);
+    tasks.exec(update::apply(&mut st, Action::OpenTrace));
+    assert!(common::drive(&mut st, &mut tasks, &mut rx, wait, loaded(id.clone())).await);
+    // s: the root service's traces (both checkouts), slowest first
+    tasks.exec(update::apply(&mut st, Action::TraceSearch));
+    assert!(
+        common::drive(&mut st, &mut tasks, &mut rx, wait, |s| {
+            s.traces.search.as_ref().is_some_and(|s| s.result.is_some())
+        })
+        .await
+    );
+    update::apply(&mut st, Action::PickerDown);
+    tasks.exec(update::apply(&mut st, Action::PickerSelect));
+    let fast = checkout_fast().hex();
+    assert!(common::drive(&mut st, &mut tasks, &mut rx, wait, loaded(fast.clone())).await);
+    // Esc: the list; Esc: the first trace view, with the first trace
+    tasks.exec(update::apply(&mut st, Action::Close));
+    assert!(matches!(st.ui.views.top(), Some(View::TraceList { .. })));
+    tasks.exec(update::apply(&mut st, Action::Close));
+    assert!(matches!(st.ui.views.top(), Some(View::Trace { .. })));
+    assert!(
+        common::drive(&mut st, &mut tasks, &mut rx, wait, loaded(id.clone())).await,
+        "shows {:?}",
+        st.traces.trace.as_ref().map(|t| t.id.clone())
+    );
+    assert!(screen(&st).contains(&format!("Trace {id}")));
+}

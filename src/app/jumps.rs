@@ -97,10 +97,13 @@ pub(crate) fn jump_back(state: &mut State) -> Vec<Command> {
     state.logs.filters = r.filters;
     state.ui.focused = r.focused;
     state.cursor_ms = r.cursor_ms;
+    let mut cmds = vec![];
     if let Some((view, saved)) = r.view {
         state.ui.views.push(view, saved);
+        cmds = reshow_trace(state);
     }
-    replan_unless_retargeted(state, &before)
+    cmds.extend(replan_unless_retargeted(state, &before));
+    cmds
 }
 
 /// Most jumps remembered (the oldest are forgotten).
@@ -215,6 +218,8 @@ pub(crate) fn logs_at_cursor(state: &mut State) -> Vec<Command> {
     let before = state.target.clone();
     let back = remember(state, None);
     push_back(state, back);
+    // never paused in the future
+    let to = to.min(state.now_ms).max(from + 1000);
     state.target.pinned_end_ms = Some(to);
     state.target.range_secs = ((to - from) as u64).div_ceil(1000);
     if let Some(p) = pod {
@@ -239,20 +244,39 @@ pub fn open_trace(state: &mut State, id: &str) -> Vec<Command> {
     state.trace_id = Some(id.clone());
     match state.ui.views.top_mut() {
         Some(View::Trace {
+            id: shown,
             selected,
             collapsed,
         }) => {
+            *shown = id.clone();
             *selected = 0;
             collapsed.clear();
         }
         _ => push_view(
             state,
             View::Trace {
+                id: id.clone(),
                 selected: 0,
                 collapsed: vec![],
             },
         ),
     }
+    state
+        .traces
+        .open(&id)
+        .into_iter()
+        .map(Command::Traces)
+        .collect()
+}
+
+/// A trace view back on top (Esc from a trace opened above it): its own
+/// trace again, not the one opened last.
+pub(crate) fn reshow_trace(state: &mut State) -> Vec<Command> {
+    let Some(View::Trace { id, .. }) = state.ui.views.top() else {
+        return vec![];
+    };
+    let id = id.clone();
+    state.trace_id = Some(id.clone());
     state
         .traces
         .open(&id)
@@ -283,8 +307,10 @@ pub(crate) fn trace_logs(state: &mut State) -> Vec<Command> {
     }
     let (start, end) = (t.start_ns / 1_000_000, t.end_ns / 1_000_000);
     let margin = (end - start).max(30_000);
-    state.target.pinned_end_ms = Some(end + margin);
-    state.target.range_secs = ((end - start + 2 * margin) as u64).div_ceil(1000).max(60);
+    // never paused in the future: a trace of the last seconds ends now
+    let until = (end + margin).min(state.now_ms);
+    state.target.pinned_end_ms = Some(until);
+    state.target.range_secs = ((until - (start - margin)) as u64).div_ceil(1000).max(60);
     // lines write a 64-bit id in 16 digits, not padded to 32
     let id = match t.id.strip_prefix("0000000000000000") {
         Some(short) => short.to_string(),
@@ -343,7 +369,7 @@ pub(crate) fn refine_search(state: &mut State, action: Action) -> Vec<Command> {
                 .find(|&s| s > cur && q.end_ms - s * 1000 < window_start);
             q.start_ms = match longer {
                 Some(s) => q.end_ms - s * 1000,
-                None => window_start.min(q.end_ms),
+                None => q.end_ms - state.target.range_secs as i64 * 1000,
             };
         }
         _ => return vec![],
@@ -386,6 +412,7 @@ pub(crate) fn service_traces(state: &mut State, operation: bool) -> Vec<Command>
     let Some(View::Trace {
         selected,
         collapsed,
+        ..
     }) = state.ui.views.top()
     else {
         return vec![];

@@ -108,7 +108,7 @@ fn top_view(state: &mut State, action: Action) -> Handled {
     match (top, action) {
         (_, Action::Close) => {
             pop(state);
-            Consumed(vec![])
+            Consumed(jumps::reshow_trace(state))
         }
         (View::Help { .. }, Action::ToggleHelp) => {
             pop(state);

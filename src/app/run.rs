@@ -80,10 +80,11 @@ pub fn configure_traces(state: &mut State, url: &str, open: Option<&str>) -> Res
                 crate::text::display(id)
             )
         })?;
-        state.trace_id = Some(id);
+        state.trace_id = Some(id.clone());
         crate::app::keys::push_view(
             state,
             crate::app::views::View::Trace {
+                id,
                 selected: 0,
                 collapsed: vec![],
             },

@@ -87,6 +87,9 @@ pub enum View {
     /// The trace of `State::trace_id` as a waterfall: `selected` is a row
     /// of the spans shown; `collapsed` the spans whose subtrees are hidden.
     Trace {
+        /// The trace this view shows (it is read again when the view
+        /// comes back on top after another trace was opened above it).
+        id: String,
         selected: usize,
         collapsed: Vec<usize>,
     },

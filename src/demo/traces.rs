@@ -285,7 +285,11 @@ impl TracesBackend for DemoTraces {
                     continue;
                 };
                 let root = &t.spans[t.roots[0]].raw;
-                if q.service.as_deref().is_some_and(|s| s != &*root.service) {
+                // a trace is of every service it has a span of
+                if q.service
+                    .as_deref()
+                    .is_some_and(|s| !t.spans.iter().any(|x| s == &*x.raw.service))
+                {
                     continue;
                 }
                 if let Some(op) = &q.operation {

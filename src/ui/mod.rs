@@ -112,6 +112,7 @@ fn draw_all(f: &mut Frame, state: &State) {
             View::Trace {
                 selected,
                 collapsed,
+                ..
             } => crate::features::traces::pane::draw(f, area, state, *selected, collapsed),
             View::TraceList { index } => {
                 crate::features::traces::list_view::draw(f, area, state, *index)

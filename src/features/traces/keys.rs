@@ -44,6 +44,7 @@ pub fn apply(state: &mut State, action: Action) {
     let Some(View::Trace {
         selected,
         collapsed,
+        ..
     }) = state.ui.views.top_mut()
     else {
         return;

@@ -37,10 +37,17 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, index: usize) {
         Some(Ok(v)) => {
             let h = r.height.saturating_sub(2) as usize;
             let first = crate::core::view::first_row(index, h);
-            let name_w = w.saturating_sub(8 + 1 + 8 + 1 + 17 + 1 + 14);
+            let name_w = w.saturating_sub(8 + 1 + 11 + 1 + 17 + 1 + 14);
             for (i, t) in v.iter().enumerate().skip(first).take(h) {
+                // another day's trace says its date
+                let today = state.now_ms.div_euclid(86_400_000);
+                let fmt = if t.start_ms.div_euclid(86_400_000) == today {
+                    "%H:%M:%S"
+                } else {
+                    "%m-%d %H:%M"
+                };
                 let when = chrono::DateTime::from_timestamp_millis(t.start_ms)
-                    .map(|d| d.format("%H:%M:%S").to_string())
+                    .map(|d| d.format(fmt).to_string())
                     .unwrap_or_default();
                 let counts = match (t.spans, t.errors) {
                     (Some(n), Some(e)) if e > 0 => format!("{n} spans {e}✗"),
@@ -48,7 +55,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, index: usize) {
                     _ => String::new(),
                 };
                 let text = format!(
-                    "{:>8} {when:>8} {:.16} {:name_w$} {counts:>14}",
+                    "{:>8} {when:>11} {:.16} {:name_w$} {counts:>14}",
                     format_duration(t.dur_ms / 1000.0),
                     t.id,
                     fit_middle(
