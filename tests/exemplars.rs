@@ -356,7 +356,7 @@ fn exemplar_answers_count_in_the_sources_requests_and_bytes() {
         st.metrics.common.health.requests,
         st.metrics.common.health.bytes,
     );
-    let ev = MetricsEvent::Exemplars {
+    let answer = |st: &State, value: f64, bytes: usize| MetricsEvent::Exemplars {
         gen: st.metrics.common.gen,
         key: key.clone(),
         at_ms: 1_796_519_400_000,
@@ -366,34 +366,20 @@ fn exemplar_answers_count_in_the_sources_requests_and_bytes() {
         result: Ok(Found {
             exemplars: vec![Exemplar {
                 at_ms: 1_796_519_000_000,
-                value: 0.4,
+                value,
                 trace_id: "4bf92f3577b34da6a3ce929d0e0e4736".into(),
             }],
-            bytes: 1234,
+            bytes,
         }),
     };
+    let ev = answer(&st, 0.4, 1234);
     update::update(&mut st, Event::Source(SourceEvent::Metrics(ev)));
     assert_eq!(st.metrics.common.health.requests, requests + 1);
     assert_eq!(st.metrics.common.health.bytes, bytes + 1234);
     assert_eq!(st.metrics.exemplars.of(&key).len(), 1);
     // a hostile value (1e308: the axis went infinite and drawing never
     // ended) draws, and the chart keeps its marks
-    let ev = MetricsEvent::Exemplars {
-        gen: st.metrics.common.gen,
-        key: key.clone(),
-        at_ms: 1_796_519_400_000,
-        incremental: false,
-        start_ms: 1_796_518_500_000,
-        until_ms: 1_796_519_400_000,
-        result: Ok(Found {
-            exemplars: vec![Exemplar {
-                at_ms: 1_796_519_000_000,
-                value: 1e308,
-                trace_id: "4bf92f3577b34da6a3ce929d0e0e4736".into(),
-            }],
-            bytes: 10,
-        }),
-    };
+    let ev = answer(&st, 1e308, 10);
     update::update(&mut st, Event::Source(SourceEvent::Metrics(ev)));
     st.ui.focused = Focus::Pane(3);
     st.ui.zoom = true;

@@ -241,7 +241,6 @@ pub fn open_trace(state: &mut State, id: &str) -> Vec<Command> {
         ));
         return vec![];
     };
-    state.trace_id = Some(id.clone());
     match state.ui.views.top_mut() {
         Some(View::Trace {
             id: shown,
@@ -261,16 +260,12 @@ pub fn open_trace(state: &mut State, id: &str) -> Vec<Command> {
             },
         ),
     }
-    state
-        .traces
-        .open(&id)
-        .into_iter()
-        .map(Command::Traces)
-        .collect()
+    reshow_trace(state)
 }
 
-/// A trace view back on top (Esc from a trace opened above it): its own
-/// trace again, not the one opened last.
+/// The trace view on top shows its trace: the id becomes the context's,
+/// and the trace is asked for unless it is the one held (a view back on
+/// top after another trace was opened above it).
 pub(crate) fn reshow_trace(state: &mut State) -> Vec<Command> {
     let Some(View::Trace { id, .. }) = state.ui.views.top() else {
         return vec![];
