@@ -63,16 +63,21 @@ pub fn traces_of_line(state: &mut State) -> Vec<Command> {
         .find_map(|k| line.label(k).map(str::to_string));
     let query = Query {
         tag: Some(tag),
-        service: None,
-        operation: None,
         service_guess,
+        ..window_query(state)
+    };
+    search_traces(state, query)
+}
+
+/// A search over the window in view, 50 traces at most, nothing else
+/// asked yet.
+fn window_query(state: &State) -> Query {
+    Query {
         start_ms: state.target.start_ms(state.now_ms),
         end_ms: state.target.end_ms(state.now_ms),
         limit: 50,
-        errors_only: false,
-        min_ms: None,
-    };
-    search_traces(state, query)
+        ..Query::default()
+    }
 }
 
 /// The log pane is planned again for a change of its filters, unless the
@@ -416,16 +421,10 @@ pub(crate) fn service_traces(state: &mut State, operation: bool) -> Vec<Command>
     let Some(&span) = shown.get(*selected) else {
         return vec![];
     };
-    let query = crate::features::traces::client::search::Query {
-        tag: None,
+    let query = Query {
         service: Some(t.spans[span].raw.service.to_string()),
         operation: operation.then(|| t.spans[span].raw.name.clone()),
-        service_guess: None,
-        start_ms: state.target.start_ms(state.now_ms),
-        end_ms: state.target.end_ms(state.now_ms),
-        limit: 50,
-        errors_only: false,
-        min_ms: None,
+        ..window_query(state)
     };
     search_traces(state, query)
 }
